@@ -1,0 +1,1 @@
+"""hypergraph: a small workflow runtime of plain functions wired by name (placeholder)."""

@@ -1,0 +1,1 @@
+"""hypergraph-grpc: a gRPC service hosting hypergraph streaming workflows."""
