@@ -20,7 +20,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 50051
 
 # Debian packages the project needs; mk/*.mk fragments may add to it.
-APT_PACKAGES := python3-venv
+APT_PACKAGES :=
 TEST_TARGETS := test-python
 GEN_TARGETS  := gen-python
 BENCH_TARGETS := bench-python
