@@ -1,0 +1,38 @@
+# Go client (clients/go): code generation, tests, benchmark.
+# protoc-gen-go and protoc-gen-go-grpc are installed at pinned versions into
+# .tools/bin with `go install`; buf runs them as local plugins.
+
+GO            ?= go
+GO_DIR        := $(ROOT)/clients/go
+GO_TOOLS      := $(ROOT)/.tools/bin
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+
+GEN_TARGETS   += gen-go
+GEN_PATHS     += clients/go/gen
+TEST_TARGETS  += test-go
+BENCH_TARGETS += bench-go
+
+.PHONY: gen-go test-go bench-go
+
+# Reinstall when the pinned versions (this file) change.
+$(STAMPS)/go-plugins: mk/go.mk | $(STAMPS)
+	@mkdir -p $(GO_TOOLS)
+	@printf '*\n' > $(ROOT)/.tools/.gitignore
+	GOBIN=$(GO_TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(GO_TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	@touch $@
+
+gen-go: $(STAMPS)/buf $(STAMPS)/go-plugins
+	cd protos && $(BUF) generate --template buf.gen.go.yaml
+
+# The tests start the Python server (.venv) themselves on a free port.
+test-go: $(STAMPS)/venv
+	cd $(GO_DIR) && HYPERGRAPH_ROOT=$(ROOT) $(GO) test -v -count=1 -timeout 10m ./...
+
+# 16 concurrent Iter streams of the `tokens` graph, read by a Go client.
+bench-go: $(STAMPS)/venv
+	@mkdir -p $(ROOT)/bench/results
+	cd $(GO_DIR) && $(GO) run ./cmd/hgbench -root $(ROOT) > $(ROOT)/bench/results/clients-go.json.tmp
+	@mv $(ROOT)/bench/results/clients-go.json.tmp $(ROOT)/bench/results/clients-go.json
+	@cat $(ROOT)/bench/results/clients-go.json
