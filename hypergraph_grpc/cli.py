@@ -1,24 +1,414 @@
-"""The `hypergraph-grpc` command: serve | graphs | run | stop (skeleton; see docs)."""
+"""The `hypergraph-grpc` command: serve graphs, list them, run one live, stop one.
+
+    hypergraph-grpc serve [--host H] [--port P] [--graphs pkg.mod:attr ...]
+    hypergraph-grpc graphs [--target HOST:PORT] [--json]
+    hypergraph-grpc run GRAPH [-i key=value ...] [--json-values JSON] [--provider P]
+                        [--workflow-id ID] [--select NAME ...] [--events] [--json]
+    hypergraph-grpc stop WORKFLOW_ID [--info key=value ...] [--grace SECONDS]
+
+`run` prints tokens as they arrive; Ctrl-C sends Stop(info={"kind": "user_stop"})
+and prints the STOPPED result (Ctrl-C again abandons the stream). Exit codes:
+0 completed, 1 failed (or stop found no run), 2 bad usage or a failed call,
+3 stopped by someone else, 130 stopped by Ctrl-C. See docs/cli.md.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
+import dataclasses
+import json
+import os
+import signal
 import sys
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["build_parser", "main", "parse_assignments", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_STOPPED_ELSEWHERE = 3
+EXIT_INTERRUPTED = 130
+TARGET_ENV = "HYPERGRAPH_TARGET"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hypergraph-grpc", description=__doc__)
+# ------------------------------------------------------------------------ parsing
+
+
+def parse_assignments(items: Sequence[str] | None, *, option: str = "-i") -> dict[str, Any]:
+    """Parse ["key=value", ...]: a value that parses as JSON is JSON (42, true, [1]), else a string."""
+    values: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(
+                f"{option} {item!r} is not key=value; write e.g. {option} prompt=hello"
+            )
+        try:
+            values[key] = json.loads(raw)
+        except ValueError:
+            values[key] = raw
+    return values
+
+
+def _run_values(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if args.json_values:
+        try:
+            loaded = json.loads(args.json_values)
+        except ValueError as err:
+            raise ValueError(
+                f"--json-values is not valid JSON ({err}): {args.json_values!r}"
+            ) from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"--json-values must be a JSON object, got {args.json_values!r}")
+        values.update(loaded)
+    if args.provider:
+        values["provider"] = args.provider
+    values.update(parse_assignments(args.inputs))  # -i wins: it is the most specific
+    return values
+
+
+def _select(items: Sequence[str] | None) -> list[str] | None:
+    names = [name for item in items or () for name in item.split(",") if name]
+    return names or None
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        default=os.environ.get(TARGET_ENV, "127.0.0.1:50051"),
+        help=f"server address HOST:PORT (default: ${TARGET_ENV} or 127.0.0.1:50051)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="deadline of the call in seconds (default: none)",
+    )
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hypergraph-grpc",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    from hypergraph_grpc import server
-
-    serve = sub.add_parser("serve", help="serve graphs over gRPC")
-    server.add_serve_arguments(serve)
-    serve.set_defaults(func=server.serve_from_args)
+    _add_serve(sub, argv)
+    _add_graphs(sub)
+    _add_run(sub)
+    _add_stop(sub)
     return parser
 
 
+def _add_serve(sub: Any, argv: Sequence[str] | None) -> None:
+    serve = sub.add_parser("serve", help="serve graphs over gRPC")
+    # Why lazily: the server pulls in the runtime and the LLM SDKs; the client
+    # commands should start fast and work without them.
+    args = sys.argv[1:] if argv is None else list(argv)
+    if "serve" in args:
+        from hypergraph_grpc import server
+
+        server.add_serve_arguments(serve)
+        serve.set_defaults(func=server.serve_from_args)
+
+
+def _add_graphs(sub: Any) -> None:
+    graphs = sub.add_parser("graphs", help="list the server's graphs with their inputs and outputs")
+    _add_target(graphs)
+    graphs.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    graphs.set_defaults(func=cmd_graphs)
+
+
+def _add_run(sub: Any) -> None:
+    run = sub.add_parser("run", help="run a graph, printing its tokens live")
+    run.add_argument("graph", help="the registered graph name (see `hypergraph-grpc graphs`)")
+    run.add_argument(
+        "-i",
+        "--input",
+        dest="inputs",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an input; VALUE is JSON when it parses (42, true, [1,2]) else a string; repeatable",
+    )
+    run.add_argument("--json-values", metavar="JSON", help="inputs as one JSON object")
+    run.add_argument("--provider", help="shorthand for -i provider=PROVIDER")
+    run.add_argument("--workflow-id", help="the workflow id (default: a new wf-<12 hex>)")
+    run.add_argument(
+        "--select",
+        action="append",
+        metavar="NAME",
+        help="output names to return (repeatable or a,b)",
+    )
+    run.add_argument("--events", action="store_true", help="print every event, one per line")
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="machine output: the RunResult as JSON (with --events: one JSON object per event)",
+    )
+    _add_target(run)
+    run.set_defaults(func=cmd_run)
+
+
+def _add_stop(sub: Any) -> None:
+    stop = sub.add_parser("stop", help="stop a live workflow by id")
+    stop.add_argument("workflow_id", help="the workflow to stop")
+    stop.add_argument(
+        "--info", action="append", metavar="KEY=VALUE", help="stop info (as -i); repeatable"
+    )
+    stop.add_argument(
+        "--grace", type=float, metavar="SECONDS", help="cancel nodes still running after this"
+    )
+    _add_target(stop)
+    stop.set_defaults(func=cmd_stop)
+
+
+# ----------------------------------------------------------------------- output
+
+
+def _err(*parts: Any) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if dataclasses.is_dataclass(value):
+        return _event_dict(value)
+    raise TypeError(f"cannot print {type(value).__name__} as JSON")
+
+
+def _event_dict(event: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": type(event).__name__}
+    for f in dataclasses.fields(event):
+        if f.name != "raw":
+            value = getattr(event, f.name)
+            out[f.name] = value.to_dict() if hasattr(value, "to_dict") else value
+    return out
+
+
+def _report_call_error(err: Any, target: str) -> int:
+    _err(f"error: {err}")
+    if err.code.name == "UNAVAILABLE":
+        _err(f"  is a server running at {target}? start one with `hypergraph-grpc serve`")
+    return EXIT_USAGE
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def cmd_graphs(args: argparse.Namespace) -> int:
+    from hypergraph_grpc.client import Client, HypergraphClientError
+
+    try:
+        with Client(args.target, timeout=args.timeout) as client:
+            graphs = client.list_graphs()
+    except HypergraphClientError as err:
+        return _report_call_error(err, args.target)
+    if args.json:
+        print(_dumps([dataclasses.asdict(g) for g in graphs]))
+        return EXIT_OK
+    rows = [("GRAPH", "INPUTS", "OUTPUTS", "DESCRIPTION")]
+    rows += [
+        (
+            g.name,
+            ", ".join(_input_text(i) for i in g.inputs) or "-",
+            ", ".join(o.name for o in g.outputs) or "-",
+            (g.description.strip().splitlines() or [""])[0],
+        )
+        for g in graphs
+    ]
+    widths = [max(len(row[col]) for row in rows) for col in range(3)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[3]]).rstrip())
+    return EXIT_OK
+
+
+def _input_text(info: Any) -> str:
+    text = f"{info.name}:{info.type}" if info.type else info.name
+    if info.has_default:
+        text += f"={_dumps(info.default)}"
+    return text
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from hypergraph_grpc.client import Client, HypergraphClientError
+
+    try:
+        info = parse_assignments(args.info, option="--info")
+        with Client(args.target, timeout=args.timeout) as client:
+            outcome = client.stop(args.workflow_id, info or None, grace=args.grace)
+    except ValueError as err:
+        _err(f"error: {err}")
+        return EXIT_USAGE
+    except HypergraphClientError as err:
+        return _report_call_error(err, args.target)
+    if not outcome.found:
+        _err(f"no live run with workflow id {args.workflow_id!r} (unknown or already ended)")
+        return EXIT_FAILED
+    print(f"stopping workflow {args.workflow_id} (run {outcome.run_id}, state {outcome.state})")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        values = _run_values(args)
+    except ValueError as err:
+        _err(f"error: {err}")
+        return EXIT_USAGE
+    return asyncio.run(_RunCommand(args, values).main())
+
+
+class _RunCommand:
+    """One `run`: stream events, render them, turn Ctrl-C into a Stop."""
+
+    def __init__(self, args: argparse.Namespace, values: dict[str, Any]) -> None:
+        self.args = args
+        self.values = values
+        # Why our own id: Ctrl-C before the first event must still know what to stop.
+        self.workflow_id = args.workflow_id or f"wf-{uuid.uuid4().hex[:12]}"
+        self.user_stopped = False
+        self.stream: Any = None
+        self.printed_text = False
+        self.last_char = "\n"
+        self._tasks: set[asyncio.Task] = set()
+
+    async def main(self) -> int:
+        from hypergraph_grpc.client import AsyncClient, HypergraphClientError
+
+        loop = asyncio.get_running_loop()
+        async with AsyncClient(self.args.target, timeout=self.args.timeout) as client:
+            self.client = client
+            loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+            try:
+                self.stream = client.iter(
+                    self.args.graph,
+                    self.values,
+                    workflow_id=self.workflow_id,
+                    select=_select(self.args.select),
+                )
+                async for event in self.stream:
+                    self._render(event)
+            except HypergraphClientError as err:
+                self._end_text_line()
+                return _report_call_error(err, self.args.target)
+            except TypeError as err:  # a value the wire format cannot hold
+                _err(f"error: {err}")
+                return EXIT_USAGE
+            finally:
+                loop.remove_signal_handler(signal.SIGINT)
+        return self._finish(self.stream.result)
+
+    def _on_sigint(self) -> None:
+        if self.user_stopped or self.stream is None:
+            _err("\nabandoning the stream (the server stops the run)")
+            self.user_stopped = True
+            if self.stream is not None:
+                self.stream.cancel()
+            return
+        self.user_stopped = True
+        _err(f"\nstopping workflow {self.workflow_id} (Ctrl-C again to abandon)")
+        task = asyncio.get_running_loop().create_task(self._send_stop())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_stop(self) -> None:
+        from hypergraph_grpc.client import HypergraphClientError
+
+        try:
+            await self.client.stop(self.workflow_id, {"kind": "user_stop"}, timeout=10)
+        except HypergraphClientError as err:
+            _err(f"stop failed: {err}")
+
+    def _render(self, event: Any) -> None:
+        from hypergraph_grpc.client import NodeFailed, StreamingChunk
+
+        if self.args.events:
+            self._render_event(event)
+        elif self.args.json:
+            return
+        elif isinstance(event, StreamingChunk):
+            self._write_chunk(event.chunk)
+        elif isinstance(event, NodeFailed):
+            self._end_text_line()
+            _err(f"node {event.node} failed: {event.error.type}: {event.error.message}")
+
+    def _render_event(self, event: Any) -> None:
+        if self.args.json:
+            print(_dumps(_event_dict(event)), flush=True)
+            return
+        fields = _event_dict(event)
+        kind = fields.pop("type")
+        for name in ("workflow_id", "run_id", "seq", "time", "node", "span_id", "parent_span_id"):
+            fields.pop(name, None)
+        node = f" {event.node}" if event.node else ""
+        own = " ".join(f"{k}={_dumps(v)}" for k, v in fields.items())
+        print(f"#{event.seq} {kind}{node} {own}".rstrip(), flush=True)
+
+    def _write_chunk(self, chunk: Any) -> None:
+        if isinstance(chunk, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+            return
+        text = chunk if isinstance(chunk, str) else _dumps(chunk) + "\n"
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()  # live: every token shows as it arrives
+            self.printed_text = True
+            self.last_char = text[-1]
+
+    def _end_text_line(self) -> None:
+        if self.printed_text and self.last_char != "\n":
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self.last_char = "\n"
+
+    def _finish(self, result: Any) -> int:
+        self._end_text_line()
+        if result is None:  # the stream ended without RunEnded (abandoned)
+            _err(f"ABANDONED workflow {self.workflow_id}")
+            return EXIT_INTERRUPTED if self.user_stopped else EXIT_FAILED
+        if self.args.json and not self.args.events:
+            print(_dumps(result.to_dict()))
+        elif not self.args.events and not self.printed_text:
+            print(_dumps(result.values))  # nothing streamed: show the outputs
+        _err(_summary(result))
+        return _exit_code(result, self.user_stopped)
+
+
+def _summary(result: Any) -> str:
+    line = f"{result.status.value} workflow {result.workflow_id} run {result.run_id}"
+    if result.error is not None:
+        line += f": {result.error}"
+    if result.stop_info is not None:
+        line += f" stop_info={_dumps(result.stop_info)}"
+    if result.forced:
+        line += " (forced)"
+    return line
+
+
+def _exit_code(result: Any, user_stopped: bool) -> int:
+    if result.completed:
+        return EXIT_OK
+    if result.stopped:
+        return EXIT_INTERRUPTED if user_stopped else EXIT_STOPPED_ELSEWHERE
+    return EXIT_FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     return int(args.func(args) or 0)
 
 

@@ -670,6 +670,9 @@ class EventStream:
             self._state.done = True
             raise error_from_rpc(err) from None
         except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._state.done and not (task and task.cancelling()):
+                return None  # our own cancel() ended the call: a quiet end, not an error
             self.cancel()  # the task reading us was cancelled: end the call (and so the run)
             raise
         if msg is grpc.aio.EOF:
