@@ -1,0 +1,266 @@
+// The idiomatic wrapper: createHypergraphClient({ baseUrl }) over the
+// generated RunnerService and a Connect gRPC transport (HTTP/2, node:http2).
+import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
+import {
+  IterRequestSchema,
+  RunnerService,
+  RunRequestSchema,
+  StopRequestSchema,
+  StreamOptionsSchema,
+  WatchRequestSchema,
+  type Event as PbEvent,
+  type GraphInfo as PbGraphInfo,
+} from "./gen/hypergraph/v1/runner_pb.js";
+import { toEvent, toRunResult, type HypergraphEvent, type RunResult } from "./events.js";
+import { RunFailedError } from "./errors.js";
+import { fromValue, toStruct } from "./values.js";
+
+/** Options of createHypergraphClient. */
+export interface ClientOptions {
+  /** Where the server listens: "http://127.0.0.1:50051" (a bare "host:port" also works). */
+  baseUrl: string;
+  /** Deadline applied to every call that sets no timeoutMs of its own. */
+  defaultTimeoutMs?: number;
+  /** Connect interceptors, e.g. to add an authorization header. */
+  interceptors?: Interceptor[];
+}
+
+/** Per-call options every method accepts. */
+export interface CallOpts {
+  /** Aborting cancels the call; for iter/streamText this stops the run server-side (unless detach). */
+  signal?: AbortSignal;
+  /** The call's deadline; the server answers DEADLINE_EXCEEDED and stops the run. */
+  timeoutMs?: number;
+  /** Extra request headers (metadata). */
+  headers?: CallOptions["headers"];
+}
+
+/** Options of run(). */
+export interface RunOptions extends CallOpts {
+  /** The workflow id; the server makes one ("wf-" + 12 hex) when omitted. */
+  workflowId?: string;
+  /** Output names to return; empty or omitted returns every output. */
+  select?: string[];
+  /** The most times any one node may run; 0 or omitted: server default. */
+  maxIterations?: number;
+}
+
+/** Options of iter() and streamText(). */
+export interface IterOptions extends RunOptions {
+  /** Keep the run going when this stream ends early (abort, disconnect, deadline). */
+  detach?: boolean;
+  /** One message per ctx.stream() call, never merged (measurement, strict framing). */
+  disableMerge?: boolean;
+  /** Events queued for this stream before text chunks merge; 0: server default. */
+  maxQueuedEvents?: number;
+  /** Bytes of text one merged chunk may hold; 0: server default. */
+  maxChunkBytes?: number;
+}
+
+/** Options of stop(). */
+export interface StopOptions extends CallOpts {
+  /** Recorded as the run's stopInfo, e.g. { kind: "user_stop" }. */
+  info?: Record<string, unknown>;
+  /** After this many ms, still-running nodes are cancelled (result.forced). */
+  graceMs?: number;
+}
+
+/** Options of watch(). */
+export interface WatchOptions extends CallOpts {
+  /** Send events with seq greater than this; 0: from the first event. */
+  afterSeq?: number;
+}
+
+/** One input of a registered graph. */
+export interface InputInfo {
+  name: string;
+  required: boolean;
+  /** The default of an optional input (undefined when required). */
+  defaultValue?: JsonValue;
+  description: string;
+  /** The Python annotation as text, e.g. "int"; "" when none. */
+  type: string;
+}
+
+/** A registered graph, as ListGraphs describes it. */
+export interface GraphInfo {
+  name: string;
+  description: string;
+  inputs: InputInfo[];
+  outputs: { name: string; node: string; description: string }[];
+  nodes: string[];
+}
+
+/** The text of a run as it streams; `result` settles when the run ends. */
+export interface TextStream extends AsyncIterable<string> {
+  /** The run's result once RunEnded arrived; rejects if the stream failed or was left early. */
+  readonly result: Promise<RunResult>;
+}
+
+/** A hypergraph-grpc client. One HTTP/2 connection, shared by all calls. */
+export interface HypergraphClient {
+  /** Every registered graph with its inputs, outputs and nodes, sorted by name. */
+  listGraphs(opts?: CallOpts): Promise<GraphInfo[]>;
+  /** Start a workflow, wait for it to end, return its result (a FAILED run is a result, not an error). */
+  run(graph: string, values?: Record<string, unknown>, opts?: RunOptions): Promise<RunResult>;
+  /** Start a workflow and yield each of its events, ending with "runEnded". */
+  iter(graph: string, values?: Record<string, unknown>, opts?: IterOptions): AsyncIterable<HypergraphEvent>;
+  /** Start a workflow and yield only its text chunks; throws RunFailedError if the run FAILED. */
+  streamText(graph: string, values?: Record<string, unknown>, opts?: IterOptions): TextStream;
+  /** Ask a live workflow to stop; true when a live run was reached. Idempotent. */
+  stop(workflowId: string, opts?: StopOptions): Promise<boolean>;
+  /** Attach to a workflow's events by id (cluster deployments; one process answers UNIMPLEMENTED). */
+  watch(workflowId: string, opts?: WatchOptions): AsyncIterable<HypergraphEvent>;
+  /** Close the connection (and any open streams). Idle connections do not keep the process alive. */
+  close(): void;
+  /** The generated Connect client, for anything the wrapper does not cover. */
+  readonly raw: Client<typeof RunnerService>;
+}
+
+/** Create a client for a hypergraph-grpc server. */
+export function createHypergraphClient(options: ClientOptions): HypergraphClient {
+  const baseUrl = normalizeBaseUrl(options.baseUrl);
+  const sessionManager = new Http2SessionManager(baseUrl);
+  const transport = createGrpcTransport({
+    baseUrl,
+    sessionManager,
+    defaultTimeoutMs: options.defaultTimeoutMs,
+    interceptors: options.interceptors,
+  });
+  const raw = createClient(RunnerService, transport);
+  const iter = (graph: string, values?: Record<string, unknown>, opts: IterOptions = {}) =>
+    events(raw.iter(iterRequest(graph, values, opts), callOptions(opts)));
+
+  return {
+    raw,
+    async listGraphs(opts = {}) {
+      const response = await raw.listGraphs({}, callOptions(opts));
+      return response.graphs.map(toGraphInfo);
+    },
+    async run(graph, values, opts = {}) {
+      const request = create(RunRequestSchema, {
+        graph,
+        values: toStruct(values),
+        workflowId: opts.workflowId ?? "",
+        select: opts.select ?? [],
+        maxIterations: opts.maxIterations ?? 0,
+      });
+      const response = await raw.run(request, callOptions(opts));
+      return toRunResult(response.result);
+    },
+    iter,
+    streamText: (graph, values, opts = {}) => textStream(iter(graph, values, opts)),
+    async stop(workflowId, opts = {}) {
+      const request = create(StopRequestSchema, {
+        workflowId,
+        info: opts.info === undefined ? undefined : toStruct(opts.info, "info"),
+        grace: opts.graceMs === undefined ? undefined : durationFromMs(opts.graceMs),
+      });
+      const response = await raw.stop(request, callOptions(opts));
+      return response.found;
+    },
+    watch(workflowId, opts = {}) {
+      const request = create(WatchRequestSchema, { workflowId, afterSeq: BigInt(opts.afterSeq ?? 0) });
+      return events(raw.watch(request, callOptions(opts)));
+    },
+    close() {
+      sessionManager.abort();
+    },
+  };
+}
+
+function iterRequest(graph: string, values: Record<string, unknown> | undefined, opts: IterOptions) {
+  return create(IterRequestSchema, {
+    graph,
+    values: toStruct(values),
+    workflowId: opts.workflowId ?? "",
+    select: opts.select ?? [],
+    maxIterations: opts.maxIterations ?? 0,
+    options: create(StreamOptionsSchema, {
+      detach: opts.detach ?? false,
+      disableMerge: opts.disableMerge ?? false,
+      maxQueuedEvents: opts.maxQueuedEvents ?? 0,
+      maxChunkBytes: opts.maxChunkBytes ?? 0,
+    }),
+  });
+}
+
+// Leaving the loop early (break, throw) returns the inner iterator, which
+// cancels the HTTP/2 stream: the server then stops the run unless detached.
+async function* events(stream: AsyncIterable<PbEvent>): AsyncGenerator<HypergraphEvent> {
+  for await (const event of stream) yield toEvent(event);
+}
+
+function textStream(source: AsyncIterable<HypergraphEvent>): TextStream {
+  let settle!: { resolve: (r: RunResult) => void; reject: (e: unknown) => void };
+  const result = new Promise<RunResult>((resolve, reject) => (settle = { resolve, reject }));
+  result.catch(() => undefined); // a caller that only wants the text need not await result
+  let settled = false;
+  const finish = (outcome: { ok: RunResult } | { err: unknown }) => {
+    if (settled) return;
+    settled = true;
+    if ("ok" in outcome) settle.resolve(outcome.ok);
+    else settle.reject(outcome.err);
+  };
+  async function* text(): AsyncGenerator<string> {
+    try {
+      for await (const event of source) {
+        if (event.kind === "streamingChunk" && event.text !== undefined) {
+          yield event.text;
+        } else if (event.kind === "runEnded") {
+          finish({ ok: event.result });
+          if (event.result.status === "FAILED") throw new RunFailedError(event.result);
+          return;
+        }
+      }
+      throw new Error("the event stream ended without a runEnded event; the server closed it early");
+    } catch (err) {
+      finish({ err });
+      throw err;
+    } finally {
+      finish({ err: new Error("the text stream was left before the run ended") });
+    }
+  }
+  return Object.assign(text(), { result });
+}
+
+function toGraphInfo(graph: PbGraphInfo): GraphInfo {
+  return {
+    name: graph.name,
+    description: graph.description,
+    inputs: graph.inputs.map((input) => {
+      const info: InputInfo = {
+        name: input.name,
+        required: input.required,
+        description: input.description,
+        type: input.type,
+      };
+      if (input.defaultValue !== undefined) info.defaultValue = fromValue(input.defaultValue);
+      return info;
+    }),
+    outputs: graph.outputs.map(({ name, node, description }) => ({ name, node, description })),
+    nodes: [...graph.nodes],
+  };
+}
+
+function callOptions(opts: CallOpts): CallOptions {
+  return { signal: opts.signal, timeoutMs: opts.timeoutMs, headers: opts.headers };
+}
+
+/** A google.protobuf.Duration for a number of milliseconds (>= 0). */
+export function durationFromMs(ms: number): Duration {
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new RangeError(`graceMs must be a finite number of milliseconds >= 0, got ${ms}`);
+  }
+  const nanos = BigInt(Math.round(ms * 1e6));
+  return create(DurationSchema, { seconds: nanos / 1_000_000_000n, nanos: Number(nanos % 1_000_000_000n) });
+}
+
+function normalizeBaseUrl(baseUrl: string): string {
+  return baseUrl.includes("://") ? baseUrl : `http://${baseUrl}`;
+}
+
+export type { JsonObject, JsonValue };

@@ -1,0 +1,37 @@
+// Public API of the hypergraph-grpc TypeScript client.
+export {
+  createHypergraphClient,
+  durationFromMs,
+  type CallOpts,
+  type ClientOptions,
+  type GraphInfo,
+  type HypergraphClient,
+  type InputInfo,
+  type IterOptions,
+  type RunOptions,
+  type StopOptions,
+  type TextStream,
+  type WatchOptions,
+} from "./client.js";
+export {
+  toEvent,
+  toRunResult,
+  type EventEnvelope,
+  type EventKind,
+  type HypergraphEvent,
+  type RunError,
+  type RunResult,
+  type RunStatus,
+} from "./events.js";
+export {
+  Code,
+  ConnectError,
+  ERROR_DOMAIN,
+  RunFailedError,
+  codeFromName,
+  codeName,
+  errorInfo,
+  errorReason,
+  fieldViolations,
+} from "./errors.js";
+export { ValueConversionError, fromValue, toJsonValue, toStruct, type JsonObject, type JsonValue } from "./values.js";

@@ -1,0 +1,253 @@
+// Runs every case of clients/scenarios.json against a real server started on a
+// free loopback port, one named test per case, plus checks of the wrapper's
+// own helpers (streamText, break-to-cancel, stop of an unknown id).
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import {
+  ConnectError,
+  Code,
+  RunFailedError,
+  codeFromName,
+  codeName,
+  createHypergraphClient,
+  errorReason,
+  fieldViolations,
+  type HypergraphClient,
+  type HypergraphEvent,
+  type RunResult,
+} from "../src/index.js";
+import { SCENARIOS_PATH, startServer, type RunningServer } from "./server.js";
+
+interface Scenario {
+  name: string;
+  kind: "list_graphs" | "run" | "iter" | "stop_mid_stream" | "cancel";
+  graph?: string;
+  values?: Record<string, unknown>;
+  deadline_ms?: number;
+  expect_graphs_include?: string[];
+  expect_text?: string;
+  expect_status?: string;
+  expect_values?: Record<string, unknown>;
+  expect_error_type?: string;
+  expect_error_message_contains?: string;
+  expect_stop_found?: boolean;
+  expect_stop_info?: Record<string, unknown>;
+  expect_partial_output?: string;
+  expect_code?: string;
+  expect_message_contains?: string;
+  expect_field_violation?: string;
+  expect_error_reason?: string;
+  stop_after_chunks?: number;
+  stop_info?: Record<string, unknown>;
+  cancel_after_chunks?: number;
+  probe?: { graph: string; values: Record<string, unknown>; retry_code: string; within_ms: number };
+}
+
+const scenarios = JSON.parse(readFileSync(SCENARIOS_PATH, "utf8")) as { cases: Scenario[] };
+
+let server: RunningServer;
+let client: HypergraphClient;
+let second: HypergraphClient; // a separate connection, as another process would have
+
+before(async () => {
+  server = await startServer();
+  client = createHypergraphClient({ baseUrl: server.baseUrl });
+  second = createHypergraphClient({ baseUrl: server.baseUrl });
+});
+
+after(async () => {
+  client?.close();
+  second?.close();
+  await server?.stop();
+});
+
+const uniqueId = (prefix: string) => `${prefix}-${randomBytes(6).toString("hex")}`;
+
+describe("scenarios.json", () => {
+  assert.ok(scenarios.cases.length > 0, "scenarios.json has no cases");
+  for (const scenario of scenarios.cases) {
+    test(scenario.name, () => {
+      const runner = RUNNERS[scenario.kind];
+      assert.ok(runner, `case ${scenario.name}: unknown kind ${scenario.kind}; teach this test runner the new kind`);
+      return runner(scenario);
+    });
+  }
+});
+
+const RUNNERS: Record<Scenario["kind"], (s: Scenario) => Promise<void>> = {
+  list_graphs: runListGraphs,
+  run: runUnary,
+  iter: runIter,
+  stop_mid_stream: runStopMidStream,
+  cancel: runCancel,
+};
+
+async function runListGraphs(s: Scenario): Promise<void> {
+  const graphs = await client.listGraphs();
+  const names = graphs.map((g) => g.name);
+  for (const name of s.expect_graphs_include ?? []) {
+    assert.ok(names.includes(name), `ListGraphs lacks ${name}: got ${names.join(", ")}`);
+  }
+  assert.deepEqual(names, [...names].sort(), "graphs are sorted by name");
+}
+
+async function runUnary(s: Scenario): Promise<void> {
+  const call = client.run(s.graph!, s.values, { timeoutMs: s.deadline_ms });
+  if (s.expect_code !== undefined) {
+    await assertRpcError(call, s);
+    return;
+  }
+  checkResult(await call, s);
+}
+
+async function runIter(s: Scenario): Promise<void> {
+  const events = await collect(client.iter(s.graph!, s.values, { timeoutMs: s.deadline_ms }));
+  checkSequence(events);
+  if (s.expect_text !== undefined) assert.equal(textOf(events), s.expect_text);
+  checkResult(lastResult(events), s);
+}
+
+async function runStopMidStream(s: Scenario): Promise<void> {
+  const workflowId = uniqueId("ts-stop");
+  const events: HypergraphEvent[] = [];
+  let chunks = 0;
+  let found: boolean | undefined;
+  for await (const event of client.iter(s.graph!, s.values, { workflowId })) {
+    events.push(event);
+    if (event.kind === "streamingChunk" && ++chunks === s.stop_after_chunks) {
+      found = await second.stop(workflowId, { info: s.stop_info });
+    }
+  }
+  assert.equal(found, s.expect_stop_found, "StopResponse.found");
+  checkSequence(events);
+  const result = lastResult(events);
+  checkResult(result, s);
+  if (s.expect_stop_info !== undefined) assert.deepEqual(result.stopInfo, s.expect_stop_info);
+  if (s.expect_partial_output !== undefined) {
+    // The output holds exactly what was streamed: every chunk, none lost.
+    assert.equal(result.values[s.expect_partial_output], textOf(events));
+  }
+  assert.ok(events.some((e) => e.kind === "stopRequested"), "a stopRequested event was streamed");
+}
+
+async function runCancel(s: Scenario): Promise<void> {
+  const workflowId = uniqueId("ts-cancel");
+  const controller = new AbortController();
+  let chunks = 0;
+  await assert.rejects(
+    (async () => {
+      for await (const event of client.iter(s.graph!, s.values, { workflowId, signal: controller.signal })) {
+        if (event.kind === "streamingChunk" && ++chunks === s.cancel_after_chunks) controller.abort();
+        assert.notEqual(event.kind, "runEnded", "the run must not end by itself before the cancel");
+      }
+    })(),
+    (err: unknown) => err instanceof ConnectError && err.code === Code.Canceled,
+  );
+  await probeUntilEnded(workflowId, s.probe!);
+}
+
+/** Run the probe graph under the same workflow id until the cancelled run has ended. */
+async function probeUntilEnded(workflowId: string, probe: NonNullable<Scenario["probe"]>): Promise<void> {
+  const retryCode = codeFromName(probe.retry_code);
+  const deadline = Date.now() + probe.within_ms;
+  for (;;) {
+    try {
+      const result = await client.run(probe.graph, probe.values, { workflowId });
+      assert.equal(result.status, "COMPLETED");
+      return;
+    } catch (err) {
+      const retry = err instanceof ConnectError && err.code === retryCode && Date.now() < deadline;
+      if (!retry) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+async function assertRpcError(call: Promise<unknown>, s: Scenario): Promise<void> {
+  await assert.rejects(call, (err: unknown) => {
+    assert.ok(err instanceof ConnectError, `expected a ConnectError, got ${String(err)}`);
+    assert.equal(codeName(err.code), s.expect_code, `status code (message: ${err.rawMessage})`);
+    if (s.expect_message_contains !== undefined) assert.ok(err.rawMessage.includes(s.expect_message_contains), err.rawMessage);
+    if (s.expect_error_reason !== undefined) assert.equal(errorReason(err), s.expect_error_reason);
+    if (s.expect_field_violation !== undefined) {
+      const fields = fieldViolations(err).map((v) => v.field);
+      assert.ok(fields.includes(s.expect_field_violation), `field violations ${JSON.stringify(fields)}`);
+    }
+    return true;
+  });
+}
+
+function checkResult(result: RunResult, s: Scenario): void {
+  if (s.expect_status !== undefined) assert.equal(result.status, s.expect_status, JSON.stringify(result.error));
+  if (s.expect_values !== undefined) assert.deepStrictEqual(result.values, s.expect_values);
+  if (s.expect_error_type !== undefined) assert.equal(result.error?.type, s.expect_error_type);
+  if (s.expect_error_message_contains !== undefined) {
+    assert.ok(result.error?.message.includes(s.expect_error_message_contains), JSON.stringify(result.error));
+  }
+}
+
+/** seq runs 1, 2, 3... without gaps and the last event is runEnded. */
+function checkSequence(events: HypergraphEvent[]): void {
+  assert.ok(events.length > 0, "no events");
+  assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1), "seq is 1, 2, 3... without gaps");
+  assert.equal(events.at(-1)!.kind, "runEnded", "the last event is runEnded");
+  assert.equal(events[0]!.kind, "runStarted", "the first event is runStarted");
+}
+
+function lastResult(events: HypergraphEvent[]): RunResult {
+  const last = events.at(-1);
+  assert.ok(last?.kind === "runEnded", "the stream ended with runEnded");
+  return last.result;
+}
+
+function textOf(events: HypergraphEvent[]): string {
+  return events.map((e) => (e.kind === "streamingChunk" ? (e.text ?? "") : "")).join("");
+}
+
+async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of source) out.push(item);
+  return out;
+}
+
+describe("wrapper helpers against the server", () => {
+  test("streamText yields the text and resolves result", async () => {
+    const stream = client.streamText("tokens", { count: 5, prefix: "w" });
+    let text = "";
+    for await (const token of stream) text += token;
+    assert.equal(text, "w0 w1 w2 w3 w4 ");
+    const result = await stream.result;
+    assert.equal(result.status, "COMPLETED");
+    assert.equal(result.values.text, text);
+  });
+
+  test("streamText throws RunFailedError for a FAILED run", async () => {
+    const stream = client.streamText("fail", { message: "kaput" });
+    await assert.rejects(collect(stream), (err: unknown) => {
+      assert.ok(err instanceof RunFailedError);
+      assert.equal(err.result.error?.type, "ValueError");
+      assert.match(err.message, /kaput/);
+      return true;
+    });
+    assert.equal((await stream.result).status, "FAILED");
+  });
+
+  test("leaving the loop with break stops the run on the server", async () => {
+    const workflowId = uniqueId("ts-break");
+    let chunks = 0;
+    for await (const event of client.iter("tokens", { count: 100000, delay_ms: 5 }, { workflowId })) {
+      if (event.kind === "streamingChunk" && ++chunks === 3) break;
+    }
+    await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
+  });
+
+  test("stop of an unknown workflow returns false", async () => {
+    assert.equal(await client.stop(uniqueId("ts-none"), { info: { kind: "user_stop" }, graceMs: 100 }), false);
+  });
+
+  test("a value JSON cannot carry is refused before the call, with its path", async () => {
+    await assert.rejects(client.run("echo", { value: { when: undefined } }), /values\.value\.when: undefined/);
+  });
+});

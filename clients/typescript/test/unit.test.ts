@@ -1,0 +1,193 @@
+// Unit tests: value conversion, event/result conversion, error helpers. No server.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
+import {
+  Code,
+  ConnectError,
+  ValueConversionError,
+  codeFromName,
+  codeName,
+  durationFromMs,
+  errorReason,
+  fieldViolations,
+  fromValue,
+  toEvent,
+  toRunResult,
+  toStruct,
+} from "../src/index.js";
+import * as api from "../src/index.js";
+import {
+  EventSchema,
+  RunRequestSchema,
+  RunResultSchema,
+  RunStatus,
+  StreamingChunkSchema,
+} from "../src/gen/hypergraph/v1/runner_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "../src/gen/google/rpc/error_details_pb.js";
+
+test("public API names are pinned", () => {
+  assert.deepEqual(Object.keys(api).sort(), [
+    "Code",
+    "ConnectError",
+    "ERROR_DOMAIN",
+    "RunFailedError",
+    "ValueConversionError",
+    "codeFromName",
+    "codeName",
+    "createHypergraphClient",
+    "durationFromMs",
+    "errorInfo",
+    "errorReason",
+    "fieldViolations",
+    "fromValue",
+    "toEvent",
+    "toJsonValue",
+    "toRunResult",
+    "toStruct",
+  ]);
+});
+
+test("values survive the wire; ints stay integral numbers", () => {
+  const values = { a: 2, b: 40, big: 2 ** 53 - 1, neg: -7, x: 1.5, s: "héllo", ok: true, l: [1, "two", null], o: { n: 7 } };
+  const wire = toBinary(RunRequestSchema, create(RunRequestSchema, { graph: "g", values: toStruct(values) }));
+  const back = fromBinary(RunRequestSchema, wire).values!;
+  assert.deepStrictEqual(back, values);
+  assert.ok(Number.isInteger(back.b) && Number.isSafeInteger(back.big));
+  assert.equal(typeof back.a, "number");
+});
+
+test("toStruct converts safe bigints and Dates", () => {
+  assert.deepStrictEqual(toStruct({ n: 5n, when: new Date("2024-01-02T03:04:05Z") }), { n: 5, when: "2024-01-02T03:04:05.000Z" });
+  assert.deepStrictEqual(toStruct(undefined), {});
+});
+
+test("toStruct refuses what JSON cannot carry, naming the path", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ a: { b: undefined } }, /^values\.a\.b: undefined cannot be sent/],
+    [{ a: [1, NaN] }, /^values\.a\[1\]: NaN is not a JSON number/],
+    [{ f: () => 1 }, /^values\.f: a function cannot be sent/],
+    [{ m: new Map() }, /^values\.m: an instance of Map cannot be sent/],
+    [{ n: 2n ** 60n }, /^values\.n: bigint 1152921504606846976 is outside/],
+  ];
+  for (const [input, message] of cases) {
+    assert.throws(() => toStruct(input), (err: unknown) => err instanceof ValueConversionError && message.test(err.message));
+  }
+  assert.throws(() => toStruct([1, 2] as unknown as Record<string, unknown>), /expected a plain object/);
+});
+
+test("fromValue converts nested google.protobuf.Value", () => {
+  const value = create(ValueSchema, {
+    kind: {
+      case: "structValue",
+      value: {
+        fields: {
+          n: create(ValueSchema, { kind: { case: "numberValue", value: 3 } }),
+          l: create(ValueSchema, {
+            kind: {
+              case: "listValue",
+              value: { values: [create(ValueSchema, { kind: { case: "nullValue", value: 0 } }), create(ValueSchema, { kind: { case: "stringValue", value: "x" } })] },
+            },
+          }),
+        },
+      },
+    },
+  });
+  assert.deepStrictEqual(fromValue(value), { n: 3, l: [null, "x"] });
+  assert.equal(fromValue(undefined), null);
+});
+
+test("toEvent flattens the envelope and the oneof into a typed event", () => {
+  const time = new Date("2025-06-01T12:00:00.250Z");
+  const pb = create(EventSchema, {
+    workflowId: "wf-1",
+    runId: "run-1",
+    seq: 7n,
+    time: timestampFromDate(time),
+    node: "emit",
+    spanId: "s2",
+    parentSpanId: "s1",
+    kind: { case: "streamingChunk", value: create(StreamingChunkSchema, { payload: { case: "text", value: "hi" }, merged: 3 }) },
+  });
+  const event = toEvent(fromBinary(EventSchema, toBinary(EventSchema, pb)));
+  assert.deepStrictEqual(event, {
+    workflowId: "wf-1",
+    runId: "run-1",
+    seq: 7,
+    time,
+    node: "emit",
+    spanId: "s2",
+    parentSpanId: "s1",
+    kind: "streamingChunk",
+    payload: "text",
+    text: "hi",
+    merged: 3,
+  });
+});
+
+test("toEvent handles value chunks, runEnded and unknown kinds", () => {
+  const chunk = toEvent(
+    create(EventSchema, {
+      seq: 1n,
+      kind: { case: "streamingChunk", value: { payload: { case: "value", value: create(ValueSchema, { kind: { case: "numberValue", value: 4 } }) } } },
+    }),
+  );
+  assert.equal(chunk.kind, "streamingChunk");
+  assert.ok(chunk.kind === "streamingChunk" && chunk.payload === "value" && chunk.value === 4 && chunk.merged === 1);
+
+  const ended = toEvent(
+    create(EventSchema, {
+      seq: 2n,
+      kind: { case: "runEnded", value: { durationMs: 1.5, result: { workflowId: "w", status: RunStatus.STOPPED, stopInfo: { kind: "user_stop" }, values: { text: "a" } } } },
+    }),
+  );
+  assert.ok(ended.kind === "runEnded");
+  assert.equal(ended.result.status, "STOPPED");
+  assert.deepStrictEqual(ended.result.stopInfo, { kind: "user_stop" });
+  assert.deepStrictEqual(ended.result.values, { text: "a" });
+
+  assert.equal(toEvent(create(EventSchema, { seq: 3n })).kind, "unknown");
+});
+
+test("toRunResult maps FAILED with its error", () => {
+  const result = toRunResult(
+    create(RunResultSchema, { workflowId: "w", runId: "r", status: RunStatus.FAILED, error: { type: "ValueError", message: "boom", node: "raise_error" } }),
+  );
+  assert.deepStrictEqual(result, {
+    workflowId: "w",
+    runId: "r",
+    status: "FAILED",
+    values: {},
+    forced: false,
+    error: { type: "ValueError", message: "boom", node: "raise_error" },
+  });
+  assert.throws(() => toRunResult(undefined), /without its result/);
+});
+
+test("code names map both ways", () => {
+  assert.equal(codeName(Code.NotFound), "NOT_FOUND");
+  assert.equal(codeName(Code.DeadlineExceeded), "DEADLINE_EXCEEDED");
+  assert.equal(codeName(Code.InvalidArgument), "INVALID_ARGUMENT");
+  assert.equal(codeFromName("ALREADY_EXISTS"), Code.AlreadyExists);
+  assert.equal(codeFromName("RESOURCE_EXHAUSTED"), Code.ResourceExhausted);
+  assert.throws(() => codeFromName("NO_SUCH_CODE"), /unknown gRPC status code name "NO_SUCH_CODE"/);
+});
+
+test("error details: ErrorInfo reason and BadRequest field violations", () => {
+  const err = new ConnectError("bad input", Code.InvalidArgument, undefined, [
+    { desc: ErrorInfoSchema, value: { reason: "INVALID_INPUT", domain: "hypergraph.dev" } },
+    { desc: BadRequestSchema, value: { fieldViolations: [{ field: "values.b", description: "missing" }] } },
+  ]);
+  assert.equal(errorReason(err), "INVALID_INPUT");
+  assert.deepEqual(fieldViolations(err).map((v) => v.field), ["values.b"]);
+  assert.equal(errorReason(new Error("plain")), undefined);
+  assert.deepEqual(fieldViolations("not an error"), []);
+});
+
+test("durationFromMs splits seconds and nanos", () => {
+  const d = durationFromMs(1500.25);
+  assert.equal(d.seconds, 1n);
+  assert.equal(d.nanos, 500_250_000);
+  assert.throws(() => durationFromMs(-1), /graceMs must be/);
+});
