@@ -1,0 +1,177 @@
+package hypergraph
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	hv1 "github.com/hypergraph-grpc/hypergraph-grpc/clients/go/gen/hypergraph/v1"
+)
+
+// Client calls a hypergraph-grpc server. It is safe for concurrent use; make
+// one per server and share it.
+type Client struct {
+	conn *grpc.ClientConn // nil when made by New
+	stub hv1.RunnerServiceClient
+}
+
+// Dial makes a client for target ("host:port" or any gRPC target string).
+// The connection is plaintext unless WithTransportCredentials is given. ctx
+// bounds the wait of WithBlock; without it Dial does not block.
+func Dial(ctx context.Context, target string, opts ...DialOption) (*Client, error) {
+	cfg := dialConfig{creds: insecure.NewCredentials()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	grpcOpts := append([]grpc.DialOption{grpc.WithTransportCredentials(cfg.creds)}, cfg.grpcOpts...)
+	conn, err := grpc.NewClient(target, grpcOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("hypergraph: cannot dial %q: %w", target, err)
+	}
+	if cfg.block {
+		if err := waitReady(ctx, conn); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("hypergraph: %s not ready: %w", target, err)
+		}
+	}
+	return &Client{conn: conn, stub: hv1.NewRunnerServiceClient(conn)}, nil
+}
+
+func waitReady(ctx context.Context, conn *grpc.ClientConn) error {
+	conn.Connect()
+	for {
+		s := conn.GetState()
+		if s == connectivity.Ready {
+			return nil
+		}
+		if !conn.WaitForStateChange(ctx, s) {
+			return ctx.Err()
+		}
+	}
+}
+
+// New makes a client over a connection the caller owns (Close does not close it).
+func New(cc grpc.ClientConnInterface) *Client {
+	return &Client{stub: hv1.NewRunnerServiceClient(cc)}
+}
+
+// Close closes the connection made by Dial.
+func (c *Client) Close() error {
+	if c.conn == nil {
+		return nil
+	}
+	return c.conn.Close()
+}
+
+// Stub returns the generated stub, for what the wrapper does not cover.
+func (c *Client) Stub() hv1.RunnerServiceClient { return c.stub }
+
+// ListGraphs returns every registered graph, sorted by name.
+func (c *Client) ListGraphs(ctx context.Context) ([]GraphInfo, error) {
+	resp, err := c.stub.ListGraphs(ctx, &hv1.ListGraphsRequest{})
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	graphs := make([]GraphInfo, 0, len(resp.GetGraphs()))
+	for _, g := range resp.GetGraphs() {
+		graphs = append(graphs, graphFromProto(g))
+	}
+	return graphs, nil
+}
+
+// Run starts a workflow of graph with values as inputs, waits for it to end
+// and returns its result. A node that raises is not an error: the result has
+// StatusFailed and Error set. err is an *Error for a rejected call (unknown
+// graph, bad input, deadline, ...). The run stops when ctx ends.
+func (c *Client) Run(ctx context.Context, graph string, values map[string]any, opts ...RunOption) (*RunResult, error) {
+	pv, err := toStruct(values, "values.")
+	if err != nil {
+		return nil, err
+	}
+	req := &hv1.RunRequest{Graph: graph, Values: pv}
+	for _, o := range opts {
+		o.applyRun(req)
+	}
+	resp, err := c.stub.Run(ctx, req)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	return runResultFromProto(resp.GetResult()), nil
+}
+
+// Iter starts a workflow and returns the stream of its events, token by
+// token, ending with *RunEnded. It waits for the first event, so a rejected
+// call (unknown graph, bad input) is reported here as an *Error.
+// Cancelling ctx (or Stream.Close) cancels the stream, which stops the run on
+// the server unless WithDetach was given.
+func (c *Client) Iter(ctx context.Context, graph string, values map[string]any, opts ...IterOption) (*Stream, error) {
+	pv, err := toStruct(values, "values.")
+	if err != nil {
+		return nil, err
+	}
+	req := &hv1.IterRequest{Graph: graph, Values: pv}
+	for _, o := range opts {
+		o.applyIter(req)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	recv, err := c.stub.Iter(ctx, req)
+	return openStream(recv, err, cancel)
+}
+
+// Watch attaches to a live workflow by id and streams its events with seq
+// greater than afterSeq. Single-process servers answer codes.Unimplemented;
+// cluster deployments serve it.
+func (c *Client) Watch(ctx context.Context, workflowID string, afterSeq uint64, opts ...WatchOption) (*Stream, error) {
+	req := &hv1.WatchRequest{WorkflowId: workflowID, AfterSeq: afterSeq}
+	for _, o := range opts {
+		o.applyWatch(req)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	recv, err := c.stub.Watch(ctx, req)
+	return openStream(recv, err, cancel)
+}
+
+// Text starts a workflow and yields the text of its chunks as they arrive;
+// see Stream.Text. Leaving the loop early cancels the stream (and the run).
+func (c *Client) Text(ctx context.Context, graph string, values map[string]any, opts ...IterOption) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		stream, err := c.Iter(ctx, graph, values, opts...)
+		if err != nil {
+			yield("", err)
+			return
+		}
+		defer stream.Close()
+		for text, err := range stream.Text() {
+			if !yield(text, err) {
+				return
+			}
+		}
+	}
+}
+
+// Stop asks a live workflow to stop cooperatively, recording info as the
+// run's stop_info. After grace (when > 0) nodes still running are cancelled
+// and the run ends forced. found is false for an unknown or ended workflow.
+// Stop is idempotent.
+func (c *Client) Stop(ctx context.Context, workflowID string, info map[string]any, grace time.Duration) (found bool, err error) {
+	req := &hv1.StopRequest{WorkflowId: workflowID}
+	if info != nil {
+		if req.Info, err = toStruct(info, "info."); err != nil {
+			return false, err
+		}
+	}
+	if grace > 0 {
+		req.Grace = durationpb.New(grace)
+	}
+	resp, err := c.stub.Stop(ctx, req)
+	if err != nil {
+		return false, wrapError(err)
+	}
+	return resp.GetFound(), nil
+}
