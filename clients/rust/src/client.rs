@@ -1,0 +1,178 @@
+//! `Client`: the idiomatic wrapper over the generated RunnerService stub.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::error::Error;
+use crate::event::{GraphInfo, RunResult};
+use crate::options::CallOptions;
+use crate::pb;
+use crate::pb::runner_service_client::RunnerServiceClient;
+use crate::stream::{EventStream, TextStream};
+use crate::value::{to_proto_struct, IntoValues};
+
+/// A connection to a hypergraph-grpc server. Cheap to clone; clones share the
+/// HTTP/2 connection and may be used from many tasks at once.
+#[derive(Debug, Clone)]
+pub struct Client {
+    rpc: RunnerServiceClient<Channel>,
+    timeout: Option<Duration>,
+}
+
+/// What a Stop request reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopReply {
+    /// True when a live run with that id was reached and will end STOPPED.
+    pub found: bool,
+    /// The run id that was reached (empty when not found).
+    pub run_id: String,
+    /// The run's state after the request.
+    pub state: pb::RunState,
+}
+
+impl Client {
+    /// Connects to `target`: "host:port" (plain HTTP/2) or a full "http://host:port" URI.
+    pub async fn connect(target: impl AsRef<str>) -> Result<Client, Error> {
+        let target = target.as_ref();
+        let uri = if target.contains("://") { target.to_string() } else { format!("http://{target}") };
+        let connect_error = |source| Error::Connect { target: target.to_string(), source };
+        let channel = Endpoint::from_shared(uri).map_err(connect_error)?.connect().await.map_err(connect_error)?;
+        Ok(Client::from_channel(channel))
+    }
+
+    /// Wraps an existing tonic channel (TLS, load balancing, interceptors are set up there).
+    pub fn from_channel(channel: Channel) -> Client {
+        // The server's own limit is what matters; do not refuse big results here.
+        let rpc = RunnerServiceClient::new(channel).max_decoding_message_size(usize::MAX);
+        Client { rpc, timeout: None }
+    }
+
+    /// Sets the deadline applied to calls whose options give none.
+    pub fn with_timeout(mut self, timeout: Duration) -> Client {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The generated stub, for calls the wrapper does not cover (e.g. Watch).
+    pub fn raw(&self) -> RunnerServiceClient<Channel> {
+        self.rpc.clone()
+    }
+
+    /// Lists the registered graphs, sorted by name.
+    pub async fn list_graphs(&self) -> Result<Vec<GraphInfo>, Error> {
+        let request = self.request(pb::ListGraphsRequest {}, None);
+        let mut rpc = self.rpc.clone();
+        let reply = unary(self.timeout, rpc.list_graphs(request)).await?;
+        Ok(reply.graphs.into_iter().map(GraphInfo::from).collect())
+    }
+
+    /// Runs `graph` with `values` and waits for its result. A node that raises is
+    /// not an error: the result has status `Failed` and says why.
+    pub async fn run(&self, graph: &str, values: impl IntoValues) -> Result<RunResult, Error> {
+        self.run_with(graph, values, CallOptions::default()).await
+    }
+
+    /// `run` with options (workflow id, select, timeout...).
+    pub async fn run_with(&self, graph: &str, values: impl IntoValues, opts: CallOptions) -> Result<RunResult, Error> {
+        let message = pb::RunRequest {
+            graph: graph.to_string(),
+            values: Some(request_values(values)?),
+            workflow_id: opts.workflow_id.clone().unwrap_or_default(),
+            select: opts.select.clone(),
+            max_iterations: opts.max_iterations,
+        };
+        let timeout = opts.timeout.or(self.timeout);
+        let request = self.request(message, timeout);
+        let mut rpc = self.rpc.clone();
+        let reply = unary(timeout, rpc.run(request)).await?;
+        let result = reply.result.ok_or_else(|| Error::Protocol("RunResponse without a result".into()))?;
+        Ok(RunResult::from(&result))
+    }
+
+    /// Starts `graph` and streams its typed events, ending after RunEnded.
+    /// Dropping the stream cancels the call, which stops the run on the server
+    /// (unless `opts.detach`).
+    pub async fn iter(&self, graph: &str, values: impl IntoValues, opts: CallOptions) -> Result<EventStream, Error> {
+        let message = pb::IterRequest {
+            graph: graph.to_string(),
+            values: Some(request_values(values)?),
+            workflow_id: opts.workflow_id.clone().unwrap_or_default(),
+            select: opts.select.clone(),
+            max_iterations: opts.max_iterations,
+            options: Some(pb::StreamOptions {
+                detach: opts.detach,
+                disable_merge: opts.disable_merge,
+                max_queued_events: opts.max_queued_events,
+                max_chunk_bytes: opts.max_chunk_bytes,
+            }),
+        };
+        let timeout = opts.timeout.or(self.timeout);
+        let request = self.request(message, timeout);
+        let mut rpc = self.rpc.clone();
+        let streaming = unary(timeout, rpc.iter(request)).await?;
+        Ok(EventStream::new(streaming, timeout))
+    }
+
+    /// Starts `graph` and streams only its text chunks; see [`TextStream`].
+    pub async fn stream_text(&self, graph: &str, values: impl IntoValues, opts: CallOptions) -> Result<TextStream, Error> {
+        Ok(TextStream::new(self.iter(graph, values, opts).await?))
+    }
+
+    /// Asks a live workflow to stop; returns true when a live run was reached.
+    /// `info` (an object, or null) becomes the run's stop_info; after `grace`,
+    /// nodes still running are cancelled.
+    pub async fn stop(&self, workflow_id: &str, info: Value, grace: Option<Duration>) -> Result<bool, Error> {
+        Ok(self.stop_reply(workflow_id, info, grace).await?.found)
+    }
+
+    /// Like [`Client::stop`], returning the run id and state too.
+    pub async fn stop_reply(&self, workflow_id: &str, info: Value, grace: Option<Duration>) -> Result<StopReply, Error> {
+        let info = match info {
+            Value::Null => Map::new(),
+            Value::Object(map) => map,
+            other => return Err(Error::InvalidValue(format!("stop info must be a JSON object or null, got {other}"))),
+        };
+        let message = pb::StopRequest {
+            workflow_id: workflow_id.to_string(),
+            info: Some(to_proto_struct(&info, "info")?),
+            grace: grace.map(|g| prost_types::Duration { seconds: g.as_secs() as i64, nanos: g.subsec_nanos() as i32 }),
+        };
+        let request = self.request(message, self.timeout);
+        let mut rpc = self.rpc.clone();
+        let reply = unary(self.timeout, rpc.stop(request)).await?;
+        Ok(StopReply {
+            found: reply.found,
+            run_id: reply.run_id,
+            state: pb::RunState::try_from(reply.state).unwrap_or(pb::RunState::Unspecified),
+        })
+    }
+
+    fn request<T>(&self, message: T, timeout: Option<Duration>) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        if let Some(t) = timeout {
+            // Sent as grpc-timeout so the server stops the run at the deadline too.
+            request.set_timeout(t);
+        }
+        request
+    }
+}
+
+fn request_values(values: impl IntoValues) -> Result<prost_types::Struct, Error> {
+    to_proto_struct(&values.into_value_map()?, "values")
+}
+
+/// Awaits a call, enforcing `timeout` on this side as well (the server's
+/// answer may be slower than the deadline itself).
+async fn unary<T>(
+    timeout: Option<Duration>,
+    call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<T, Error> {
+    let response = match timeout {
+        Some(t) => tokio::time::timeout(t, call).await.map_err(|_| Error::deadline(t))?,
+        None => call.await,
+    };
+    Ok(response?.into_inner())
+}

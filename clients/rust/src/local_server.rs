@@ -1,0 +1,83 @@
+//! Starts a `hypergraph-grpc serve` process on a free loopback port, for tests,
+//! examples and benchmarks; the process is killed when the handle is dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `hypergraph-grpc serve --port 0` process.
+pub struct LocalServer {
+    child: Child,
+    addr: String,
+}
+
+impl LocalServer {
+    /// Starts `program serve --host 127.0.0.1 --port 0 <args>` and waits (up to
+    /// `startup`) for its first stdout line, `listening on HOST:PORT`.
+    pub fn start(program: impl Into<PathBuf>, args: &[String], startup: Duration) -> std::io::Result<LocalServer> {
+        let program = program.into();
+        let mut cmd = Command::new(&program);
+        cmd.args(["serve", "--host", "127.0.0.1", "--port", "0"]).args(args);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let mut child = cmd.spawn().map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot start {}: {e}; run `make install` first", program.display()))
+        })?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        match first_line(stdout, startup) {
+            Ok(line) => match line.strip_prefix("listening on ") {
+                Some(addr) => Ok(LocalServer { child, addr: addr.trim().to_string() }),
+                None => fail(child, format!("expected `listening on HOST:PORT` as first line, got {line:?}")),
+            },
+            Err(why) => fail(child, why),
+        }
+    }
+
+    /// The server's "HOST:PORT".
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// The server program to use: `$HYPERGRAPH_GRPC_BIN`, else this repository's
+    /// `.venv/bin/hypergraph-grpc` (as built by `make install`), else the one on PATH.
+    pub fn default_program() -> PathBuf {
+        if let Some(p) = std::env::var_os("HYPERGRAPH_GRPC_BIN") {
+            return PathBuf::from(p);
+        }
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/hypergraph-grpc");
+        if repo.exists() { repo } else { PathBuf::from("hypergraph-grpc") }
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn fail(mut child: Child, why: String) -> std::io::Result<LocalServer> {
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(std::io::Error::other(format!("hypergraph-grpc serve did not start: {why}")))
+}
+
+/// Reads the first line of `stdout` within `limit`, then keeps draining it in
+/// the background so the server never blocks on a full pipe.
+fn first_line(stdout: std::process::ChildStdout, limit: Duration) -> Result<String, String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let read = reader.read_line(&mut line);
+        let _ = tx.send(read.map(|_| line));
+        std::io::copy(&mut reader, &mut std::io::sink()).ok();
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(line)) if line.is_empty() => Err("it exited before printing anything (see its stderr above)".into()),
+        Ok(Ok(line)) => Ok(line.trim_end().to_string()),
+        Ok(Err(e)) => Err(format!("reading its stdout failed: {e}")),
+        Err(_) => Err(format!("no `listening on` line within {limit:?}")),
+    }
+}

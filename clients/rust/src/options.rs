@@ -1,0 +1,73 @@
+//! Per-call options of `run`, `iter` and `stream_text`.
+
+use std::time::Duration;
+
+/// Options of one call. `Default` gives: server-made workflow id, every output,
+/// the server's iteration limit, the client's default timeout, and a stream
+/// that stops its run when dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    /// The workflow id (1-128 of `[A-Za-z0-9._:-]`); None lets the server make one.
+    pub workflow_id: Option<String>,
+    /// Output names to return; empty returns every output.
+    pub select: Vec<String>,
+    /// The most times any one node may run; 0 means the server default.
+    pub max_iterations: u32,
+    /// The call deadline (the whole stream for `iter`); None uses the client default.
+    pub timeout: Option<Duration>,
+    /// `iter` only: keep the run going when the stream ends early (drop, deadline).
+    pub detach: bool,
+    /// `iter` only: one message per `ctx.stream()` call, never merged.
+    pub disable_merge: bool,
+    /// `iter` only: events queued for this stream before text chunks merge; 0 = server default.
+    pub max_queued_events: u32,
+    /// `iter` only: the most bytes of text in one merged chunk; 0 = server default.
+    pub max_chunk_bytes: u32,
+}
+
+impl CallOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the workflow id (needed to Stop the run from elsewhere before its first event).
+    pub fn workflow_id(mut self, id: impl Into<String>) -> Self {
+        self.workflow_id = Some(id.into());
+        self
+    }
+
+    /// Returns only these outputs.
+    pub fn select<I, S>(mut self, outputs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = outputs.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the per-node iteration limit.
+    pub fn max_iterations(mut self, n: u32) -> Self {
+        self.max_iterations = n;
+        self
+    }
+
+    /// Sets the call deadline.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+
+    /// Keeps the run going when the stream ends early.
+    pub fn detach(mut self, yes: bool) -> Self {
+        self.detach = yes;
+        self
+    }
+
+    /// Asks for one message per `ctx.stream()` call.
+    pub fn disable_merge(mut self, yes: bool) -> Self {
+        self.disable_merge = yes;
+        self
+    }
+}
