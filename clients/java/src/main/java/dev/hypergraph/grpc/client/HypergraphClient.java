@@ -1,0 +1,293 @@
+package dev.hypergraph.grpc.client;
+
+import com.google.protobuf.Struct;
+import dev.hypergraph.grpc.v1.Event;
+import dev.hypergraph.grpc.v1.GraphInfo;
+import dev.hypergraph.grpc.v1.IterRequest;
+import dev.hypergraph.grpc.v1.ListGraphsRequest;
+import dev.hypergraph.grpc.v1.RunRequest;
+import dev.hypergraph.grpc.v1.StopRequest;
+import dev.hypergraph.grpc.v1.StopResponse;
+import dev.hypergraph.grpc.v1.StreamOptions;
+import dev.hypergraph.grpc.v1.WatchRequest;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
+import io.grpc.ClientCall;
+import io.grpc.Context;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A client of a hypergraph-grpc server: list graphs, run them, stream their events token by
+ * token, and stop them.
+ *
+ * <pre>{@code
+ * try (HypergraphClient client = HypergraphClient.connect("127.0.0.1:50051");
+ *      Stream<String> tokens = client.streamText("chat", Map.of("prompt", "hi"))) {
+ *   tokens.forEach(System.out::print);
+ * }
+ * }</pre>
+ *
+ * <p>Every call runs in the caller's {@link Context}: cancelling a
+ * {@link Context.CancellableContext} cancels the calls made in it, and a cancelled Iter stream
+ * stops its run on the server (unless started with {@link RunOptions#detach()}).
+ * Failed calls throw {@link HypergraphException}; a run whose node raised is not a failed call
+ * but a {@link RunResult} with status FAILED. Thread-safe.
+ */
+public final class HypergraphClient implements AutoCloseable {
+  private final Channel channel;
+  private final ManagedChannel owned;
+
+  /** A client over a channel the caller owns (and shuts down). */
+  public HypergraphClient(Channel channel) {
+    this(channel, null);
+  }
+
+  private HypergraphClient(Channel channel, ManagedChannel owned) {
+    this.channel = Objects.requireNonNull(channel, "channel");
+    this.owned = owned;
+  }
+
+  /** Connects to {@code target} (e.g. "127.0.0.1:50051") in plaintext; close() shuts it down. */
+  public static HypergraphClient connect(String target) {
+    return connect(target, InsecureChannelCredentials.create());
+  }
+
+  /** Connects to {@code target} with the given credentials; close() shuts the channel down. */
+  public static HypergraphClient connect(String target, ChannelCredentials credentials) {
+    ManagedChannel channel = Grpc.newChannelBuilder(target, credentials).build();
+    return new HypergraphClient(channel, channel);
+  }
+
+  /** The channel calls go through. */
+  public Channel channel() {
+    return channel;
+  }
+
+  /** Every registered graph with its inputs, outputs and description, sorted by name. */
+  public List<GraphInfo> listGraphs() {
+    return unary(RunnerMethods.LIST_GRAPHS, ListGraphsRequest.getDefaultInstance(), null)
+        .getGraphsList();
+  }
+
+  /** Runs {@code graph} with default options and waits for its result. */
+  public RunResult run(String graph, Map<String, ?> values) {
+    return run(graph, values, RunOptions.DEFAULT);
+  }
+
+  /** Runs {@code graph} and waits for its result (FAILED and STOPPED runs are results). */
+  public RunResult run(String graph, Map<String, ?> values, RunOptions options) {
+    RunRequest.Builder request = RunRequest.newBuilder()
+        .setGraph(graph)
+        .setValues(struct(values))
+        .addAllSelect(options.select())
+        .setMaxIterations(options.maxIterations());
+    if (options.workflowId() != null) {
+      request.setWorkflowId(options.workflowId());
+    }
+    return RunResult.of(unary(RunnerMethods.RUN, request.build(), options.deadline()).getResult());
+  }
+
+  /** Starts {@code graph} and streams its events with default options. */
+  public EventStream iter(String graph, Map<String, ?> values) {
+    return iter(graph, values, RunOptions.DEFAULT);
+  }
+
+  /**
+   * Starts {@code graph} and streams its events, ending with RunEnded. Close the returned
+   * stream to cancel the call (and, unless detached, stop the run).
+   */
+  public EventStream iter(String graph, Map<String, ?> values, RunOptions options) {
+    return blockingStream(RunnerMethods.ITER, iterRequest(graph, values, options),
+        options.deadline());
+  }
+
+  /**
+   * Attaches to a live workflow's events after {@code afterSeq}. Served by cluster
+   * deployments; a single server process answers UNIMPLEMENTED.
+   */
+  public EventStream watch(String workflowId, long afterSeq) {
+    WatchRequest request = WatchRequest.newBuilder()
+        .setWorkflowId(workflowId)
+        .setAfterSeq(afterSeq)
+        .build();
+    return blockingStream(RunnerMethods.WATCH, request, null);
+  }
+
+  /** The text the run streams, token by token, with default options. */
+  public Stream<String> streamText(String graph, Map<String, ?> values) {
+    return streamText(graph, values, RunOptions.DEFAULT);
+  }
+
+  /**
+   * The text the run streams, token by token (merged chunks come as one string). Closing the
+   * stream cancels the call. Throws {@link RunFailedException} at the end if a node raised.
+   */
+  public Stream<String> streamText(String graph, Map<String, ?> values, RunOptions options) {
+    EventStream events = iter(graph, values, options);
+    return events.stream()
+        .map(event -> {
+          RunResult result = Events.result(event);
+          if (result != null && result.status() == RunResult.Status.FAILED) {
+            throw new RunFailedException(result);
+          }
+          return Events.text(event);
+        })
+        .filter(Objects::nonNull);
+  }
+
+  /**
+   * Starts {@code graph} and delivers its events to {@code observer} on gRPC's threads.
+   * Errors arrive as {@link HypergraphException}. The returned handle cancels the call and
+   * offers the run's result as a future.
+   */
+  public IterCall iterAsync(String graph, Map<String, ?> values, RunOptions options,
+      StreamObserver<Event> observer) {
+    IterRequest request = iterRequest(graph, values, options);
+    ClientCall<IterRequest, Event> call =
+        channel.newCall(RunnerMethods.ITER, callOptions(options.deadline()));
+    CompletableFuture<RunResult> result = new CompletableFuture<>();
+    ClientCalls.asyncServerStreamingCall(call, request, new StreamObserver<Event>() {
+      @Override
+      public void onNext(Event event) {
+        RunResult ended = Events.result(event);
+        observer.onNext(event);
+        if (ended != null) {
+          result.complete(ended);
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        HypergraphException e = HypergraphException.from(t);
+        result.completeExceptionally(e);
+        observer.onError(e);
+      }
+
+      @Override
+      public void onCompleted() {
+        if (!result.isDone()) {
+          result.completeExceptionally(new IllegalStateException(
+              "the Iter stream ended without a RunEnded event"));
+        }
+        observer.onCompleted();
+      }
+    });
+    return new IterCall(call, result);
+  }
+
+  /** Asks a live workflow to stop, with no info and no grace. True when a live run was found. */
+  public boolean stop(String workflowId) {
+    return stop(workflowId, Map.of(), null);
+  }
+
+  /** Asks a live workflow to stop, recording {@code info} as its stop_info. */
+  public boolean stop(String workflowId, Map<String, ?> info) {
+    return stop(workflowId, info, null);
+  }
+
+  /**
+   * Asks a live workflow to stop; after {@code grace} (null: none), nodes still running are
+   * cancelled. Idempotent. True when a live run was reached and will end STOPPED.
+   */
+  public boolean stop(String workflowId, Map<String, ?> info, Duration grace) {
+    StopRequest.Builder request = StopRequest.newBuilder()
+        .setWorkflowId(workflowId)
+        .setInfo(struct(info));
+    if (grace != null) {
+      request.setGrace(com.google.protobuf.Duration.newBuilder()
+          .setSeconds(grace.getSeconds())
+          .setNanos(grace.getNano()));
+    }
+    return stop(request.build()).getFound();
+  }
+
+  /** Sends a StopRequest as it is and returns the whole StopResponse. */
+  public StopResponse stop(StopRequest request) {
+    return unary(RunnerMethods.STOP, request, null);
+  }
+
+  /** Shuts down the channel if this client opened it (connect); else does nothing. */
+  @Override
+  public void close() {
+    if (owned == null) {
+      return;
+    }
+    owned.shutdown();
+    try {
+      if (!owned.awaitTermination(5, TimeUnit.SECONDS)) {
+        owned.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      owned.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private <Q, R> R unary(MethodDescriptor<Q, R> method, Q request, Duration deadline) {
+    try {
+      return ClientCalls.blockingUnaryCall(channel, method, callOptions(deadline), request);
+    } catch (StatusRuntimeException e) {
+      throw HypergraphException.from(e);
+    }
+  }
+
+  private <Q> EventStream blockingStream(MethodDescriptor<Q, Event> method, Q request,
+      Duration deadline) {
+    // A context of our own, child of the caller's: closing the stream cancels just this call,
+    // while cancelling the caller's context still reaches it.
+    Context.CancellableContext context = Context.current().withCancellation();
+    try {
+      Iterator<Event> events = context.call(() ->
+          ClientCalls.blockingServerStreamingCall(channel, method, callOptions(deadline), request));
+      return new EventStream(context, events);
+    } catch (Exception e) {
+      context.cancel(e);
+      throw HypergraphException.from(e);
+    }
+  }
+
+  private static IterRequest iterRequest(String graph, Map<String, ?> values,
+      RunOptions options) {
+    IterRequest.Builder request = IterRequest.newBuilder()
+        .setGraph(graph)
+        .setValues(struct(values))
+        .addAllSelect(options.select())
+        .setMaxIterations(options.maxIterations())
+        .setOptions(StreamOptions.newBuilder()
+            .setDetach(options.detach())
+            .setDisableMerge(options.disableMerge())
+            .setMaxQueuedEvents(options.maxQueuedEvents())
+            .setMaxChunkBytes(options.maxChunkBytes()));
+    if (options.workflowId() != null) {
+      request.setWorkflowId(options.workflowId());
+    }
+    return request.build();
+  }
+
+  private static CallOptions callOptions(Duration deadline) {
+    CallOptions options = CallOptions.DEFAULT;
+    if (deadline != null) {
+      options = options.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
+    }
+    return options;
+  }
+
+  private static Struct struct(Map<String, ?> values) {
+    return values == null ? Struct.getDefaultInstance() : Values.toStruct(values);
+  }
+}
