@@ -131,8 +131,10 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
     interceptors: options.interceptors,
   });
   const raw = createClient(RunnerService, transport);
-  const iter = (graph: string, values?: Record<string, unknown>, opts: IterOptions = {}) =>
-    events(raw.iter(iterRequest(graph, values, opts), callOptions(opts)));
+  const iter = (graph: string, values?: Record<string, unknown>, opts: IterOptions = {}) => {
+    const request = iterRequest(graph, values, opts);
+    return events((signal) => raw.iter(request, { ...callOptions(opts), signal }), opts.signal);
+  };
 
   return {
     raw,
@@ -164,7 +166,7 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
     },
     watch(workflowId, opts = {}) {
       const request = create(WatchRequestSchema, { workflowId, afterSeq: BigInt(opts.afterSeq ?? 0) });
-      return events(raw.watch(request, callOptions(opts)));
+      return events((signal) => raw.watch(request, { ...callOptions(opts), signal }), opts.signal);
     },
     close() {
       sessionManager.abort();
@@ -188,10 +190,25 @@ function iterRequest(graph: string, values: Record<string, unknown> | undefined,
   });
 }
 
-// Leaving the loop early (break, throw) returns the inner iterator, which
-// cancels the HTTP/2 stream: the server then stops the run unless detached.
-async function* events(stream: AsyncIterable<PbEvent>): AsyncGenerator<HypergraphEvent> {
-  for await (const event of stream) yield toEvent(event);
+// Connect's stream iterables have no return(): leaving a `for await` loop early
+// (break, throw) would leave the HTTP/2 stream open and the run going. So each
+// stream gets its own AbortController, aborted when the generator finishes for
+// any reason; the server then stops the run (unless detach). The caller's
+// signal is forwarded to it, so aborting that still ends with Code.Canceled.
+async function* events(
+  start: (signal: AbortSignal) => AsyncIterable<PbEvent>,
+  callerSignal: AbortSignal | undefined,
+): AsyncGenerator<HypergraphEvent> {
+  const controller = new AbortController();
+  const forward = () => controller.abort(callerSignal?.reason);
+  if (callerSignal?.aborted) forward();
+  callerSignal?.addEventListener("abort", forward, { once: true });
+  try {
+    for await (const event of start(controller.signal)) yield toEvent(event);
+  } finally {
+    callerSignal?.removeEventListener("abort", forward);
+    controller.abort();
+  }
 }
 
 function textStream(source: AsyncIterable<HypergraphEvent>): TextStream {
