@@ -111,6 +111,9 @@ func Start(root string, args []string, timeout time.Duration) (*Server, error) {
 	}
 }
 
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Stderr returns what the server wrote to stderr so far.
 func (s *Server) Stderr() string { return s.stderr.String() }
 

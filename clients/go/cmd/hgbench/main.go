@@ -1,0 +1,217 @@
+// Command hgbench measures how fast a Go client receives tokens from a
+// hypergraph-grpc server: N concurrent Iter streams of the `tokens` test graph
+// (no delay between tokens), once with the server's default chunk merging and
+// once with disable_merge (one message per ctx.stream() call). It prints one
+// JSON object to stdout (`make bench-go` writes it to
+// bench/results/clients-go.json).
+//
+// Without -target it starts the Python server itself (server_args of
+// clients/scenarios.json, from the repository at -root) and also reports the
+// server's CPU time per delivered token, read from /proc.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hypergraph-grpc/hypergraph-grpc/clients/go/hypergraph"
+	"github.com/hypergraph-grpc/hypergraph-grpc/clients/go/internal/testserver"
+)
+
+// clockTicks is USER_HZ, the unit of utime/stime in /proc/PID/stat (100 on Linux).
+const clockTicks = 100
+
+type options struct {
+	streams, tokens, rounds int
+}
+
+// measurement is one mode's figures (the best of its rounds by tokens/s).
+type measurement struct {
+	Tokens            int64   `json:"tokens"`
+	Messages          int64   `json:"messages"`
+	Seconds           float64 `json:"seconds"`
+	TokensPerS        float64 `json:"tokens_per_s"`
+	MessagesPerS      float64 `json:"messages_per_s"`
+	TokensPerMessage  float64 `json:"tokens_per_message"`
+	ServerCPUUsPerTok float64 `json:"server_cpu_us_per_token,omitempty"`
+}
+
+func main() {
+	root := flag.String("root", "", "repository root (default: found from the working directory)")
+	target := flag.String("target", "", "use a running server at host:port instead of starting one")
+	opts := options{}
+	flag.IntVar(&opts.streams, "streams", 16, "concurrent streams")
+	flag.IntVar(&opts.tokens, "tokens", 20000, "tokens per stream")
+	flag.IntVar(&opts.rounds, "rounds", 3, "rounds per mode; the best is reported")
+	flag.Parse()
+	if err := run(*root, *target, opts); err != nil {
+		fmt.Fprintf(os.Stderr, "hgbench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(root, target string, opts options) error {
+	pid := 0
+	if target == "" {
+		srv, err := startServer(root)
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		target, pid = srv.Addr, srv.Pid()
+	}
+	client, err := hypergraph.Dial(context.Background(), target)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	// Warm up the connection and the server's code paths.
+	if _, err := measure(client, options{opts.streams, 200, 1}, pid, nil); err != nil {
+		return err
+	}
+	merged, err := measure(client, opts, pid, nil)
+	if err != nil {
+		return err
+	}
+	unmerged, err := measure(client, opts, pid, []hypergraph.IterOption{hypergraph.WithDisableMerge()})
+	if err != nil {
+		return err
+	}
+	out := map[string]any{
+		"benchmark":         "go client: concurrent Iter streams of the tokens graph",
+		"client":            "go",
+		"go_version":        runtime.Version(),
+		"graph":             "tokens",
+		"streams":           opts.streams,
+		"tokens_per_stream": opts.tokens,
+		"rounds":            opts.rounds,
+		"tokens_per_s":      merged.TokensPerS,
+		"messages_per_s":    merged.MessagesPerS,
+		"default":           merged,
+		"disable_merge":     unmerged,
+		"server_started_by": map[bool]string{true: "hgbench", false: "caller"}[pid != 0],
+		"merge_speedup":     merged.TokensPerS / unmerged.TokensPerS,
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func startServer(root string) (*testserver.Server, error) {
+	var err error
+	if root == "" {
+		if root, err = testserver.Root(); err != nil {
+			return nil, err
+		}
+	}
+	args, err := testserver.ServerArgs(root)
+	if err != nil {
+		return nil, err
+	}
+	return testserver.Start(root, args, 60*time.Second)
+}
+
+// measure runs opts.rounds rounds of opts.streams concurrent streams and
+// keeps the round with the highest token rate.
+func measure(client *hypergraph.Client, opts options, pid int, iterOpts []hypergraph.IterOption) (measurement, error) {
+	var best measurement
+	for range opts.rounds {
+		cpu0 := cpuSeconds(pid)
+		m, err := round(client, opts, iterOpts)
+		if err != nil {
+			return best, err
+		}
+		if pid != 0 {
+			m.ServerCPUUsPerTok = (cpuSeconds(pid) - cpu0) * 1e6 / float64(m.Tokens)
+		}
+		if m.TokensPerS > best.TokensPerS {
+			best = m
+		}
+	}
+	return best, nil
+}
+
+func round(client *hypergraph.Client, opts options, iterOpts []hypergraph.IterOption) (measurement, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	values := map[string]any{"count": opts.tokens, "prefix": "t"}
+	var (
+		wg               sync.WaitGroup
+		mu               sync.Mutex
+		tokens, messages int64
+		firstErr         error
+	)
+	start := time.Now()
+	for range opts.streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, msg, err := readStream(ctx, client, values, opts.tokens, iterOpts)
+			mu.Lock()
+			defer mu.Unlock()
+			tokens, messages = tokens+tok, messages+msg
+			if err != nil && firstErr == nil {
+				firstErr = err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	if firstErr != nil {
+		return measurement{}, firstErr
+	}
+	return measurement{
+		Tokens: tokens, Messages: messages, Seconds: round3(secs),
+		TokensPerS: round3(float64(tokens) / secs), MessagesPerS: round3(float64(messages) / secs),
+		TokensPerMessage: round3(float64(tokens) / float64(messages)),
+	}, nil
+}
+
+// readStream reads one run to its end; a token is one ctx.stream() call (a
+// merged chunk counts all the calls it holds), a message one chunk message.
+func readStream(ctx context.Context, client *hypergraph.Client, values map[string]any, want int, iterOpts []hypergraph.IterOption) (tokens, messages int64, err error) {
+	stream, err := client.Iter(ctx, "tokens", values, iterOpts...)
+	if err != nil {
+		return 0, 0, err
+	}
+	for ev, err := range stream.Events() {
+		if err != nil {
+			return tokens, messages, err
+		}
+		if c, ok := ev.(*hypergraph.Chunk); ok {
+			tokens += int64(c.Merged)
+			messages++
+		}
+	}
+	if res := stream.Result(); res.Status != hypergraph.StatusCompleted || tokens != int64(want) {
+		return tokens, messages, fmt.Errorf("stream ended %v after %d of %d tokens", res.Status, tokens, want)
+	}
+	return tokens, messages, nil
+}
+
+// cpuSeconds is the user+system CPU time of process pid (0: not measured).
+func cpuSeconds(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the ")" closing the command name: state is field 3, utime 14, stime 15.
+	fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / clockTicks
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
