@@ -1,0 +1,322 @@
+package dev.hypergraph.grpc.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.hypergraph.grpc.v1.Event;
+import dev.hypergraph.grpc.v1.GraphInfo;
+import io.grpc.Context;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.function.Executable;
+
+/**
+ * Runs every case of clients/scenarios.json against a real server started on a free port.
+ * Cancel cases run once per Java cancellation: closing the EventStream, cancelling the
+ * iterAsync handle, and cancelling a gRPC CancellableContext.
+ */
+class ScenariosTest {
+  /** A bound on any wait of these tests, so that a hung server fails them instead. */
+  private static final long WAIT_SECONDS = 60;
+
+  private static Scenarios scenarios;
+  private static LocalServer server;
+  private static HypergraphClient client;
+
+  @BeforeAll
+  static void startServer() throws IOException {
+    scenarios = Scenarios.load();
+    server = LocalServer.start(scenarios.serverArgs);
+    client = HypergraphClient.connect(server.target());
+  }
+
+  @AfterAll
+  static void stopServer() {
+    if (client != null) {
+      client.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  @TestFactory
+  Stream<DynamicNode> scenarios() {
+    assertFalse(scenarios.cases.isEmpty(), "no cases in " + Scenarios.path());
+    return scenarios.cases.stream().map(ScenariosTest::node);
+  }
+
+  private static DynamicNode node(Scenarios.Case c) {
+    switch (c.kind()) {
+      case "list_graphs":
+        return DynamicTest.dynamicTest(c.name(), () -> listGraphs(c));
+      case "run":
+        return DynamicTest.dynamicTest(c.name(), () -> run(c));
+      case "iter":
+        return DynamicTest.dynamicTest(c.name(), () -> iter(c));
+      case "stop_mid_stream":
+        return DynamicTest.dynamicTest(c.name(), () -> stopMidStream(c));
+      case "cancel":
+        return DynamicContainer.dynamicContainer(c.name(), Stream.of(
+            DynamicTest.dynamicTest("close_event_stream", () -> cancelByClose(c)),
+            DynamicTest.dynamicTest("cancel_async_handle", () -> cancelAsync(c)),
+            DynamicTest.dynamicTest("cancel_grpc_context", () -> cancelContext(c))));
+      default:
+        Executable unknown = () -> fail("unknown scenario kind '" + c.kind() + "' in "
+            + Scenarios.path() + "; teach ScenariosTest.node about it");
+        return DynamicTest.dynamicTest(c.name(), unknown);
+    }
+  }
+
+  // --- kinds ---------------------------------------------------------------------------
+
+  private static void listGraphs(Scenarios.Case c) {
+    List<String> names = client.listGraphs().stream().map(GraphInfo::getName).toList();
+    for (String expected : c.strings("expect_graphs_include")) {
+      assertTrue(names.contains(expected), "ListGraphs lacks " + expected + ": " + names);
+    }
+  }
+
+  private static void run(Scenarios.Case c) {
+    if (c.has("expect_code")) {
+      HypergraphException e = assertThrows(HypergraphException.class,
+          () -> client.run(c.string("graph"), c.map("values"), options(c, null)));
+      checkError(c, e);
+      return;
+    }
+    checkResult(c, client.run(c.string("graph"), c.map("values"), options(c, null)));
+  }
+
+  private static void iter(Scenarios.Case c) {
+    StringBuilder text = new StringBuilder();
+    RunResult result;
+    try (EventStream events = client.iter(c.string("graph"), c.map("values"), options(c, null))) {
+      long seq = 0;
+      Event last = null;
+      for (Event event : events) {
+        assertEquals(++seq, event.getSeq(), "events are numbered 1, 2, 3... without gaps");
+        String t = Events.text(event);
+        if (t != null) {
+          text.append(t);
+        }
+        last = event;
+      }
+      assertNotNull(last, "the stream sent no event");
+      assertEquals(Event.KindCase.RUN_ENDED, last.getKindCase(), "the last event is RunEnded");
+      result = events.result();
+    }
+    if (c.has("expect_text")) {
+      assertEquals(c.string("expect_text"), text.toString());
+    }
+    checkResult(c, result);
+  }
+
+  private static void stopMidStream(Scenarios.Case c) {
+    long stopAfter = c.number("stop_after_chunks");
+    StringBuilder text = new StringBuilder();
+    long chunks = 0;
+    boolean stopped = false;
+    try (EventStream events = client.iter(c.string("graph"), c.map("values"), options(c, null));
+         HypergraphClient second = HypergraphClient.connect(server.target())) {
+      for (Event event : events) {
+        String t = Events.text(event);
+        if (t == null) {
+          continue;
+        }
+        text.append(t);
+        chunks += Events.chunkCount(event);
+        if (!stopped && chunks >= stopAfter) {
+          stopped = true;
+          boolean found = second.stop(event.getWorkflowId(), c.map("stop_info"));
+          assertEquals(c.get("expect_stop_found"), found, "StopResponse.found");
+        }
+      }
+      assertTrue(stopped, "the run ended after " + chunks + " chunks, before the stop");
+      RunResult result = events.result();
+      assertNotNull(result, "the stream ended without RunEnded");
+      checkResult(c, result);
+      if (c.has("expect_partial_output")) {
+        assertEquals(text.toString(), result.get(c.string("expect_partial_output")),
+            "the output holds exactly the text streamed");
+      }
+    }
+  }
+
+  /** Cancel by closing the blocking EventStream (try-with-resources leaving the loop). */
+  private static void cancelByClose(Scenarios.Case c) throws InterruptedException {
+    String workflowId = uniqueId("close");
+    long after = c.number("cancel_after_chunks");
+    long chunks = 0;
+    try (EventStream events = client.iter(c.string("graph"), c.map("values"),
+        options(c, workflowId))) {
+      while (chunks < after) {
+        assertTrue(events.hasNext(), "the run ended before " + after + " chunks");
+        chunks += Events.chunkCount(events.next());
+      }
+      events.close();
+      assertFalse(events.hasNext(), "a closed stream has no more events");
+    }
+    probe(c, workflowId);
+  }
+
+  /** Cancel through the iterAsync handle, from the observer's own callback. */
+  private static void cancelAsync(Scenarios.Case c) throws Exception {
+    String workflowId = uniqueId("async");
+    long after = c.number("cancel_after_chunks");
+    AtomicInteger chunks = new AtomicInteger();
+    CompletableFuture<Throwable> ended = new CompletableFuture<>();
+    IterCall[] call = new IterCall[1];
+    CompletableFuture<IterCall> started = new CompletableFuture<>();
+    call[0] = client.iterAsync(c.string("graph"), c.map("values"), options(c, workflowId),
+        new StreamObserver<Event>() {
+          @Override
+          public void onNext(Event event) {
+            if (chunks.addAndGet(Events.chunkCount(event)) >= after) {
+              started.join().cancel();
+            }
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            ended.complete(t);
+          }
+
+          @Override
+          public void onCompleted() {
+            ended.complete(null);
+          }
+        });
+    started.complete(call[0]);
+    Throwable t = ended.get(WAIT_SECONDS, TimeUnit.SECONDS);
+    assertNotNull(t, "the stream completed although it was cancelled");
+    assertEquals(Status.Code.CANCELLED, HypergraphException.from(t).code());
+    assertTrue(call[0].result().isCompletedExceptionally());
+    probe(c, workflowId);
+  }
+
+  /** Cancel the caller's gRPC CancellableContext that the call was made in. */
+  private static void cancelContext(Scenarios.Case c) throws Exception {
+    String workflowId = uniqueId("context");
+    long after = c.number("cancel_after_chunks");
+    Context.CancellableContext context = Context.current().withCancellation();
+    HypergraphException e = context.call(() -> {
+      try (EventStream events = client.iter(c.string("graph"), c.map("values"),
+          options(c, workflowId))) {
+        long chunks = 0;
+        while (events.hasNext()) {
+          chunks += Events.chunkCount(events.next());
+          if (chunks >= after) {
+            context.cancel(null);
+          }
+        }
+        return null;
+      } catch (HypergraphException cancelled) {
+        return cancelled;
+      }
+    });
+    assertNotNull(e, "the stream ended normally although its context was cancelled");
+    assertEquals(Status.Code.CANCELLED, e.code());
+    probe(c, workflowId);
+  }
+
+  // --- checks --------------------------------------------------------------------------
+
+  /**
+   * Runs the probe graph under the cancelled run's workflow id, retrying while the server
+   * answers retry_code (the id is still running). It succeeds only once the run has ended.
+   */
+  private static void probe(Scenarios.Case c, String workflowId) throws InterruptedException {
+    Scenarios.Case probe = c.sub("probe");
+    Status.Code retry = Status.Code.valueOf(probe.string("retry_code"));
+    long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(probe.number("within_ms"));
+    RunOptions options = RunOptions.builder().workflowId(workflowId).build();
+    while (true) {
+      try {
+        RunResult result = client.run(probe.string("graph"), probe.map("values"), options);
+        assertEquals(RunResult.Status.COMPLETED, result.status(), result.toString());
+        return;
+      } catch (HypergraphException e) {
+        if (e.code() != retry) {
+          throw e;
+        }
+        if (System.nanoTime() > giveUp) {
+          fail("workflow " + workflowId + " still runs " + probe.number("within_ms")
+              + " ms after the client cancelled it: " + e.getMessage());
+        }
+        Thread.sleep(20);
+      }
+    }
+  }
+
+  private static void checkResult(Scenarios.Case c, RunResult result) {
+    assertNotNull(result, "no RunResult");
+    if (c.has("expect_status")) {
+      assertEquals(c.string("expect_status"), result.status().name(), result.toString());
+    }
+    if (c.has("expect_values")) {
+      assertEquals(c.map("expect_values"), result.values());
+    }
+    if (c.has("expect_error_type")) {
+      assertNotNull(result.error(), "a FAILED run has an error: " + result);
+      assertEquals(c.string("expect_error_type"), result.error().type());
+    }
+    if (c.has("expect_error_message_contains")) {
+      assertTrue(result.error().message().contains(c.string("expect_error_message_contains")),
+          result.error().message());
+    }
+    if (c.has("expect_stop_info")) {
+      assertEquals(c.map("expect_stop_info"), result.stopInfo());
+    }
+  }
+
+  private static void checkError(Scenarios.Case c, HypergraphException e) {
+    assertEquals(c.string("expect_code"), e.code().name(), e.getMessage());
+    if (c.has("expect_message_contains")) {
+      assertTrue(e.description().contains(c.string("expect_message_contains")),
+          e.description());
+    }
+    if (c.has("expect_error_reason")) {
+      assertEquals(c.string("expect_error_reason"), e.reason(), e.getMessage());
+    }
+    if (c.has("expect_field_violation")) {
+      List<String> fields = e.fieldViolations().stream()
+          .map(HypergraphException.FieldViolation::field).collect(Collectors.toList());
+      assertTrue(fields.contains(c.string("expect_field_violation")),
+          "field violations " + fields + " lack " + c.string("expect_field_violation"));
+    }
+  }
+
+  private static RunOptions options(Scenarios.Case c, String workflowId) {
+    RunOptions.Builder b = RunOptions.builder().workflowId(workflowId);
+    if (c.has("deadline_ms")) {
+      b.deadline(Duration.ofMillis(c.number("deadline_ms")));
+    } else {
+      // Not a timing assertion: a bound so a hung server fails the test instead of hanging it.
+      b.deadline(Duration.ofSeconds(WAIT_SECONDS));
+    }
+    return b.build();
+  }
+
+  private static String uniqueId(String label) {
+    return "java-" + label + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+}
