@@ -98,6 +98,8 @@ export interface GraphInfo {
 export interface TextStream extends AsyncIterable<string> {
   /** The run's result once RunEnded arrived; rejects if the stream failed or was left early. */
   readonly result: Promise<RunResult>;
+  /** The workflow id: the one given in the options, else the server's once the first event arrived. */
+  readonly workflowId: string | undefined;
 }
 
 /** A hypergraph-grpc client. One HTTP/2 connection, shared by all calls. */
@@ -154,7 +156,7 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
       return toRunResult(response.result);
     },
     iter,
-    streamText: (graph, values, opts = {}) => textStream(iter(graph, values, opts)),
+    streamText: (graph, values, opts = {}) => textStream(iter(graph, values, opts), opts.workflowId),
     async stop(workflowId, opts = {}) {
       const request = create(StopRequestSchema, {
         workflowId,
@@ -211,7 +213,7 @@ async function* events(
   }
 }
 
-function textStream(source: AsyncIterable<HypergraphEvent>): TextStream {
+function textStream(source: AsyncIterable<HypergraphEvent>, workflowId: string | undefined): TextStream {
   let settle!: { resolve: (r: RunResult) => void; reject: (e: unknown) => void };
   const result = new Promise<RunResult>((resolve, reject) => (settle = { resolve, reject }));
   result.catch(() => undefined); // a caller that only wants the text need not await result
@@ -225,6 +227,7 @@ function textStream(source: AsyncIterable<HypergraphEvent>): TextStream {
   async function* text(): AsyncGenerator<string> {
     try {
       for await (const event of source) {
+        workflowId ??= event.workflowId;
         if (event.kind === "streamingChunk" && event.text !== undefined) {
           yield event.text;
         } else if (event.kind === "runEnded") {
@@ -241,7 +244,11 @@ function textStream(source: AsyncIterable<HypergraphEvent>): TextStream {
       finish({ err: new Error("the text stream was left before the run ended") });
     }
   }
-  return Object.assign(text(), { result });
+  // defineProperty, not Object.assign: assign would copy the getter's value once.
+  return Object.defineProperties(text(), {
+    result: { value: result, enumerable: true },
+    workflowId: { get: () => workflowId, enumerable: true },
+  }) as AsyncGenerator<string> & TextStream;
 }
 
 function toGraphInfo(graph: PbGraphInfo): GraphInfo {

@@ -221,6 +221,8 @@ describe("wrapper helpers against the server", () => {
     const result = await stream.result;
     assert.equal(result.status, "COMPLETED");
     assert.equal(result.values.text, text);
+    assert.equal(stream.workflowId, result.workflowId);
+    assert.match(stream.workflowId ?? "", /^wf-/);
   });
 
   test("streamText throws RunFailedError for a FAILED run", async () => {
