@@ -1,0 +1,124 @@
+"""Provider backends: async generators of text deltas that fill in usage.
+
+Each backend yields the text as the provider streams it and records
+input/output tokens and the stop reason on the :class:`Call`. Closing the
+generator early (``aclose()``, or cancelling the task iterating it) closes the
+upstream HTTP stream at once, through the SDK stream's own close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+from .call import Call
+from .clients import client_for
+
+__all__ = ["BACKENDS", "anthropic_stream", "openai_stream", "offline_stream", "offline_reply"]
+
+
+async def anthropic_stream(call: Call) -> AsyncIterator[str]:
+    """Anthropic Messages streaming (AsyncAnthropic.messages.stream): text_delta events."""
+    kwargs = {"model": call.model, "max_tokens": call.max_tokens, "messages": call.messages}
+    if call.system:
+        kwargs["system"] = call.system
+    async with client_for(call).messages.stream(**kwargs) as stream:
+        async for event in stream:
+            kind = event.type
+            if kind == "content_block_delta":
+                if event.delta.type == "text_delta":
+                    yield event.delta.text
+            elif kind == "message_start":
+                call.input_tokens = event.message.usage.input_tokens
+            elif kind == "message_delta":
+                call.output_tokens = event.usage.output_tokens
+                call.stop_reason = event.delta.stop_reason
+
+
+async def openai_stream(call: Call) -> AsyncIterator[str]:
+    """OpenAI Responses streaming: the text is in `response.output_text.delta` events' `delta`."""
+    kwargs = {
+        "model": call.model,
+        "input": call.messages,
+        "max_output_tokens": call.max_tokens,
+        "stream": True,
+    }
+    if call.system:
+        kwargs["instructions"] = call.system
+    stream = await client_for(call).responses.create(**kwargs)
+    try:
+        async for event in stream:
+            kind = event.type
+            if kind == "response.output_text.delta":
+                yield event.delta
+            elif kind in ("response.completed", "response.incomplete"):
+                _openai_usage(call, event.response)
+            elif kind in ("response.failed", "error"):
+                raise _openai_failure(event)
+    finally:
+        await stream.close()
+
+
+def _openai_usage(call: Call, response) -> None:
+    usage = response.usage
+    if usage is not None:
+        call.input_tokens, call.output_tokens = usage.input_tokens, usage.output_tokens
+    details = response.incomplete_details
+    call.stop_reason = details.reason if details is not None and details.reason else response.status
+
+
+def _openai_failure(event):
+    from openai import APIError
+
+    error = getattr(getattr(event, "response", None), "error", None) or event
+    message = getattr(error, "message", None) or "the response failed"
+    return APIError(
+        message=message,
+        request=None,
+        body={"message": message, "code": getattr(error, "code", None)},
+    )
+
+
+# -- the offline stand-in ---------------------------------------------------------
+
+_PASSAGE = (
+    "hypergraph runs plain Python functions as a graph wired by name. Each node can stream "
+    "tokens with ctx.stream() and stop cooperatively when ctx.stop_requested turns true. "
+    "This server hosts such graphs over gRPC: start a run with Iter, read every event as it "
+    "happens, and call Stop from anywhere to end it early with the text streamed so far."
+)
+_WORDS = re.compile(r"\S+\s*")
+
+
+def offline_reply(call: Call) -> list[str]:
+    """The stand-in's deterministic answer, as tokens (a word and its trailing space)."""
+    last = next((m["content"] for m in reversed(call.messages) if m.get("role") == "user"), "")
+    asked = " ".join(str(last).split()[:24])
+    context = " (with context)" if call.system else ""
+    text = f"[offline stand-in{context}] You asked: {asked}. {_PASSAGE}"
+    return _WORDS.findall(text)
+
+
+async def offline_stream(call: Call) -> AsyncIterator[str]:
+    """Deterministic tokens at `call.tokens_per_second` (0 = as fast as possible)."""
+    tokens = offline_reply(call)
+    call.input_tokens = sum(len(str(m.get("content", "")).split()) for m in call.messages) + len(
+        call.system.split()
+    )
+    limit = min(len(tokens), call.max_tokens)
+    loop = asyncio.get_running_loop()
+    interval = 1.0 / call.tokens_per_second if call.tokens_per_second else 0.0
+    start = loop.time()
+    for i in range(limit):
+        if interval:
+            # on a fixed schedule, so the pace does not drift with scheduling delays
+            await asyncio.sleep(max(0.0, start + i * interval - loop.time()))
+        elif i % 64 == 63:
+            await asyncio.sleep(0)  # unpaced: still let other tasks in
+        call.output_tokens = i + 1
+        yield tokens[i]
+    call.stop_reason = "end_turn" if limit == len(tokens) else "max_tokens"
+
+
+BACKENDS = {"anthropic": anthropic_stream, "openai": openai_stream, "offline": offline_stream}
