@@ -1,0 +1,152 @@
+package hypergraph_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/hypergraph-grpc/hypergraph-grpc/clients/go/hypergraph"
+)
+
+// Live tests of the wrapper's own behaviour, beyond the shared scenarios.
+
+func TestTextYieldsTokensInOrder(t *testing.T) {
+	client := dial(t)
+	var got []string
+	for text, err := range client.Text(context.Background(), "tokens", map[string]any{"count": 5, "prefix": "w"}, hypergraph.WithDisableMerge()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, text)
+	}
+	if strings.Join(got, "|") != "w0 |w1 |w2 |w3 |w4 " {
+		t.Fatalf("tokens %q, want w0..w4 one per chunk", got)
+	}
+}
+
+func TestTextEndsWithRunErrorOfFailedRun(t *testing.T) {
+	client := dial(t)
+	var last error
+	for _, err := range client.Text(context.Background(), "fail", map[string]any{"message": "kaput"}) {
+		last = err
+	}
+	var runErr *hypergraph.RunError
+	if !errors.As(last, &runErr) || runErr.Type != "ValueError" || !strings.Contains(runErr.Message, "kaput") {
+		t.Fatalf("last error %v, want the run's ValueError", last)
+	}
+}
+
+func TestIterReportsRejectionAtCall(t *testing.T) {
+	client := dial(t)
+	_, err := client.Iter(context.Background(), "no_such_graph", nil)
+	var e *hypergraph.Error
+	if !errors.As(err, &e) || e.Code() != codes.NotFound || e.Reason != "GRAPH_NOT_FOUND" {
+		t.Fatalf("Iter error %v, want NOT_FOUND / GRAPH_NOT_FOUND", err)
+	}
+}
+
+func TestStopUnknownWorkflowIsNotFound(t *testing.T) {
+	client := dial(t)
+	found, err := client.Stop(context.Background(), "go-never-started", map[string]any{"kind": "user_stop"}, time.Second)
+	if err != nil || found {
+		t.Fatalf("Stop = %v, %v; want false, nil", found, err)
+	}
+}
+
+// Leaving the range loop early closes the stream, which stops the run: the
+// same workflow id becomes free again.
+func TestBreakingOutOfEventsStopsTheRun(t *testing.T) {
+	client := dial(t)
+	wfID := uniqueID("break")
+	stream, err := client.Iter(context.Background(), "tokens", map[string]any{"count": 100000, "delay_ms": 5}, hypergraph.WithWorkflowID(wfID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev, err := range stream.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := ev.(*hypergraph.Chunk); ok {
+			break
+		}
+	}
+	if stream.Receive() || stream.Err() != nil {
+		t.Fatalf("a closed stream must end quietly, got event %v err %v", stream.Event(), stream.Err())
+	}
+	waitWorkflowFree(t, client, wfID)
+}
+
+// A detached stream's run survives the stream: Stop still finds it.
+func TestDetachedRunSurvivesClose(t *testing.T) {
+	client := dial(t)
+	wfID := uniqueID("detach")
+	stream, err := client.Iter(context.Background(), "tokens", map[string]any{"count": 100000, "delay_ms": 5}, hypergraph.WithWorkflowID(wfID), hypergraph.WithDetach())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.Close()
+	found, err := client.Stop(context.Background(), wfID, map[string]any{"kind": "test_cleanup"}, time.Second)
+	if err != nil || !found {
+		t.Fatalf("Stop of the detached run = %v, %v; want true, nil", found, err)
+	}
+	waitWorkflowFree(t, client, wfID)
+}
+
+func TestListGraphsDescribesInputs(t *testing.T) {
+	client := dial(t)
+	graphs, err := client.ListGraphs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range graphs {
+		if g.Name != "tokens" {
+			continue
+		}
+		inputs := map[string]hypergraph.InputInfo{}
+		for _, in := range g.Inputs {
+			inputs[in.Name] = in
+		}
+		if !inputs["count"].Required || inputs["prefix"].Required || inputs["prefix"].Default != "tok" {
+			t.Fatalf("tokens inputs = %+v", g.Inputs)
+		}
+		if len(g.Outputs) != 1 || g.Outputs[0].Name != "text" {
+			t.Fatalf("tokens outputs = %+v", g.Outputs)
+		}
+		return
+	}
+	t.Fatal("no tokens graph listed")
+}
+
+func TestRunSelectsOutputs(t *testing.T) {
+	client := dial(t)
+	res, err := client.Run(context.Background(), "add", map[string]any{"a": 1, "b": 2}, hypergraph.WithSelect("sum"), hypergraph.WithWorkflowID(uniqueID("select")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != hypergraph.StatusCompleted || len(res.Values) != 1 || res.Values["sum"] != int64(3) || !strings.HasPrefix(res.WorkflowID, "go-select-") {
+		t.Fatalf("result = %+v", res)
+	}
+}
+
+// waitWorkflowFree runs `add` under wfID until the server no longer answers
+// ALREADY_EXISTS, i.e. until the earlier run with that id has ended.
+func waitWorkflowFree(t *testing.T, client *hypergraph.Client, wfID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, err := client.Run(ctx, "add", map[string]any{"a": 1, "b": 1}, hypergraph.WithWorkflowID(wfID))
+		if err == nil {
+			return
+		}
+		if status.Code(err) != codes.AlreadyExists {
+			t.Fatalf("workflow %s still live or broken: %v", wfID, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
