@@ -1,0 +1,443 @@
+"""The one place where runtime events and values become protobuf, and back.
+
+Values cross the wire as ``google.protobuf.Struct``/``Value``, whose numbers are
+doubles. The codec (documented in docs/protocol.md, "Value codec"):
+
+- inbound, an integral number within +/-2**53 becomes an ``int`` (recursively);
+- outbound, JSON-like values pass as they are; dataclasses become dicts,
+  pydantic models ``model_dump(mode="json")``, enums their ``value``,
+  datetime/date/time ISO-8601 strings, bytes standard base64 strings (RFC 4648,
+  padded, as in the proto3 JSON mapping), tuples/sets/frozensets lists, UUID,
+  Decimal and paths strings, ints beyond +/-2**53 decimal strings (a double
+  would round them), non-string dict keys ``str(key)`` for int/float/bool keys;
+- anything else raises :class:`EncodeError` naming the value's place and type:
+  nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import decimal
+import enum
+import pathlib
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from google.protobuf import struct_pb2, timestamp_pb2
+
+from hypergraph import (
+    END,
+    NodeEndEvent,
+    NodeErrorEvent,
+    NodeStartEvent,
+    RouteDecisionEvent,
+    RunEndEvent,
+    RunStartEvent,
+    RunStatus,
+    StopRequestedEvent,
+    StreamingChunkEvent,
+    SuperstepStartEvent,
+)
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+
+__all__ = [
+    "EncodeError",
+    "EventEncoder",
+    "MAX_SAFE_INT",
+    "error_info",
+    "error_type_name",
+    "graph_info",
+    "run_result",
+    "struct_to_dict",
+    "timestamp",
+    "to_plain",
+    "to_struct",
+    "value_to_python",
+]
+
+MAX_SAFE_INT = 2**53
+
+_STATUS = {
+    RunStatus.COMPLETED: pb.RUN_STATUS_COMPLETED,
+    RunStatus.FAILED: pb.RUN_STATUS_FAILED,
+    RunStatus.STOPPED: pb.RUN_STATUS_STOPPED,
+}
+
+
+class EncodeError(TypeError):
+    """A value the codec cannot put on the wire (names where it is and its type)."""
+
+    def __init__(self, path: str, value: object) -> None:
+        self.path = path
+        self.type_name = _qualname(type(value))
+        super().__init__(
+            f"{path} is a {self.type_name}, which the service cannot encode as JSON. "
+            "How to fix: return JSON-like values (str, int, float, bool, None, list, dict), "
+            "a dataclass, a pydantic model, an enum, a datetime or bytes (see docs/protocol.md, "
+            "'Value codec')."
+        )
+
+
+# --- inbound -----------------------------------------------------------------
+
+
+def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as a plain dict; integral numbers within 2**53 become ints."""
+    return {key: value_to_python(value) for key, value in struct.fields.items()}
+
+
+def value_to_python(value: struct_pb2.Value) -> Any:
+    """One Value as a plain Python value (ints restored, recursively)."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        number = value.number_value
+        if number.is_integer() and -MAX_SAFE_INT <= number <= MAX_SAFE_INT:
+            return int(number)
+        return number
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return struct_to_dict(value.struct_value)
+    if kind == "list_value":
+        return [value_to_python(item) for item in value.list_value.values]
+    return None  # null_value, or unset
+
+
+# --- outbound ------------------------------------------------------------------
+
+
+def to_plain(obj: Any, path: str = "value") -> Any:
+    """``obj`` as JSON-like Python (dict/list/str/number/bool/None) per the codec."""
+    kind = type(obj)
+    if kind is str or kind is float or kind is bool or obj is None:
+        return obj
+    if kind is int:
+        return obj if -MAX_SAFE_INT <= obj <= MAX_SAFE_INT else str(obj)
+    if kind is dict:
+        return {_key(k, path): to_plain(v, f"{path}.{k}") for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        return [to_plain(item, f"{path}[{i}]") for i, item in enumerate(obj)]
+    return _to_plain_slow(obj, path)
+
+
+def _to_plain_slow(obj: Any, path: str) -> Any:
+    # Order matters: enums and bools are ints, pydantic models may be dataclass-like.
+    if isinstance(obj, enum.Enum):
+        return to_plain(obj.value, path)
+    if isinstance(obj, bool):
+        return bool(obj)
+    if isinstance(obj, int):
+        return to_plain(int(obj), path)
+    if isinstance(obj, float):
+        return float(obj)
+    if isinstance(obj, str):
+        return str(obj)
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(obj)).decode("ascii")
+    if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
+        return obj.isoformat()
+    if isinstance(obj, (uuid.UUID, decimal.Decimal, pathlib.PurePath)):
+        return str(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        return to_plain(fields, path)
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump) and not isinstance(obj, type):
+        return to_plain(dump(mode="json"), path)
+    if isinstance(obj, Mapping):
+        return to_plain(dict(obj.items()), path)
+    if isinstance(obj, (list, tuple)):
+        return to_plain(list(obj), path)
+    if isinstance(obj, (set, frozenset)):
+        items = list(obj)
+        try:
+            items.sort()
+        except TypeError:
+            pass  # mixed types: keep iteration order
+        return to_plain(items, path)
+    raise EncodeError(path, obj)
+
+
+def _key(key: Any, path: str) -> str:
+    if type(key) is str:
+        return key
+    if isinstance(key, enum.Enum):
+        return _key(key.value, path)
+    if isinstance(key, (str, int, float, bool)):
+        return str(key)
+    raise EncodeError(f"{path} key {key!r}", key)
+
+
+def to_struct(mapping: Mapping[str, Any] | None, path: str = "values") -> struct_pb2.Struct:
+    """A mapping as a Struct, through :func:`to_plain` (raises EncodeError)."""
+    struct = struct_pb2.Struct()
+    if mapping:
+        struct.update(to_plain(dict(mapping), path))
+    return struct
+
+
+def _fill_value(target: struct_pb2.Value, plain: Any) -> None:
+    if plain is None:
+        target.null_value = struct_pb2.NULL_VALUE
+    elif plain is True or plain is False:
+        target.bool_value = plain
+    elif isinstance(plain, str):
+        target.string_value = plain
+    elif isinstance(plain, (int, float)):
+        target.number_value = plain
+    elif isinstance(plain, dict):
+        target.struct_value.update(plain)
+    else:
+        target.list_value.extend(plain)
+
+
+def to_value(obj: Any, path: str = "value") -> struct_pb2.Value:
+    """Any codec value as a protobuf Value (raises EncodeError)."""
+    value = struct_pb2.Value()
+    _fill_value(value, to_plain(obj, path))
+    return value
+
+
+def _lenient_struct(mapping: Mapping[str, Any] | None, path: str) -> struct_pb2.Struct:
+    """For usage and stop info: an unencodable item becomes a marked string, not a failure."""
+    try:
+        return to_struct(mapping, path)
+    except EncodeError as exc:
+        struct = struct_pb2.Struct()
+        for key, item in (mapping or {}).items():
+            try:
+                struct.update({str(key): to_plain(item, f"{path}.{key}")})
+            except EncodeError:
+                struct.update({str(key): f"<unencodable {exc.type_name}>"})
+        return struct
+
+
+def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
+    """A ``time.time()`` float as a Timestamp."""
+    whole = int(seconds)
+    return timestamp_pb2.Timestamp(seconds=whole, nanos=int((seconds - whole) * 1e9))
+
+
+def _qualname(cls: type) -> str:
+    module = cls.__module__
+    if module == "builtins":
+        return cls.__qualname__
+    if module.startswith("asyncio."):
+        return f"asyncio.{cls.__qualname__}"
+    return f"{module}.{cls.__qualname__}"
+
+
+def error_type_name(exc: BaseException) -> str:
+    """The qualified type name clients see (``ValueError``, ``pkg.mod.MyError``)."""
+    return _qualname(type(exc))
+
+
+def error_info(exc: BaseException | None, node: str = "") -> pb.ErrorInfo:
+    """An exception as the contract's ErrorInfo."""
+    if exc is None:
+        return pb.ErrorInfo()
+    node = node or getattr(exc, "node_name", None) or ""
+    return pb.ErrorInfo(type=error_type_name(exc), message=str(exc), node=str(node))
+
+
+def run_result(result: Any, *, error_node: str = "") -> pb.RunResult:
+    """A runtime RunResult as protobuf.
+
+    An output the codec cannot encode does not vanish: the result turns FAILED
+    with an ``OutputEncodingError`` naming the output and its type, and the
+    other outputs are kept.
+    """
+    message = pb.RunResult(
+        workflow_id=result.workflow_id,
+        run_id=result.run_id,
+        status=_STATUS.get(result.status, pb.RUN_STATUS_UNSPECIFIED),
+        forced=bool(getattr(result, "forced", False)),
+    )
+    values = result.values or {}
+    try:
+        message.values.update(to_plain(dict(values), "values"))
+    except EncodeError:
+        bad = _encode_each(message.values, values)
+        message.status = pb.RUN_STATUS_FAILED
+        message.error.CopyFrom(
+            pb.ErrorInfo(
+                type="OutputEncodingError",
+                message=" ".join(bad),
+                node=error_node,
+            )
+        )
+    if result.error is not None and not message.HasField("error"):
+        message.error.CopyFrom(error_info(result.error, error_node))
+    if result.stop_info is not None:
+        message.stop_info.CopyFrom(_lenient_struct(result.stop_info, "stop_info"))
+    usage = getattr(result, "usage", None)
+    if usage:
+        message.usage.CopyFrom(_lenient_struct(usage, "usage"))
+    return message
+
+
+def _encode_each(target: struct_pb2.Struct, values: Mapping[str, Any]) -> list[str]:
+    bad = []
+    for name, value in values.items():
+        try:
+            target.update({name: to_plain(value, f"output {name!r}")})
+        except EncodeError as exc:
+            bad.append(str(exc))
+    return bad
+
+
+# --- events --------------------------------------------------------------------
+
+
+def _route_decision(decision: Any) -> pb.RouteDecision:
+    if decision is END:
+        return pb.RouteDecision(decision="END", end=True)
+    if decision is None:
+        return pb.RouteDecision(decision="")
+    return pb.RouteDecision(decision=str(getattr(decision, "name", decision)))
+
+
+def _chunk_payload(chunk: Any, merged: int, node: str) -> pb.StreamingChunk:
+    kind = type(chunk)
+    if kind is str:
+        return pb.StreamingChunk(text=chunk, merged=merged)
+    if kind is bytes:
+        return pb.StreamingChunk(data=chunk, merged=merged)
+    try:
+        return pb.StreamingChunk(value=to_value(chunk, f"chunk of node {node!r}"), merged=merged)
+    except EncodeError as exc:
+        # Reported in-band (documented): the stream goes on, the client sees why.
+        marker = {"$error": str(exc), "$type": exc.type_name}
+        return pb.StreamingChunk(value=to_value(marker), merged=merged)
+
+
+class EventEncoder:
+    """Turns one run's events into ``Event`` messages for one stream.
+
+    Built once per stream: the envelope fields that never change (workflow and
+    run id, graph name) are kept, so the per-event work is the message itself.
+    """
+
+    __slots__ = ("graph", "workflow_id", "run_id", "error_node")
+
+    def __init__(self, graph: str, workflow_id: str) -> None:
+        self.graph = graph
+        self.workflow_id = workflow_id
+        self.run_id = ""
+        self.error_node = ""
+
+    def chunk(self, event: Any, seq: int) -> pb.Event:
+        """The hot path: one StreamingChunkEvent as one message."""
+        chunk = event.chunk
+        if type(chunk) is str:
+            payload = pb.StreamingChunk(text=chunk, merged=1)
+        else:
+            payload = _chunk_payload(chunk, 1, event.node_name)
+        whole = event.timestamp
+        seconds = int(whole)
+        return pb.Event(
+            workflow_id=self.workflow_id,
+            run_id=self.run_id,
+            seq=seq,
+            time=timestamp_pb2.Timestamp(seconds=seconds, nanos=int((whole - seconds) * 1e9)),
+            node=event.node_name,
+            span_id=event.span_id,
+            parent_span_id=event.parent_span_id or "",
+            streaming_chunk=payload,
+        )
+
+    def merged_chunk(self, first: Any, chunk: Any, merged: int, seq: int) -> pb.Event:
+        """Several queued chunks of one span (``chunk`` already concatenated)."""
+        return pb.Event(
+            workflow_id=self.workflow_id,
+            run_id=self.run_id,
+            seq=seq,
+            time=timestamp(first.timestamp),
+            node=first.node_name,
+            span_id=first.span_id,
+            parent_span_id=first.parent_span_id or "",
+            streaming_chunk=_chunk_payload(chunk, merged, first.node_name),
+        )
+
+    def event(self, event: Any, seq: int) -> pb.Event:
+        """Any runtime event as a message (lifecycle events; chunks too)."""
+        kind = type(event)
+        if kind is StreamingChunkEvent:
+            return self.chunk(event, seq)
+        message = pb.Event(
+            workflow_id=self.workflow_id,
+            run_id=event.run_id,
+            seq=seq,
+            time=timestamp(event.timestamp),
+            span_id=event.span_id or "",
+            parent_span_id=event.parent_span_id or "",
+        )
+        if kind is RunStartEvent:
+            self.run_id = event.run_id
+            message.run_started.graph = self.graph
+        elif kind is SuperstepStartEvent:
+            message.superstep_started.superstep = event.superstep
+        elif kind is NodeStartEvent:
+            message.node = event.node_name
+            message.node_started.SetInParent()
+        elif kind is NodeEndEvent:
+            message.node = event.node_name
+            message.node_ended.duration_ms = event.duration_ms
+            if event.usage:
+                message.node_ended.usage.CopyFrom(_lenient_struct(event.usage, "usage"))
+            else:
+                message.node_ended.SetInParent()
+        elif kind is NodeErrorEvent:
+            message.node = event.node_name
+            message.node_failed.error.CopyFrom(
+                pb.ErrorInfo(type=event.error_type, message=str(event.error), node=event.node_name)
+            )
+            if not self.error_node and event.error_type != "asyncio.CancelledError":
+                self.error_node = event.node_name
+        elif kind is RouteDecisionEvent:
+            message.node = event.node_name
+            message.route_decision.CopyFrom(_route_decision(event.decision))
+        elif kind is StopRequestedEvent:
+            message.stop_requested.SetInParent()
+            if event.info is not None:
+                message.stop_requested.info.CopyFrom(_lenient_struct(event.info, "info"))
+        elif kind is RunEndEvent:
+            message.run_ended.duration_ms = event.duration_ms
+            message.run_ended.result.CopyFrom(run_result(event.result, error_node=self.error_node))
+        else:
+            raise TypeError(
+                f"unknown runtime event {kind.__name__}; update hypergraph_grpc.convert"
+            )
+        return message
+
+
+# --- graphs --------------------------------------------------------------------
+
+
+def graph_info(description: Any) -> pb.GraphInfo:
+    """A registry GraphDescription as GraphInfo."""
+    info = pb.GraphInfo(
+        name=description.name,
+        description=description.description,
+        nodes=list(description.nodes),
+    )
+    for item in description.inputs:
+        entry = info.inputs.add(
+            name=item.name,
+            required=item.required,
+            description=item.description,
+            type=item.type,
+        )
+        if not item.required:
+            try:
+                entry.default_value.CopyFrom(to_value(item.default, f"default of {item.name!r}"))
+            except EncodeError:
+                entry.default_value.string_value = repr(item.default)
+    for item in description.outputs:
+        info.outputs.add(name=item.name, node=item.node, description=item.description)
+    return info

@@ -1,0 +1,91 @@
+"""Coordination: which workflows are live, and how a Stop reaches them.
+
+The service talks to one :class:`Coordination`. The in-memory one
+(:mod:`.memory`) serves a single process; a Redis one (cluster deployments,
+``--coordination redis://...``) plugs in behind the same small interface:
+
+- ``claim`` makes a workflow id live on this replica, or raises
+  :class:`WorkflowBusy` when it is live anywhere;
+- ``started`` is told the run id once the run's RunStartEvent is dispatched
+  (a Stop that arrived before it is applied then);
+- ``release`` frees the id once the run has ended (sync: it is called from the
+  run task's ``finally``);
+- ``stop`` reaches the run wherever it lives and says whether it was found.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import dataclasses
+import enum
+from typing import Any
+
+__all__ = ["Coordination", "LiveRun", "StopOutcome", "StopState", "WorkflowBusy"]
+
+
+class WorkflowBusy(Exception):
+    """The workflow id already has a live run."""
+
+    def __init__(self, workflow_id: str) -> None:
+        super().__init__(f"workflow {workflow_id!r} already has a live run")
+        self.workflow_id = workflow_id
+
+
+class StopState(enum.Enum):
+    """What Stop saw: mirrors the contract's RunState."""
+
+    UNKNOWN = 0
+    STOPPING = 1
+    ENDED = 2
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StopOutcome:
+    found: bool
+    run_id: str = ""
+    state: StopState = StopState.UNKNOWN
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class LiveRun:
+    """A claimed workflow id on this replica and the run task serving it."""
+
+    workflow_id: str
+    graph: str
+    run_id: str = ""
+    started: bool = False
+    # A Stop received before RunStartEvent: (info, grace), applied on start.
+    pending_stop: tuple[Any, float | None] | None = None
+    task: asyncio.Task | None = None
+
+
+class Coordination(abc.ABC):
+    """The seam between the service and where live-run state is kept."""
+
+    @abc.abstractmethod
+    async def claim(self, workflow_id: str, graph: str) -> LiveRun:
+        """Make ``workflow_id`` live here; raise WorkflowBusy if it is live anywhere."""
+
+    @abc.abstractmethod
+    def started(self, run: LiveRun, run_id: str) -> None:
+        """The run's RunStartEvent was dispatched (apply any Stop that came first)."""
+
+    @abc.abstractmethod
+    def release(self, run: LiveRun) -> None:
+        """The run has ended: free its workflow id."""
+
+    @abc.abstractmethod
+    async def stop(self, workflow_id: str, info: Any, grace: float | None) -> StopOutcome:
+        """Ask the live run of ``workflow_id`` to stop, wherever it runs."""
+
+    @abc.abstractmethod
+    def live_runs(self) -> list[LiveRun]:
+        """The runs live on this replica."""
+
+    def live_count(self) -> int:
+        """How many runs are live on this replica."""
+        return len(self.live_runs())
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, not abstract
+        """Release connections (nothing to do in memory)."""

@@ -1,0 +1,216 @@
+"""The one place where exceptions become gRPC statuses.
+
+Every non-OK answer carries ``google.rpc.Status`` details (read them with
+grpcio-status ``rpc_status.from_call``): an ``ErrorInfo`` with domain
+``hypergraph.dev`` and a ``reason`` from the table below, plus a ``BadRequest``
+with one field violation per bad field for INVALID_ARGUMENT. The table is the
+contract (docs/protocol.md, "Errors"):
+
+======================  ===================  ==============================
+situation               code                 reason
+======================  ===================  ==============================
+unknown graph           NOT_FOUND            GRAPH_NOT_FOUND
+bad input/select/id     INVALID_ARGUMENT     INVALID_INPUT
+workflow id is live     ALREADY_EXISTS       WORKFLOW_ALREADY_RUNNING
+server draining         UNAVAILABLE          SERVER_DRAINING
+too many runs           RESOURCE_EXHAUSTED   TOO_MANY_RUNS
+too many streams        RESOURCE_EXHAUSTED   TOO_MANY_STREAMS
+request too large       RESOURCE_EXHAUSTED   REQUEST_TOO_LARGE
+slow consumer           RESOURCE_EXHAUSTED   SLOW_CONSUMER
+Watch on one process    UNIMPLEMENTED        WATCH_NEEDS_CLUSTER
+bug in the server       INTERNAL             INTERNAL_ERROR
+======================  ===================  ==============================
+
+A node that raises is not here: the RPC is OK and the RunResult is FAILED.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+import hypergraph
+
+__all__ = [
+    "DOMAIN",
+    "ServiceError",
+    "abort",
+    "already_running",
+    "draining",
+    "graph_not_found",
+    "internal",
+    "invalid_input",
+    "resource_exhausted",
+    "to_status",
+    "watch_unimplemented",
+]
+
+DOMAIN = "hypergraph.dev"
+log = logging.getLogger("hypergraph_grpc.errors")
+
+
+class ServiceError(Exception):
+    """A request the service refuses: a code, a reason, a message and details."""
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        reason: str,
+        message: str,
+        *,
+        violations: Sequence[tuple[str, str]] = (),
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.violations = list(violations)
+        self.metadata = dict(metadata or {})
+
+
+def graph_not_found(name: str, known: Iterable[str]) -> ServiceError:
+    names = sorted(known)
+    return ServiceError(
+        grpc.StatusCode.NOT_FOUND,
+        "GRAPH_NOT_FOUND",
+        f"no graph named {name!r} is registered on this server. "
+        f"Known graphs: {', '.join(names) or '(none)'}. "
+        "How to fix: pass one of these names (ListGraphs lists them), or start the server "
+        "with --graphs module:attr serving that graph.",
+        violations=[("graph", f"unknown graph {name!r}; known: {', '.join(names)}")],
+        metadata={"graph": name, "known_graphs": ",".join(names)},
+    )
+
+
+def invalid_input(graph: str, violations: Sequence[tuple[str, str]]) -> ServiceError:
+    """INVALID_ARGUMENT; ``violations`` are (field, description) pairs."""
+    described = "; ".join(f"{field}: {text}" for field, text in violations)
+    return ServiceError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_INPUT",
+        f"invalid request for graph {graph!r}: {described}",
+        violations=violations,
+        metadata={"graph": graph},
+    )
+
+
+def already_running(workflow_id: str) -> ServiceError:
+    return ServiceError(
+        grpc.StatusCode.ALREADY_EXISTS,
+        "WORKFLOW_ALREADY_RUNNING",
+        f"workflow {workflow_id!r} already has a live run. How to fix: wait for it to end "
+        "(its RunEnded event), stop it with Stop, or use another workflow_id.",
+        metadata={"workflow_id": workflow_id},
+    )
+
+
+def draining() -> ServiceError:
+    return ServiceError(
+        grpc.StatusCode.UNAVAILABLE,
+        "SERVER_DRAINING",
+        "this server is shutting down and accepts no new runs. How to fix: retry on another "
+        "replica (or after the server restarts).",
+    )
+
+
+def resource_exhausted(reason: str, message: str, **metadata: str) -> ServiceError:
+    return ServiceError(grpc.StatusCode.RESOURCE_EXHAUSTED, reason, message, metadata=metadata)
+
+
+def watch_unimplemented() -> ServiceError:
+    return ServiceError(
+        grpc.StatusCode.UNIMPLEMENTED,
+        "WATCH_NEEDS_CLUSTER",
+        "Watch needs a cluster deployment with --coordination redis://...; this server runs "
+        "in-memory coordination. How to fix: consume the run through the Iter stream that "
+        "started it, or deploy with Redis coordination (docs/deployment.md).",
+    )
+
+
+def internal(workflow_id: str, exc: BaseException) -> ServiceError:
+    return ServiceError(
+        grpc.StatusCode.INTERNAL,
+        "INTERNAL_ERROR",
+        f"internal server error in workflow {workflow_id or '(none)'!r}: "
+        f"{type(exc).__name__}: {exc}. This is a bug in the server; its log has the traceback "
+        "(search for the workflow id).",
+        metadata={"workflow_id": workflow_id},
+    )
+
+
+def _from_runtime(exc: BaseException, graph: str, workflow_id: str) -> ServiceError | None:
+    """Runtime validation errors (raised before any event) as service errors."""
+    if isinstance(exc, hypergraph.WorkflowAlreadyRunningError):
+        return already_running(workflow_id)
+    if isinstance(exc, hypergraph.MissingInputError):
+        names = getattr(exc, "missing", None) or getattr(exc, "names", None) or ()
+        fields = [(f"values.{n}", "required input is missing") for n in names]
+        return invalid_input(graph, fields or [("values", str(exc))])
+    if isinstance(exc, hypergraph.UnknownInputError):
+        names = getattr(exc, "unknown", None) or getattr(exc, "names", None) or ()
+        fields = [(f"values.{n}", "not an input of this graph") for n in names]
+        return invalid_input(graph, fields or [("values", str(exc))])
+    return None
+
+
+def to_status(
+    exc: BaseException,
+    *,
+    graph: str = "",
+    workflow_id: str = "",
+    extra_metadata: Sequence[tuple[str, str]] = (),
+) -> grpc.Status:
+    """Any exception as a ``grpc.Status`` with rich details; unknown ones are INTERNAL."""
+    error = exc if isinstance(exc, ServiceError) else _from_runtime(exc, graph, workflow_id)
+    if error is None:
+        log.error(
+            "internal error", exc_info=exc, extra={"workflow_id": workflow_id, "graph": graph}
+        )
+        error = internal(workflow_id, exc)
+    details = [
+        _pack(
+            error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
+        )
+    ]
+    if error.violations:
+        request = error_details_pb2.BadRequest()
+        for field, text in error.violations:
+            request.field_violations.add(field=field, description=text)
+        details.append(_pack(request))
+    status = status_pb2.Status(code=_CODES[error.code], message=error.message, details=details)
+    converted = rpc_status.to_status(status)
+    if extra_metadata:
+        converted = _Status(
+            converted.code,
+            converted.details,
+            tuple(converted.trailing_metadata) + tuple(extra_metadata),
+        )
+    return converted
+
+
+async def abort(context: grpc.aio.ServicerContext, exc: BaseException, **kw) -> None:
+    """End the RPC with the status for ``exc`` (always raises)."""
+    await context.abort_with_status(to_status(exc, **kw))
+
+
+def _pack(message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+class _Status(grpc.Status):
+    def __init__(self, code, details, trailing_metadata):
+        self.code = code
+        self.details = details
+        self.trailing_metadata = trailing_metadata
+
+
+_CODES = {code: getattr(code_pb2, code.name) for code in grpc.StatusCode if code.name != "OK"}
+_CODES[grpc.StatusCode.OK] = code_pb2.OK

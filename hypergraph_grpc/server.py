@@ -1,0 +1,337 @@
+"""``hypergraph-grpc serve``: a grpc.aio server with health, reflection and drain.
+
+:func:`start_server` builds and starts a server in the running loop (tests use
+it in-process on port 0); :func:`serve_from_args` is the CLI entry: it prints
+``listening on HOST:PORT`` as the first stdout line, then serves until SIGTERM
+or SIGINT, and shuts down gracefully (docs/protocol.md, "Shutdown"):
+
+1. health turns NOT_SERVING and new runs get UNAVAILABLE (SERVER_DRAINING);
+2. live runs get ``--drain-seconds`` to finish on their own;
+3. the rest are stopped (``{"kind": "server_shutdown"}``, short grace), then
+   cancelled if they still run; every open stream receives its RunEnded;
+4. the server stops. A second signal skips the waiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from hypergraph_grpc.config import ServiceConfig
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
+
+__all__ = [
+    "DEFAULT_GRAPHS",
+    "FALLBACK_GRAPHS",
+    "RunningServer",
+    "add_serve_arguments",
+    "configure_logging",
+    "load_default_graphs",
+    "serve_from_args",
+    "start_server",
+]
+
+DEFAULT_GRAPHS = "hypergraph_grpc.demo:GRAPHS"
+FALLBACK_GRAPHS = "hypergraph_grpc.demo.testing:GRAPHS"
+log = logging.getLogger("hypergraph_grpc.server")
+
+
+@dataclasses.dataclass
+class RunningServer:
+    """A started server: its port, its parts, and how to stop it."""
+
+    server: grpc.aio.Server
+    service: Any
+    health: HealthServicer | None
+    host: str
+    port: int
+    runner: Any
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def shutdown(
+        self, drain_seconds: float = 0.0, force: asyncio.Event | None = None
+    ) -> None:
+        """Drain (health NOT_SERVING, runs stopped, streams ended), then stop the server."""
+        if self.health is not None:
+            await self.health.enter_graceful_shutdown()
+        await self.service.drain(drain_seconds, force)
+        await self.server.stop(grace=1.0)
+
+
+async def start_server(
+    graphs: Mapping[str, Any],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    config: ServiceConfig | None = None,
+    health: bool = True,
+    reflection_enabled: bool = True,
+    runner: Any = None,
+) -> RunningServer:
+    """Build and start a server in the running loop (port 0 picks a free port)."""
+    from hypergraph import AsyncRunner
+    from hypergraph_grpc.coordination.memory import InMemoryCoordination
+    from hypergraph_grpc.registry import GraphRegistry
+    from hypergraph_grpc.service import SERVICE_NAME, RunnerService
+
+    config = config or ServiceConfig()
+    runner = runner or AsyncRunner()
+    service = RunnerService(GraphRegistry(graphs), runner, InMemoryCoordination(runner), config)
+    # The core refuses messages far over the limit; the service answers the rest
+    # with RESOURCE_EXHAUSTED + details (REQUEST_TOO_LARGE).
+    receive_limit = max(config.max_request_bytes * 2, config.max_request_bytes + (1 << 20))
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", receive_limit),
+            ("grpc.so_reuseport", 0),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ]
+    )
+    pb_grpc.add_RunnerServiceServicer_to_server(service, server)
+    names = [SERVICE_NAME]
+    health_servicer = None
+    if health:
+        health_servicer = HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        names.append(health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
+    if reflection_enabled:
+        names.append(reflection.SERVICE_NAME)
+        reflection.enable_server_reflection(names, server)
+    bound = server.add_insecure_port(_bind_address(host, port))
+    if not bound:
+        raise OSError(
+            f"cannot bind {host}:{port}. How to fix: pick another --port (0 = any free one)."
+        )
+    await server.start()
+    if health_servicer is not None:
+        serving = health_pb2.HealthCheckResponse.SERVING
+        await health_servicer.set("", serving)
+        await health_servicer.set(SERVICE_NAME, serving)
+    return RunningServer(server, service, health_servicer, host, bound, runner)
+
+
+def _bind_address(host: str, port: int) -> str:
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+# --- graphs ---------------------------------------------------------------------------
+
+
+def load_default_graphs() -> tuple[dict[str, Any], str]:
+    """The demo graphs; the test graphs when the demo package is not there yet."""
+    from hypergraph_grpc.registry import RegistryError, load_specs
+
+    try:
+        return load_specs([DEFAULT_GRAPHS]), DEFAULT_GRAPHS
+    except RegistryError as exc:
+        text = str(exc)
+        if "cannot import module 'hypergraph_grpc.demo'" not in text and "no attribute" not in text:
+            raise
+        log.warning(
+            "demo graphs unavailable, serving the test graphs instead",
+            extra={"wanted": DEFAULT_GRAPHS, "serving": FALLBACK_GRAPHS, "reason": str(exc)},
+        )
+        return load_specs([FALLBACK_GRAPHS]), FALLBACK_GRAPHS
+
+
+# --- CLI ---------------------------------------------------------------------------------
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``serve`` subcommand's flags."""
+    defaults = ServiceConfig()
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=50051, help="port (0 picks a free one; default 50051)"
+    )
+    parser.add_argument(
+        "--graphs",
+        action="append",
+        metavar="MODULE:ATTR",
+        help=f"graphs to serve: a Graph or a dict name -> Graph; repeatable (default {DEFAULT_GRAPHS})",
+    )
+    parser.add_argument(
+        "--provider",
+        choices=["offline", "anthropic", "openai", "auto"],
+        help="LLM provider for the demo graphs (sets HYPERGRAPH_PROVIDER before graphs load)",
+    )
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=defaults.drain_seconds,
+        help="on SIGTERM, how long live runs may finish before they are stopped (default 10)",
+    )
+    parser.add_argument("--max-runs", type=int, default=0, help="most live runs (0 = no limit)")
+    parser.add_argument(
+        "--max-streams", type=int, default=0, help="most open Iter streams (0 = no limit)"
+    )
+    parser.add_argument(
+        "--max-request-bytes",
+        type=int,
+        default=defaults.max_request_bytes,
+        help="largest Run/Iter request accepted (default 4 MiB)",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", help="DEBUG, INFO, WARNING... (default INFO)"
+    )
+    parser.add_argument(
+        "--log-format", choices=["text", "json"], default="text", help="log line format"
+    )
+    parser.add_argument("--no-health", action="store_true", help="do not serve grpc.health.v1")
+    parser.add_argument(
+        "--no-reflection", action="store_true", help="do not serve server reflection"
+    )
+
+
+def serve_from_args(args: argparse.Namespace) -> int:
+    """Run the server until a signal; 0 on a clean shutdown."""
+    configure_logging(args.log_level, args.log_format)
+    if args.provider:
+        os.environ["HYPERGRAPH_PROVIDER"] = args.provider  # read by the demo graphs at import
+    from hypergraph_grpc.registry import RegistryError, load_specs
+
+    try:
+        if args.graphs:
+            graphs, source = load_specs(args.graphs), ", ".join(args.graphs)
+        else:
+            graphs, source = load_default_graphs()
+    except RegistryError as exc:
+        print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
+        return 2
+    config = ServiceConfig(
+        max_runs=args.max_runs,
+        max_streams=args.max_streams,
+        max_request_bytes=args.max_request_bytes,
+        drain_seconds=args.drain_seconds,
+    )
+    return asyncio.run(
+        _serve(
+            graphs, source, args.host, args.port, config, not args.no_health, not args.no_reflection
+        )
+    )
+
+
+async def _serve(
+    graphs: dict[str, Any],
+    source: str,
+    host: str,
+    port: int,
+    config: ServiceConfig,
+    health: bool,
+    reflection_enabled: bool,
+) -> int:
+    try:
+        running = await start_server(
+            graphs,
+            host=host,
+            port=port,
+            config=config,
+            health=health,
+            reflection_enabled=reflection_enabled,
+        )
+    except (OSError, RuntimeError) as exc:
+        print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(f"listening on {running.address}\n")
+    sys.stdout.flush()
+    log.info(
+        "serving", extra={"address": running.address, "graphs": ",".join(graphs), "source": source}
+    )
+    stop = asyncio.Event()
+    force = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.warning("second signal: skipping the drain", extra={"signal": signum})
+            force.set()
+        else:
+            log.info("signal received, draining", extra={"signal": signum})
+            stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    await stop.wait()
+    started = time.monotonic()
+    await running.shutdown(config.drain_seconds, force)
+    log.info("stopped", extra={"shutdown_s": round(time.monotonic() - started, 3)})
+    return 0
+
+
+# --- logging ------------------------------------------------------------------------------
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD}
+
+
+class _TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = _extras(record)
+        if extras:
+            line += " " + " ".join(f"{k}={_short(v)}" for k, v in extras.items())
+        return line
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **{k: _jsonable(v) for k, v in _extras(record).items()},
+        }
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(_jsonable(value), ensure_ascii=False)
+    return text if " " not in text else json.dumps(text, ensure_ascii=False)
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text", stream: Any = None) -> None:
+    """Structured logs on stderr (stdout carries only ``listening on``)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    if fmt == "json":
+        formatter: logging.Formatter = _JsonFormatter()
+        formatter.converter = time.gmtime
+    else:
+        formatter = _TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

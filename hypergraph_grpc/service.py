@@ -1,0 +1,424 @@
+"""The RunnerService servicer: validates requests, starts runs, streams, stops.
+
+One AsyncRunner serves every run. Each run is a task of its own (so a client
+that goes away never cancels it by accident: the service stops it with a
+reason instead), claimed in the :mod:`coordination` under its workflow id.
+Every exception becomes a status in :mod:`errors`; every protobuf comes from
+:mod:`convert`; stream delivery is :mod:`streams`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+import re
+import secrets
+import time
+from typing import Any
+
+from hypergraph_grpc import convert, errors, streams
+from hypergraph_grpc.config import ServiceConfig
+from hypergraph_grpc.coordination import Coordination, LiveRun, StopState, WorkflowBusy
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
+from hypergraph_grpc.registry import GraphRegistry, check_value
+
+__all__ = ["ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME"]
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RunnerService"].full_name
+# Initial metadata with this key is sent back as initial and trailing metadata
+# (interop-style custom_metadata check; also handy to correlate calls).
+ECHO_METADATA_KEY = "x-hypergraph-echo"
+
+log = logging.getLogger("hypergraph_grpc.service")
+
+_WORKFLOW_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_STOP_STATE = {
+    StopState.UNKNOWN: pb.RUN_STATE_UNSPECIFIED,
+    StopState.STOPPING: pb.RUN_STATE_STOPPING,
+    StopState.ENDED: pb.RUN_STATE_ENDED,
+}
+
+
+class _Prepared:
+    """A validated RunRequest/IterRequest."""
+
+    __slots__ = ("name", "graph", "values", "workflow_id", "select", "max_iterations")
+
+    def __init__(self, name, graph, values, workflow_id, select, max_iterations):
+        self.name = name
+        self.graph = graph
+        self.values = values
+        self.workflow_id = workflow_id
+        self.select = select
+        self.max_iterations = max_iterations
+
+
+class RunnerService(pb_grpc.RunnerServiceServicer):
+    """The gRPC servicer of ``hypergraph.v1.RunnerService``."""
+
+    def __init__(
+        self,
+        registry: GraphRegistry,
+        runner: Any,
+        coordination: Coordination,
+        config: ServiceConfig | None = None,
+    ) -> None:
+        self._registry = registry
+        self._runner = runner
+        self._coord = coordination
+        self._config = config or ServiceConfig()
+        self._listing = pb.ListGraphsResponse(
+            graphs=[convert.graph_info(d) for d in registry.descriptions()]
+        )
+        self._tasks: set[asyncio.Task] = set()
+        self._background: set[asyncio.Task] = set()
+        self.open_streams = 0
+        self.draining = False
+
+    # --- RPCs ------------------------------------------------------------------------
+
+    async def ListGraphs(self, request, context):
+        await self._echo(context)
+        return self._listing
+
+    async def Run(self, request, context):
+        echo = await self._echo(context)
+        try:
+            prepared = self._prepare(request)
+            hooks = streams.RunHooks(on_start=None)
+            live = await self._start(prepared, hooks)
+        except errors.ServiceError as exc:
+            await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
+        task = live.task
+        try:
+            await asyncio.wait((task,))
+        except asyncio.CancelledError:
+            self._stop_for_gone_client(live, context)
+            raise
+        if hooks.end is not None:
+            result = hooks.end.result
+        elif task.cancelled() or task.exception() is not None:
+            error = errors.draining() if task.cancelled() else task.exception()
+            await errors.abort(
+                context,
+                error,
+                graph=prepared.name,
+                workflow_id=prepared.workflow_id,
+                extra_metadata=echo,
+            )
+        else:
+            result = task.result()
+        return pb.RunResponse(result=convert.run_result(result, error_node=hooks.error_node))
+
+    async def Iter(self, request, context):
+        echo = await self._echo(context)
+        options = request.options
+        try:
+            prepared = self._prepare(request)
+            limit = self._config.max_streams
+            if limit and self.open_streams >= limit:
+                raise errors.resource_exhausted(
+                    "TOO_MANY_STREAMS",
+                    f"this server already has {self.open_streams} open Iter streams (limit "
+                    f"--max-streams {limit}). How to fix: retry later or on another replica, "
+                    "or raise --max-streams.",
+                    limit=str(limit),
+                )
+            sink = self._sink(prepared, options)
+            live = await self._start(prepared, sink)
+        except errors.ServiceError as exc:
+            await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
+        sink._on_overflow = lambda: self._runner.stop(
+            live.workflow_id, info={"kind": "slow_consumer"}, grace=self._config.cancel_grace
+        )
+        live.task.add_done_callback(sink.task_done)
+        self.open_streams += 1
+        try:
+            await streams.pump(sink, context.write)
+        except streams.RunNotStarted as exc:
+            await errors.abort(
+                context,
+                exc.error,
+                graph=prepared.name,
+                workflow_id=prepared.workflow_id,
+                extra_metadata=echo,
+            )
+        except BaseException:
+            # CancelledError (client cancel, disconnect, deadline) or a failed write.
+            sink.close()
+            if not options.detach and not sink.ended:
+                self._stop_for_gone_client(live, context)
+            raise
+        finally:
+            self.open_streams -= 1
+
+    async def Stop(self, request, context):
+        echo = await self._echo(context)
+        workflow_id = request.workflow_id
+        try:
+            violations = []
+            if not _WORKFLOW_ID.fullmatch(workflow_id):
+                violations.append(("workflow_id", _bad_workflow_id(workflow_id)))
+            grace = None
+            if request.HasField("grace"):
+                grace = request.grace.ToTimedelta().total_seconds()
+                if grace < 0:
+                    violations.append(("grace", f"grace must not be negative, got {grace}s"))
+            if violations:
+                raise errors.invalid_input("", violations)
+        except errors.ServiceError as exc:
+            await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
+        info = convert.struct_to_dict(request.info) if request.HasField("info") else None
+        outcome = await self._coord.stop(workflow_id, info, grace)
+        log.info(
+            "stop requested",
+            extra={"workflow_id": workflow_id, "found": outcome.found, "stop_info": info},
+        )
+        return pb.StopResponse(
+            found=outcome.found, run_id=outcome.run_id, state=_STOP_STATE[outcome.state]
+        )
+
+    async def Watch(self, request, context):
+        echo = await self._echo(context)
+        await errors.abort(
+            context,
+            errors.watch_unimplemented(),
+            workflow_id=request.workflow_id,
+            extra_metadata=echo,
+        )
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def drain(self, drain_seconds: float, force: asyncio.Event | None = None) -> None:
+        """Refuse new runs, let live ones finish, then stop them; every stream gets RunEnded."""
+        self.draining = True
+        force = force or asyncio.Event()
+        live = self._coord.live_count()
+        log.info("draining", extra={"live_runs": live, "drain_seconds": drain_seconds})
+        await _wait_tasks(self._tasks, drain_seconds, force)
+        grace = 0.0 if force.is_set() else self._config.shutdown_grace
+        for run in self._coord.live_runs():
+            await self._coord.stop(run.workflow_id, {"kind": "server_shutdown"}, grace)
+        await _wait_tasks(self._tasks, grace + 2.0, force)
+        for task in list(self._tasks):
+            task.cancel()  # the runtime ends it STOPPED/forced and emits RunEnd
+        await _wait_tasks(self._tasks, 2.0, None)
+        # Streams end once their RunEnded is written; give slow readers a moment.
+        deadline = time.monotonic() + (1.0 if force.is_set() else 5.0)
+        while self.open_streams and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        log.info("drained", extra={"open_streams": self.open_streams})
+
+    # --- helpers ------------------------------------------------------------------------
+
+    async def _echo(self, context) -> tuple[tuple[str, str], ...]:
+        metadata = context.invocation_metadata()
+        if not metadata:
+            return ()
+        for key, value in metadata:
+            if key == ECHO_METADATA_KEY:
+                pair = ((key, value),)
+                await context.send_initial_metadata(pair)
+                context.set_trailing_metadata(pair)
+                return pair
+        return ()
+
+    def _prepare(self, request) -> _Prepared:
+        name = request.graph
+        graph = self._registry.get(name)
+        if graph is None:
+            raise errors.graph_not_found(name, self._registry.names())
+        limit = self._config.max_request_bytes
+        if limit and request.ByteSize() > limit:
+            raise errors.resource_exhausted(
+                "REQUEST_TOO_LARGE",
+                f"the request is {request.ByteSize()} bytes, over this server's limit of "
+                f"{limit} (--max-request-bytes). How to fix: send smaller values (pass large "
+                "data by reference, e.g. a URL or an id) or raise --max-request-bytes.",
+                limit=str(limit),
+            )
+        description = self._registry.description(name)
+        values = convert.struct_to_dict(request.values)
+        violations = _check_inputs(description, values)
+        outputs = description.output_names
+        for output in request.select:
+            if output not in outputs:
+                violations.append(
+                    (
+                        "select",
+                        f"{output!r} is not an output of graph {name!r}; outputs: "
+                        f"{', '.join(sorted(outputs)) or '(none)'}{_close(output, outputs)}",
+                    )
+                )
+        workflow_id = request.workflow_id
+        if workflow_id and not _WORKFLOW_ID.fullmatch(workflow_id):
+            violations.append(("workflow_id", _bad_workflow_id(workflow_id)))
+        if violations:
+            raise errors.invalid_input(name, violations)
+        return _Prepared(
+            name,
+            graph,
+            values,
+            workflow_id or f"wf-{secrets.token_hex(6)}",
+            list(request.select),
+            request.max_iterations or self._config.max_iterations,
+        )
+
+    def _sink(self, prepared: _Prepared, options) -> streams.StreamSink:
+        config = self._config
+        queued = options.max_queued_events or config.max_queued_events
+        return streams.StreamSink(
+            convert.EventEncoder(prepared.name, prepared.workflow_id),
+            on_start=None,
+            on_overflow=None,
+            max_queued_events=queued,
+            max_chunk_bytes=options.max_chunk_bytes or config.max_chunk_bytes,
+            merge=not options.disable_merge,
+            hard_cap=queued * config.unmerged_queue_factor,
+        )
+
+    async def _start(self, prepared: _Prepared, processor) -> LiveRun:
+        """Claim the workflow id and start the run task (raises ServiceError)."""
+        if self.draining:
+            raise errors.draining()
+        limit = self._config.max_runs
+        if limit and self._coord.live_count() >= limit:
+            raise errors.resource_exhausted(
+                "TOO_MANY_RUNS",
+                f"this server already has {self._coord.live_count()} live runs (limit --max-runs "
+                f"{limit}). How to fix: retry later or on another replica, or raise --max-runs.",
+                limit=str(limit),
+            )
+        try:
+            live = await self._coord.claim(prepared.workflow_id, prepared.name)
+        except WorkflowBusy:
+            raise errors.already_running(prepared.workflow_id) from None
+        processor._on_start = lambda event: self._coord.started(live, event.run_id)
+        task = asyncio.get_running_loop().create_task(self._execute(live, prepared, processor))
+        live.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return live
+
+    async def _execute(self, live: LiveRun, prepared: _Prepared, processor) -> Any:
+        started = time.monotonic()
+        fields = {"workflow_id": live.workflow_id, "graph": prepared.name}
+        log.info("run started", extra=fields)
+        outcome = "error"
+        try:
+            result = await self._runner.run(
+                prepared.graph,
+                prepared.values,
+                workflow_id=live.workflow_id,
+                select=prepared.select or None,
+                max_iterations=prepared.max_iterations,
+                event_processors=[processor],
+                error_handling="continue",
+            )
+            outcome = result.status.name
+            return result
+        except asyncio.CancelledError:
+            outcome = "CANCELLED"
+            raise
+        except Exception as exc:
+            outcome = f"rejected: {type(exc).__name__}"
+            raise
+        finally:
+            self._coord.release(live)
+            log.info(
+                "run ended",
+                extra={
+                    **fields,
+                    "run_id": live.run_id,
+                    "status": outcome,
+                    "duration_ms": round((time.monotonic() - started) * 1000, 3),
+                },
+            )
+
+    def _stop_for_gone_client(self, live: LiveRun, context) -> None:
+        remaining = context.time_remaining()
+        kind = (
+            "deadline_exceeded" if remaining is not None and remaining <= 0 else "client_cancelled"
+        )
+        task = asyncio.ensure_future(
+            self._coord.stop(live.workflow_id, {"kind": kind}, self._config.cancel_grace)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        log.info(
+            "client gone, stopping run", extra={"workflow_id": live.workflow_id, "reason": kind}
+        )
+
+
+def _check_inputs(description, values: dict) -> list[tuple[str, str]]:
+    violations = []
+    known = {item.name: item for item in description.inputs}
+    for item in description.inputs:
+        if item.required and item.name not in values:
+            kind = f" ({item.type})" if item.type else ""
+            violations.append(
+                (
+                    f"values.{item.name}",
+                    f"required input {item.name!r}{kind} is missing; graph {description.name!r} "
+                    f"needs {', '.join(i.name for i in description.inputs if i.required)}",
+                )
+            )
+    for key, value in values.items():
+        item = known.get(key)
+        if item is None:
+            violations.append(
+                (
+                    f"values.{key}",
+                    f"{key!r} is not an input of graph {description.name!r}; inputs: "
+                    f"{', '.join(known) or '(none)'}{_close(key, known)}",
+                )
+            )
+        elif not check_value(value, item.annotation):
+            violations.append(
+                (
+                    f"values.{key}",
+                    f"input {key!r} expects {item.type}, got {type(value).__name__} {value!r:.80}",
+                )
+            )
+    return violations
+
+
+def _close(name: str, names) -> str:
+    match = difflib.get_close_matches(name, list(names), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _bad_workflow_id(workflow_id: str) -> str:
+    return (
+        f"{workflow_id!r:.140} is not a valid workflow id: use 1-128 characters of "
+        "[A-Za-z0-9._:-] (or leave it empty for RunRequest/IterRequest to get a generated one)"
+    )
+
+
+async def _wait_tasks(tasks: set, timeout: float, force: asyncio.Event | None) -> None:
+    pending = set(tasks)
+    if not pending or timeout <= 0:
+        return
+    waiters = set(pending)
+    force_task = None
+    if force is not None:
+        if force.is_set():
+            return
+        force_task = asyncio.ensure_future(force.wait())
+        waiters.add(force_task)
+    try:
+        deadline = time.monotonic() + timeout
+        while pending and (force is None or not force.is_set()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            _, _ = await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            pending = {t for t in pending if not t.done()}
+            waiters = pending | ({force_task} if force_task else set())
+            if not pending:
+                return
+    finally:
+        if force_task is not None:
+            force_task.cancel()

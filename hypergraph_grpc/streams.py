@@ -1,0 +1,264 @@
+"""Per-stream delivery: a sync event processor feeding a bounded queue, one writer.
+
+The hot path of the service. The runtime calls :meth:`StreamSink.on_streaming_chunk`
+(and the lifecycle hooks) synchronously on the loop thread for every event of the run, chunks included;
+it appends the event to the stream's deque (no conversion, no allocation) and
+wakes the writer if it sleeps. :func:`pump` is the one writer coroutine: it
+pops, converts to protobuf, numbers (``seq``) and writes.
+
+Bounded memory under a slow consumer (docs/protocol.md, "Merging"): once
+``max_queued_events`` events wait, a text chunk merges into the newest waiting
+text chunk of its node execution (span) instead of adding an entry; bytes chunks
+likewise. Lifecycle events and other chunks are always appended, and they close
+their span's open merge so per-node order is kept. A merged message carries
+``merged`` = the number of ``ctx.stream()`` calls it holds and takes one seq.
+With ``disable_merge`` nothing merges; a queue that reaches
+``max_queued_events * unmerged_queue_factor`` stops the run
+(``{"kind": "slow_consumer"}``) so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hypergraph import RunEndEvent, StreamingChunkEvent, TypedEventProcessor
+from hypergraph_grpc.convert import EventEncoder
+
+__all__ = ["RunHooks", "RunNotStarted", "StreamSink", "pump"]
+
+_CANCELLED = "asyncio.CancelledError"
+
+
+class RunNotStarted(Exception):
+    """The run task ended before its RunEndEvent (a rejection or a bug); ``error`` says why."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class RunHooks(TypedEventProcessor):
+    """The processor of a unary Run: start hook, first failing node, the end event.
+
+    It overrides no chunk hook, so the runtime never calls it for chunks.
+    """
+
+    def __init__(self, on_start: Callable[[Any], None] | None = None) -> None:
+        self._on_start = on_start
+        self.error_node = ""
+        self.end: Any = None
+
+    def on_run_start(self, event: Any) -> None:
+        self._on_start(event)
+
+    def on_node_error(self, event: Any) -> None:
+        if not self.error_node and event.error_type != _CANCELLED:
+            self.error_node = event.node_name
+
+    def on_run_end(self, event: Any) -> None:
+        self.end = event
+
+
+class _Merge:
+    """Text (or bytes) chunks of one span merged while they waited."""
+
+    __slots__ = ("first", "parts", "size", "count", "kind", "sent")
+
+    def __init__(self, first: Any, chunk: Any, size: int) -> None:
+        self.first = first
+        self.parts = [chunk]
+        self.size = size
+        self.count = 1
+        self.kind = type(chunk)
+        self.sent = False
+
+    def payload(self) -> Any:
+        parts = self.parts
+        if len(parts) == 1:
+            return parts[0]
+        return ("" if self.kind is str else b"").join(parts)
+
+
+def _size(chunk: Any) -> int:
+    if type(chunk) is str and not chunk.isascii():
+        return len(chunk.encode())
+    return len(chunk)
+
+
+class StreamSink(TypedEventProcessor):
+    """One Iter stream's processor and queue (see the module doc)."""
+
+    def __init__(
+        self,
+        encoder: EventEncoder,
+        *,
+        on_start: Callable[[Any], None],
+        on_overflow: Callable[[], None],
+        max_queued_events: int,
+        max_chunk_bytes: int,
+        merge: bool,
+        hard_cap: int,
+    ) -> None:
+        self.encoder = encoder
+        self.queue: deque[Any] = deque()
+        self.max_queued = max(1, max_queued_events)
+        self.max_chunk_bytes = max(1, max_chunk_bytes)
+        self.merge = merge
+        self.hard_cap = max(self.max_queued, hard_cap)
+        self.closed = False  # the client went away: keep hooks, queue nothing
+        self.ended = False  # RunEndEvent was queued
+        self.failure: BaseException | None = None
+        self.error_node = ""
+        self._open: dict[str, _Merge] = {}
+        self._waiter: asyncio.Future | None = None
+        self._on_start = on_start
+        self._on_overflow = on_overflow
+        self._overflowed = False
+
+    # --- runtime side (loop thread, synchronous) ---------------------------------
+
+    def on_streaming_chunk(self, event: Any) -> None:
+        """The hot path: one deque append (a merge under pressure), maybe a wake-up."""
+        if self.closed:
+            return
+        queue = self.queue
+        if len(queue) >= self.max_queued and self._absorb(event):
+            return
+        if self._open:
+            self._open.pop(event.span_id, None)
+        queue.append(event)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _lifecycle(self, event: Any) -> None:
+        if self.closed:
+            return
+        if self._open:
+            self._open.pop(event.span_id, None)
+        self.queue.append(event)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def on_run_start(self, event: Any) -> None:
+        self.encoder.run_id = event.run_id
+        self._on_start(event)
+        self._lifecycle(event)
+
+    def on_node_error(self, event: Any) -> None:
+        if not self.error_node and event.error_type != _CANCELLED:
+            self.error_node = event.node_name
+        self._lifecycle(event)
+
+    def on_run_end(self, event: Any) -> None:
+        self.ended = True
+        self._lifecycle(event)
+
+    on_superstep_start = _lifecycle
+    on_node_start = _lifecycle
+    on_route_decision = _lifecycle
+    on_node_end = _lifecycle
+    on_stop_requested = _lifecycle
+
+    def _absorb(self, event: Any) -> bool:
+        """Under pressure: merge a text/bytes chunk; True when no raw append is needed."""
+        if not self.merge:
+            if len(self.queue) >= self.hard_cap and not self._overflowed:
+                self._overflowed = True
+                self._on_overflow()
+            return False
+        chunk = event.chunk
+        kind = chunk.__class__
+        if kind is not str and kind is not bytes:
+            return False
+        size = _size(chunk)
+        span = event.span_id
+        entry = self._open.get(span)
+        if (
+            entry is not None
+            and not entry.sent
+            and entry.kind is kind
+            and entry.size + size <= self.max_chunk_bytes
+        ):
+            entry.parts.append(chunk)
+            entry.size += size
+            entry.count += 1
+            return True
+        entry = _Merge(event, chunk, size)
+        self._open[span] = entry
+        self.queue.append(entry)
+        return True
+
+    # --- writer side ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """The stream is gone: drop what waits and queue nothing more."""
+        self.closed = True
+        self.queue.clear()
+        self._open.clear()
+
+    def task_done(self, task: asyncio.Task) -> None:
+        """Done callback of the run task: wake the writer if the run died without RunEnd."""
+        if self.ended:
+            return
+        if task.cancelled():
+            self.failure = RuntimeError("the run task was cancelled before its RunEndEvent")
+        else:
+            self.failure = task.exception() or RuntimeError(
+                "the run task returned without a RunEndEvent"
+            )
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self._waiter = None
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+
+
+async def pump(sink: StreamSink, write: Callable[[Any], Awaitable[None]]) -> int:
+    """Write the run's events until RunEnded; returns the last seq sent.
+
+    Raises :class:`RunNotStarted` when the run task ended without a RunEndEvent.
+    """
+    queue = sink.queue
+    encoder = sink.encoder
+    encode_chunk = encoder.chunk
+    encode_event = encoder.event
+    chunk_kind = StreamingChunkEvent
+    merge_kind = _Merge
+    end_kind = RunEndEvent
+    seq = 0
+    while True:
+        if not queue:
+            if sink.failure is not None:
+                raise RunNotStarted(sink.failure)
+            await sink.wait()
+            continue
+        item = queue.popleft()
+        seq += 1
+        kind = item.__class__
+        if kind is chunk_kind:
+            await write(encode_chunk(item, seq))
+        elif kind is merge_kind:
+            item.sent = True
+            await write(encoder.merged_chunk(item.first, item.payload(), item.count, seq))
+        else:
+            if kind is end_kind:
+                encoder.error_node = encoder.error_node or sink.error_node
+                await write(encode_event(item, seq))
+                return seq
+            await write(encode_event(item, seq))
