@@ -97,6 +97,11 @@ public final class LocalServer implements AutoCloseable {
     return target;
   }
 
+  /** The server's process id (e.g. to read its CPU time from /proc). */
+  public long pid() {
+    return process.pid();
+  }
+
   /** The file the server's stderr goes to. */
   public Path log() {
     return log;
