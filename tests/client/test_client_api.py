@@ -1,0 +1,118 @@
+"""Pins the public names of the client and CLI, and the parts testable without a server."""
+
+from __future__ import annotations
+
+import pytest
+
+from hypergraph_grpc import cli, client
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+
+
+def test_client_public_names():
+    assert set(client.__all__) == {
+        "AsyncClient",
+        "Client",
+        "EventStream",
+        "SyncEventStream",
+        "TextStream",
+        "SyncTextStream",
+        "RunStatus",
+        "RunResult",
+        "RunError",
+        "StopOutcome",
+        "GraphInfo",
+        "InputInfo",
+        "OutputInfo",
+        "Event",
+        "RunStarted",
+        "SuperstepStarted",
+        "NodeStarted",
+        "StreamingChunk",
+        "NodeEnded",
+        "NodeFailed",
+        "RouteDecision",
+        "StopRequested",
+        "RunEnded",
+        "event_from_proto",
+        "result_from_proto",
+        "HypergraphClientError",
+        "FieldViolation",
+        "CallCancelledError",
+        "InvalidArgumentError",
+        "DeadlineExceededError",
+        "NotFoundError",
+        "AlreadyExistsError",
+        "PermissionDeniedError",
+        "ResourceExhaustedError",
+        "FailedPreconditionError",
+        "UnimplementedError",
+        "InternalError",
+        "UnavailableError",
+        "UnauthenticatedError",
+        "RunFailedError",
+        "error_from_rpc",
+        "DEFAULT_TARGET",
+    }
+    for name in client.__all__:
+        assert hasattr(client, name), name
+
+
+def test_cli_public_names():
+    assert set(cli.__all__) == {
+        "build_parser",
+        "main",
+        "parse_assignments",
+        "EXIT_OK",
+        "EXIT_FAILED",
+        "EXIT_USAGE",
+    }
+
+
+def test_every_event_kind_has_a_class():
+    kinds = [f.name for f in pb.Event.DESCRIPTOR.oneofs_by_name["kind"].fields]
+    for kind in kinds:
+        event = pb.Event(seq=1)
+        getattr(event, kind).SetInParent()
+        converted = client.event_from_proto(event)
+        assert type(converted) is not client.Event, kind
+
+
+def test_chunk_payloads_and_time():
+    event = pb.Event(seq=4, streaming_chunk=pb.StreamingChunk(data=b"\x00\x01", merged=2))
+    event.time.FromNanoseconds(1_500_000_000)
+    chunk = client.event_from_proto(event)
+    assert chunk.chunk == b"\x00\x01" and chunk.text == "" and chunk.merged == 2
+    assert chunk.time == 1.5 and chunk.raw is event
+    value = pb.Event(streaming_chunk=pb.StreamingChunk())
+    value.streaming_chunk.value.struct_value.update({"n": 3})
+    assert client.event_from_proto(value).chunk == {"n": 3}
+
+
+def test_error_classes_are_named_after_their_codes():
+    for code, cls in client._ERROR_BY_CODE.items():
+        assert issubclass(cls, client.HypergraphClientError)
+        camel = "".join(part.title() for part in code.name.split("_")) + "Error"
+        assert cls.__name__ in (camel, "CallCancelledError"), (code, cls)
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("n=42", {"n": 42}),
+        ("x=1.5", {"x": 1.5}),
+        ("b=true", {"b": True}),
+        ("l=[1, 2]", {"l": [1, 2]}),
+        ("s=hello world", {"s": "hello world"}),
+        ("s=007", {"s": "007"}),
+        ('q="42"', {"q": "42"}),
+        ("e=", {"e": ""}),
+        ("k=a=b", {"k": "a=b"}),
+    ],
+)
+def test_cli_input_values_parse_as_json_else_string(item, expected):
+    assert cli.parse_assignments([item]) == expected
+
+
+def test_cli_input_without_equals_is_refused():
+    with pytest.raises(ValueError, match="key=value"):
+        cli.parse_assignments(["prompt"])

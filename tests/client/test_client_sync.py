@@ -1,0 +1,91 @@
+"""The blocking Client against a real server: same behaviour as AsyncClient."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from hypergraph_grpc.client import (
+    AlreadyExistsError,
+    Client,
+    DeadlineExceededError,
+    InvalidArgumentError,
+    NotFoundError,
+    RunEnded,
+    RunFailedError,
+    RunStarted,
+    StreamingChunk,
+    UnimplementedError,
+)
+
+SLOW = {"count": 100_000, "delay_ms": 5, "prefix": "s"}
+
+
+def new_id() -> str:
+    return f"pys-{uuid.uuid4().hex[:10]}"
+
+
+def wait_until_free(client: Client, workflow_id: str, within: float = 5.0):
+    give_up = time.monotonic() + within
+    while True:
+        try:
+            return client.run("add", {"a": 1, "b": 1}, workflow_id=workflow_id)
+        except AlreadyExistsError:
+            if time.monotonic() > give_up:
+                raise
+            time.sleep(0.02)
+
+
+def test_list_run_and_iter(target):
+    with Client(target) as client:
+        assert "tokens" in {g.name for g in client.list_graphs()}
+        result = client.run("add", {"a": 2, "b": 40})
+        assert result["sum"] == 42 and type(result["sum"]) is int
+        stream = client.iter("tokens", {"count": 10, "prefix": "y"})
+        events = list(stream)
+    assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunEnded)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    text = "".join(e.text for e in events if isinstance(e, StreamingChunk))
+    assert text == "".join(f"y{i} " for i in range(10)) == stream.result["text"]
+
+
+def test_stream_text_and_failure(target):
+    with Client(target) as client:
+        assert "".join(client.stream_text("tokens", {"count": 3, "prefix": "q"})) == "q0 q1 q2 "
+        with pytest.raises(RunFailedError):
+            list(client.stream_text("fail", {"message": "no"}))
+        assert client.run("fail", {"message": "no"}).failed
+
+
+def test_stop_and_cancel(target):
+    workflow_id = new_id()
+    with Client(target) as client, Client(target) as other:
+        stream = client.iter("tokens", SLOW, workflow_id=workflow_id)
+        for event in stream:
+            if isinstance(event, StreamingChunk):
+                assert other.stop(workflow_id, {"kind": "sync"}).found
+        assert stream.result.stopped and stream.result.stop_info == {"kind": "sync"}
+        assert not other.stop("no-such-workflow").found
+
+        cancelled = new_id()
+        with client.iter("tokens", SLOW, workflow_id=cancelled) as stream:
+            for event in stream:
+                if isinstance(event, StreamingChunk):
+                    break
+        assert wait_until_free(client, cancelled).completed
+
+
+def test_errors(target):
+    with Client(target) as client:
+        with pytest.raises(NotFoundError) as info:
+            client.run("nope")
+        assert info.value.reason == "GRAPH_NOT_FOUND"
+        with pytest.raises(InvalidArgumentError) as info:
+            list(client.iter("add", {"a": 1}))
+        assert "values.b" in [v.field for v in info.value.field_violations]
+        with pytest.raises(DeadlineExceededError):
+            client.run("sleep", {"seconds": 30}, timeout=0.3)
+        with pytest.raises(UnimplementedError):
+            list(client.watch("anything"))
