@@ -1,0 +1,164 @@
+"""The `hypergraph-grpc` CLI in subprocesses against a real server: graphs, run, stop, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SLOW = ["-i", "count=100000", "-i", "delay_ms=5", "-i", "prefix=s"]
+
+
+def cli(*args: str, target: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "hypergraph_grpc.cli", *args, "--target", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_cli(*args: str, target: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hypergraph_grpc.cli", *args, "--target", target],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def read_until(stream, needle: bytes) -> bytes:
+    """Read a live pipe until `needle` appears (raises at EOF)."""
+    seen = b""
+    while needle not in seen:
+        byte = stream.read(1)
+        if not byte:
+            raise AssertionError(f"EOF before {needle!r}; got {seen!r}")
+        seen += byte
+    return seen
+
+
+def test_graphs_table(target):
+    done = cli("graphs", target=target)
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.splitlines()
+    assert header.split()[:3] == ["GRAPH", "INPUTS", "OUTPUTS"]
+    tokens = next(row for row in rows if row.startswith("tokens "))
+    assert "count" in tokens and "prefix" in tokens and "text" in tokens
+
+
+def test_graphs_json(target):
+    done = cli("graphs", "--json", target=target)
+    graphs = {g["name"]: g for g in json.loads(done.stdout)}
+    assert graphs["add"]["outputs"][0]["name"] == "sum"
+
+
+def test_run_prints_tokens_and_summary(target):
+    done = cli("run", "tokens", "-i", "count=5", "-i", "prefix=t", target=target)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "t0 t1 t2 t3 t4 \n"
+    assert "COMPLETED" in done.stderr and "workflow wf-" in done.stderr
+
+
+def test_run_without_tokens_prints_values_with_ints(target):
+    done = cli("run", "add", "-i", "a=2", "--json-values", '{"b": 40}', target=target)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"sum": 42} and '"sum": 42' in done.stdout
+
+
+def test_run_json_prints_the_result(target):
+    workflow_id = f"cli-{uuid.uuid4().hex[:8]}"
+    done = cli(
+        "run", "tokens", "-i", "count=2", "--workflow-id", workflow_id, "--json", target=target
+    )
+    result = json.loads(done.stdout)
+    assert result["status"] == "COMPLETED" and result["workflow_id"] == workflow_id
+    assert result["values"] == {"text": "tok0 tok1 "}
+
+
+def test_run_events_json_lines(target):
+    done = cli("run", "tokens", "-i", "count=3", "--events", "--json", target=target)
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert events[0]["type"] == "RunStarted" and events[-1]["type"] == "RunEnded"
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert events[-1]["result"]["status"] == "COMPLETED"
+
+
+def test_run_events_human_lines(target):
+    done = cli("run", "tokens", "-i", "count=2", "--events", target=target)
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("#1 RunStarted") and "RunEnded" in lines[-1]
+
+
+def test_failed_run_exits_1_with_the_error(target):
+    done = cli("run", "fail", "-i", "message=boom", target=target)
+    assert done.returncode == 1
+    assert "FAILED" in done.stderr and "ValueError: boom" in done.stderr
+
+
+def test_bad_input_exits_2_with_field_violation(target):
+    done = cli("run", "add", "-i", "a=1", target=target)
+    assert done.returncode == 2
+    assert "INVALID_ARGUMENT" in done.stderr and "values.b" in done.stderr
+
+
+def test_unknown_graph_exits_2_listing_graphs(target):
+    done = cli("run", "no_such_graph", target=target)
+    assert done.returncode == 2
+    assert "NOT_FOUND" in done.stderr and "tokens" in done.stderr
+
+
+def test_malformed_input_exits_2(target):
+    done = cli("run", "add", "-i", "a", target=target)
+    assert done.returncode == 2 and "key=value" in done.stderr
+
+
+def test_unreachable_server_exits_2_with_hint():
+    done = cli("graphs", "--timeout", "5", target="127.0.0.1:1")
+    assert done.returncode == 2
+    assert "UNAVAILABLE" in done.stderr and "hypergraph-grpc serve" in done.stderr
+
+
+def test_stop_from_another_process(target):
+    workflow_id = f"cli-{uuid.uuid4().hex[:8]}"
+    run = start_cli("run", "tokens", *SLOW, "--workflow-id", workflow_id, target=target)
+    try:
+        read_until(run.stdout, b"s1 ")  # tokens arrive while the run is live
+        assert run.poll() is None
+        stop = cli("stop", workflow_id, "--info", "kind=test", "--grace", "5", target=target)
+        assert stop.returncode == 0, stop.stderr
+        assert workflow_id in stop.stdout
+        out, err = run.communicate(timeout=30)
+    finally:
+        run.kill()
+    assert run.returncode == 3
+    assert b"STOPPED" in err and b'"kind": "test"' in err
+
+
+def test_stop_unknown_workflow_exits_1(target):
+    done = cli("stop", "no-such-workflow", target=target)
+    assert done.returncode == 1 and "no live run" in done.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery")
+def test_ctrl_c_stops_the_run(target):
+    workflow_id = f"cli-{uuid.uuid4().hex[:8]}"
+    run = start_cli("run", "tokens", *SLOW, "--workflow-id", workflow_id, target=target)
+    try:
+        read_until(run.stdout, b"s1 ")
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=30)
+    finally:
+        run.kill()
+    assert run.returncode == 130, err
+    assert b"STOPPED" in err and b"user_stop" in err
+    assert workflow_id.encode() in err
