@@ -78,7 +78,7 @@ impl Error {
 
 /// A non-OK gRPC status with its decoded `google.rpc` details.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{code:?}: {message}{}", reason_suffix(.reason))]
+#[error("{}: {message}{}", code_name(*.code), reason_suffix(.reason))]
 pub struct RpcError {
     /// The gRPC status code.
     pub code: Code,
@@ -114,6 +114,29 @@ pub struct FieldViolation {
     pub field: String,
     /// Why it is wrong.
     pub description: String,
+}
+
+/// The canonical name of a gRPC code, as in the gRPC spec: "NOT_FOUND", "INVALID_ARGUMENT"...
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
 }
 
 fn reason_suffix(reason: &Option<String>) -> String {
@@ -165,6 +188,7 @@ mod tests {
         assert_eq!(err.field_violations()[0].field, "values.b");
         assert_eq!(err.rpc().unwrap().domain.as_deref(), Some("hypergraph.dev"));
         assert!(err.to_string().contains("INVALID_INPUT"), "{err}");
+        assert!(err.to_string().starts_with("INVALID_ARGUMENT: bad input"), "{err}");
     }
 
     #[test]

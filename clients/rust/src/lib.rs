@@ -31,7 +31,7 @@ pub mod pb {
 }
 
 pub use client::{Client, StopReply};
-pub use error::{Error, FieldViolation, RpcError};
+pub use error::{code_name, Error, FieldViolation, RpcError};
 pub use event::{Chunk, Event, EventKind, GraphInfo, InputInfo, OutputInfo, RunError, RunResult, RunStatus};
 pub use local_server::LocalServer;
 pub use options::CallOptions;

@@ -17,20 +17,26 @@ impl LocalServer {
     /// Starts `program serve --host 127.0.0.1 --port 0 <args>` and waits (up to
     /// `startup`) for its first stdout line, `listening on HOST:PORT`.
     pub fn start(program: impl Into<PathBuf>, args: &[String], startup: Duration) -> std::io::Result<LocalServer> {
-        let program = program.into();
-        let mut cmd = Command::new(&program);
+        let mut cmd = Command::new(program.into());
         cmd.args(["serve", "--host", "127.0.0.1", "--port", "0"]).args(args);
+        LocalServer::spawn(cmd, startup)
+    }
+
+    /// Spawns any server command that prints `listening on HOST:PORT` first
+    /// (e.g. bench/baseline_server.py); its stderr goes to ours.
+    pub fn spawn(mut cmd: Command, startup: Duration) -> std::io::Result<LocalServer> {
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let program = cmd.get_program().to_string_lossy().into_owned();
         let mut child = cmd.spawn().map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot start {}: {e}; run `make install` first", program.display()))
+            std::io::Error::new(e.kind(), format!("cannot start {program}: {e}; run `make install` first"))
         })?;
         let stdout = child.stdout.take().expect("stdout is piped");
         match first_line(stdout, startup) {
             Ok(line) => match line.strip_prefix("listening on ") {
                 Some(addr) => Ok(LocalServer { child, addr: addr.trim().to_string() }),
-                None => fail(child, format!("expected `listening on HOST:PORT` as first line, got {line:?}")),
+                None => fail(child, &program, format!("expected `listening on HOST:PORT` as first line, got {line:?}")),
             },
-            Err(why) => fail(child, why),
+            Err(why) => fail(child, &program, why),
         }
     }
 
@@ -39,13 +45,18 @@ impl LocalServer {
         &self.addr
     }
 
+    /// The repository root (clients/rust/../..), where `.venv` and `bench/` live.
+    pub fn repo_root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
     /// The server program to use: `$HYPERGRAPH_GRPC_BIN`, else this repository's
     /// `.venv/bin/hypergraph-grpc` (as built by `make install`), else the one on PATH.
     pub fn default_program() -> PathBuf {
         if let Some(p) = std::env::var_os("HYPERGRAPH_GRPC_BIN") {
             return PathBuf::from(p);
         }
-        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/hypergraph-grpc");
+        let repo = LocalServer::repo_root().join(".venv/bin/hypergraph-grpc");
         if repo.exists() { repo } else { PathBuf::from("hypergraph-grpc") }
     }
 }
@@ -57,10 +68,10 @@ impl Drop for LocalServer {
     }
 }
 
-fn fail(mut child: Child, why: String) -> std::io::Result<LocalServer> {
+fn fail(mut child: Child, program: &str, why: String) -> std::io::Result<LocalServer> {
     let _ = child.kill();
     let _ = child.wait();
-    Err(std::io::Error::other(format!("hypergraph-grpc serve did not start: {why}")))
+    Err(std::io::Error::other(format!("{program} did not start: {why}")))
 }
 
 /// Reads the first line of `stdout` within `limit`, then keeps draining it in

@@ -1,0 +1,369 @@
+//! Runs every case of clients/scenarios.json (plus a few Rust-only live checks)
+//! against a real `hypergraph-grpc serve` on a free loopback port.
+//!
+//! Own main (harness = false): one server for all cases, each case reported by
+//! name in libtest style. `cargo test --test scenarios -- NAME` runs only the
+//! cases whose name contains NAME. No case asserts a timing.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hypergraph_client::{code_name, CallOptions, Client, Error, Event, EventKind, LocalServer, RunResult, RunStatus};
+use serde_json::{json, Map, Value};
+
+type Outcome = Result<(), String>;
+
+/// Fields this suite understands; a case using another one fails, so a new
+/// scenario field is never silently ignored.
+const KNOWN_FIELDS: &[&str] = &[
+    "name", "kind", "graph", "values", "deadline_ms", "expect_graphs_include", "expect_text", "expect_status",
+    "expect_values", "expect_error_type", "expect_error_message_contains", "stop_after_chunks", "stop_info",
+    "expect_stop_found", "expect_stop_info", "expect_partial_output", "cancel_after_chunks", "probe", "expect_code",
+    "expect_message_contains", "expect_field_violation", "expect_error_reason",
+];
+
+/// A case's own per-case limit, so one hung case cannot hang the suite.
+const CASE_LIMIT: Duration = Duration::from_secs(60);
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let table = load_table();
+    let mut names: Vec<String> = table["cases"].as_array().unwrap().iter().map(|c| format!("scenario::{}", c["name"].as_str().unwrap())).collect();
+    names.extend(EXTRAS.iter().map(|(n, _)| format!("extra::{n}")));
+    if args.iter().any(|a| a == "--list") {
+        names.iter().for_each(|n| println!("{n}: test"));
+        return ExitCode::SUCCESS;
+    }
+    let selected: Vec<&String> = names.iter().filter(|n| filters.is_empty() || filters.iter().any(|f| n.contains(f.as_str()))).collect();
+    if selected.is_empty() {
+        println!("\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; {} filtered out; finished in 0.00s\n", names.len());
+        return ExitCode::SUCCESS;
+    }
+    let server_args: Vec<String> = table["server_args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    let server = match LocalServer::start(LocalServer::default_program(), &server_args, Duration::from_secs(90)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot run the scenarios: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let started = Instant::now();
+    println!("\nrunning {} tests (server at {})", selected.len(), server.addr());
+    let mut failures = Vec::new();
+    for name in &selected {
+        let outcome = rt.block_on(run_named(name, &table, server.addr()));
+        println!("test {name} ... {}", if outcome.is_ok() { "ok" } else { "FAILED" });
+        if let Err(why) = outcome {
+            failures.push(format!("---- {name} ----\n{why}"));
+        }
+    }
+    drop(server);
+    if !failures.is_empty() {
+        println!("\nfailures:\n\n{}\n", failures.join("\n\n"));
+    }
+    let (passed, failed) = (selected.len() - failures.len(), failures.len());
+    let verdict = if failed == 0 { "ok" } else { "FAILED" };
+    println!(
+        "\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {} filtered out; finished in {:.2}s\n",
+        names.len() - selected.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn load_table() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+}
+
+async fn run_named(name: &str, table: &Value, addr: &str) -> Outcome {
+    let work = async {
+        let client = Client::connect(addr).await.map_err(|e| e.to_string())?;
+        if let Some(case_name) = name.strip_prefix("scenario::") {
+            let case = table["cases"].as_array().unwrap().iter().find(|c| c["name"] == case_name).unwrap();
+            run_case(&client, case, addr).await
+        } else {
+            let (_, f) = EXTRAS.iter().find(|(n, _)| Some(*n) == name.strip_prefix("extra::")).unwrap();
+            f(client).await
+        }
+    };
+    match tokio::time::timeout(CASE_LIMIT, work).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(format!("did not finish within {CASE_LIMIT:?}")),
+    }
+}
+
+// --- the scenario table --------------------------------------------------------
+
+async fn run_case(client: &Client, case: &Value, addr: &str) -> Outcome {
+    let case = case.as_object().unwrap();
+    if let Some(unknown) = case.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
+        return Err(format!("unknown scenario field {unknown:?}: teach tests/scenarios.rs what it means"));
+    }
+    match case["kind"].as_str().unwrap_or("") {
+        "list_graphs" => list_graphs_case(client, case).await,
+        "run" => run_case_kind(client, case).await,
+        "iter" => iter_case(client, case).await,
+        "stop_mid_stream" => stop_mid_stream_case(client, case, addr).await,
+        "cancel" => cancel_case(client, case).await,
+        other => Err(format!("unknown scenario kind {other:?}")),
+    }
+}
+
+async fn list_graphs_case(client: &Client, case: &Map<String, Value>) -> Outcome {
+    let graphs = client.list_graphs().await.map_err(|e| e.to_string())?;
+    let names: Vec<&str> = graphs.iter().map(|g| g.name.as_str()).collect();
+    for want in case["expect_graphs_include"].as_array().unwrap() {
+        check(names.contains(&want.as_str().unwrap()), format!("ListGraphs lacks {want}; got {names:?}"))?;
+    }
+    Ok(())
+}
+
+async fn run_case_kind(client: &Client, case: &Map<String, Value>) -> Outcome {
+    let outcome = client.run_with(graph(case), values(case), options(case)).await;
+    match (outcome, case.get("expect_code")) {
+        (Err(e), Some(_)) => check_error(&e, case),
+        (Err(e), None) => Err(format!("unexpected error: {e}")),
+        (Ok(r), Some(code)) => Err(format!("expected {code}, got a result: {r:?}")),
+        (Ok(r), None) => check_result(&r, case),
+    }
+}
+
+async fn iter_case(client: &Client, case: &Map<String, Value>) -> Outcome {
+    let mut events = client.iter(graph(case), values(case), options(case)).await.map_err(|e| e.to_string())?;
+    let mut seen = Vec::new();
+    while let Some(event) = events.next().await {
+        seen.push(event.map_err(|e| format!("stream failed after {} events: {e}", seen.len()))?);
+    }
+    check_sequence(&seen)?;
+    if let Some(want) = case.get("expect_text") {
+        let text = concat_text(&seen);
+        check(text == want.as_str().unwrap(), format!("text {text:?} != expected {want}"))?;
+    }
+    check_result(seen.last().unwrap().result().unwrap(), case)
+}
+
+async fn stop_mid_stream_case(client: &Client, case: &Map<String, Value>, addr: &str) -> Outcome {
+    let wf = workflow_id("stop");
+    let mut events = client.iter(graph(case), values(case), options(case).workflow_id(&wf)).await.map_err(|e| e.to_string())?;
+    let mut seen = Vec::new();
+    let stop_after = case["stop_after_chunks"].as_u64().unwrap() as usize;
+    let mut stop_found = None;
+    while let Some(event) = events.next().await {
+        seen.push(event.map_err(|e| e.to_string())?);
+        if stop_found.is_none() && seen.iter().filter(|e| e.is_chunk()).count() >= stop_after {
+            // A second client, on its own connection, stops the run by id.
+            let other = Client::connect(addr).await.map_err(|e| e.to_string())?;
+            stop_found = Some(other.stop(&wf, case["stop_info"].clone(), None).await.map_err(|e| e.to_string())?);
+        }
+    }
+    check(stop_found.is_some(), format!("the run ended before {stop_after} chunks"))?;
+    if let Some(want) = case.get("expect_stop_found") {
+        check(Some(want.as_bool().unwrap()) == stop_found, format!("Stop found = {stop_found:?}, expected {want}"))?;
+    }
+    check_sequence(&seen)?;
+    let result = seen.last().unwrap().result().unwrap();
+    check(result.workflow_id == wf, format!("result workflow_id {:?} != {wf:?}", result.workflow_id))?;
+    if let Some(output) = case.get("expect_partial_output") {
+        let text = concat_text(&seen);
+        let got = result.get(output.as_str().unwrap());
+        check(got == Some(&Value::String(text.clone())), format!("output {output} = {got:?}, expected the streamed text {text:?}"))?;
+    }
+    check_result(result, case)
+}
+
+async fn cancel_case(client: &Client, case: &Map<String, Value>) -> Outcome {
+    let wf = workflow_id("cancel");
+    let mut events = client.iter(graph(case), values(case), options(case).workflow_id(&wf)).await.map_err(|e| e.to_string())?;
+    let cancel_after = case["cancel_after_chunks"].as_u64().unwrap() as usize;
+    let mut chunks = 0;
+    while chunks < cancel_after {
+        let event = events.next().await.ok_or("the stream ended early")?.map_err(|e| e.to_string())?;
+        check(event.result().is_none(), format!("the run ended after {chunks} chunks, before the cancel"))?;
+        chunks += event.is_chunk() as usize;
+    }
+    drop(events); // Rust's cancellation: dropping the stream resets the HTTP/2 stream.
+    probe_until_free(client, &case["probe"], &wf).await
+}
+
+/// Runs the probe graph with the cancelled run's workflow id until the server
+/// accepts it (the cancelled run has ended), retrying only on `retry_code`.
+async fn probe_until_free(client: &Client, probe: &Value, wf: &str) -> Outcome {
+    let within = Duration::from_millis(probe["within_ms"].as_u64().unwrap());
+    let retry = probe["retry_code"].as_str().unwrap();
+    let start = Instant::now();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let opts = CallOptions::new().workflow_id(wf);
+        match client.run_with(probe["graph"].as_str().unwrap(), probe["values"].clone(), opts).await {
+            Ok(r) => return check(r.status == RunStatus::Completed, format!("probe run ended {}: {r:?}", r.status)),
+            Err(e) if code_name(e.code()) == retry && start.elapsed() < within => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(format!("probe failed after {tries} tries: {e} (the cancelled run may still be running)")),
+        }
+    }
+}
+
+// --- checks ----------------------------------------------------------------------
+
+fn check(ok: bool, why: String) -> Outcome {
+    if ok { Ok(()) } else { Err(why) }
+}
+
+fn check_error(e: &Error, case: &Map<String, Value>) -> Outcome {
+    let want = case["expect_code"].as_str().unwrap();
+    check(code_name(e.code()) == want, format!("code {} != expected {want}: {e}", code_name(e.code())))?;
+    let rpc = e.rpc().ok_or(format!("expected a server status, got a local error: {e}"))?;
+    if let Some(part) = case.get("expect_message_contains") {
+        check(rpc.message.contains(part.as_str().unwrap()), format!("message {:?} lacks {part}", rpc.message))?;
+    }
+    if let Some(field) = case.get("expect_field_violation") {
+        let fields: Vec<&str> = e.field_violations().iter().map(|v| v.field.as_str()).collect();
+        check(fields.contains(&field.as_str().unwrap()), format!("field violations {fields:?} lack {field}"))?;
+    }
+    if let Some(reason) = case.get("expect_error_reason") {
+        check(e.reason() == reason.as_str(), format!("ErrorInfo.reason {:?} != {reason}", e.reason()))?;
+        check(rpc.domain.as_deref() == Some("hypergraph.dev"), format!("ErrorInfo.domain {:?} != hypergraph.dev", rpc.domain))?;
+    }
+    Ok(())
+}
+
+fn check_result(r: &RunResult, case: &Map<String, Value>) -> Outcome {
+    if let Some(want) = case.get("expect_status") {
+        check(r.status.as_str() == want.as_str().unwrap(), format!("status {} != {want}; result {r:?}", r.status))?;
+    }
+    if let Some(want) = case.get("expect_values") {
+        // serde_json keeps 42 and 42.0 apart, so this also checks ints stay ints.
+        let got = Value::Object(r.values.clone());
+        check(&got == want, format!("values {got} != expected {want}"))?;
+    }
+    if let Some(want) = case.get("expect_error_type") {
+        let got = r.error.as_ref().map(|e| e.error_type.as_str());
+        check(got == want.as_str(), format!("error type {got:?} != {want}"))?;
+    }
+    if let Some(part) = case.get("expect_error_message_contains") {
+        let got = r.error.as_ref().map(|e| e.message.as_str()).unwrap_or("");
+        check(got.contains(part.as_str().unwrap()), format!("error message {got:?} lacks {part}"))?;
+    }
+    if let Some(want) = case.get("expect_stop_info") {
+        let got = r.stop_info.clone().map(Value::Object);
+        check(got.as_ref() == Some(want), format!("stop_info {got:?} != {want}"))?;
+    }
+    Ok(())
+}
+
+/// Seq runs 1, 2, 3... without gaps, and the only RunEnded is the last event.
+fn check_sequence(events: &[Event]) -> Outcome {
+    check(!events.is_empty(), "no events".into())?;
+    for (i, e) in events.iter().enumerate() {
+        check(e.seq == i as u64 + 1, format!("event {i} has seq {} (expected {})", e.seq, i + 1))?;
+    }
+    let ends = events.iter().filter(|e| e.result().is_some()).count();
+    check(ends == 1 && events.last().unwrap().result().is_some(), format!("{ends} RunEnded events, or not last"))?;
+    check(matches!(events[0].kind, EventKind::RunStarted { .. }), format!("first event is {:?}", events[0].kind))
+}
+
+fn concat_text(events: &[Event]) -> String {
+    events.iter().filter_map(Event::text).collect()
+}
+
+fn graph(case: &Map<String, Value>) -> &str {
+    case["graph"].as_str().unwrap()
+}
+
+fn values(case: &Map<String, Value>) -> Value {
+    case.get("values").cloned().unwrap_or(Value::Null)
+}
+
+fn options(case: &Map<String, Value>) -> CallOptions {
+    let mut opts = CallOptions::new();
+    if let Some(ms) = case.get("deadline_ms").and_then(Value::as_u64) {
+        opts = opts.timeout(Duration::from_millis(ms));
+    }
+    opts
+}
+
+fn workflow_id(kind: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("rust-{kind}-{}-{nanos}", std::process::id())
+}
+
+// --- Rust-only live checks ---------------------------------------------------------
+
+type Extra = fn(Client) -> std::pin::Pin<Box<dyn std::future::Future<Output = Outcome>>>;
+
+const EXTRAS: &[(&str, Extra)] = &[
+    ("stream_text_yields_tokens_and_keeps_result", |c| Box::pin(stream_text_yields_tokens(c))),
+    ("stream_text_failed_run_is_an_error", |c| Box::pin(stream_text_failed_run(c))),
+    ("stop_unknown_workflow_is_not_found", |c| Box::pin(stop_unknown(c))),
+    ("iter_unknown_graph_is_not_found", |c| Box::pin(iter_unknown_graph(c))),
+    ("list_graphs_describes_inputs", |c| Box::pin(list_graphs_inputs(c))),
+    ("hashmap_values_and_select", |c| Box::pin(hashmap_values_and_select(c))),
+];
+
+async fn stream_text_yields_tokens(client: Client) -> Outcome {
+    let mut text = client.stream_text("tokens", json!({"count": 5, "prefix": "x"}), CallOptions::new()).await.map_err(|e| e.to_string())?;
+    let mut got = String::new();
+    while let Some(t) = text.next().await {
+        got.push_str(&t.map_err(|e| e.to_string())?);
+    }
+    check(got == "x0 x1 x2 x3 x4 ", format!("text {got:?}"))?;
+    let r = text.result().ok_or("no result after the stream ended")?;
+    check(r.status == RunStatus::Completed && r.get("text") == Some(&json!(got)), format!("result {r:?}"))
+}
+
+async fn stream_text_failed_run(client: Client) -> Outcome {
+    let mut text = client.stream_text("fail", json!({"message": "kaput"}), CallOptions::new()).await.map_err(|e| e.to_string())?;
+    let mut last = None;
+    while let Some(item) = text.next().await {
+        last = Some(item);
+    }
+    match last {
+        Some(Err(Error::RunFailed(e))) => check(e.error_type == "ValueError" && e.message.contains("kaput"), format!("error {e:?}")),
+        other => Err(format!("expected RunFailed last, got {other:?}")),
+    }
+}
+
+async fn stop_unknown(client: Client) -> Outcome {
+    let found = client.stop(&workflow_id("nobody"), json!({"kind": "user_stop"}), None).await.map_err(|e| e.to_string())?;
+    check(!found, "Stop of an unknown workflow said found".into())?;
+    let err = client.stop("x", json!("not an object"), None).await.err().ok_or("non-object stop info accepted")?;
+    check(matches!(err, Error::InvalidValue(_)), format!("expected a local InvalidValue, got {err}"))
+}
+
+async fn iter_unknown_graph(client: Client) -> Outcome {
+    // The status may come with the call or with the first read; either is fine.
+    let err = match client.iter("no_such_graph", json!({}), CallOptions::new()).await {
+        Err(e) => e,
+        Ok(mut events) => match events.next().await {
+            Some(Err(e)) => e,
+            other => return Err(format!("expected NOT_FOUND, got {other:?}")),
+        },
+    };
+    check(err.code() == hypergraph_client::Code::NotFound, format!("expected NOT_FOUND, got {err}"))?;
+    check(err.reason() == Some("GRAPH_NOT_FOUND"), format!("reason {:?}", err.reason()))
+}
+
+async fn list_graphs_inputs(client: Client) -> Outcome {
+    let graphs = client.list_graphs().await.map_err(|e| e.to_string())?;
+    let add = graphs.iter().find(|g| g.name == "add").ok_or("no add graph")?;
+    let inputs: Vec<(&str, bool)> = add.inputs.iter().map(|i| (i.name.as_str(), i.required)).collect();
+    check(inputs == [("a", true), ("b", true)], format!("add inputs {inputs:?}"))?;
+    let outputs: Vec<&str> = add.outputs.iter().map(|o| o.name.as_str()).collect();
+    check(outputs == ["sum"], format!("add outputs {outputs:?}"))?;
+    let tokens = graphs.iter().find(|g| g.name == "tokens").ok_or("no tokens graph")?;
+    let prefix = tokens.inputs.iter().find(|i| i.name == "prefix").ok_or("tokens has no prefix input")?;
+    check(!prefix.required && prefix.default_value == Some(json!("tok")), format!("prefix input {prefix:?}"))
+}
+
+async fn hashmap_values_and_select(client: Client) -> Outcome {
+    let values: std::collections::HashMap<String, Value> = [("a".to_string(), json!(-5)), ("b".to_string(), json!(3))].into();
+    let r = client.run_with("add", values, CallOptions::new().select(["sum"])).await.map_err(|e| e.to_string())?;
+    check(Value::Object(r.values.clone()) == json!({"sum": -2}), format!("values {:?}", r.values))
+}
