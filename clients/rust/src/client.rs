@@ -117,7 +117,12 @@ impl Client {
     }
 
     /// Starts `graph` and streams only its text chunks; see [`TextStream`].
-    pub async fn stream_text(&self, graph: &str, values: impl IntoValues, opts: CallOptions) -> Result<TextStream, Error> {
+    pub async fn stream_text(
+        &self,
+        graph: &str,
+        values: impl IntoValues,
+        opts: CallOptions,
+    ) -> Result<TextStream, Error> {
         Ok(TextStream::new(self.iter(graph, values, opts).await?))
     }
 
@@ -129,7 +134,12 @@ impl Client {
     }
 
     /// Like [`Client::stop`], returning the run id and state too.
-    pub async fn stop_reply(&self, workflow_id: &str, info: Value, grace: Option<Duration>) -> Result<StopReply, Error> {
+    pub async fn stop_reply(
+        &self,
+        workflow_id: &str,
+        info: Value,
+        grace: Option<Duration>,
+    ) -> Result<StopReply, Error> {
         let info = match info {
             Value::Null => Map::new(),
             Value::Object(map) => map,

@@ -12,9 +12,9 @@ use crate::event::RunError;
 /// What went wrong in a call.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The server answered with a non-OK gRPC status.
+    /// The server answered with a non-OK gRPC status (boxed: errors stay small).
     #[error(transparent)]
-    Rpc(#[from] RpcError),
+    Rpc(Box<RpcError>),
     /// The connection to the server could not be set up.
     #[error("cannot connect to {target}: {source}; check the address and that the server is running")]
     Connect {
@@ -68,7 +68,7 @@ impl Error {
     }
 
     pub(crate) fn deadline(after: std::time::Duration) -> Error {
-        Error::Rpc(RpcError {
+        Error::from(RpcError {
             code: Code::DeadlineExceeded,
             message: format!("deadline of {after:?} exceeded (client side)"),
             ..RpcError::default()
@@ -166,9 +166,15 @@ impl From<tonic::Status> for RpcError {
     }
 }
 
+impl From<RpcError> for Error {
+    fn from(e: RpcError) -> Self {
+        Error::Rpc(Box::new(e))
+    }
+}
+
 impl From<tonic::Status> for Error {
     fn from(status: tonic::Status) -> Self {
-        Error::Rpc(status.into())
+        Error::from(RpcError::from(status))
     }
 }
 

@@ -225,7 +225,9 @@ fn kind_from(kind: &pb::event::Kind) -> EventKind {
         K::SuperstepStarted(k) => EventKind::SuperstepStarted { superstep: k.superstep },
         K::NodeStarted(_) => EventKind::NodeStarted,
         K::StreamingChunk(k) => EventKind::StreamingChunk { chunk: chunk_from(k), merged: k.merged },
-        K::NodeEnded(k) => EventKind::NodeEnded { duration_ms: k.duration_ms, usage: from_optional_struct(k.usage.as_ref()) },
+        K::NodeEnded(k) => {
+            EventKind::NodeEnded { duration_ms: k.duration_ms, usage: from_optional_struct(k.usage.as_ref()) }
+        }
         K::NodeFailed(k) => EventKind::NodeFailed { error: k.error.as_ref().map(RunError::from).unwrap_or_default() },
         K::RouteDecision(k) => EventKind::RouteDecision { decision: k.decision.clone(), end: k.end },
         K::StopRequested(k) => EventKind::StopRequested { info: from_optional_struct(k.info.as_ref()) },

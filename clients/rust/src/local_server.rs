@@ -57,7 +57,11 @@ impl LocalServer {
             return PathBuf::from(p);
         }
         let repo = LocalServer::repo_root().join(".venv/bin/hypergraph-grpc");
-        if repo.exists() { repo } else { PathBuf::from("hypergraph-grpc") }
+        if repo.exists() {
+            repo
+        } else {
+            PathBuf::from("hypergraph-grpc")
+        }
     }
 }
 

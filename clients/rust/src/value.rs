@@ -37,10 +37,8 @@ pub fn to_proto_value(value: &Value, path: &str) -> Result<prost_types::Value, E
 
 /// Turns a JSON object into a protobuf `Struct`; `path` prefixes field names in errors.
 pub fn to_proto_struct(map: &Map<String, Value>, path: &str) -> Result<prost_types::Struct, Error> {
-    let fields = map
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), to_proto_value(v, &join(path, k))?)))
-        .collect::<Result<_, Error>>()?;
+    let fields =
+        map.iter().map(|(k, v)| Ok((k.clone(), to_proto_value(v, &join(path, k))?))).collect::<Result<_, Error>>()?;
     Ok(prost_types::Struct { fields })
 }
 
@@ -97,7 +95,11 @@ pub fn number_from_f64(f: f64) -> Value {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// The graph inputs of a call: a JSON object, or a map of names to values.

@@ -17,10 +17,28 @@ type Outcome = Result<(), String>;
 /// Fields this suite understands; a case using another one fails, so a new
 /// scenario field is never silently ignored.
 const KNOWN_FIELDS: &[&str] = &[
-    "name", "kind", "graph", "values", "deadline_ms", "expect_graphs_include", "expect_text", "expect_status",
-    "expect_values", "expect_error_type", "expect_error_message_contains", "stop_after_chunks", "stop_info",
-    "expect_stop_found", "expect_stop_info", "expect_partial_output", "cancel_after_chunks", "probe", "expect_code",
-    "expect_message_contains", "expect_field_violation", "expect_error_reason",
+    "name",
+    "kind",
+    "graph",
+    "values",
+    "deadline_ms",
+    "expect_graphs_include",
+    "expect_text",
+    "expect_status",
+    "expect_values",
+    "expect_error_type",
+    "expect_error_message_contains",
+    "stop_after_chunks",
+    "stop_info",
+    "expect_stop_found",
+    "expect_stop_info",
+    "expect_partial_output",
+    "cancel_after_chunks",
+    "probe",
+    "expect_code",
+    "expect_message_contains",
+    "expect_field_violation",
+    "expect_error_reason",
 ];
 
 /// A case's own per-case limit, so one hung case cannot hang the suite.
@@ -30,18 +48,25 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     let table = load_table();
-    let mut names: Vec<String> = table["cases"].as_array().unwrap().iter().map(|c| format!("scenario::{}", c["name"].as_str().unwrap())).collect();
+    let mut names: Vec<String> = table["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("scenario::{}", c["name"].as_str().unwrap()))
+        .collect();
     names.extend(EXTRAS.iter().map(|(n, _)| format!("extra::{n}")));
     if args.iter().any(|a| a == "--list") {
         names.iter().for_each(|n| println!("{n}: test"));
         return ExitCode::SUCCESS;
     }
-    let selected: Vec<&String> = names.iter().filter(|n| filters.is_empty() || filters.iter().any(|f| n.contains(f.as_str()))).collect();
+    let selected: Vec<&String> =
+        names.iter().filter(|n| filters.is_empty() || filters.iter().any(|f| n.contains(f.as_str()))).collect();
     if selected.is_empty() {
         println!("\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; {} filtered out; finished in 0.00s\n", names.len());
         return ExitCode::SUCCESS;
     }
-    let server_args: Vec<String> = table["server_args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    let server_args: Vec<String> =
+        table["server_args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
     let server = match LocalServer::start(LocalServer::default_program(), &server_args, Duration::from_secs(90)) {
         Ok(s) => s,
         Err(e) => {
@@ -71,7 +96,11 @@ fn main() -> ExitCode {
         names.len() - selected.len(),
         started.elapsed().as_secs_f64()
     );
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn load_table() -> Value {
@@ -149,7 +178,8 @@ async fn iter_case(client: &Client, case: &Map<String, Value>) -> Outcome {
 
 async fn stop_mid_stream_case(client: &Client, case: &Map<String, Value>, addr: &str) -> Outcome {
     let wf = workflow_id("stop");
-    let mut events = client.iter(graph(case), values(case), options(case).workflow_id(&wf)).await.map_err(|e| e.to_string())?;
+    let mut events =
+        client.iter(graph(case), values(case), options(case).workflow_id(&wf)).await.map_err(|e| e.to_string())?;
     let mut seen = Vec::new();
     let stop_after = case["stop_after_chunks"].as_u64().unwrap() as usize;
     let mut stop_found = None;
@@ -171,14 +201,18 @@ async fn stop_mid_stream_case(client: &Client, case: &Map<String, Value>, addr: 
     if let Some(output) = case.get("expect_partial_output") {
         let text = concat_text(&seen);
         let got = result.get(output.as_str().unwrap());
-        check(got == Some(&Value::String(text.clone())), format!("output {output} = {got:?}, expected the streamed text {text:?}"))?;
+        check(
+            got == Some(&Value::String(text.clone())),
+            format!("output {output} = {got:?}, expected the streamed text {text:?}"),
+        )?;
     }
     check_result(result, case)
 }
 
 async fn cancel_case(client: &Client, case: &Map<String, Value>) -> Outcome {
     let wf = workflow_id("cancel");
-    let mut events = client.iter(graph(case), values(case), options(case).workflow_id(&wf)).await.map_err(|e| e.to_string())?;
+    let mut events =
+        client.iter(graph(case), values(case), options(case).workflow_id(&wf)).await.map_err(|e| e.to_string())?;
     let cancel_after = case["cancel_after_chunks"].as_u64().unwrap() as usize;
     let mut chunks = 0;
     while chunks < cancel_after {
@@ -205,7 +239,9 @@ async fn probe_until_free(client: &Client, probe: &Value, wf: &str) -> Outcome {
             Err(e) if code_name(e.code()) == retry && start.elapsed() < within => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Err(e) => return Err(format!("probe failed after {tries} tries: {e} (the cancelled run may still be running)")),
+            Err(e) => {
+                return Err(format!("probe failed after {tries} tries: {e} (the cancelled run may still be running)"))
+            }
         }
     }
 }
@@ -213,7 +249,11 @@ async fn probe_until_free(client: &Client, probe: &Value, wf: &str) -> Outcome {
 // --- checks ----------------------------------------------------------------------
 
 fn check(ok: bool, why: String) -> Outcome {
-    if ok { Ok(()) } else { Err(why) }
+    if ok {
+        Ok(())
+    } else {
+        Err(why)
+    }
 }
 
 fn check_error(e: &Error, case: &Map<String, Value>) -> Outcome {
@@ -229,7 +269,10 @@ fn check_error(e: &Error, case: &Map<String, Value>) -> Outcome {
     }
     if let Some(reason) = case.get("expect_error_reason") {
         check(e.reason() == reason.as_str(), format!("ErrorInfo.reason {:?} != {reason}", e.reason()))?;
-        check(rpc.domain.as_deref() == Some("hypergraph.dev"), format!("ErrorInfo.domain {:?} != hypergraph.dev", rpc.domain))?;
+        check(
+            rpc.domain.as_deref() == Some("hypergraph.dev"),
+            format!("ErrorInfo.domain {:?} != hypergraph.dev", rpc.domain),
+        )?;
     }
     Ok(())
 }
@@ -308,7 +351,10 @@ const EXTRAS: &[(&str, Extra)] = &[
 ];
 
 async fn stream_text_yields_tokens(client: Client) -> Outcome {
-    let mut text = client.stream_text("tokens", json!({"count": 5, "prefix": "x"}), CallOptions::new()).await.map_err(|e| e.to_string())?;
+    let mut text = client
+        .stream_text("tokens", json!({"count": 5, "prefix": "x"}), CallOptions::new())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut got = String::new();
     while let Some(t) = text.next().await {
         got.push_str(&t.map_err(|e| e.to_string())?);
@@ -319,19 +365,23 @@ async fn stream_text_yields_tokens(client: Client) -> Outcome {
 }
 
 async fn stream_text_failed_run(client: Client) -> Outcome {
-    let mut text = client.stream_text("fail", json!({"message": "kaput"}), CallOptions::new()).await.map_err(|e| e.to_string())?;
+    let mut text =
+        client.stream_text("fail", json!({"message": "kaput"}), CallOptions::new()).await.map_err(|e| e.to_string())?;
     let mut last = None;
     while let Some(item) = text.next().await {
         last = Some(item);
     }
     match last {
-        Some(Err(Error::RunFailed(e))) => check(e.error_type == "ValueError" && e.message.contains("kaput"), format!("error {e:?}")),
+        Some(Err(Error::RunFailed(e))) => {
+            check(e.error_type == "ValueError" && e.message.contains("kaput"), format!("error {e:?}"))
+        }
         other => Err(format!("expected RunFailed last, got {other:?}")),
     }
 }
 
 async fn stop_unknown(client: Client) -> Outcome {
-    let found = client.stop(&workflow_id("nobody"), json!({"kind": "user_stop"}), None).await.map_err(|e| e.to_string())?;
+    let found =
+        client.stop(&workflow_id("nobody"), json!({"kind": "user_stop"}), None).await.map_err(|e| e.to_string())?;
     check(!found, "Stop of an unknown workflow said found".into())?;
     let err = client.stop("x", json!("not an object"), None).await.err().ok_or("non-object stop info accepted")?;
     check(matches!(err, Error::InvalidValue(_)), format!("expected a local InvalidValue, got {err}"))
@@ -363,7 +413,8 @@ async fn list_graphs_inputs(client: Client) -> Outcome {
 }
 
 async fn hashmap_values_and_select(client: Client) -> Outcome {
-    let values: std::collections::HashMap<String, Value> = [("a".to_string(), json!(-5)), ("b".to_string(), json!(3))].into();
+    let values: std::collections::HashMap<String, Value> =
+        [("a".to_string(), json!(-5)), ("b".to_string(), json!(3))].into();
     let r = client.run_with("add", values, CallOptions::new().select(["sum"])).await.map_err(|e| e.to_string())?;
     check(Value::Object(r.values.clone()) == json!({"sum": -2}), format!("values {:?}", r.values))
 }
