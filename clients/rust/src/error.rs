@@ -16,7 +16,7 @@ pub enum Error {
     #[error(transparent)]
     Rpc(Box<RpcError>),
     /// The connection to the server could not be set up.
-    #[error("cannot connect to {target}: {source}; check the address and that the server is running")]
+    #[error("cannot connect to {target}: {}; check the address and that the server is running", chain(.source))]
     Connect {
         /// The target that was dialled.
         target: String,
@@ -137,6 +137,18 @@ pub fn code_name(code: Code) -> &'static str {
         Code::DataLoss => "DATA_LOSS",
         Code::Unauthenticated => "UNAUTHENTICATED",
     }
+}
+
+/// An error and its sources, "a: b: c" (tonic's transport error alone says little).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(source) = next {
+        text.push_str(": ");
+        text.push_str(&source.to_string());
+        next = source.source();
+    }
+    text
 }
 
 fn reason_suffix(reason: &Option<String>) -> String {
