@@ -56,7 +56,7 @@ impl Client {
         self
     }
 
-    /// The generated stub, for calls the wrapper does not cover (e.g. Watch).
+    /// The generated stub, for anything the wrapper does not cover.
     pub fn raw(&self) -> RunnerServiceClient<Channel> {
         self.rpc.clone()
     }
@@ -102,12 +102,7 @@ impl Client {
             workflow_id: opts.workflow_id.clone().unwrap_or_default(),
             select: opts.select.clone(),
             max_iterations: opts.max_iterations,
-            options: Some(pb::StreamOptions {
-                detach: opts.detach,
-                disable_merge: opts.disable_merge,
-                max_queued_events: opts.max_queued_events,
-                max_chunk_bytes: opts.max_chunk_bytes,
-            }),
+            options: Some(stream_options(&opts)),
         };
         let timeout = opts.timeout.or(self.timeout);
         let request = self.request(message, timeout);
@@ -124,6 +119,19 @@ impl Client {
         opts: CallOptions,
     ) -> Result<TextStream, Error> {
         Ok(TextStream::new(self.iter(graph, values, opts).await?))
+    }
+
+    /// Attaches to a workflow by id and streams its events after `after_seq`
+    /// (0: from the first). Served by cluster deployments; a single process
+    /// answers UNIMPLEMENTED. Detach is implied: dropping it never stops the run.
+    pub async fn watch(&self, workflow_id: &str, after_seq: u64, opts: CallOptions) -> Result<EventStream, Error> {
+        let message =
+            pb::WatchRequest { workflow_id: workflow_id.to_string(), after_seq, options: Some(stream_options(&opts)) };
+        let timeout = opts.timeout.or(self.timeout);
+        let request = self.request(message, timeout);
+        let mut rpc = self.rpc.clone();
+        let streaming = unary(timeout, rpc.watch(request)).await?;
+        Ok(EventStream::new(streaming, timeout))
     }
 
     /// Asks a live workflow to stop; returns true when a live run was reached.
@@ -167,6 +175,15 @@ impl Client {
             request.set_timeout(t);
         }
         request
+    }
+}
+
+fn stream_options(opts: &CallOptions) -> pb::StreamOptions {
+    pb::StreamOptions {
+        detach: opts.detach,
+        disable_merge: opts.disable_merge,
+        max_queued_events: opts.max_queued_events,
+        max_chunk_bytes: opts.max_chunk_bytes,
     }
 }
 

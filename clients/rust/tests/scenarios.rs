@@ -348,6 +348,7 @@ const EXTRAS: &[(&str, Extra)] = &[
     ("iter_unknown_graph_is_not_found", |c| Box::pin(iter_unknown_graph(c))),
     ("list_graphs_describes_inputs", |c| Box::pin(list_graphs_inputs(c))),
     ("hashmap_values_and_select", |c| Box::pin(hashmap_values_and_select(c))),
+    ("watch_unknown_workflow_is_refused", |c| Box::pin(watch_unknown(c))),
 ];
 
 async fn stream_text_yields_tokens(client: Client) -> Outcome {
@@ -417,4 +418,17 @@ async fn hashmap_values_and_select(client: Client) -> Outcome {
         [("a".to_string(), json!(-5)), ("b".to_string(), json!(3))].into();
     let r = client.run_with("add", values, CallOptions::new().select(["sum"])).await.map_err(|e| e.to_string())?;
     check(Value::Object(r.values.clone()) == json!({"sum": -2}), format!("values {:?}", r.values))
+}
+
+async fn watch_unknown(client: Client) -> Outcome {
+    // One process answers UNIMPLEMENTED; a server that does serve Watch has no such workflow.
+    let err = match client.watch(&workflow_id("nobody"), 0, CallOptions::new()).await {
+        Err(e) => e,
+        Ok(mut events) => match events.next().await {
+            Some(Err(e)) => e,
+            other => return Err(format!("expected an error, got {other:?}")),
+        },
+    };
+    let code = code_name(err.code());
+    check(["UNIMPLEMENTED", "NOT_FOUND"].contains(&code), format!("expected UNIMPLEMENTED or NOT_FOUND, got {err}"))
 }
