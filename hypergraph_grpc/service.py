@@ -75,6 +75,8 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         self._tasks: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
         self.open_streams = 0
+        # Open Iter streams' sinks (for introspection: tests, metrics).
+        self.sinks: set[streams.StreamSink] = set()
         self.draining = False
 
     # --- RPCs ------------------------------------------------------------------------
@@ -135,6 +137,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         )
         live.task.add_done_callback(sink.task_done)
         self.open_streams += 1
+        self.sinks.add(sink)
         try:
             await streams.pump(sink, context.write)
         except streams.RunNotStarted as exc:
@@ -153,6 +156,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             raise
         finally:
             self.open_streams -= 1
+            self.sinks.discard(sink)
 
     async def Stop(self, request, context):
         echo = await self._echo(context)

@@ -1,0 +1,47 @@
+"""Reading rich error details (google.rpc.Status) from an aio RPC error."""
+
+from __future__ import annotations
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+DETAILS_KEY = "grpc-status-details-bin"
+
+
+class Details:
+    """The ErrorInfo and BadRequest packed in a failed call's status."""
+
+    def __init__(self, error: grpc.aio.AioRpcError) -> None:
+        self.code = error.code()
+        self.message = error.details()
+        self.status = None
+        self.info = None
+        self.bad_request = None
+        for key, value in error.trailing_metadata() or ():
+            if key == DETAILS_KEY:
+                self.status = status_pb2.Status.FromString(value)
+        if self.status is None:
+            return
+        assert self.status.code == self.code.value[0]
+        assert self.status.message == self.message
+        for packed in self.status.details:
+            if packed.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                self.info = error_details_pb2.ErrorInfo()
+                packed.Unpack(self.info)
+            elif packed.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                self.bad_request = error_details_pb2.BadRequest()
+                packed.Unpack(self.bad_request)
+
+    @property
+    def reason(self) -> str:
+        return self.info.reason if self.info else ""
+
+    @property
+    def domain(self) -> str:
+        return self.info.domain if self.info else ""
+
+    @property
+    def fields(self) -> list[str]:
+        if self.bad_request is None:
+            return []
+        return [v.field for v in self.bad_request.field_violations]

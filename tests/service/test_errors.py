@@ -1,0 +1,174 @@
+"""The error table (DESIGN.md section 4): codes, messages and google.rpc details."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+
+from hypergraph import AsyncRunner
+from hypergraph_grpc.config import ServiceConfig
+from hypergraph_grpc.errors import DOMAIN
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+from tests.service.conftest import close_harness, collect, iter_request, make_harness, run_request
+from tests.service.helpers import Details
+
+pytestmark = pytest.mark.asyncio
+
+
+async def rejected(awaitable) -> Details:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        result = await awaitable
+        if hasattr(result, "__aiter__"):
+            await collect(result)
+    return Details(info.value)
+
+
+async def rejected_iter(call) -> Details:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await collect(call)
+    return Details(info.value)
+
+
+async def test_unknown_graph_is_not_found_listing_known_names(harness):
+    details = await rejected(harness.stub.Run(run_request("no_such_graph")))
+    assert details.code == grpc.StatusCode.NOT_FOUND
+    assert "no_such_graph" in details.message and "tokens" in details.message
+    assert (details.reason, details.domain) == ("GRAPH_NOT_FOUND", DOMAIN)
+    assert "tokens" in details.info.metadata["known_graphs"]
+    streamed = await rejected_iter(harness.stub.Iter(iter_request("nope")))
+    assert streamed.code == grpc.StatusCode.NOT_FOUND and streamed.reason == "GRAPH_NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("graph", "values", "select", "workflow_id", "fields"),
+    [
+        ("add", {"a": 1}, (), "", ["values.b"]),
+        ("add", {"a": 1, "b": 2, "c": 3}, (), "", ["values.c"]),
+        ("add", {"a": 1, "b": 2.5}, (), "", ["values.b"]),
+        ("add", {"a": "x", "b": 2}, (), "", ["values.a"]),
+        ("add", {"a": 1, "b": 2}, ("sum", "total"), "", ["select"]),
+        ("add", {"a": 1, "b": 2}, (), "bad id!", ["workflow_id"]),
+        ("add", {"a": 1, "b": 2}, (), "x" * 129, ["workflow_id"]),
+        (
+            "typed",
+            {"name": "n", "count": 1, "ratio": 0.5, "items": "notalist"},
+            (),
+            "",
+            ["values.items"],
+        ),
+        ("add", {}, (), "", ["values.a", "values.b"]),
+    ],
+)
+async def test_invalid_argument_with_field_violations(
+    harness, graph, values, select, workflow_id, fields
+):
+    details = await rejected(
+        harness.stub.Run(run_request(graph, workflow_id, select=select, **values))
+    )
+    assert details.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert (details.reason, details.domain) == ("INVALID_INPUT", DOMAIN)
+    assert details.fields == fields
+    for field in fields:
+        name = field.split(".")[-1]
+        if field != "workflow_id":
+            assert repr(name)[1:-1] in details.message
+
+
+async def test_unknown_input_suggests_close_match(harness):
+    details = await rejected(harness.stub.Run(run_request("tokens", cont=3)))
+    assert "did you mean 'count'?" in details.message
+    assert details.fields == ["values.count", "values.cont"]
+
+
+async def test_second_stream_with_live_workflow_id_is_already_exists(harness):
+    first = harness.stub.Iter(iter_request("sleep", "dup-1", seconds=30))
+    assert (await first.read()).WhichOneof("kind") == "run_started"
+    details = await rejected_iter(harness.stub.Iter(iter_request("tokens", "dup-1", count=1)))
+    assert details.code == grpc.StatusCode.ALREADY_EXISTS
+    assert details.reason == "WORKFLOW_ALREADY_RUNNING" and "dup-1" in details.message
+    unary = await rejected(harness.stub.Run(run_request("add", "dup-1", a=1, b=1)))
+    assert unary.code == grpc.StatusCode.ALREADY_EXISTS
+    first.cancel()
+
+
+async def test_draining_server_answers_unavailable(harness):
+    harness.service.draining = True
+    details = await rejected(harness.stub.Run(run_request("add", a=1, b=1)))
+    assert details.code == grpc.StatusCode.UNAVAILABLE and details.reason == "SERVER_DRAINING"
+    stop = await harness.stub.Stop(pb.StopRequest(workflow_id="x"))  # Stop still served
+    assert not stop.found
+    harness.service.draining = False
+
+
+async def test_resource_exhausted_runs_streams_and_size():
+    h = await make_harness(ServiceConfig(max_runs=1, max_streams=1, max_request_bytes=2000))
+    try:
+        first = h.stub.Iter(iter_request("sleep", "r1", seconds=30))
+        await first.read()
+        runs = await rejected(h.stub.Run(run_request("add", a=1, b=1)))
+        assert runs.code == grpc.StatusCode.RESOURCE_EXHAUSTED and runs.reason == "TOO_MANY_RUNS"
+        streams = await rejected_iter(h.stub.Iter(iter_request("add", a=1, b=1)))
+        assert streams.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert streams.reason == "TOO_MANY_STREAMS"
+        big = await rejected(h.stub.Run(run_request("echo", value="x" * 5000)))
+        assert big.code == grpc.StatusCode.RESOURCE_EXHAUSTED and big.reason == "REQUEST_TOO_LARGE"
+        assert "--max-request-bytes" in big.message
+        first.cancel()
+    finally:
+        await close_harness(h)
+
+
+async def test_deadline_on_sleeping_node_is_deadline_exceeded_and_stops_the_run(harness):
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await harness.stub.Run(run_request("sleep", "dl-1", seconds=30), timeout=0.3)
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    # The run was stopped on the server: the id frees up and can be reused.
+    response = await _retry_run(harness, run_request("add", "dl-1", a=1, b=1))
+    assert response.result.status == pb.RUN_STATUS_COMPLETED
+    call = harness.stub.Iter(iter_request("sleep", "dl-2", seconds=30), timeout=0.3)
+    with pytest.raises(grpc.aio.AioRpcError) as streamed:
+        await collect(call)
+    assert streamed.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    again = await _retry_run(harness, run_request("add", "dl-2", a=1, b=1))
+    assert again.result.status == pb.RUN_STATUS_COMPLETED
+
+
+async def _retry_run(harness, request, within: float = 5.0):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    while True:
+        try:
+            return await harness.stub.Run(request)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.ALREADY_EXISTS or loop.time() > end:
+                raise
+            await asyncio.sleep(0.02)
+
+
+class BrokenRunner(AsyncRunner):
+    """A runner whose run() raises a plain bug for the graph 'add'."""
+
+    async def run(self, graph, values=None, **kw):
+        if graph.name == "add":
+            raise KeyError("bug in the runtime")
+        return await super().run(graph, values, **kw)
+
+
+async def test_server_bug_is_internal_with_workflow_id(caplog):
+    h = await make_harness(runner=BrokenRunner())
+    try:
+        details = await rejected(h.stub.Run(run_request("add", "bug-1", a=1, b=1)))
+        assert details.code == grpc.StatusCode.INTERNAL and details.reason == "INTERNAL_ERROR"
+        assert "bug-1" in details.message
+        streamed = await rejected_iter(h.stub.Iter(iter_request("add", "bug-2", a=1, b=1)))
+        assert streamed.code == grpc.StatusCode.INTERNAL and "bug-2" in streamed.message
+        assert any(getattr(r, "workflow_id", "") == "bug-1" for r in caplog.records)
+    finally:
+        await close_harness(h)
+
+
+async def test_stop_with_malformed_id_is_invalid_argument(harness):
+    details = await rejected(harness.stub.Stop(pb.StopRequest(workflow_id="")))
+    assert details.code == grpc.StatusCode.INVALID_ARGUMENT and details.fields == ["workflow_id"]

@@ -1,0 +1,184 @@
+"""streams: the per-stream queue, merging policy and writer, without a server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hypergraph import (
+    NodeEndEvent,
+    NodeStartEvent,
+    RunEndEvent,
+    RunStartEvent,
+    RunStatus,
+    StreamingChunkEvent,
+)
+from hypergraph_grpc.convert import EventEncoder
+from hypergraph_grpc.streams import RunNotStarted, StreamSink, pump
+
+RUN = ("run-1", "wf-1", 0, 1.0, "run-span", None)
+
+
+def node(span: str):
+    return ("run-1", "wf-1", 0, 1.0, span, "run-span")
+
+
+class Result:
+    workflow_id, run_id, status, values = "wf-1", "run-1", RunStatus.COMPLETED, {}
+    error = stop_info = None
+    forced = False
+    usage: dict = {}
+
+
+def make_sink(**kw) -> tuple[StreamSink, list]:
+    overflows: list = []
+    options = {"max_queued_events": 4, "max_chunk_bytes": 10, "merge": True, "hard_cap": 8}
+    options.update(kw)
+    sink = StreamSink(
+        EventEncoder("g", "wf-1"),
+        on_start=lambda event: None,
+        on_overflow=lambda: overflows.append(1),
+        **options,
+    )
+    return sink, overflows
+
+
+def feed(sink: StreamSink, events) -> None:
+    for event in events:
+        name = {
+            RunStartEvent: "on_run_start",
+            NodeStartEvent: "on_node_start",
+            StreamingChunkEvent: "on_streaming_chunk",
+            NodeEndEvent: "on_node_end",
+            RunEndEvent: "on_run_end",
+        }[type(event)]
+        getattr(sink, name)(event)
+
+
+def chunk(span: str, text, name: str = "n"):
+    return StreamingChunkEvent(*node(span), node_name=name, chunk=text)
+
+
+async def drain(sink: StreamSink) -> list:
+    sent = []
+
+    async def write(message):
+        sent.append(message)
+
+    await pump(sink, write)
+    return sent
+
+
+def run_events(chunks):
+    return [
+        RunStartEvent(*RUN, graph_name="g"),
+        NodeStartEvent(*node("a"), node_name="n"),
+        *chunks,
+        NodeEndEvent(*node("a"), node_name="n", duration_ms=1.0),
+        RunEndEvent(*RUN, status=RunStatus.COMPLETED, error=None, duration_ms=1.0, result=Result()),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_idle_consumer_sees_every_chunk_unmerged():
+    sink, _ = make_sink(max_queued_events=1000)
+    feed(sink, run_events([chunk("a", f"{i}") for i in range(20)]))
+    sent = await drain(sink)
+    chunks = [m.streaming_chunk for m in sent if m.WhichOneof("kind") == "streaming_chunk"]
+    assert [c.merged for c in chunks] == [1] * 20
+    assert [m.seq for m in sent] == list(range(1, len(sent) + 1))
+
+
+@pytest.mark.asyncio
+async def test_pressure_merges_text_bounded_by_chunk_bytes():
+    sink, _ = make_sink()
+    feed(sink, run_events([chunk("a", "ab") for _ in range(100)]))
+    assert len(sink.queue) <= 4 + 20 + 2  # 4 waiting, then 10-byte merged entries
+    sent = await drain(sink)
+    chunks = [m.streaming_chunk for m in sent if m.WhichOneof("kind") == "streaming_chunk"]
+    assert "".join(c.text for c in chunks) == "ab" * 100
+    assert sum(c.merged for c in chunks) == 100
+    assert max(c.merged for c in chunks) == 5 and all(len(c.text) <= 10 for c in chunks)
+    kinds = [m.WhichOneof("kind") for m in sent]
+    assert kinds[-2:] == ["node_ended", "run_ended"]
+    assert [m.seq for m in sent] == list(range(1, len(sent) + 1))
+
+
+@pytest.mark.asyncio
+async def test_values_and_lifecycle_are_never_merged_and_keep_order():
+    sink, _ = make_sink(max_queued_events=2, max_chunk_bytes=1000)
+    events = [
+        chunk("a", "x"),
+        chunk("a", "y"),
+        chunk("a", "z1"),
+        chunk("a", {"v": 1}),
+        chunk("a", "z2"),
+    ]
+    events += [chunk("a", b"\x01"), chunk("a", b"\x02"), chunk("a", "z3")]
+    feed(sink, run_events(events))
+    sent = await drain(sink)
+    payloads = []
+    for m in sent:
+        if m.WhichOneof("kind") == "streaming_chunk":
+            c = m.streaming_chunk
+            payloads.append((c.WhichOneof("payload"), c.merged))
+    # text merges only before the value chunk, never across it; bytes merge among themselves
+    assert payloads == [
+        ("text", 1),
+        ("text", 1),
+        ("text", 2),
+        ("value", 1),
+        ("text", 1),
+        ("data", 2),
+        ("text", 1),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_two_spans_merge_separately():
+    sink, _ = make_sink(max_queued_events=1, max_chunk_bytes=1000)
+    interleaved = []
+    for i in range(50):
+        interleaved += [chunk("a", f"a{i},", "na"), chunk("b", f"b{i},", "nb")]
+    feed(sink, run_events(interleaved))
+    sent = await drain(sink)
+    text = {"na": "", "nb": ""}
+    for m in sent:
+        if m.WhichOneof("kind") == "streaming_chunk":
+            text[m.node] += m.streaming_chunk.text
+    assert text == {
+        "na": "".join(f"a{i}," for i in range(50)),
+        "nb": "".join(f"b{i}," for i in range(50)),
+    }
+
+
+@pytest.mark.asyncio
+async def test_disable_merge_calls_overflow_at_the_hard_cap():
+    sink, overflows = make_sink(merge=False, max_queued_events=2, hard_cap=10)
+    feed(sink, run_events([chunk("a", "t") for _ in range(30)]))
+    assert overflows == [1]
+    sent = await drain(sink)
+    assert all(
+        m.streaming_chunk.merged == 1 for m in sent if m.WhichOneof("kind") == "streaming_chunk"
+    )
+
+
+@pytest.mark.asyncio
+async def test_writer_wakes_for_late_events_and_reports_a_dead_run():
+    sink, _ = make_sink()
+    writer = asyncio.ensure_future(drain(sink))
+    await asyncio.sleep(0)
+    feed(sink, run_events([chunk("a", "late")]))
+    sent = await writer
+    assert [m.WhichOneof("kind") for m in sent][-1] == "run_ended"
+    dead, _ = make_sink()
+
+    async def boom():
+        raise KeyError("bug")
+
+    task = asyncio.ensure_future(boom())
+    task.add_done_callback(dead.task_done)
+    with pytest.raises(RunNotStarted) as info:
+        await drain(dead)
+    assert isinstance(info.value.error, KeyError)

@@ -1,0 +1,120 @@
+"""`hypergraph-grpc serve` as a user runs it: first line, then SIGTERM drain."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from hypergraph_grpc.convert import struct_to_dict
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
+from tests.service.conftest import collect, iter_request, run_request, text_of
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.asyncio
+
+
+def start(*args: str) -> tuple[subprocess.Popen, str, list[str]]:
+    popen = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hypergraph_grpc.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            *args,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    first = popen.stdout.readline().strip()
+    assert first.startswith("listening on 127.0.0.1:"), (
+        first,
+        popen.stderr.read() if popen.poll() is not None else "",
+    )
+    logs: list[str] = []
+    threading.Thread(target=lambda: logs.extend(popen.stderr), daemon=True).start()
+    threading.Thread(target=popen.stdout.read, daemon=True).start()
+    return popen, first.split()[-1], logs
+
+
+async def test_serve_prints_listening_then_serves_and_drains_on_sigterm():
+    popen, address, logs = start(
+        "--graphs",
+        "hypergraph_grpc.demo.testing:GRAPHS",
+        "--drain-seconds",
+        "1",
+        "--log-format",
+        "json",
+    )
+    try:
+        async with grpc.aio.insecure_channel(address) as channel:
+            stub = pb_grpc.RunnerServiceStub(channel)
+            health = health_pb2_grpc.HealthStub(channel)
+            listing = await stub.ListGraphs(pb.ListGraphsRequest())
+            assert {"tokens", "sleep", "add"} <= {g.name for g in listing.graphs}
+            events = await collect(stub.Iter(iter_request("tokens", count=5, prefix="p")))
+            assert text_of(events) == "p0 p1 p2 p3 p4 "
+            calls = [stub.Iter(iter_request("tokens", count=100000, delay_ms=5)) for _ in range(3)]
+            calls.append(stub.Iter(iter_request("sleep", seconds=60)))
+            for call in calls:
+                assert (await call.read()).WhichOneof("kind") == "run_started"
+            popen.send_signal(signal.SIGTERM)
+            # During the drain: NOT_SERVING, and new runs are refused with UNAVAILABLE.
+            for _ in range(100):
+                reply = await health.Check(health_pb2.HealthCheckRequest())
+                if reply.status == health_pb2.HealthCheckResponse.NOT_SERVING:
+                    break
+                await asyncio.sleep(0.01)
+            assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await stub.Run(run_request("add", a=1, b=1))
+            assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+            for call in calls:
+                events = await collect(call)
+                result = events[-1].run_ended.result
+                assert result.status == pb.RUN_STATUS_STOPPED
+                assert struct_to_dict(result.stop_info) == {"kind": "server_shutdown"}
+        assert popen.wait(timeout=20) == 0
+        joined = "\n".join(logs)
+        assert '"message": "run started"' in joined and '"workflow_id": "wf-' in joined
+    finally:
+        if popen.poll() is None:
+            popen.kill()
+            popen.wait()
+
+
+async def test_serve_rejects_a_bad_graphs_spec():
+    popen = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hypergraph_grpc.cli",
+            "serve",
+            "--port",
+            "0",
+            "--graphs",
+            "nope.mod:X",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert popen.returncode == 2
+    assert "cannot import module 'nope.mod'" in popen.stderr
