@@ -1,0 +1,179 @@
+"""Which nodes are ready: the superstep rules of docs/runtime.md, over a run's state.
+
+``ReadyState`` holds what the rules read (values, versions, run counts, pending
+gate decisions, cycle progress) and answers ``ready()`` once per superstep by
+walking the graph's components in topological order, so "can this node still
+run?" is always known for everything upstream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._graph import Plan
+
+__all__ = ["ReadyState"]
+
+
+class ReadyState:
+    """The scheduling state of one run."""
+
+    __slots__ = (
+        "plan",
+        "values",
+        "ver",
+        "node_ver",
+        "read",
+        "ran",
+        "decision",
+        "cycle_started",
+        "cycle_finished",
+        "version",
+    )
+
+    def __init__(self, plan: Plan, values: dict[str, Any]) -> None:
+        self.plan = plan
+        self.values = values
+        # Every write gets a new version; node_ver counts only writes by nodes.
+        self.ver = {name: i for i, name in enumerate(values, 1)}
+        self.version = len(values)
+        self.node_ver: dict[str, int] = {}
+        self.read: list[dict[str, int]] = [{} for _ in range(plan.n)]
+        self.ran = [0] * plan.n
+        self.decision: list[int | None] = [None] * plan.n  # per gate: pending target
+        self.cycle_started = [False] * len(plan.cycles)
+        self.cycle_finished = [False] * len(plan.cycles)
+
+    # --- bookkeeping when nodes start and write ------------------------------
+
+    def start(self, i: int) -> None:
+        """Record that node ``i`` starts: run count, decisions consumed, cycle started."""
+        plan = self.plan
+        self.ran[i] += 1
+        for g in plan.gates_of[i]:
+            if self.decision[g] == i:
+                self.decision[g] = None
+        c = plan.cycle_of[i]
+        if c >= 0 and plan.entry_of[c] == i:
+            self.cycle_started[c] = True
+
+    def write(self, i: int, name: str, value: Any) -> None:
+        """Node ``i`` wrote ``name``: a new version (its own reads follow its writes)."""
+        self.version += 1
+        self.values[name] = value
+        self.ver[name] = self.version
+        self.node_ver[name] = self.version
+
+    def after_writes(self, i: int) -> None:
+        read = self.read[i]
+        for name in self.plan.self_inputs[i]:
+            read[name] = self.ver[name]
+
+    # --- readiness ------------------------------------------------------------------
+
+    def ready(self) -> list[int]:
+        """The nodes that run in the next superstep, in list order (may be empty)."""
+        plan = self.plan
+        can = [False] * plan.n
+        ready: list[int] = []
+        for comp in plan.order:
+            if comp.__class__ is int:
+                i = comp
+                if self.ran[i] or not self._gate_ok(i, can, -1) or not self._inputs_ok(i, can, False):
+                    continue
+                can[i] = True
+                if (not plan.gates_of[i] or self._has_decision(i)) and self._rule1(i, can):
+                    ready.append(i)
+            else:
+                self._cycle(comp[1], can, ready)
+        if len(ready) > 1:
+            gates = [g for g in ready if plan.is_gate[g]]
+            if gates:
+                waiting = {t for g in gates for t in plan.targets_of[g]}
+                ready = [i for i in ready if i not in waiting]
+            ready.sort()
+        return ready
+
+    def _cycle(self, c: int, can: list[bool], ready: list[int]) -> None:
+        plan = self.plan
+        if self.cycle_finished[c]:
+            return
+        members = plan.cycles[c]
+        entry = plan.entry_of[c]
+        if not self.cycle_started[c]:
+            if not self._inputs_ok(entry, can, True):
+                return  # the cycle cannot start (yet); members stay "cannot run"
+            for m in members:
+                can[m] = True
+            if self._rule1(entry, can):
+                ready.append(entry)
+            return
+        need = []
+        for m in members:
+            ok = self._gate_ok(m, can, c) and self._inputs_ok(m, can, True)
+            can[m] = ok
+            if ok and self._needs(m, entry):
+                need.append(m)
+        if not need:
+            self.cycle_finished[c] = True
+            for m in members:
+                can[m] = False
+            return
+        for m in need:
+            if self._rule1(m, can):
+                ready.append(m)
+
+    def _has_decision(self, i: int) -> bool:
+        decision = self.decision
+        for g in self.plan.gates_of[i]:
+            if decision[g] == i:
+                return True
+        return False
+
+    def _gate_ok(self, i: int, can: list[bool], c: int) -> bool:
+        """Rule (ii): a gated node can still run while a decision or a live gate exists."""
+        gates = self.plan.gates_of[i]
+        if not gates or self._has_decision(i):
+            return True
+        if c >= 0 and self.ran[i] == 0 and self.plan.entry_of[c] == i:
+            return True
+        cycle_of = self.plan.cycle_of
+        for g in gates:
+            if (c >= 0 and cycle_of[g] == c) or can[g]:
+                return True
+        return False
+
+    def _inputs_ok(self, i: int, can: list[bool], alive: bool) -> bool:
+        """Rule (iii): every input has a value or a producer that can still run."""
+        values = self.values
+        for name, outside, inside, has_default, _ in self.plan.in_specs[i]:
+            if has_default or name in values:
+                continue
+            if (inside and alive) or any(can[p] for p in outside):
+                continue
+            return False
+        return True
+
+    def _rule1(self, i: int, can: list[bool]) -> bool:
+        """Every input has a value and no producer outside the node's cycle can still run."""
+        values = self.values
+        for name, outside, _inside, has_default, _ in self.plan.in_specs[i]:
+            if not (has_default or name in values):
+                return False
+            for p in outside:
+                if can[p]:
+                    return False
+        return True
+
+    def _needs(self, m: int, entry: int) -> bool:
+        """Rule 2 inside a started cycle: first entrypoint run, a decision, or a newer write."""
+        if m == entry and self.ran[m] == 0:
+            return True
+        if self.plan.gates_of[m]:
+            return self._has_decision(m)
+        read = self.read[m]
+        node_ver = self.node_ver
+        for name, *_ in self.plan.in_specs[m]:
+            if node_ver.get(name, 0) > read.get(name, 0):
+                return True
+        return False
