@@ -68,23 +68,35 @@ class ScenariosTest {
   private static DynamicNode node(Scenarios.Case c) {
     switch (c.kind()) {
       case "list_graphs":
-        return DynamicTest.dynamicTest(c.name(), () -> listGraphs(c));
+        return test(c.name(), () -> listGraphs(c));
       case "run":
-        return DynamicTest.dynamicTest(c.name(), () -> run(c));
+        return test(c.name(), () -> run(c));
       case "iter":
-        return DynamicTest.dynamicTest(c.name(), () -> iter(c));
+        return test(c.name(), () -> iter(c));
       case "stop_mid_stream":
-        return DynamicTest.dynamicTest(c.name(), () -> stopMidStream(c));
+        return test(c.name(), () -> stopMidStream(c));
       case "cancel":
         return DynamicContainer.dynamicContainer(c.name(), Stream.of(
-            DynamicTest.dynamicTest("close_event_stream", () -> cancelByClose(c)),
-            DynamicTest.dynamicTest("cancel_async_handle", () -> cancelAsync(c)),
-            DynamicTest.dynamicTest("cancel_grpc_context", () -> cancelContext(c))));
+            test(c.name() + "/close_event_stream", () -> cancelByClose(c)),
+            test(c.name() + "/cancel_async_handle", () -> cancelAsync(c)),
+            test(c.name() + "/cancel_grpc_context", () -> cancelContext(c))));
       default:
-        Executable unknown = () -> fail("unknown scenario kind '" + c.kind() + "' in "
-            + Scenarios.path() + "; teach ScenariosTest.node about it");
-        return DynamicTest.dynamicTest(c.name(), unknown);
+        return test(c.name(), () -> fail("unknown scenario kind '" + c.kind() + "' in "
+            + Scenarios.path() + "; teach ScenariosTest.node about it"));
     }
+  }
+
+  /** A dynamic test that also prints its outcome, so the log names every case. */
+  private static DynamicTest test(String name, Executable body) {
+    return DynamicTest.dynamicTest(name, () -> {
+      try {
+        body.execute();
+      } catch (Throwable t) {
+        System.out.println("scenario " + name + ": FAILED: " + t.getMessage());
+        throw t;
+      }
+      System.out.println("scenario " + name + ": passed");
+    });
   }
 
   // --- kinds ---------------------------------------------------------------------------
