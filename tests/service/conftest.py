@@ -75,7 +75,13 @@ def run_request(graph: str, workflow_id: str = "", select=(), **kw) -> pb.RunReq
 
 
 async def collect(call) -> list[pb.Event]:
-    return [event async for event in call]
+    """Every remaining message of a stream (read() style, so it mixes with call.read())."""
+    events = []
+    while True:
+        event = await call.read()
+        if event is grpc.aio.EOF:
+            return events
+        events.append(event)
 
 
 def text_of(events) -> str:
