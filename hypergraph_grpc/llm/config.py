@@ -34,7 +34,7 @@ __all__ = [
 
 PROVIDERS = ("offline", "anthropic", "openai")
 DEFAULT_MODELS = {
-    "anthropic": "claude-sonnet-4-5-20250929",
+    "anthropic": "claude-sonnet-4-6",
     "openai": "gpt-5.2",
     "offline": "offline-stand-in",
 }
