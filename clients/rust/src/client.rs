@@ -197,9 +197,18 @@ async fn unary<T>(
     timeout: Option<Duration>,
     call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 ) -> Result<T, Error> {
-    let response = match timeout {
-        Some(t) => tokio::time::timeout(t, call).await.map_err(|_| Error::deadline(t))?,
-        None => call.await,
+    let Some(t) = timeout else {
+        return Ok(call.await?.into_inner());
     };
-    Ok(response?.into_inner())
+    match tokio::time::timeout(t, call).await {
+        Err(_elapsed) => Err(Error::deadline(t)),
+        Ok(Err(status)) if is_local_timeout(&status) => Err(Error::deadline(t)),
+        Ok(reply) => Ok(reply?.into_inner()),
+    }
+}
+
+/// tonic's channel enforces grpc-timeout itself but reports it as CANCELLED
+/// "Timeout expired"; the gRPC spec (and every other client) says DEADLINE_EXCEEDED.
+fn is_local_timeout(status: &tonic::Status) -> bool {
+    status.code() == tonic::Code::Cancelled && status.message() == tonic::TimeoutExpired(()).to_string()
 }

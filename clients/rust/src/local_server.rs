@@ -17,15 +17,21 @@ impl LocalServer {
     /// Starts `program serve --host 127.0.0.1 --port 0 <args>` and waits (up to
     /// `startup`) for its first stdout line, `listening on HOST:PORT`.
     pub fn start(program: impl Into<PathBuf>, args: &[String], startup: Duration) -> std::io::Result<LocalServer> {
+        LocalServer::spawn(LocalServer::serve_command(program, args), startup)
+    }
+
+    /// The command `start` runs, to adjust (e.g. its stderr) before `spawn`.
+    pub fn serve_command(program: impl Into<PathBuf>, args: &[String]) -> Command {
         let mut cmd = Command::new(program.into());
         cmd.args(["serve", "--host", "127.0.0.1", "--port", "0"]).args(args);
-        LocalServer::spawn(cmd, startup)
+        cmd
     }
 
     /// Spawns any server command that prints `listening on HOST:PORT` first
-    /// (e.g. bench/baseline_server.py); its stderr goes to ours.
+    /// (e.g. bench/baseline_server.py). Its stderr is whatever `cmd` says
+    /// (by default ours).
     pub fn spawn(mut cmd: Command, startup: Duration) -> std::io::Result<LocalServer> {
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped());
         let program = cmd.get_program().to_string_lossy().into_owned();
         let mut child = cmd.spawn().map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot start {program}: {e}; run `make install` first"))

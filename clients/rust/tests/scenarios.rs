@@ -67,10 +67,14 @@ fn main() -> ExitCode {
     }
     let server_args: Vec<String> =
         table["server_args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
-    let server = match LocalServer::start(LocalServer::default_program(), &server_args, Duration::from_secs(90)) {
+    // The server logs every run; keep them in a file, shown when something fails.
+    let log_path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scenarios-server.log");
+    let mut cmd = LocalServer::serve_command(LocalServer::default_program(), &server_args);
+    cmd.stderr(std::fs::File::create(&log_path).expect("server log file"));
+    let server = match LocalServer::spawn(cmd, Duration::from_secs(90)) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("cannot run the scenarios: {e}");
+            eprintln!("cannot run the scenarios: {e}\n{}", tail(&log_path));
             return ExitCode::FAILURE;
         }
     };
@@ -87,7 +91,7 @@ fn main() -> ExitCode {
     }
     drop(server);
     if !failures.is_empty() {
-        println!("\nfailures:\n\n{}\n", failures.join("\n\n"));
+        println!("\nfailures:\n\n{}\n\n{}", failures.join("\n\n"), tail(&log_path));
     }
     let (passed, failed) = (selected.len() - failures.len(), failures.len());
     let verdict = if failed == 0 { "ok" } else { "FAILED" };
@@ -101,6 +105,14 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The last lines of the server's log, for a failure report.
+fn tail(log: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let from = lines.len().saturating_sub(40);
+    format!("---- server log ({}), last {} lines ----\n{}", log.display(), lines.len() - from, lines[from..].join("\n"))
 }
 
 fn load_table() -> Value {
