@@ -359,8 +359,9 @@ class RouteNode(_NodeBase):
                 "How to fix: make the gate a plain `def` that only decides; do the I/O "
                 "in a node before it and pass the result as an input."
             )
+        label = f"gate {name or getattr(func, '__name__', func)!r}"
+        self.targets, self.fallback = _normalise_targets(targets, fallback, label)
         self._setup(func, name, None)
-        self.targets, self.fallback = _normalise_targets(targets, fallback, f"gate {self.name!r}")
         self.outputs = ()
         self.output_name = None
         self.unpack = False

@@ -1,0 +1,40 @@
+"""C6 with real (evaluated) annotation objects: no `from __future__ import annotations`."""
+
+import typing
+from typing import Optional, Union
+
+from hypergraph import NodeContext, node
+
+
+def test_c6_class_and_optional_objects_detected():
+    @node(output_name="a")
+    async def by_class(x: int, anyname: NodeContext):
+        return x
+
+    @node(output_name="a")
+    async def by_optional(x: int, c: Optional[NodeContext] = None):
+        return x
+
+    @node(output_name="a")
+    async def by_union(x: int, c: Union[NodeContext, None] = None):
+        return x
+
+    @node(output_name="a")
+    def by_pipe(x: int, c: NodeContext | None = None):
+        return x
+
+    @node(output_name="a")
+    def by_string(x: int, c: "NodeContext"):
+        return x
+
+    for n in (by_class, by_optional, by_union, by_pipe, by_string):
+        assert n.inputs == ("x",), n
+    assert by_class.ctx_param == "anyname"
+
+
+def test_c6_input_annotations_are_resolved_objects():
+    @node(output_name="a")
+    def f(x: list, y: "typing.Optional[int]" = None):
+        return x
+
+    assert f.input_annotations == {"x": list, "y": typing.Optional[int]}
