@@ -257,6 +257,7 @@ async def _serve(
     log.info(
         "serving", extra={"address": running.address, "graphs": ",".join(graphs), "source": source}
     )
+    _log_provider()
     stop = asyncio.Event()
     force = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -276,6 +277,18 @@ async def _serve(
     await running.shutdown(config.drain_seconds, force)
     log.info("stopped", extra={"shutdown_s": round(time.monotonic() - started, 3)})
     return 0
+
+
+def _log_provider() -> None:
+    """Which model answers the demo graphs by default (the service itself knows no LLM)."""
+    try:
+        from hypergraph_grpc.llm import describe_provider
+    except ImportError:
+        return
+    try:
+        log.info(describe_provider())
+    except Exception as exc:  # a log line must never stop the server
+        log.warning("cannot describe the LLM provider", extra={"error": repr(exc)})
 
 
 # --- logging ------------------------------------------------------------------------------
