@@ -76,7 +76,9 @@ async fn bench(args: &Args) -> Result<Value, String> {
         Some(t) => (None, t.clone()),
         None => {
             let graphs = ["--graphs".to_string(), "hypergraph_grpc.demo.testing:GRAPHS".to_string()];
-            let s = LocalServer::start(LocalServer::default_program(), &graphs, startup).map_err(|e| e.to_string())?;
+            let mut cmd = LocalServer::serve_command(LocalServer::default_program(), &graphs);
+            cmd.stderr(log_file("hgbench-server.log")?);
+            let s = LocalServer::spawn(cmd, startup).map_err(|e| e.to_string())?;
             let addr = s.addr().to_string();
             (Some(s), addr)
         }
@@ -87,6 +89,7 @@ async fn bench(args: &Args) -> Result<Value, String> {
             let root = LocalServer::repo_root();
             let mut cmd = Command::new(root.join(".venv/bin/python"));
             cmd.arg(root.join("bench/baseline_server.py")).args(["--port", "0"]);
+            cmd.stderr(log_file("hgbench-baseline.log")?);
             let s = LocalServer::spawn(cmd, startup).map_err(|e| e.to_string())?;
             let addr = s.addr().to_string();
             (Some(s), addr)
@@ -112,6 +115,13 @@ async fn bench(args: &Args) -> Result<Value, String> {
             "hypergraph_disable_merge": ratio(&unmerged, "messages_per_s"),
         },
     }))
+}
+
+/// A server's log file in the temp dir (the servers log every run; keep that off our output).
+fn log_file(name: &str) -> Result<std::fs::File, String> {
+    let path = std::env::temp_dir().join(name);
+    eprintln!("hgbench: server log in {}", path.display());
+    std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))
 }
 
 /// One warm-up stream, then `streams` concurrent streams on one connection.
