@@ -28,11 +28,15 @@ public final class LocalServer implements AutoCloseable {
   private final Process process;
   private final String target;
   private final Path log;
+  private final Thread reaper;
 
   private LocalServer(Process process, String target, Path log) {
     this.process = process;
     this.target = target;
     this.log = log;
+    // A JVM that exits without close() (Ctrl-C, a killed test run) must not leave a server.
+    this.reaper = new Thread(process::destroy, "hypergraph-server-reaper");
+    Runtime.getRuntime().addShutdownHook(reaper);
   }
 
   /**
@@ -110,6 +114,11 @@ public final class LocalServer implements AutoCloseable {
   /** Terminates the server (SIGTERM, then SIGKILL after 10 s). */
   @Override
   public void close() {
+    try {
+      Runtime.getRuntime().removeShutdownHook(reaper);
+    } catch (IllegalStateException shuttingDown) {
+      // the reaper runs anyway
+    }
     process.destroy();
     try {
       if (!process.waitFor(10, TimeUnit.SECONDS)) {

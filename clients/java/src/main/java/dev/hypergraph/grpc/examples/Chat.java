@@ -10,6 +10,7 @@ import dev.hypergraph.grpc.client.RunResult;
 import dev.hypergraph.grpc.v1.Event;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -28,11 +29,34 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * </pre>
  *
  * Options: {@code --target HOST:PORT} (default 127.0.0.1:50051), {@code --local} (start the
- * repository's server with the demo graphs on a free port), {@code --graph NAME} (default
- * chat), {@code --input NAME} (the input that receives the prompt, default prompt).
+ * repository's server with the demo and test graphs on a free port), {@code --graph NAME}
+ * (default chat), {@code --input NAME} (the input that receives the prompt, default prompt),
+ * {@code -i KEY=VALUE} (another input; integers, decimals, true/false and null are parsed).
+ * For example a long stream to try Ctrl-C on:
+ * {@code --local --graph tokens -i count=100000 -i delay_ms=20}.
  */
 public final class Chat {
+  /** The demo graphs (chat, rag, multi_turn) and the test graphs (tokens, sleep...). */
+  private static final List<String> LOCAL_ARGS = List.of(
+      "--graphs", "hypergraph_grpc.demo:GRAPHS", "--graphs", "hypergraph_grpc.demo.testing:GRAPHS");
+
   private Chat() {}
+
+  /** An -i value: an integer, a decimal, true/false/null, else the text itself. */
+  static Object parse(String text) {
+    if (text.matches("-?\\d{1,15}")) {
+      return Long.parseLong(text);
+    }
+    if (text.matches("-?\\d+\\.\\d*([eE][-+]?\\d+)?")) {
+      return Double.parseDouble(text);
+    }
+    return switch (text) {
+      case "true" -> Boolean.TRUE;
+      case "false" -> Boolean.FALSE;
+      case "null" -> null;
+      default -> text;
+    };
+  }
 
   public static void main(String[] args) throws IOException, InterruptedException {
     String target = "127.0.0.1:50051";
@@ -40,27 +64,35 @@ public final class Chat {
     String input = "prompt";
     boolean local = false;
     List<String> words = new ArrayList<>();
+    Map<String, Object> values = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--target" -> target = args[++i];
         case "--graph" -> graph = args[++i];
         case "--input" -> input = args[++i];
         case "--local" -> local = true;
+        case "-i" -> {
+          String[] kv = args[++i].split("=", 2);
+          values.put(kv[0], kv.length > 1 ? parse(kv[1]) : "");
+        }
         default -> words.add(args[i]);
       }
     }
-    if (words.isEmpty()) {
+    if (words.isEmpty() && values.isEmpty()) {
       System.err.println("usage: Chat [--target HOST:PORT | --local] [--graph chat]"
-          + " [--input prompt] PROMPT...");
+          + " [--input prompt] [-i KEY=VALUE]... PROMPT...");
       System.exit(2);
+    }
+    if (!words.isEmpty()) {
+      values.put(input, String.join(" ", words));
     }
     int code;
     if (local) {
-      try (LocalServer server = LocalServer.start(List.of())) {
-        code = chat(server.target(), graph, Map.of(input, String.join(" ", words)));
+      try (LocalServer server = LocalServer.start(LOCAL_ARGS)) {
+        code = chat(server.target(), graph, values);
       }
     } else {
-      code = chat(target, graph, Map.of(input, String.join(" ", words)));
+      code = chat(target, graph, values);
     }
     if (code != 0) {
       System.exit(code);
