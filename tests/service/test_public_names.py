@@ -1,0 +1,77 @@
+"""The service modules' public names are explicit (__all__) and pinned."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PINNED = {
+    "hypergraph_grpc.convert": {
+        "EncodeError",
+        "EventEncoder",
+        "MAX_SAFE_INT",
+        "error_info",
+        "error_type_name",
+        "graph_info",
+        "run_result",
+        "struct_to_dict",
+        "timestamp",
+        "to_plain",
+        "to_struct",
+        "value_to_python",
+    },
+    "hypergraph_grpc.errors": {
+        "DOMAIN",
+        "ServiceError",
+        "abort",
+        "already_running",
+        "draining",
+        "graph_not_found",
+        "internal",
+        "invalid_input",
+        "resource_exhausted",
+        "to_status",
+        "watch_unimplemented",
+    },
+    "hypergraph_grpc.streams": {"RunHooks", "RunNotStarted", "StreamSink", "pump"},
+    "hypergraph_grpc.service": {"ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME"},
+    "hypergraph_grpc.server": {
+        "DEFAULT_GRAPHS",
+        "FALLBACK_GRAPHS",
+        "RunningServer",
+        "add_serve_arguments",
+        "configure_logging",
+        "load_default_graphs",
+        "serve_from_args",
+        "start_server",
+    },
+    "hypergraph_grpc.registry": {
+        "GraphDescription",
+        "GraphRegistry",
+        "InputDescription",
+        "OutputDescription",
+        "RegistryError",
+        "check_value",
+        "describe",
+        "load_spec",
+        "load_specs",
+    },
+    "hypergraph_grpc.config": {"ServiceConfig"},
+    "hypergraph_grpc.coordination": {
+        "Coordination",
+        "LiveRun",
+        "StopOutcome",
+        "StopState",
+        "WorkflowBusy",
+    },
+    "hypergraph_grpc.coordination.memory": {"InMemoryCoordination"},
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(PINNED))
+def test_all_is_pinned_and_importable(module_name):
+    module = importlib.import_module(module_name)
+    assert set(module.__all__) == PINNED[module_name]
+    for name in module.__all__:
+        assert hasattr(module, name), name
