@@ -89,6 +89,17 @@ def _check_select(graph: Graph, select: Any) -> tuple[str, ...] | None:
     return names
 
 
+def _check_grace(grace: Any) -> float | None:
+    if grace is None:
+        return None
+    if isinstance(grace, bool) or not isinstance(grace, (int, float)) or grace != grace:
+        raise TypeError(
+            f"grace must be a number of seconds or None, got {grace!r}.\n"
+            "How to fix: pass e.g. grace=5.0."
+        )
+    return max(0.0, float(grace))
+
+
 class AsyncRunner:
     """Runs graphs on the running event loop. Build one and share it."""
 
@@ -237,6 +248,9 @@ class AsyncRunner:
         Returns True when the run will end STOPPED (this or an earlier request),
         False when no live run has the id or its end is already decided otherwise.
         """
+        grace = _check_grace(grace)
+        if not isinstance(workflow_id, str):
+            return False
         with self._lock:
             run = self._live.get(workflow_id)
             if run is None:
@@ -247,6 +261,7 @@ class AsyncRunner:
         return accepted
 
     def _stop_run(self, run: Run, info: Any, grace: float | None) -> bool:
+        grace = _check_grace(grace)
         with self._lock:
             accepted, first, closer = run.accept_stop(info, grace)
         if accepted:
