@@ -6,7 +6,7 @@
 MVN       ?= mvn
 JAVA      ?= java
 JAVA_DIR  := $(ROOT)/clients/java
-MVN_FLAGS := -B --no-transfer-progress -Dhypergraph.root=$(ROOT)
+MVN_FLAGS := -B --no-transfer-progress -Dstyle.color=never -Dhypergraph.root=$(ROOT)
 
 APT_PACKAGES  += maven openjdk-17-jdk-headless
 TEST_TARGETS  += test-java
