@@ -9,7 +9,7 @@ Field order is positional: the six base fields, then the class's own fields.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "BaseEvent",
@@ -112,17 +112,17 @@ class RunEndEvent(BaseEvent):
     result: Any
 
 
-Event = Union[
-    RunStartEvent,
-    SuperstepStartEvent,
-    NodeStartEvent,
-    StreamingChunkEvent,
-    RouteDecisionEvent,
-    NodeEndEvent,
-    NodeErrorEvent,
-    StopRequestedEvent,
-    RunEndEvent,
-]
+Event = (
+    RunStartEvent
+    | SuperstepStartEvent
+    | NodeStartEvent
+    | StreamingChunkEvent
+    | RouteDecisionEvent
+    | NodeEndEvent
+    | NodeErrorEvent
+    | StopRequestedEvent
+    | RunEndEvent
+)
 
 EVENT_CLASSES = (
     RunStartEvent,

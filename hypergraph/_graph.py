@@ -10,9 +10,10 @@ is a ``Plan``: flat per-node tuples the runner reads on every superstep.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Iterable
+from typing import Any
 
 from ._errors import GraphConfigError, how_to_fix
 from ._nodes import END, FunctionNode, RouteNode, check_name
@@ -226,7 +227,9 @@ class Graph:
             raise _fail(f"item {label!r} in Graph([...]) is not a node", fix)
         seen: dict[str, Any] = {}
         for item in items:
-            check_name("node name", item.name, "graph", "rename the node with name=", GraphConfigError)
+            check_name(
+                "node name", item.name, "graph", "rename the node with name=", GraphConfigError
+            )
             if item.name in seen:
                 raise _fail(
                     f"two nodes are named {item.name!r}",
@@ -444,9 +447,7 @@ class Graph:
                 specs.append((name, outside, inside, has_default, nd.defaults.get(name)))
             in_specs.append(tuple(specs))
         plan.in_specs = tuple(in_specs)
-        plan.self_inputs = tuple(
-            tuple(o for o in nd.outputs if o in nd.inputs) for nd in nodes
-        )
+        plan.self_inputs = tuple(tuple(o for o in nd.outputs if o in nd.inputs) for nd in nodes)
         plan.order = self._topological_components(comps, cycle_of)
         plan.levels = self._dag_levels(plan) if not cycles and not any(is_gate) else None
         self._plan = plan

@@ -50,8 +50,15 @@ class _Merged:
         f = self.first
         text = self.empty.join(self.blocks + [self.empty.join(self.parts)])
         return StreamingChunkEvent(
-            f.run_id, f.workflow_id, self.seq, self.ts, f.span_id, f.parent_span_id,
-            f.node_name, text, self.count,
+            f.run_id,
+            f.workflow_id,
+            self.seq,
+            self.ts,
+            f.span_id,
+            f.parent_span_id,
+            f.node_name,
+            text,
+            self.count,
         )
 
 

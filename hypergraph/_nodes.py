@@ -12,7 +12,8 @@ import inspect
 import keyword
 import types
 import typing
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._context import NodeContext
 

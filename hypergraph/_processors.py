@@ -8,7 +8,8 @@ not override are never called at all.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._events import (
     EVENT_CLASSES,

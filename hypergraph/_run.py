@@ -628,9 +628,7 @@ class Run:
         ctx._quiet = True
         ctx._outcome = 3
         why = "the stop's grace ran out" if self._forcing else "the run was cancelled"
-        self._emit_node(
-            ctx, NodeErrorEvent, ctx._name, f"node cancelled: {why}", _CANCELLED_TYPE
-        )
+        self._emit_node(ctx, NodeErrorEvent, ctx._name, f"node cancelled: {why}", _CANCELLED_TYPE)
 
     def _commit(self, ctxs: list[NodeContext]) -> None:
         """Write the outputs of the executions that returned, in list order."""
@@ -644,7 +642,7 @@ class Run:
                 continue
             i = ctx._index
             if node.unpack:
-                for name, value in zip(outputs, ctx._value):
+                for name, value in zip(outputs, ctx._value, strict=True):
                     state.write(i, name, value)
             else:
                 state.write(i, outputs[0], ctx._value)

@@ -79,7 +79,11 @@ class ReadyState:
         for comp in plan.order:
             if comp.__class__ is int:
                 i = comp
-                if self.ran[i] or not self._gate_ok(i, can, -1) or not self._inputs_ok(i, can, False):
+                if (
+                    self.ran[i]
+                    or not self._gate_ok(i, can, -1)
+                    or not self._inputs_ok(i, can, False)
+                ):
                     continue
                 can[i] = True
                 if (not plan.gates_of[i] or self._has_decision(i)) and self._rule1(i, can):

@@ -160,7 +160,8 @@ class Recorder(EventProcessor):
         return [
             e.chunk
             for e in self.events
-            if isinstance(e, StreamingChunkEvent) and (node_name is None or e.node_name == node_name)
+            if isinstance(e, StreamingChunkEvent)
+            and (node_name is None or e.node_name == node_name)
         ]
 
     def kinds(self) -> list[str]:

@@ -53,5 +53,12 @@ def test_c2_package_source_never_imports_grpc_or_llm_sdks():
     pkg = Path(hypergraph.__file__).parent
     for path in pkg.glob("*.py"):
         text = path.read_text()
-        for banned in ("import grpc", "import anthropic", "import openai", "from grpc", "from anthropic", "from openai"):
+        for banned in (
+            "import grpc",
+            "import anthropic",
+            "import openai",
+            "from grpc",
+            "from anthropic",
+            "from openai",
+        ):
             assert banned not in text, f"{path.name} contains {banned!r}"

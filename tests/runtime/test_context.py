@@ -209,7 +209,8 @@ async def test_c38_nodes_without_context_unchanged_and_ctx_node_in_graph_and_moc
 
     rec = Recorder()
     result = await AsyncRunner().run(
-        Graph([stream_response]), messages=[{"role": "user", "content": "hi"}],
+        Graph([stream_response]),
+        messages=[{"role": "user", "content": "hi"}],
         event_processors=[rec],
     )
     assert result["response"] == "".join(rec.chunks())

@@ -60,12 +60,24 @@ async def test_c56_every_error_type_in_its_situation():
         Graph([ident, ident])
     except Exception as exc:  # noqa: BLE001
         cases.append((exc, GraphConfigError, ValueError, "'ident'"))
-    cases.append((await _raise(lambda: runner.run(Graph([ident]))), MissingInputError, ValueError, "'x'"))
     cases.append(
-        (await _raise(lambda: runner.run(Graph([ident]), z=1)), UnknownInputError, ValueError, "'z'")
+        (await _raise(lambda: runner.run(Graph([ident]))), MissingInputError, ValueError, "'x'")
     )
     cases.append(
-        (await _raise(lambda: runner.run(Graph([pair]), x=1)), NodeOutputError, ValueError, "'pair'")
+        (
+            await _raise(lambda: runner.run(Graph([ident]), z=1)),
+            UnknownInputError,
+            ValueError,
+            "'z'",
+        )
+    )
+    cases.append(
+        (
+            await _raise(lambda: runner.run(Graph([pair]), x=1)),
+            NodeOutputError,
+            ValueError,
+            "'pair'",
+        )
     )
 
     @node(output_name="x")

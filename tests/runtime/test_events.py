@@ -37,7 +37,13 @@ OWN = {
     StopRequestedEvent: ["info"],
     RunEndEvent: ["status", "error", "duration_ms", "result"],
 }
-NODE_EVENTS = (NodeStartEvent, StreamingChunkEvent, RouteDecisionEvent, NodeEndEvent, NodeErrorEvent)
+NODE_EVENTS = (
+    NodeStartEvent,
+    StreamingChunkEvent,
+    RouteDecisionEvent,
+    NodeEndEvent,
+    NodeErrorEvent,
+)
 
 
 def test_c39_event_classes_and_fields():
@@ -76,7 +82,7 @@ def check_run_events(events: list) -> None:
             spans.setdefault(e.span_id, []).append(e)
         else:
             assert e.span_id == run_span and e.parent_span_id is None
-    for span, evs in spans.items():
+    for evs in spans.values():
         kinds = [type(e) for e in evs]
         assert kinds[0] is NodeStartEvent, kinds
         assert kinds[-1] in (NodeEndEvent, NodeErrorEvent), kinds
@@ -96,9 +102,7 @@ def check_run_events(events: list) -> None:
 @pytest.mark.asyncio
 async def test_c40_c41_c42_loop_events_seq_spans_and_order():
     rec = Recorder()
-    await AsyncRunner().run(
-        make_chat_graph(), messages=[], user_input="hi", event_processors=[rec]
-    )
+    await AsyncRunner().run(make_chat_graph(), messages=[], user_input="hi", event_processors=[rec])
     check_run_events(rec.events)
     starts = rec.of(NodeStartEvent)
     assert len(starts) == 30 and len({e.span_id for e in starts}) == 30  # one span per execution

@@ -185,8 +185,10 @@ async def test_c22_same_value_every_pass_still_loops():
 async def test_c23_only_entrypoint_starts_a_cycle():
     rec = Recorder()
     await AsyncRunner().run(
-        make_chat_graph(), messages=[{"role": "user", "content": "x"}] * 18,
-        user_input="hi", event_processors=[rec],
+        make_chat_graph(),
+        messages=[{"role": "user", "content": "x"}] * 18,
+        user_input="hi",
+        event_processors=[rec],
     )
     where = supersteps_of(rec)
     # seeds given as run inputs do not make update_history or should_continue ready

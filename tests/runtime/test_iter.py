@@ -77,7 +77,7 @@ async def test_c48_result_without_reading_and_processors_get_everything():
 @node(output_name="text")
 async def endless(ctx: NodeContext, limit: int = 10**9) -> str:
     out = []
-    for i in range(limit):
+    for _ in range(limit):
         if ctx.stop_requested:
             break
         ctx.stream("x")
@@ -107,7 +107,7 @@ async def test_c49_exception_in_block_stops_run():
     with pytest.raises(ZeroDivisionError):
         async with runner.iter(Graph([endless]), workflow_id="exc") as handle:
             async for _event in handle:
-                1 / 0
+                _ = 1 / 0
     result = await handle.result()
     assert result.stopped and result.stop_info == {"kind": "iterator_closed"}
 
@@ -225,7 +225,9 @@ async def test_c51_lifecycle_and_non_text_chunks_never_merged_or_dropped():
     assert [type(e) for e in lifecycle] == [
         type(e) for e in rec.events if not isinstance(e, StreamingChunkEvent)
     ]
-    dicts = [e.chunk for e in events if isinstance(e, StreamingChunkEvent) and isinstance(e.chunk, dict)]
+    dicts = [
+        e.chunk for e in events if isinstance(e, StreamingChunkEvent) and isinstance(e.chunk, dict)
+    ]
     assert dicts == [{"i": i} for i in range(300)]
     by_node_text = {}
     for e in events:

@@ -1,5 +1,6 @@
 """Section 2: nodes (C3-C8)."""
 
+# ruff: noqa: UP007, UP037, UP045, F821  (old annotation forms and quoting are under test)
 from __future__ import annotations
 
 import asyncio
@@ -149,7 +150,7 @@ def test_c6_string_annotations_under_future_import():
         return x
 
     @node(output_name="a")
-    async def g(x: int, ctx: "hypergraph.NodeContext"):  # noqa: F821
+    async def g(x: int, ctx: "hypergraph.NodeContext"):
         return x
 
     assert f.__wrapped__.__annotations__["ctx"] == "NodeContext"
@@ -179,7 +180,7 @@ async def test_c6_unresolvable_other_annotations_do_not_leak_ctx_into_inputs():
     """C6 [ours]: an unresolvable annotation elsewhere does not turn ctx into an input."""
 
     @node(output_name="a")
-    async def f(x: "UndefinedType", ctx: NodeContext) -> "AlsoUndefined":  # noqa: F821
+    async def f(x: "UndefinedType", ctx: NodeContext) -> "AlsoUndefined":
         ctx.stream("hi")
         return x
 

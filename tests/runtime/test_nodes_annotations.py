@@ -1,5 +1,6 @@
 """C6 with real (evaluated) annotation objects: no `from __future__ import annotations`."""
 
+# ruff: noqa: UP007, UP045  (the old typing forms are what is being tested)
 import typing
 from typing import Optional, Union
 
@@ -34,7 +35,7 @@ def test_c6_class_and_optional_objects_detected():
 
 def test_c6_input_annotations_are_resolved_objects():
     @node(output_name="a")
-    def f(x: list, y: "typing.Optional[int]" = None):
+    def f(x: list, y: "int | None" = None):
         return x
 
-    assert f.input_annotations == {"x": list, "y": typing.Optional[int]}
+    assert f.input_annotations == {"x": list, "y": typing.Optional[int]}  # noqa: UP045

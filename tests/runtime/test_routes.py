@@ -99,7 +99,11 @@ async def test_c10_target_runs_end_runs_none_none_takes_fallback(choice, fallbac
     started = {e.node_name for e in rec.of(NodeStartEvent)} - {"src", "pick"}
     assert started == ran
     decisions = rec.of(RouteDecisionEvent)
-    assert len(decisions) == 1 and decisions[0].decision is decision or decisions[0].decision == decision
+    assert (
+        len(decisions) == 1
+        and decisions[0].decision is decision
+        or decisions[0].decision == decision
+    )
 
 
 @pytest.mark.asyncio

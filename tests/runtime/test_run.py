@@ -136,7 +136,14 @@ async def test_c31_run_result_fields_and_mapping_access():
     result = await AsyncRunner().run(Graph([add]), a=1, select=["out"])
     fields = {f.name for f in dataclasses.fields(RunResult)}
     assert fields == {
-        "values", "status", "workflow_id", "run_id", "error", "stop_info", "forced", "usage"
+        "values",
+        "status",
+        "workflow_id",
+        "run_id",
+        "error",
+        "stop_info",
+        "forced",
+        "usage",
     }
     assert result["out"] == 11 and "out" in result and result.get("nope", 5) == 5
     assert result.completed and not result.failed and not result.stopped
@@ -236,7 +243,7 @@ async def test_c33_many_concurrent_runs_stay_isolated():
             for i, rec in enumerate(recs)
         )
     )
-    for i, (res, rec) in enumerate(zip(results, recs)):
+    for i, (res, rec) in enumerate(zip(results, recs, strict=True)):
         assert res["echo"] == f"run-{i}"
         assert "".join(rec.chunks()) == f"run-{i}"
         assert {e.workflow_id for e in rec.events} == {f"w{i}"}

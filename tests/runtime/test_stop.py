@@ -94,7 +94,10 @@ async def test_c45_guide_loop_stopped_from_another_coroutine_mid_stream():
     rec = Recorder()
     task = asyncio.ensure_future(
         runner.run(
-            make_async_chat(), messages=[], user_input="hi", workflow_id="chat-stop",
+            make_async_chat(),
+            messages=[],
+            user_input="hi",
+            workflow_id="chat-stop",
             event_processors=[rec],
         )
     )
@@ -314,9 +317,7 @@ async def test_c47_node_error_racing_stop_decides_once():
     for order in range(2):
         nodes = [fails, stops] if order == 0 else [stops, fails]
         rec = Recorder()
-        res = await runner.run(
-            Graph(nodes), x=1, event_processors=[rec], error_handling="continue"
-        )
+        res = await runner.run(Graph(nodes), x=1, event_processors=[rec], error_handling="continue")
         check_run_events(rec.events)
         if res.status is RunStatus.FAILED:
             assert not rec.of(StopRequestedEvent) and res.stop_info is None
