@@ -174,6 +174,7 @@ class ScenariosTest {
   }
 
   /** Cancel by closing the blocking EventStream (try-with-resources leaving the loop). */
+  @SuppressWarnings("try") // the explicit close() inside try is what is tested
   private static void cancelByClose(Scenarios.Case c) throws InterruptedException {
     String workflowId = uniqueId("close");
     long after = c.number("cancel_after_chunks");

@@ -1,0 +1,145 @@
+package dev.hypergraph.grpc.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.hypergraph.grpc.v1.GraphInfo;
+import dev.hypergraph.grpc.v1.InputInfo;
+import io.grpc.Status;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Behaviour of the Java wrapper beyond the shared scenarios, against a real server. */
+class ClientLiveTest {
+  private static final Map<String, Object> LONG_STREAM =
+      Map.of("count", 100000, "delay_ms", 5, "prefix", "d");
+  private static final RunOptions BOUNDED =
+      RunOptions.builder().deadline(Duration.ofSeconds(60)).build();
+
+  private static LocalServer server;
+  private static HypergraphClient client;
+
+  @BeforeAll
+  static void startServer() throws IOException {
+    server = LocalServer.start(Scenarios.load().serverArgs);
+    client = HypergraphClient.connect(server.target());
+  }
+
+  @AfterAll
+  static void stopServer() {
+    if (client != null) {
+      client.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  @Test
+  void listGraphsDescribesInputs() {
+    GraphInfo add = client.listGraphs().stream()
+        .filter(g -> g.getName().equals("add")).findFirst().orElseThrow();
+    List<String> required = add.getInputsList().stream()
+        .filter(InputInfo::getRequired).map(InputInfo::getName).collect(Collectors.toList());
+    assertEquals(List.of("a", "b"), required);
+    assertEquals("sum", add.getOutputs(0).getName());
+  }
+
+  @Test
+  void runKeepsTheGivenWorkflowIdAndSelect() {
+    String id = "java-run-" + UUID.randomUUID().toString().substring(0, 8);
+    RunResult r = client.run("add", Map.of("a", 1, "b", 2),
+        BOUNDED.toBuilder().workflowId(id).select("sum").build());
+    assertEquals(id, r.workflowId());
+    assertEquals(Map.of("sum", 3L), r.values());
+    assertFalse(r.runId().isEmpty());
+  }
+
+  @Test
+  void streamTextYieldsTheTokens() {
+    try (Stream<String> tokens = client.streamText("tokens",
+        Map.of("count", 5, "prefix", "x"), BOUNDED)) {
+      assertEquals("x0 x1 x2 x3 x4 ", tokens.collect(Collectors.joining()));
+    }
+  }
+
+  @Test
+  void streamTextOfAFailedRunThrowsWithTheResult() {
+    RunFailedException e = assertThrows(RunFailedException.class, () -> {
+      try (Stream<String> tokens = client.streamText("fail", Map.of("message", "boom"),
+          BOUNDED)) {
+        tokens.forEach(t -> { });
+      }
+    });
+    assertEquals(RunResult.Status.FAILED, e.result().status());
+    assertEquals("ValueError", e.result().error().type());
+    assertTrue(e.getMessage().contains("boom"), e.getMessage());
+  }
+
+  @Test
+  void iterOfAnUnknownGraphThrowsNotFound() {
+    try (EventStream events = client.iter("no_such_graph", Map.of(), BOUNDED)) {
+      HypergraphException e = assertThrows(HypergraphException.class, events::hasNext);
+      assertEquals(Status.Code.NOT_FOUND, e.code());
+      assertEquals("GRAPH_NOT_FOUND", e.reason());
+      assertFalse(events.hasNext(), "a failed stream has ended");
+    }
+  }
+
+  @Test
+  void badInputValuesFailBeforeAnyCall() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> client.run("echo", Map.of("value", new Object())));
+    assertTrue(e.getMessage().contains("values.value"), e.getMessage());
+  }
+
+  @Test
+  void stopOfAnUnknownWorkflowIsNotFound() {
+    assertFalse(client.stop("java-nobody-" + UUID.randomUUID().toString().substring(0, 8)));
+  }
+
+  /** A detached stream's run outlives the stream; Stop (with grace) ends it. */
+  @Test
+  void detachedRunOutlivesItsStream() throws InterruptedException {
+    String id = "java-detach-" + UUID.randomUUID().toString().substring(0, 8);
+    RunOptions detached = BOUNDED.toBuilder().workflowId(id).detach(true).build();
+    try (EventStream events = client.iter("tokens", LONG_STREAM, detached)) {
+      int chunks = 0;
+      while (chunks < 3 && events.hasNext()) {
+        chunks += Events.chunkCount(events.next());
+      }
+      assertTrue(chunks >= 3, "the run ended early");
+    }
+    RunOptions sameId = BOUNDED.toBuilder().workflowId(id).build();
+    Map<String, Object> probe = Map.of("a", 1, "b", 1);
+    HypergraphException busy = assertThrows(HypergraphException.class,
+        () -> client.run("add", probe, sameId));
+    assertEquals(Status.Code.ALREADY_EXISTS, busy.code(), busy.getMessage());
+
+    assertTrue(client.stop(id, Map.of("kind", "test"), Duration.ofSeconds(1)));
+    long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      try {
+        assertEquals(RunResult.Status.COMPLETED, client.run("add", probe, sameId).status());
+        return;
+      } catch (HypergraphException e) {
+        if (e.code() != Status.Code.ALREADY_EXISTS || System.nanoTime() > giveUp) {
+          fail("the stopped run did not end: " + e.getMessage());
+        }
+        Thread.sleep(20);
+      }
+    }
+  }
+}
