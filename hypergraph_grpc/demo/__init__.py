@@ -11,6 +11,7 @@ The graphs every client's tests use are in :mod:`hypergraph_grpc.demo.testing`.
 
 from __future__ import annotations
 
+from ..llm import preload
 from . import chat, multi_turn, rag
 
 __all__ = ["GRAPHS"]
@@ -20,3 +21,7 @@ GRAPHS = {
     "rag": rag.graph,
     "multi_turn": multi_turn.graph,
 }
+
+# Import the configured provider's SDK now (serve sets HYPERGRAPH_PROVIDER before
+# loading graphs), so the first request does not wait seconds for it.
+preload()

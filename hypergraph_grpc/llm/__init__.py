@@ -17,6 +17,7 @@ factories, so ``describe_provider`` is cheap to import.
 
 from __future__ import annotations
 
+from .clients import preload
 from .config import DEFAULT_MODELS, PROVIDERS, describe_provider, resolve_provider
 from .errors import ProviderError
 from .stream import stream_reply
@@ -30,6 +31,7 @@ __all__ = [
     "describe_provider",
     "offline_node",
     "openai_node",
+    "preload",
     "resolve_provider",
     "stream_reply",
 ]

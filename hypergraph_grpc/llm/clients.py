@@ -15,7 +15,7 @@ import weakref
 
 from .call import Call
 
-__all__ = ["client_for"]
+__all__ = ["client_for", "preload"]
 
 _by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -39,3 +39,26 @@ def _make(call: Call):
     from openai import AsyncOpenAI
 
     return AsyncOpenAI(api_key=call.api_key, base_url=call.base_url, max_retries=0)
+
+
+def preload(provider: str | None = None) -> str:
+    """Import the SDK of `provider` (default: the configured one) now, not on the first request.
+
+    The SDKs take seconds to import on a busy machine; a server pays that at
+    start instead of adding it to its first user's first token. Returns the
+    provider name ("offline" imports nothing; an unknown name is left to runs
+    to report).
+    """
+    from .config import resolve_provider
+
+    try:
+        name = resolve_provider(provider or "")
+    except ValueError:
+        return "unknown"
+    if name == "anthropic":
+        import anthropic.resources.messages  # noqa: F401
+        from anthropic.types import RawMessageStreamEvent  # noqa: F401
+    elif name == "openai":
+        import openai.resources.responses  # noqa: F401
+        from openai.types.responses import ResponseStreamEvent  # noqa: F401
+    return name

@@ -103,9 +103,21 @@ def test_public_names():
             "describe_provider",
             "offline_node",
             "openai_node",
+            "preload",
             "resolve_provider",
             "stream_reply",
         ]
     )
     for name in llm.__all__:
         assert getattr(llm, name) is not None
+
+
+def test_preload_imports_the_configured_sdk(monkeypatch):
+    """preload() imports the chosen provider's SDK up front; offline imports nothing; unknown is left to runs."""
+    assert llm.preload() == "offline"
+    assert llm.preload("bogus") == "unknown"
+    monkeypatch.setenv("HYPERGRAPH_PROVIDER", "openai")
+    assert llm.preload() == "openai"
+    import sys
+
+    assert "openai.resources.responses" in sys.modules
