@@ -22,40 +22,24 @@ class NodeContext:
     ``NodeContext``. ``MagicMock(spec=NodeContext)`` can stand in for it in tests.
     """
 
-    __slots__ = (
-        "_run",
-        "_node",
-        "_index",
-        "_name",
-        "_span",
-        "_quiet",
-        "_usage",
-        "_t0",
-        "_kwargs",
-        "_outcome",
-        "_value",
-        "_task",
-        "_future",
-        "_cancelled",
-        "_done",
-    )
+    # Per-execution state the runner fills in; class-level defaults keep creating
+    # a context down to a handful of stores (one per node execution).
+    _quiet = False  # set once the execution ended, was cancelled or abandoned
+    _usage: dict | None = None
+    _t0 = 0.0
+    _kwargs: dict | None = None
+    _outcome = 0  # 0 running, 1 returned, 2 raised, 3 cancelled
+    _value: Any = None
+    _task = None
+    _future = None
+    _cancelled = False
 
-    def __init__(self, run: Any, node: Any, index: int, span_id: str) -> None:
+    def __init__(self, run: Any, node: Any, index: int, span_id: str | None) -> None:
         self._run = run
         self._node = node
         self._index = index
         self._name = node.name
         self._span = span_id
-        self._quiet = False  # set once the execution ended, was cancelled or abandoned
-        self._usage: dict | None = None
-        self._t0 = 0.0
-        self._kwargs: dict = {}
-        self._outcome = 0  # 0 running, 1 returned, 2 raised, 3 cancelled
-        self._value: Any = None
-        self._task = None
-        self._future = None
-        self._cancelled = False
-        self._done = False
 
     @property
     def stop_requested(self) -> bool:

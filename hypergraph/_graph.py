@@ -543,5 +543,7 @@ class Graph:
                 optional.append(name)
             defaults[name] = value
         self._inputs = InputSpec(tuple(required), tuple(optional))
+        self._accepted = frozenset(required) | frozenset(optional)
+        self._required = frozenset(required)
         self._defaults = defaults
         self._input_types = types

@@ -14,7 +14,7 @@ import asyncio
 from collections import OrderedDict
 from typing import Any
 
-from ._events import RunEndEvent, StreamingChunkEvent
+from ._events import FAST, RunEndEvent, StreamingChunkEvent
 
 __all__ = ["EventBuffer", "RunHandle", "IterContext", "CLOSE_GRACE"]
 
@@ -49,7 +49,7 @@ class _Merged:
     def event(self) -> StreamingChunkEvent:
         f = self.first
         text = self.empty.join(self.blocks + [self.empty.join(self.parts)])
-        return StreamingChunkEvent(
+        return FAST[StreamingChunkEvent](
             f.run_id,
             f.workflow_id,
             self.seq,

@@ -24,7 +24,14 @@ from ._events import (
     SuperstepStartEvent,
 )
 
-__all__ = ["EventProcessor", "AsyncEventProcessor", "TypedEventProcessor", "HookTable", "logger"]
+__all__ = [
+    "EventProcessor",
+    "AsyncEventProcessor",
+    "TypedEventProcessor",
+    "HookTable",
+    "NO_PROCESSORS",
+    "logger",
+]
 
 logger = logging.getLogger("hypergraph")
 
@@ -151,6 +158,9 @@ class HookTable:
     @property
     def empty(self) -> bool:
         return not self.sync_procs and not self.async_procs
+
+
+NO_PROCESSORS = HookTable(None)
 
 
 def log_processor_error(hook: Any, event: Any) -> None:

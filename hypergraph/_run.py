@@ -20,6 +20,7 @@ from typing import Any
 from ._context import NodeContext, merge_usage
 from ._errors import InfiniteLoopError, InvalidRouteError, NodeOutputError, how_to_fix
 from ._events import (
+    FAST,
     NodeEndEvent,
     NodeErrorEvent,
     NodeStartEvent,
@@ -39,6 +40,7 @@ from ._scheduler import ReadyState
 __all__ = ["Run", "error_type_name"]
 
 _CANCELLED_TYPE = "asyncio.CancelledError"
+_make_chunk = FAST[StreamingChunkEvent]
 _ASYNC_PROCESSOR_WAIT_ON_CANCEL = 1.0
 _COMPLETED, _FAILED, _STOPPED = RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.STOPPED
 
@@ -69,6 +71,37 @@ def _resolve(fut: asyncio.Future, outcome: tuple) -> None:
 class Run:
     """State and behaviour of one run; built by ``AsyncRunner`` after validation."""
 
+    # Defaults live on the class: a run only stores what differs, which keeps
+    # starting a run cheap (most runs never stop, fail or dispatch reentrantly).
+    status: RunStatus | None = None  # decided once, under the runner's lock
+    error: BaseException | None = None
+    stop_info: Any = None
+    forced = False
+    result: RunResult | None = None
+    usage: dict | None = None
+    done: asyncio.Future | None = None  # set for iter() runs: RunHandle.result waits on it
+    _released = False
+    _stop_flag = False  # read by ctx.stop_requested from any thread
+    _closed = False  # ctx.stream() does nothing once set
+    _stop_requested = False
+    _stop_emitted = False
+    _started = False
+    _deadline: float | None = None
+    _deadline_handle: asyncio.TimerHandle | None = None
+    _forcing = False
+    _cancel_issued = False
+    _current: Any = ()
+    _outstanding = 0
+    _all_done: asyncio.Future | None = None
+    _seq = 0
+    _dispatching = False
+    _pending: deque | None = None
+    _aq: deque | None = None
+    _aq_wait: asyncio.Future | None = None
+    _drain_task: asyncio.Task | None = None
+    _wake_scheduled = False
+    _task: asyncio.Task | None = None
+
     def __init__(
         self,
         runner: Any,
@@ -87,55 +120,30 @@ class Run:
         self.plan = graph._plan
         self.workflow_id = workflow_id
         self.run_id = run_id
-        self.span = new_span_id()
         self.select = select
         self.max_iterations = max_iterations
-        self.state = ReadyState(self.plan, {**graph._bound, **inputs})
-        # status (decided once, under the runner's lock)
-        self.status: RunStatus | None = None
-        self.error: BaseException | None = None
-        self.stop_info: Any = None
-        self.forced = False
-        self.usage: dict = {}
-        self.result: RunResult | None = None
-        self._released = False
-        self._stop_flag = False  # read by ctx.stop_requested from any thread
-        self._closed = False  # ctx.stream() does nothing once set
-        self._stop_requested = False
-        self._stop_emitted = False
-        self._started = False
-        self._deadline: float | None = None
-        self._deadline_handle: asyncio.TimerHandle | None = None
-        self._forcing = False
-        self._cancel_issued = False
-        self._current: list[NodeContext] = []
-        self._outstanding = 0
-        self._all_done: asyncio.Future | None = None
-        # event plumbing
+        self.state = ReadyState(self.plan, {**graph._bound, **inputs} if graph._bound else inputs)
+        live = not hooks.empty or sink is not None
+        self._live_sinks = live
+        self.span = new_span_id() if live else None
         self._hooks = hooks.by_class
         self._chunk_hooks = hooks.by_class[StreamingChunkEvent]
         self._sync_procs = hooks.sync_procs
         self._async_procs = hooks.async_procs
         self._sink = sink
-        self._live_sinks = not hooks.empty or sink is not None
-        self._seq = 0
-        self._dispatching = False
-        self._pending: deque = deque()
-        self._aq: deque | None = deque() if hooks.async_procs else None
-        self._aq_wait: asyncio.Future | None = None
-        self._drain_task: asyncio.Task | None = None
+        if hooks.async_procs:
+            self._aq = deque()
         self._handover: deque = deque()
-        self._wake_scheduled = False
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
         self._loop_tid = get_ident()
-        self._task: asyncio.Task | None = None
-        self.done: asyncio.Future = self._loop.create_future()
+        if sink is not None:
+            self.done = loop.create_future()
 
     # --- event dispatch (loop thread) -------------------------------------------
 
     def _emit(self, cls: type, ts: float, span: str, parent: str | None, own: tuple) -> None:
         if self._dispatching:  # emitted from inside a processor: goes after the current one
-            self._pending.append((cls, ts, span, parent, own))
+            self._defer((cls, ts, span, parent, own))
             return
         self._dispatching = True
         try:
@@ -148,7 +156,7 @@ class Run:
 
     def _deliver(self, cls: type, ts: float, span: str, parent: str | None, own: tuple) -> None:
         self._seq = seq = self._seq + 1
-        ev = cls(self.run_id, self.workflow_id, seq, ts, span, parent, *own)
+        ev = FAST[cls](self.run_id, self.workflow_id, seq, ts, span, parent, *own)
         for hook in self._hooks[cls]:
             try:
                 hook(ev)
@@ -162,14 +170,12 @@ class Run:
     def _emit_chunk(self, ctx: NodeContext, chunk: Any, ts: float) -> None:
         """The hot path: one chunk, dispatched synchronously on the loop thread."""
         if self._dispatching:
-            self._pending.append(
-                (StreamingChunkEvent, ts, ctx._span, self.span, (ctx._name, chunk, 1))
-            )
+            self._defer((StreamingChunkEvent, ts, ctx._span, self.span, (ctx._name, chunk, 1)))
             return
         self._dispatching = True
         try:
             self._seq = seq = self._seq + 1
-            ev = StreamingChunkEvent(
+            ev = _make_chunk(
                 self.run_id, self.workflow_id, seq, ts, ctx._span, self.span, ctx._name, chunk, 1
             )
             for hook in self._chunk_hooks:
@@ -186,6 +192,11 @@ class Run:
                 self._deliver(*pending.popleft())
         finally:
             self._dispatching = False
+
+    def _defer(self, item: tuple) -> None:
+        if self._pending is None:
+            self._pending = deque()
+        self._pending.append(item)
 
     def _emit_run(self, cls: type, *own: Any) -> None:
         if self._live_sinks:
@@ -415,7 +426,20 @@ class Run:
             if plan.is_gate[i]:
                 self._run_gate(ctx)
             elif plan.is_async[i]:
-                await self._exec_async(ctx, True)
+                try:
+                    value = await ctx._node.func(**ctx._kwargs)
+                except asyncio.CancelledError:
+                    self._node_cancelled(ctx)
+                    if not self._swallow_cancel():
+                        raise
+                except Exception as exc:
+                    self._node_failed(ctx, exc)
+                else:
+                    if ctx._cancelled:  # the node swallowed our cancellation
+                        self._node_cancelled(ctx)
+                        self._swallow_cancel()
+                    else:
+                        self._node_returned(ctx, value)
             else:
                 await self._exec_sync(ctx, True)
             self._commit(self._current)
@@ -465,7 +489,8 @@ class Run:
     def _start(self, i: int) -> NodeContext:
         plan = self.plan
         node = plan.nodes[i]
-        ctx = NodeContext(self, node, i, new_span_id())
+        # Span ids are only visible in events: skip them when nobody listens.
+        ctx = NodeContext(self, node, i, new_span_id() if self._live_sinks else None)
         values = self.state.values
         kwargs = {}
         for param, name in plan.params[i]:
@@ -600,7 +625,7 @@ class Run:
         ctx._value = value
         usage = ctx._usage
         if usage:
-            merge_usage(self.usage, usage)
+            self._add_usage(usage)
         if self._live_sinks:
             self._emit_node(
                 ctx,
@@ -610,13 +635,18 @@ class Run:
                 dict(usage) if usage else {},
             )
 
+    def _add_usage(self, usage: dict) -> None:
+        if self.usage is None:
+            self.usage = {}
+        merge_usage(self.usage, usage)
+
     def _node_failed(self, ctx: NodeContext, exc: BaseException) -> None:
         if self._handover:
             self._drain_handover()
         ctx._quiet = True
         ctx._outcome = 2
         if ctx._usage:
-            merge_usage(self.usage, ctx._usage)
+            self._add_usage(ctx._usage)
         self._emit_node(ctx, NodeErrorEvent, ctx._name, _error_text(exc), error_type_name(exc))
         self._decide_failed(exc)
 
@@ -673,7 +703,7 @@ class Run:
         if self._live_sinks:
             await self._emit_end(result, cancelled)
         self._live_sinks = False
-        if not self.done.done():
+        if self.done is not None and not self.done.done():
             self.done.set_result(result)
         return result
 
@@ -689,14 +719,14 @@ class Run:
             error=self.error if failed else None,
             stop_info=self.stop_info,
             forced=self.forced,
-            usage=dict(self.usage),
+            usage=dict(self.usage) if self.usage else {},
         )
 
     async def _emit_end(self, result: RunResult, cancelled: bool) -> None:
         """RunEndEvent to every processor, their shutdown, then to the iter() consumer."""
         self._seq = seq = self._seq + 1
         error = _error_text(result.error) if result.error is not None else None
-        ev = RunEndEvent(
+        ev = FAST[RunEndEvent](
             self.run_id,
             self.workflow_id,
             seq,

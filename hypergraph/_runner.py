@@ -14,7 +14,7 @@ from ._errors import MissingInputError, UnknownInputError, WorkflowAlreadyRunnin
 from ._graph import Graph
 from ._ids import new_run_id, new_workflow_id
 from ._iter import EventBuffer, IterContext
-from ._processors import HookTable
+from ._processors import NO_PROCESSORS, HookTable
 from ._result import RunResult, RunStatus
 from ._run import Run
 from ._workers import WorkerPool
@@ -42,6 +42,9 @@ def _merge_inputs(values: Any, input_values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_inputs(graph: Graph, given: dict[str, Any]) -> None:
+    keys = given.keys()
+    if keys <= graph._accepted and graph._required <= keys:
+        return
     accepted = graph.inputs.all
     for name in given:
         if name in accepted:
@@ -151,7 +154,7 @@ class AsyncRunner:
                 f"workflow_id must be a non-empty string, got {workflow_id!r}.\n"
                 "How to fix: pass a string id, or none to get a generated one."
             )
-        hooks = HookTable(event_processors)
+        hooks = HookTable(event_processors) if event_processors else NO_PROCESSORS
         run = Run(
             self,
             graph,
