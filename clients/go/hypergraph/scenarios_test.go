@@ -128,19 +128,27 @@ func loadScenarios(t *testing.T) []scenario {
 	}
 	for i := range doc.Cases {
 		c := &doc.Cases[i]
-		c.Values = native(c.Values).(map[string]any)
-		c.ExpectValues, _ = native(c.ExpectValues).(map[string]any)
-		c.StopInfo, _ = native(c.StopInfo).(map[string]any)
-		c.ExpectStopInfo, _ = native(c.ExpectStopInfo).(map[string]any)
+		c.Values = nativeMap(c.Values)
+		c.ExpectValues = nativeMap(c.ExpectValues)
+		c.StopInfo = nativeMap(c.StopInfo)
+		c.ExpectStopInfo = nativeMap(c.ExpectStopInfo)
 		if c.Probe != nil {
-			c.Probe.Values = native(c.Probe.Values).(map[string]any)
+			c.Probe.Values = nativeMap(c.Probe.Values)
 		}
 	}
 	return doc.Cases
 }
 
+// nativeMap is native for an optional object of the table (nil when absent).
+func nativeMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return native(m).(map[string]any)
+}
+
 // native turns decoded JSON into what the client returns: json.Number
-// becomes int64 when integral, else float64; a nil map stays an empty map.
+// becomes int64 when integral, else float64.
 func native(v any) any {
 	switch x := v.(type) {
 	case json.Number:
@@ -161,8 +169,6 @@ func native(v any) any {
 			out[i] = native(item)
 		}
 		return out
-	case nil:
-		return map[string]any(nil)
 	}
 	return v
 }
