@@ -1,7 +1,10 @@
 // Stream one turn of the `chat` demo graph to stdout.
 //
 //   npm run chat -- "why is the sky blue?"
-//   node dist/examples/chat.js --url http://127.0.0.1:50051 "why is the sky blue?"
+//   node dist/examples/chat.js --url http://127.0.0.1:50051 -i tokens_per_second=5 "why is the sky blue?"
+//
+// The prompt goes to the graph's `prompt` input (--prompt-input names another one);
+// -i KEY=VALUE sets any other input (VALUE is read as JSON when it parses, else text).
 //
 // Ctrl-C sends Stop(info={kind:"user_stop"}): the model stops, the text
 // streamed so far stays, the run ends STOPPED. A second Ctrl-C abandons the
@@ -11,19 +14,38 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Code, ConnectError, RunFailedError, codeName, createHypergraphClient } from "../src/index.js";
 
-const USAGE = "usage: chat [--url http://127.0.0.1:50051] [--graph chat] [--input prompt] PROMPT...";
+const USAGE = "usage: chat [--url http://127.0.0.1:50051] [--graph chat] [--prompt-input prompt] [-i KEY=VALUE]... PROMPT...";
+
+/** -i KEY=VALUE pairs as graph inputs; VALUE is JSON when it parses (5, true, [1]), else text. */
+function parseInputs(items: string[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new Error(`-i ${JSON.stringify(item)} is not KEY=VALUE; write e.g. -i tokens_per_second=5`);
+    const raw = item.slice(eq + 1);
+    try {
+      values[item.slice(0, eq)] = JSON.parse(raw);
+    } catch {
+      values[item.slice(0, eq)] = raw;
+    }
+  }
+  return values;
+}
 
 async function main(): Promise<number> {
   let parsed;
+  let inputs: Record<string, unknown>;
   try {
     parsed = parseArgs({
       allowPositionals: true,
       options: {
         url: { type: "string", default: process.env.HYPERGRAPH_URL ?? "http://127.0.0.1:50051" },
         graph: { type: "string", default: "chat" },
-        input: { type: "string", default: "prompt" },
+        "prompt-input": { type: "string", default: "prompt" },
+        set: { type: "string", short: "i", multiple: true, default: [] },
       },
     });
+    inputs = parseInputs(parsed.values.set!);
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -33,7 +55,7 @@ async function main(): Promise<number> {
     console.error(`no prompt given\n${USAGE}`);
     return 2;
   }
-  const { url, graph, input } = parsed.values;
+  const { url, graph, "prompt-input": input } = parsed.values;
   const client = createHypergraphClient({ baseUrl: url! });
   // Our own id, so that a Ctrl-C before the first event still knows what to stop.
   const workflowId = `chat-${randomBytes(6).toString("hex")}`;
@@ -53,7 +75,7 @@ async function main(): Promise<number> {
       .catch((err: unknown) => console.error(`stop failed: ${String(err)}`));
   });
 
-  const stream = client.streamText(graph!, { [input!]: prompt }, { workflowId, signal: abandon.signal });
+  const stream = client.streamText(graph!, { ...inputs, [input!]: prompt }, { workflowId, signal: abandon.signal });
   try {
     for await (const token of stream) process.stdout.write(token);
     const result = await stream.result;
