@@ -32,7 +32,6 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from hypergraph_grpc.config import ServiceConfig
-from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 
 __all__ = [
     "DEFAULT_GRAPHS",
@@ -89,7 +88,7 @@ async def start_server(
     from hypergraph import AsyncRunner
     from hypergraph_grpc.coordination.memory import InMemoryCoordination
     from hypergraph_grpc.registry import GraphRegistry
-    from hypergraph_grpc.service import SERVICE_NAME, RunnerService
+    from hypergraph_grpc.service import SERVICE_NAME, RunnerService, add_to_server
 
     config = config or ServiceConfig()
     runner = runner or AsyncRunner()
@@ -105,7 +104,7 @@ async def start_server(
             ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ]
     )
-    pb_grpc.add_RunnerServiceServicer_to_server(service, server)
+    add_to_server(service, server)
     names = [SERVICE_NAME]
     health_servicer = None
     if health:

@@ -17,6 +17,8 @@ import secrets
 import time
 from typing import Any
 
+import grpc
+
 from hypergraph_grpc import convert, errors, streams
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import Coordination, LiveRun, StopState, WorkflowBusy
@@ -24,7 +26,7 @@ from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 from hypergraph_grpc.registry import GraphRegistry, check_value
 
-__all__ = ["ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME"]
+__all__ = ["ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME", "add_to_server"]
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RunnerService"].full_name
 # Initial metadata with this key is sent back as initial and trailing metadata
@@ -354,6 +356,41 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         log.info(
             "client gone, stopping run", extra={"workflow_id": live.workflow_id, "reason": kind}
         )
+
+
+def add_to_server(service: RunnerService, server) -> None:
+    """Register the servicer like the generated ``add_RunnerServiceServicer_to_server``,
+    except that the streaming methods' serializer lets pre-serialized chunks through
+    (``convert.EventEncoder.chunk_wire``)."""
+    handlers = {
+        "ListGraphs": grpc.unary_unary_rpc_method_handler(
+            service.ListGraphs,
+            request_deserializer=pb.ListGraphsRequest.FromString,
+            response_serializer=pb.ListGraphsResponse.SerializeToString,
+        ),
+        "Run": grpc.unary_unary_rpc_method_handler(
+            service.Run,
+            request_deserializer=pb.RunRequest.FromString,
+            response_serializer=pb.RunResponse.SerializeToString,
+        ),
+        "Iter": grpc.unary_stream_rpc_method_handler(
+            service.Iter,
+            request_deserializer=pb.IterRequest.FromString,
+            response_serializer=convert.serialize_event,
+        ),
+        "Stop": grpc.unary_unary_rpc_method_handler(
+            service.Stop,
+            request_deserializer=pb.StopRequest.FromString,
+            response_serializer=pb.StopResponse.SerializeToString,
+        ),
+        "Watch": grpc.unary_stream_rpc_method_handler(
+            service.Watch,
+            request_deserializer=pb.WatchRequest.FromString,
+            response_serializer=convert.serialize_event,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)
 
 
 def _check_inputs(description, values: dict) -> list[tuple[str, str]]:

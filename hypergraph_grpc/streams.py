@@ -236,7 +236,7 @@ async def pump(sink: StreamSink, write: Callable[[Any], Awaitable[None]]) -> int
     """
     queue = sink.queue
     encoder = sink.encoder
-    encode_chunk = encoder.chunk
+    encode_chunk = encoder.chunk_wire
     encode_event = encoder.event
     chunk_kind = StreamingChunkEvent
     merge_kind = _Merge

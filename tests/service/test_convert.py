@@ -208,3 +208,22 @@ def test_chunk_payloads_by_type():
     assert convert.value_to_python(value.value) == {"a": 1}
     odd = chunk(object())  # reported in-band, never dropped
     assert "$error" in convert.value_to_python(odd.value)
+
+
+def test_chunk_wire_bytes_equal_the_message_path():
+    encoder = convert.EventEncoder("g", "wf-1")
+    encoder.run_id = "run-1"
+    events = [
+        StreamingChunkEvent(*BASE, node_name="n", chunk="héllo"),
+        StreamingChunkEvent(
+            "run-1", "wf-1", 2, 1_700_000_001.5, "span-m", "span-r", node_name="m", chunk="x"
+        ),
+        StreamingChunkEvent(*BASE, node_name="n", chunk=""),
+    ]
+    for seq, event in enumerate(events, 1):
+        wire = encoder.chunk_wire(event, seq)
+        assert isinstance(wire, bytes)
+        assert pb.Event.FromString(wire) == encoder.chunk(event, seq)
+        assert convert.serialize_event(wire) is wire
+    value = encoder.chunk_wire(StreamingChunkEvent(*BASE, node_name="n", chunk={"a": 1}), 4)
+    assert isinstance(value, pb.Event) and value.streaming_chunk.WhichOneof("payload") == "value"

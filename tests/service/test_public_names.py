@@ -19,6 +19,7 @@ PINNED = {
         "timestamp",
         "to_plain",
         "to_struct",
+        "serialize_event",
         "value_to_python",
     },
     "hypergraph_grpc.errors": {
@@ -35,7 +36,12 @@ PINNED = {
         "watch_unimplemented",
     },
     "hypergraph_grpc.streams": {"RunHooks", "RunNotStarted", "StreamSink", "pump"},
-    "hypergraph_grpc.service": {"ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME"},
+    "hypergraph_grpc.service": {
+        "ECHO_METADATA_KEY",
+        "RunnerService",
+        "SERVICE_NAME",
+        "add_to_server",
+    },
     "hypergraph_grpc.server": {
         "DEFAULT_GRAPHS",
         "FALLBACK_GRAPHS",

@@ -15,6 +15,7 @@ from hypergraph import (
     StreamingChunkEvent,
 )
 from hypergraph_grpc.convert import EventEncoder
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.streams import RunNotStarted, StreamSink, pump
 
 RUN = ("run-1", "wf-1", 0, 1.0, "run-span", None)
@@ -64,7 +65,7 @@ async def drain(sink: StreamSink) -> list:
     sent = []
 
     async def write(message):
-        sent.append(message)
+        sent.append(pb.Event.FromString(message) if isinstance(message, bytes) else message)
 
     await pump(sink, write)
     return sent
