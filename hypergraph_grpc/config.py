@@ -28,5 +28,5 @@ class ServiceConfig:
     max_chunk_bytes: int = 65536
     # With disable_merge, a stream whose queue reaches max_queued_events times this
     # factor stops its run (info {"kind": "slow_consumer"}) instead of growing forever.
-    unmerged_queue_factor: int = 256
+    unmerged_queue_factor: int = 1024
     max_iterations: int = 1000
