@@ -150,6 +150,11 @@ public final class HypergraphClient implements AutoCloseable {
         .filter(Objects::nonNull);
   }
 
+  /** Starts {@code graph} with default options and delivers its events to {@code observer}. */
+  public IterCall iterAsync(String graph, Map<String, ?> values, StreamObserver<Event> observer) {
+    return iterAsync(graph, values, RunOptions.DEFAULT, observer);
+  }
+
   /**
    * Starts {@code graph} and delivers its events to {@code observer} on gRPC's threads.
    * Errors arrive as {@link HypergraphException}. The returned handle cancels the call and
