@@ -25,7 +25,9 @@ from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from hypergraph_grpc._values import dict_to_struct, struct_to_dict, value_to_python
+# One codec for both ends: the service's (docs/protocol.md, "Value codec").
+from hypergraph_grpc.convert import struct_to_dict, value_to_python
+from hypergraph_grpc.convert import to_struct as dict_to_struct
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 
