@@ -5,8 +5,8 @@ What it guarantees, whatever the provider:
 - every text delta goes to ``ctx.stream()`` as it arrives, and the returned
   text is exactly what was streamed (plus the error note below, also streamed);
 - when ``ctx.stop_requested`` turns true the upstream HTTP stream is closed at
-  once: checked on every delta, and by a 10 ms watch while waiting for one (a
-  stalled provider is cut too); the partial text is returned;
+  once: checked on every delta, and by a shared 10 ms watch while waiting for
+  one (a stalled provider is cut too); the partial text is returned;
 - retries (bounded, short backoff) happen only before the first token: once
   text has been shown to a user, repeating the request would show it twice;
 - a provider failure becomes a ProviderError naming the provider, the HTTP
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from typing import TYPE_CHECKING
 
 from . import config
@@ -70,27 +71,33 @@ async def stream_reply(
 
 
 class _Reply:
-    """Runs the reader task and watches for a stop while it waits on the network."""
+    """Runs the reader task; the loop's stop watch cancels it if a stop comes while it waits."""
 
     def __init__(self, ctx: NodeContext, call: Call) -> None:
         self.ctx, self.call = ctx, call
         self.parts: list[str] = []
         self.stopped = False
+        self.reader: asyncio.Future | None = None
 
     async def run(self) -> str:
-        reader = asyncio.ensure_future(self._read())
+        self.reader = reader = asyncio.ensure_future(self._read())
+        watch = _StopWatch.for_running_loop()
+        watch.add(self)
         try:
-            while not reader.done():
-                await asyncio.wait((reader,), timeout=STOP_POLL_SECONDS)
-                if self.ctx.stop_requested and not reader.done():
-                    self.stopped = True
-                    reader.cancel()  # cancelling the read closes the upstream stream
+            await asyncio.wait((reader,))  # returns when the reader ends, however it ends
         finally:
+            watch.discard(self)
             if not reader.done():  # our own task was cancelled (e.g. a stop's grace ran out)
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await reader
         return self._finish(reader)
+
+    def stop_now(self) -> None:
+        """Called by the stop watch: cancelling the read closes the upstream stream."""
+        if self.reader is not None and not self.reader.done():
+            self.stopped = True
+            self.reader.cancel()
 
     async def _read(self) -> None:
         call, ctx = self.call, self.ctx
@@ -143,6 +150,47 @@ class _Reply:
         output = call.output_tokens if done and call.output_tokens is not None else len(self.parts)
         usage["output_tokens"] = int(output)
         self.ctx.report_usage(**usage)
+
+
+class _StopWatch:
+    """One task per event loop that checks every streaming reply's ctx.stop_requested.
+
+    The reply itself checks before each delta; this catches a stop while it
+    waits for one (a slow or stalled provider). One shared poll every
+    STOP_POLL_SECONDS costs the same for 1 or 1,000 streams, instead of a timer
+    per stream; the task ends when no reply is streaming.
+    """
+
+    _by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __init__(self) -> None:
+        self.replies: set[_Reply] = set()
+        self.task: asyncio.Task | None = None
+
+    @classmethod
+    def for_running_loop(cls) -> _StopWatch:
+        loop = asyncio.get_running_loop()
+        watch = cls._by_loop.get(loop)
+        if watch is None:
+            watch = cls._by_loop[loop] = cls()
+        return watch
+
+    def add(self, reply: _Reply) -> None:
+        self.replies.add(reply)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(
+                self._watch(), name="hypergraph-llm-stop-watch"
+            )
+
+    def discard(self, reply: _Reply) -> None:
+        self.replies.discard(reply)
+
+    async def _watch(self) -> None:
+        while self.replies:
+            await asyncio.sleep(STOP_POLL_SECONDS)
+            for reply in [r for r in self.replies if r.ctx.stop_requested]:
+                reply.stop_now()
+                self.replies.discard(reply)
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:
