@@ -33,11 +33,15 @@ type options struct {
 	streams, tokens, rounds int
 }
 
+// with returns opts with another token count per stream.
+func (o options) with(tokens int) options { o.tokens = tokens; return o }
+
 // measurement is one mode's figures (the best of its rounds by tokens/s).
 type measurement struct {
 	Tokens            int64   `json:"tokens"`
 	Messages          int64   `json:"messages"`
 	Seconds           float64 `json:"seconds"`
+	TokensPerStream   int     `json:"tokens_per_stream"`
 	TokensPerS        float64 `json:"tokens_per_s"`
 	MessagesPerS      float64 `json:"messages_per_s"`
 	TokensPerMessage  float64 `json:"tokens_per_message"`
@@ -50,15 +54,16 @@ func main() {
 	opts := options{}
 	flag.IntVar(&opts.streams, "streams", 16, "concurrent streams")
 	flag.IntVar(&opts.tokens, "tokens", 20000, "tokens per stream")
+	unmergedTokens := flag.Int("unmerged-tokens", 4000, "tokens per stream with disable_merge (slower: one message per token)")
 	flag.IntVar(&opts.rounds, "rounds", 3, "rounds per mode; the best is reported")
 	flag.Parse()
-	if err := run(*root, *target, opts); err != nil {
+	if err := run(*root, *target, opts, *unmergedTokens); err != nil {
 		fmt.Fprintf(os.Stderr, "hgbench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(root, target string, opts options) error {
+func run(root, target string, opts options, unmergedTokens int) error {
 	pid := 0
 	if target == "" {
 		srv, err := startServer(root)
@@ -81,7 +86,7 @@ func run(root, target string, opts options) error {
 	if err != nil {
 		return err
 	}
-	unmerged, err := measure(client, opts, pid, []hypergraph.IterOption{hypergraph.WithDisableMerge()})
+	unmerged, err := measure(client, opts.with(unmergedTokens), pid, []hypergraph.IterOption{hypergraph.WithDisableMerge()})
 	if err != nil {
 		return err
 	}
@@ -98,7 +103,7 @@ func run(root, target string, opts options) error {
 		"default":           merged,
 		"disable_merge":     unmerged,
 		"server_started_by": map[bool]string{true: "hgbench", false: "caller"}[pid != 0],
-		"merge_speedup":     merged.TokensPerS / unmerged.TokensPerS,
+		"merge_speedup":     round3(merged.TokensPerS / unmerged.TokensPerS),
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
@@ -130,7 +135,7 @@ func measure(client *hypergraph.Client, opts options, pid int, iterOpts []hyperg
 			return best, err
 		}
 		if pid != 0 {
-			m.ServerCPUUsPerTok = (cpuSeconds(pid) - cpu0) * 1e6 / float64(m.Tokens)
+			m.ServerCPUUsPerTok = round3((cpuSeconds(pid) - cpu0) * 1e6 / float64(m.Tokens))
 		}
 		if m.TokensPerS > best.TokensPerS {
 			best = m
@@ -170,7 +175,7 @@ func round(client *hypergraph.Client, opts options, iterOpts []hypergraph.IterOp
 		return measurement{}, firstErr
 	}
 	return measurement{
-		Tokens: tokens, Messages: messages, Seconds: round3(secs),
+		Tokens: tokens, Messages: messages, Seconds: round3(secs), TokensPerStream: opts.tokens,
 		TokensPerS: round3(float64(tokens) / secs), MessagesPerS: round3(float64(messages) / secs),
 		TokensPerMessage: round3(float64(tokens) / float64(messages)),
 	}, nil
