@@ -40,6 +40,7 @@ __all__ = [
     "add_serve_arguments",
     "configure_logging",
     "load_default_graphs",
+    "make_coordination",
     "serve_from_args",
     "start_server",
 ]
@@ -59,6 +60,7 @@ class RunningServer:
     host: str
     port: int
     runner: Any
+    coordination: Any = None
 
     @property
     def address(self) -> str:
@@ -72,6 +74,8 @@ class RunningServer:
             await self.health.enter_graceful_shutdown()
         await self.service.drain(drain_seconds, force)
         await self.server.stop(grace=1.0)
+        if self.coordination is not None:
+            await self.coordination.close()
 
 
 async def start_server(
@@ -83,16 +87,17 @@ async def start_server(
     health: bool = True,
     reflection_enabled: bool = True,
     runner: Any = None,
+    coordination: str = "memory",
 ) -> RunningServer:
     """Build and start a server in the running loop (port 0 picks a free port)."""
     from hypergraph import AsyncRunner
-    from hypergraph_grpc.coordination.memory import InMemoryCoordination
     from hypergraph_grpc.registry import GraphRegistry
     from hypergraph_grpc.service import SERVICE_NAME, RunnerService, add_to_server
 
     config = config or ServiceConfig()
     runner = runner or AsyncRunner()
-    service = RunnerService(GraphRegistry(graphs), runner, InMemoryCoordination(runner), config)
+    coord = make_coordination(coordination, runner)
+    service = RunnerService(GraphRegistry(graphs), runner, coord, config)
     # The core refuses messages far over the limit; the service answers the rest
     # with RESOURCE_EXHAUSTED + details (REQUEST_TOO_LARGE).
     receive_limit = max(config.max_request_bytes * 2, config.max_request_bytes + (1 << 20))
@@ -124,7 +129,28 @@ async def start_server(
         serving = health_pb2.HealthCheckResponse.SERVING
         await health_servicer.set("", serving)
         await health_servicer.set(SERVICE_NAME, serving)
-    return RunningServer(server, service, health_servicer, host, bound, runner)
+    return RunningServer(server, service, health_servicer, host, bound, runner, coord)
+
+
+def make_coordination(url: str, runner: Any) -> Any:
+    """``memory`` (one process), or ``redis://...`` when a Redis implementation is installed
+    as ``hypergraph_grpc.coordination.redis`` (``RedisCoordination.from_url(url, runner)``)."""
+    if url in ("", "memory"):
+        from hypergraph_grpc.coordination.memory import InMemoryCoordination
+
+        return InMemoryCoordination(runner)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            from hypergraph_grpc.coordination.redis import RedisCoordination
+        except ImportError as exc:
+            raise RuntimeError(
+                f"--coordination {url!r}: Redis coordination is not available in this build "
+                f"({exc}). How to fix: use --coordination memory (one process)."
+            ) from exc
+        return RedisCoordination.from_url(url, runner)
+    raise RuntimeError(
+        f"--coordination {url!r} is not understood. How to fix: use 'memory' or a redis:// URL."
+    )
 
 
 def _bind_address(host: str, port: int) -> str:
@@ -196,6 +222,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-format", choices=["text", "json"], default="text", help="log line format"
     )
+    parser.add_argument(
+        "--coordination",
+        default="memory",
+        help="where live runs are coordinated: memory (one process, default) or redis://HOST:PORT",
+    )
     parser.add_argument("--no-health", action="store_true", help="do not serve grpc.health.v1")
     parser.add_argument(
         "--no-reflection", action="store_true", help="do not serve server reflection"
@@ -225,7 +256,14 @@ def serve_from_args(args: argparse.Namespace) -> int:
     )
     return asyncio.run(
         _serve(
-            graphs, source, args.host, args.port, config, not args.no_health, not args.no_reflection
+            graphs,
+            source,
+            args.host,
+            args.port,
+            config,
+            not args.no_health,
+            not args.no_reflection,
+            args.coordination,
         )
     )
 
@@ -238,6 +276,7 @@ async def _serve(
     config: ServiceConfig,
     health: bool,
     reflection_enabled: bool,
+    coordination: str = "memory",
 ) -> int:
     try:
         running = await start_server(
@@ -247,6 +286,7 @@ async def _serve(
             config=config,
             health=health,
             reflection_enabled=reflection_enabled,
+            coordination=coordination,
         )
     except (OSError, RuntimeError) as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)

@@ -49,6 +49,7 @@ PINNED = {
         "add_serve_arguments",
         "configure_logging",
         "load_default_graphs",
+        "make_coordination",
         "serve_from_args",
         "start_server",
     },

@@ -198,3 +198,13 @@ async def test_unimplemented_watch(harness):
         await collect(call)
     assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
     assert "--coordination redis://" in info.value.details()
+
+
+async def test_unknown_coordination_is_refused_with_a_fix():
+    from hypergraph_grpc.server import start_server
+    from tests.service.conftest import ALL_GRAPHS
+
+    with pytest.raises(RuntimeError, match="use --coordination memory"):
+        await start_server(ALL_GRAPHS, port=0, coordination="redis://127.0.0.1:1")
+    with pytest.raises(RuntimeError, match="not understood"):
+        await start_server(ALL_GRAPHS, port=0, coordination="zookeeper")
