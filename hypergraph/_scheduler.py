@@ -112,12 +112,55 @@ class ReadyState:
             if self._rule1(entry, can):
                 ready.append(entry)
             return
+        # Inlined rules (ii), (iii) and 2 for each member: this loop runs on every
+        # superstep of a cycle, so it avoids per-rule method calls.
+        ran = self.ran
+        decision = self.decision
+        values = self.values
+        node_ver = self.node_ver
+        gates_of = plan.gates_of
+        cycle_of = plan.cycle_of
+        in_specs = plan.in_specs
         need = []
         for m in members:
-            ok = self._gate_ok(m, can, c) and self._inputs_ok(m, can, True)
-            can[m] = ok
-            if ok and self._needs(m, entry):
+            gates = gates_of[m]
+            decided = False
+            first_entry = m == entry and ran[m] == 0
+            if gates:
+                for g in gates:
+                    if decision[g] == m:
+                        decided = True
+                        break
+                if not decided and not first_entry:
+                    for g in gates:
+                        if cycle_of[g] == c or can[g]:
+                            break
+                    else:
+                        continue  # (ii): no decision and no gate left to give one
+            ok = True
+            for name, outside, inside, has_default, _ in in_specs[m]:
+                if has_default or inside or name in values:
+                    continue
+                for p in outside:
+                    if can[p]:
+                        break
+                else:
+                    ok = False
+                    break
+            if not ok:
+                continue  # (iii)
+            can[m] = True
+            if first_entry:
                 need.append(m)
+            elif gates:
+                if decided:
+                    need.append(m)
+            else:
+                read = self.read[m]
+                for name, *_ in in_specs[m]:
+                    if node_ver.get(name, 0) > read.get(name, 0):
+                        need.append(m)
+                        break
         if not need:
             self.cycle_finished[c] = True
             for m in members:
@@ -168,16 +211,3 @@ class ReadyState:
                 if can[p]:
                     return False
         return True
-
-    def _needs(self, m: int, entry: int) -> bool:
-        """Rule 2 inside a started cycle: first entrypoint run, a decision, or a newer write."""
-        if m == entry and self.ran[m] == 0:
-            return True
-        if self.plan.gates_of[m]:
-            return self._has_decision(m)
-        read = self.read[m]
-        node_ver = self.node_ver
-        for name, *_ in self.plan.in_specs[m]:
-            if node_ver.get(name, 0) > read.get(name, 0):
-                return True
-        return False
