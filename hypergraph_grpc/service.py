@@ -302,6 +302,9 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         except WorkflowBusy:
             raise errors.already_running(prepared.workflow_id) from None
         processor._on_start = lambda event: self._coord.started(live, event.run_id)
+        # The runtime frees the id before it emits RunEndEvent; so do we, so a client
+        # that reuses the id right after RunEnded (a chat, turn after turn) never races.
+        processor._on_end = lambda: self._coord.release(live)
         task = asyncio.get_running_loop().create_task(self._execute(live, prepared, processor))
         live.task = task
         self._tasks.add(task)

@@ -46,8 +46,13 @@ class RunHooks(TypedEventProcessor):
     It overrides no chunk hook, so the runtime never calls it for chunks.
     """
 
-    def __init__(self, on_start: Callable[[Any], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_start: Callable[[Any], None] | None = None,
+        on_end: Callable[[], None] | None = None,
+    ) -> None:
         self._on_start = on_start
+        self._on_end = on_end
         self.error_node = ""
         self.end: Any = None
 
@@ -60,6 +65,8 @@ class RunHooks(TypedEventProcessor):
 
     def on_run_end(self, event: Any) -> None:
         self.end = event
+        if self._on_end is not None:
+            self._on_end()
 
 
 class _Merge:
@@ -115,6 +122,7 @@ class StreamSink(TypedEventProcessor):
         self._open: dict[str, _Merge] = {}
         self._waiter: asyncio.Future | None = None
         self._on_start = on_start
+        self._on_end: Callable[[], None] | None = None
         self._on_overflow = on_overflow
         self._overflowed = False
 
@@ -160,6 +168,8 @@ class StreamSink(TypedEventProcessor):
 
     def on_run_end(self, event: Any) -> None:
         self.ended = True
+        if self._on_end is not None:
+            self._on_end()  # the id is free once RunEnd is out, before the client sees it
         self._lifecycle(event)
 
     on_superstep_start = _lifecycle

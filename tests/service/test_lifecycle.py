@@ -227,3 +227,12 @@ async def test_drain_stops_live_runs_and_every_stream_gets_run_ended():
         assert result.status == pb.RUN_STATUS_STOPPED
         assert struct_to_dict(result.stop_info) == {"kind": "server_shutdown"}
     assert endings[2].run_ended.result.forced  # stubborn ignores stop: grace cancels it
+
+
+async def test_workflow_id_is_free_as_soon_as_run_ended_is_received(harness):
+    """A chat reuses one workflow id turn after turn: no ALREADY_EXISTS in between."""
+    for turn in range(30):
+        events = await collect(harness.stub.Iter(iter_request("tokens", "chat-1", count=3)))
+        assert events[-1].WhichOneof("kind") == "run_ended", turn
+        response = await harness.stub.Run(run_request("add", "chat-1", a=turn, b=1))
+        assert response.result.status == pb.RUN_STATUS_COMPLETED
