@@ -3,12 +3,14 @@
 // and prints what was generated so far; a second Ctrl-C quits at once.
 //
 //	go run ./cmd/hgchat -prompt "Tell me about hypergraphs"
+//	go run ./cmd/hgchat -graph tokens -i count=2000 -i delay_ms=5   # any graph, any inputs
 package main
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -25,15 +27,40 @@ func main() {
 	prompt := flag.String("prompt", "", "the user's message (or give it as arguments)")
 	graph := flag.String("graph", "chat", "the graph to run")
 	input := flag.String("input", "prompt", "the graph input that receives the prompt")
+	values := inputs{}
+	flag.Var(values, "i", "another input as NAME=VALUE (VALUE is JSON if it parses, else text); repeatable")
 	flag.Parse()
 	if *prompt == "" {
 		*prompt = strings.Join(flag.Args(), " ")
 	}
-	if *prompt == "" {
+	if *prompt != "" {
+		values[*input] = *prompt
+	}
+	if len(values) == 0 {
 		fmt.Fprintln(os.Stderr, "hgchat: give a prompt: hgchat -prompt \"hello\"")
 		os.Exit(2)
 	}
-	os.Exit(chat(*target, *graph, map[string]any{*input: *prompt}))
+	os.Exit(chat(*target, *graph, values))
+}
+
+// inputs collects -i NAME=VALUE flags.
+type inputs map[string]any
+
+func (in inputs) String() string { return fmt.Sprint(map[string]any(in)) }
+
+func (in inputs) Set(s string) error {
+	name, raw, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=VALUE, got %q", s)
+	}
+	var v any
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber() // keep integers exact
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		v = raw
+	}
+	in[name] = v
+	return nil
 }
 
 func chat(target, graph string, values map[string]any) int {
@@ -65,7 +92,8 @@ func chat(target, graph string, values map[string]any) int {
 	}
 	fmt.Println()
 	if res := stream.Result(); res.Status == hypergraph.StatusStopped {
-		fmt.Fprintf(os.Stderr, "[stopped: %v]\n", res.StopInfo)
+		info, _ := json.Marshal(res.StopInfo)
+		fmt.Fprintf(os.Stderr, "[stopped: %s]\n", info)
 	}
 	return 0
 }
