@@ -208,3 +208,18 @@ async def test_unknown_coordination_is_refused_with_a_fix():
         await start_server(ALL_GRAPHS, port=0, coordination="redis://127.0.0.1:1")
     with pytest.raises(RuntimeError, match="not understood"):
         await start_server(ALL_GRAPHS, port=0, coordination="zookeeper")
+
+
+async def test_health_and_reflection_can_be_turned_off():
+    from tests.service.conftest import close_harness, make_harness
+
+    h = await make_harness(health=False, reflection_enabled=False)
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await health_pb2_grpc.HealthStub(h.channel).Check(health_pb2.HealthCheckRequest())
+        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        assert (
+            await h.stub.Run(run_request("add", a=1, b=1))
+        ).result.status == pb.RUN_STATUS_COMPLETED
+    finally:
+        await close_harness(h)
