@@ -374,6 +374,10 @@ class Run:
         except Exception as exc:  # a bug in the runtime itself: fail the run, loudly
             logger.exception("hypergraph runtime error in run %s", self.run_id)
             self._decide_failed(exc)
+        except BaseException as exc:  # KeyboardInterrupt / SystemExit: end the run, let it through
+            self._decide_failed(exc)
+            await self._finish(True)
+            raise
         result = await self._finish(cancel is not None)
         if cancel is not None:
             raise cancel
@@ -700,11 +704,18 @@ class Run:
             self._deadline_handle = None
         result = self._make_result()
         self.result = result
-        if self._live_sinks:
-            await self._emit_end(result, cancelled)
-        self._live_sinks = False
-        if self.done is not None and not self.done.done():
-            self.done.set_result(result)
+        try:
+            if self._live_sinks:
+                await self._emit_end(result, cancelled)
+        finally:
+            # Even when cancelled while waiting for async processors, whoever waits
+            # on this run (RunHandle.result, the iter() consumer) gets the end.
+            self._live_sinks = False
+            if self.done is not None and not self.done.done():
+                self.done.set_result(result)
+            if self._sink is not None and not self._sink.ended:
+                self._sink.ended = True
+                self._sink._wake()
         return result
 
     def _make_result(self) -> RunResult:
