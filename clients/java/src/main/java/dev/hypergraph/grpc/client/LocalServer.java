@@ -69,6 +69,15 @@ public final class LocalServer implements AutoCloseable {
     List<String> command = new ArrayList<>(
         List.of(executable.toString(), "serve", "--host", "127.0.0.1", "--port", "0"));
     command.addAll(args);
+    return startCommand(command, timeout);
+  }
+
+  /**
+   * Starts any server {@code command} that prints {@code listening on HOST:PORT} as its first
+   * stdout line (e.g. bench/baseline_server.py), waiting up to {@code timeout}.
+   */
+  public static LocalServer startCommand(List<String> command, Duration timeout)
+      throws IOException {
     Path log = Files.createTempFile("hypergraph-grpc-server-", ".log");
     Process process = new ProcessBuilder(command)
         .redirectError(log.toFile())
