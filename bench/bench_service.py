@@ -14,13 +14,18 @@ Figures (counts at BENCH_SCALE=1; the whole run takes a few minutes):
   server CPU microseconds per delivered token beside the baseline's per message;
 - latency ctx.stream() -> client receipt: 256 streams x 20 tokens/s for
   LATENCY_SECONDS, from Event.time (stamped at the ctx.stream() call; same
-  machine clock) to receipt; p50/p99, baseline stamped at its yield;
-- Stop -> RunEnded(STOPPED): 64 live streams, each stopped in turn; p50/p99;
+  machine clock) to receipt; p50/p99 in steady state (once every stream has
+  its first chunk; with the start-up burst under "all"); baseline stamped at
+  its yield;
+- Stop -> RunEnded(STOPPED): 64 live streams whose nodes emit a token every
+  5 ms (a node notices a stop between tokens), each stopped in turn; p50/p99;
 - Iter call -> first event: FIRST_EVENT_CALLS sequential calls; p50/p99;
 - RSS per open idle stream: IDLE_STREAMS streams whose node waits (server RSS
   growth / streams), beside the baseline's;
 - slow consumer: server RSS growth while one stream's node emits SLOW_TOKENS
   tokens and the client reads nothing; then everything is read and counted.
+  The control is the same run with a consumer that reads: the `tokens` node
+  keeps every token for its output, which is most of the growth in both.
 
 Writes bench/results/service.json and prints a table.
     python bench/bench_service.py [--profile] [--only throughput,latency,...]
@@ -52,12 +57,13 @@ from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb  # noqa: E402
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
-TOTAL_TOKENS = int(200_000 * SCALE)
+TOTAL_TOKENS = int(100_000 * SCALE)
 STREAM_COUNTS = (1, 16, 256)
 LATENCY_STREAMS = 256
 LATENCY_RATE = 20  # tokens/s per stream
 LATENCY_SECONDS = max(2.0, 5 * SCALE)
 STOP_STREAMS = 64
+STOP_TOKEN_MS = 5  # the stopped nodes emit a token every 5 ms (they notice a stop between tokens)
 FIRST_EVENT_CALLS = int(200 * SCALE) or 20
 IDLE_STREAMS = 1000
 IDLE_CHANNELS = 4
@@ -181,22 +187,40 @@ async def throughput(server: ServerProcess, streams: int, merge: bool) -> dict:
 
 
 async def latency(server: ServerProcess) -> dict:
+    """256 paced streams; Event.time (ctx.stream() call) -> receipt, in steady state.
+
+    Samples count once every stream has its first chunk: the start-up burst
+    (256 runs starting at once) is reported apart, as `all`.
+    """
     count = int(LATENCY_RATE * LATENCY_SECONDS)
     request = iter_request({"count": count, "delay_ms": 1000 / LATENCY_RATE, "prefix": "l"})
-    samples: list[float] = []
+    samples: list[tuple[float, float]] = []
+    started: set[int] = set()
+    steady = {"from": None}
 
-    async def one(stub) -> None:
+    async def one(stub, index: int) -> None:
         async for event in stub.Iter(request):
             if event.WhichOneof("kind") == "streaming_chunk":
                 now = time.time()
-                samples.append(now - (event.time.seconds + event.time.nanos / 1e9))
+                emitted = event.time.seconds + event.time.nanos / 1e9
+                samples.append((emitted, now - emitted))
+                if index not in started:
+                    started.add(index)
+                    if len(started) == LATENCY_STREAMS:
+                        steady["from"] = now
 
     async with channel(server.target) as ch:
         stub = pb_grpc.RunnerServiceStub(ch)
         await consume(stub, iter_request({"count": 100}))
-        await asyncio.gather(*(one(stub) for _ in range(LATENCY_STREAMS)))
-    ms = [s * 1000 for s in samples]
-    return {"streams": LATENCY_STREAMS, "rate": LATENCY_RATE, **percentiles(ms)}
+        await asyncio.gather(*(one(stub, i) for i in range(LATENCY_STREAMS)))
+    since = steady["from"] or 0.0
+    ms = [lat * 1000 for emitted, lat in samples if emitted >= since]
+    return {
+        "streams": LATENCY_STREAMS,
+        "rate": LATENCY_RATE,
+        **percentiles(ms),
+        "all": percentiles([lat * 1000 for _, lat in samples]),
+    }
 
 
 async def stop_latency(server: ServerProcess) -> dict:
@@ -207,7 +231,7 @@ async def stop_latency(server: ServerProcess) -> dict:
 
     async def one(stub, workflow_id: str) -> None:
         request = iter_request(
-            {"count": 10**6, "delay_ms": 50, "prefix": "s"}, workflow_id=workflow_id
+            {"count": 10**6, "delay_ms": STOP_TOKEN_MS, "prefix": "s"}, workflow_id=workflow_id
         )
         async for event in stub.Iter(request):
             kind = event.WhichOneof("kind")
@@ -233,7 +257,12 @@ async def stop_latency(server: ServerProcess) -> dict:
             samples.append((ended[workflow_id] - start) * 1000)
         await asyncio.gather(*tasks)
     stopped = sum(1 for s in statuses if s == pb.RUN_STATUS_STOPPED)
-    return {"streams": STOP_STREAMS, "stopped": stopped, **percentiles(samples)}
+    return {
+        "streams": STOP_STREAMS,
+        "token_interval_ms": STOP_TOKEN_MS,
+        "stopped": stopped,
+        **percentiles(samples),
+    }
 
 
 async def first_event(server: ServerProcess) -> dict:
@@ -301,8 +330,10 @@ async def _drain(call) -> None:
         pass
 
 
-async def slow_consumer(server: ServerProcess) -> dict:
-    """A consumer that reads nothing while its node streams SLOW_TOKENS tokens."""
+async def slow_consumer(server: ServerProcess, *, read: bool = False) -> dict:
+    """One stream whose node emits SLOW_TOKENS tokens; the consumer reads nothing
+    until the node is done (read=False), or reads as they come (read=True: the
+    control, since the `tokens` node itself keeps every token for its output)."""
     async with channel(server.target) as ch:
         stub = pb_grpc.RunnerServiceStub(ch)
         await consume(stub, iter_request({"count": 1000}))
@@ -310,6 +341,8 @@ async def slow_consumer(server: ServerProcess) -> dict:
         rss0 = peak = server.rss()
         call = stub.Iter(iter_request({"count": SLOW_TOKENS, "prefix": "x"}))
         t0 = time.perf_counter()
+        counts = {"tokens": 0, "messages": 0, "text_bytes": 0, "status": None}
+        reader = asyncio.create_task(_count(call, counts)) if read else None
         server.proc.cpu_percent(None)
         idle_rounds = 0
         while time.perf_counter() - t0 < 60 and idle_rounds < 4:
@@ -317,27 +350,37 @@ async def slow_consumer(server: ServerProcess) -> dict:
             peak = max(peak, server.rss())
             idle_rounds = idle_rounds + 1 if server.proc.cpu_percent(None) < 5 else 0
         held = server.rss()
-        tokens = messages = 0
-        text_bytes = 0
-        status = None
-        async for event in call:
-            kind = event.WhichOneof("kind")
-            if kind == "streaming_chunk":
-                tokens += event.streaming_chunk.merged or 1
-                messages += 1
-                text_bytes += len(event.streaming_chunk.text)
-            elif kind == "run_ended":
-                status = pb.RunStatus.Name(event.run_ended.result.status)
+        await (reader if reader is not None else _count(call, counts))
     return {
         "tokens_emitted": SLOW_TOKENS,
-        "tokens_delivered": tokens,
-        "messages": messages,
-        "text_bytes": text_bytes,
-        "status": status,
+        "tokens_delivered": counts["tokens"],
+        "messages": counts["messages"],
+        "text_bytes": counts["text_bytes"],
+        "status": counts["status"],
         "rss_growth_peak_mb": (peak - rss0) / 2**20,
         "rss_growth_held_mb": (held - rss0) / 2**20,
-        "seconds_until_node_idle": time.perf_counter() - t0,
+        "seconds_until_idle": time.perf_counter() - t0,
     }
+
+
+async def _count(call, counts: dict) -> None:
+    while (event := await call.read()) is not grpc.aio.EOF:
+        kind = event.WhichOneof("kind")
+        if kind == "streaming_chunk":
+            counts["tokens"] += event.streaming_chunk.merged or 1
+            counts["messages"] += 1
+            counts["text_bytes"] += len(event.streaming_chunk.text)
+        elif kind == "run_ended":
+            counts["status"] = pb.RunStatus.Name(event.run_ended.result.status)
+
+
+async def slow_consumer_fresh(read: bool) -> dict:
+    """On a fresh server each time, so one run's freed memory does not hide the other's."""
+    server = start_service()
+    try:
+        return await slow_consumer(server, read=read)
+    finally:
+        server.stop()
 
 
 # ---------------------------------------------------------------------- driver
@@ -372,7 +415,8 @@ async def run_all(only: set[str]) -> dict:
             if name == "service":
                 steps += [
                     ("stop_latency", lambda s=server: stop_latency(s)),
-                    ("slow_consumer", lambda s=server: slow_consumer(s)),
+                    ("slow_consumer", lambda: slow_consumer_fresh(read=False)),
+                    ("slow_consumer_control", lambda: slow_consumer_fresh(read=True)),
                 ]
             for key, make in steps:
                 if want(key):
@@ -441,8 +485,11 @@ def print_table(results: dict) -> None:
         mine.get("bytes_per_stream"),
         ref.get("bytes_per_stream"),
     )
-    slow = ours.get("slow_consumer", {})
+    slow, control = ours.get("slow_consumer", {}), ours.get("slow_consumer_control", {})
     row("slow consumer: server RSS peak growth MB", slow.get("rss_growth_peak_mb"), fmt="{:.1f}")
+    row(
+        "  same run, reading consumer (control) MB", control.get("rss_growth_peak_mb"), fmt="{:.1f}"
+    )
     row("slow consumer: tokens delivered", slow.get("tokens_delivered"))
     row("slow consumer: messages (merged)", slow.get("messages"))
 
