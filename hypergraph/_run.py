@@ -555,17 +555,20 @@ class Run:
             if not direct:
                 self._exec_finished()
 
-    def _thread_job(self, ctx: NodeContext, fut: asyncio.Future) -> None:
-        """Worker thread: call the sync node, hand the outcome to the loop."""
+    def _thread_job(self, ctx: NodeContext, fut: asyncio.Future) -> Any:
+        """Worker thread: call the sync node; return how to hand the outcome to the loop."""
         try:
             outcome = (True, ctx._node.func(**ctx._kwargs))
         except BaseException as exc:  # noqa: BLE001 - reported as the node's error
             outcome = (False, exc)
         if ctx._cancelled:
-            return
+            return None
+        return partial(self._deliver_outcome, fut, outcome)
+
+    def _deliver_outcome(self, fut: asyncio.Future, outcome: tuple) -> None:
         try:
             self._loop.call_soon_threadsafe(_resolve, fut, outcome)
-        except RuntimeError:
+        except RuntimeError:  # the loop is closed: the run is long gone
             pass
 
     def _run_gate(self, ctx: NodeContext) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
 
 __all__ = ["WorkerPool"]
 
@@ -28,8 +27,13 @@ class WorkerPool:
         self._idle = 0  # threads waiting for a job and not yet claimed by a submit
         self._count = 0
 
-    def submit(self, job: Callable[[], Any]) -> None:
-        """Queue ``job``; start a thread for it when every thread is busy."""
+    def submit(self, job: Callable[[], Callable[[], None] | None]) -> None:
+        """Queue ``job``; start a thread for it when every thread is busy.
+
+        ``job()`` runs on a worker and may return a ``deliver()`` callable: the
+        thread counts itself idle *before* calling it, so whoever is woken by the
+        delivery (the next superstep) finds this thread free for reuse.
+        """
         with self._lock:
             if self._idle > 0:
                 self._idle -= 1
@@ -55,7 +59,10 @@ class WorkerPool:
                         self._count -= 1
                         return
                 continue  # a submit claimed this thread; its job is on the way
-            job()  # jobs catch their own exceptions
+            deliver = job()  # jobs catch their own exceptions
             del job
             with self._lock:
                 self._idle += 1
+            if deliver is not None:
+                deliver()
+                del deliver
