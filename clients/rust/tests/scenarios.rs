@@ -46,7 +46,16 @@ const CASE_LIMIT: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    // libtest-style arguments: NAME filters (substring), --skip NAME, --list; other flags are ignored.
+    let (mut filters, mut skips) = (Vec::new(), Vec::new());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--skip" => skips.extend(it.next()),
+            _ if !a.starts_with('-') => filters.push(a),
+            _ => {}
+        }
+    }
     let table = load_table();
     let mut names: Vec<String> = table["cases"]
         .as_array()
@@ -59,8 +68,11 @@ fn main() -> ExitCode {
         names.iter().for_each(|n| println!("{n}: test"));
         return ExitCode::SUCCESS;
     }
-    let selected: Vec<&String> =
-        names.iter().filter(|n| filters.is_empty() || filters.iter().any(|f| n.contains(f.as_str()))).collect();
+    let wanted = |n: &String| {
+        (filters.is_empty() || filters.iter().any(|f| n.contains(f.as_str())))
+            && !skips.iter().any(|s| n.contains(s.as_str()))
+    };
+    let selected: Vec<&String> = names.iter().filter(|n| wanted(n)).collect();
     if selected.is_empty() {
         println!("\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; {} filtered out; finished in 0.00s\n", names.len());
         return ExitCode::SUCCESS;
