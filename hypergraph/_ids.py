@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 
 __all__ = ["new_span_id", "new_run_id", "new_workflow_id"]
 
@@ -27,6 +28,11 @@ def new_run_id() -> str:
     return f"run-{_RUN_PREFIX}{next(_run_counter):x}"
 
 
+_random = random.Random(os.urandom(16))
+# A forked child must not repeat its parent's ids.
+os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(16)))
+
+
 def new_workflow_id() -> str:
     """``wf-`` + 12 random hex digits (random, so ids from many servers do not clash)."""
-    return "wf-" + os.urandom(6).hex()
+    return f"wf-{_random.getrandbits(48):012x}"

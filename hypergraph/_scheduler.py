@@ -38,7 +38,8 @@ class ReadyState:
         self.ver = {name: i for i, name in enumerate(values, 1)}
         self.version = len(values)
         self.node_ver: dict[str, int] = {}
-        self.read: list[dict[str, int]] = [{} for _ in range(plan.n)]
+        # Read versions matter only inside cycles (rule 2 for cycle members).
+        self.read: list[dict[str, int]] = [{} for _ in range(plan.n)] if plan.cycles else []
         self.ran = [0] * plan.n
         self.decision: list[int | None] = [None] * plan.n  # per gate: pending target
         self.cycle_started = [False] * len(plan.cycles)
@@ -65,6 +66,9 @@ class ReadyState:
         self.node_ver[name] = self.version
 
     def after_writes(self, i: int) -> None:
+        """A node's own writes never re-trigger it: it has read what it wrote."""
+        if not self.read:  # no cycles: nothing ever re-runs
+            return
         read = self.read[i]
         for name in self.plan.self_inputs[i]:
             read[name] = self.ver[name]
