@@ -245,6 +245,16 @@ describe("wrapper helpers against the server", () => {
     await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
   });
 
+  test("detach: leaving the loop keeps the run going until stopped", async () => {
+    const workflowId = uniqueId("ts-detach");
+    let chunks = 0;
+    for await (const event of client.iter("tokens", { count: 100000, delay_ms: 5 }, { workflowId, detach: true })) {
+      if (event.kind === "streamingChunk" && ++chunks === 3) break;
+    }
+    assert.equal(await second.stop(workflowId, { info: { kind: "cleanup" } }), true, "the detached run is still live");
+    await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
+  });
+
   test("stop of an unknown workflow returns false", async () => {
     assert.equal(await client.stop(uniqueId("ts-none"), { info: { kind: "user_stop" }, graceMs: 100 }), false);
   });
