@@ -94,7 +94,8 @@ def invalid_input(graph: str, violations: Sequence[tuple[str, str]]) -> ServiceE
     return ServiceError(
         grpc.StatusCode.INVALID_ARGUMENT,
         "INVALID_INPUT",
-        f"invalid request for graph {graph!r}: {described}. How to fix: correct the fields "
+        f"invalid request{f' for graph {graph!r}' if graph else ''}: {described}. "
+        "How to fix: correct the fields "
         "named above (ListGraphs describes each graph's inputs, their types and outputs).",
         violations=violations,
         metadata={"graph": graph},
