@@ -134,6 +134,14 @@ def _is_ctx_annotation(ann: Any) -> bool:
     return False
 
 
+def _is_ctx_alias(ann: Any, func: Callable) -> bool:
+    """A string annotation naming NodeContext under another name (``import ... as Ctx``)."""
+    if not isinstance(ann, str) or not ann.strip().isidentifier():
+        return False
+    value = getattr(func, "__globals__", {}).get(ann.strip())
+    return isinstance(value, type) and issubclass(value, NodeContext)
+
+
 def _resolve_annotation(ann: Any, func: Callable) -> Any:
     """The annotation as an object when a string one can be evaluated, else as given."""
     if ann is inspect.Parameter.empty:
@@ -186,7 +194,7 @@ class _Signature:
         defaults: dict[str, Any] = {}
         annotations: dict[str, Any] = {}
         for p in sig.parameters.values():
-            if _is_ctx_annotation(p.annotation):
+            if _is_ctx_annotation(p.annotation) or _is_ctx_alias(p.annotation, func):
                 if self.ctx_param is not None:
                     raise TypeError(
                         f"{owner} has two NodeContext parameters ({self.ctx_param!r} and "

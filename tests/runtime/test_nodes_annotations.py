@@ -39,3 +39,16 @@ def test_c6_input_annotations_are_resolved_objects():
         return x
 
     assert f.input_annotations == {"x": list, "y": typing.Optional[int]}  # noqa: UP045
+
+
+def test_c6_aliased_context_class_in_string_annotation():
+    namespace: dict = {}
+    exec(
+        "from __future__ import annotations\n"
+        "from hypergraph import NodeContext as Ctx, node\n"
+        "@node(output_name='a')\n"
+        "async def f(x, c: Ctx):\n"
+        "    return x\n",
+        namespace,
+    )
+    assert namespace["f"].inputs == ("x",) and namespace["f"].ctx_param == "c"
