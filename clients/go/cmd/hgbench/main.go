@@ -6,8 +6,10 @@
 // bench/results/clients-go.json).
 //
 // Without -target it starts the Python server itself (server_args of
-// clients/scenarios.json, from the repository at -root) and also reports the
-// server's CPU time per delivered token, read from /proc.
+// clients/scenarios.json, from the repository at -root), reports the server's
+// CPU time per delivered token and message (read from /proc), and measures
+// the baseline in the same run: bench/baseline_server.py, a bare grpc.aio
+// servicer sending one pre-built message per token, read the same way.
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -46,6 +49,7 @@ type measurement struct {
 	MessagesPerS      float64 `json:"messages_per_s"`
 	TokensPerMessage  float64 `json:"tokens_per_message"`
 	ServerCPUUsPerTok float64 `json:"server_cpu_us_per_token,omitempty"`
+	ServerCPUUsPerMsg float64 `json:"server_cpu_us_per_message,omitempty"`
 }
 
 func main() {
@@ -64,64 +68,117 @@ func main() {
 }
 
 func run(root, target string, opts options, unmergedTokens int) error {
-	pid := 0
-	if target == "" {
-		srv, err := startServer(root)
+	out := map[string]any{
+		"benchmark": "go client: concurrent Iter streams of the tokens graph",
+		"description": "A Go client (grpc-go) reads `streams` concurrent Iter streams of the `tokens` graph (no delay). " +
+			"A token is one ctx.stream() call; a merged chunk message holds several. Ratios are against bare grpc.aio " +
+			"(bench/baseline_server.py: one pre-built message per token) read by the same client in the same run.",
+		"client":     "go",
+		"go_version": runtime.Version(),
+		"cores":      runtime.NumCPU(),
+		"graph":      "tokens",
+		"streams":    opts.streams,
+		"rounds":     opts.rounds,
+	}
+	if target != "" { // a running server: no baseline, no CPU figures
+		merged, unmerged, err := benchServer(target, 0, opts, unmergedTokens)
 		if err != nil {
 			return err
 		}
-		defer srv.Stop()
-		target, pid = srv.Addr, srv.Pid()
+		addFigures(out, merged, unmerged, nil)
+		return emit(out)
 	}
-	client, err := hypergraph.Dial(context.Background(), target)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	// Warm up the connection and the server's code paths.
-	if _, err := measure(client, options{opts.streams, 200, 1}, pid, nil); err != nil {
-		return err
-	}
-	merged, err := measure(client, opts, pid, nil)
-	if err != nil {
-		return err
-	}
-	unmerged, err := measure(client, opts.with(unmergedTokens), pid, []hypergraph.IterOption{hypergraph.WithDisableMerge()})
-	if err != nil {
-		return err
-	}
-	out := map[string]any{
-		"benchmark":         "go client: concurrent Iter streams of the tokens graph",
-		"client":            "go",
-		"go_version":        runtime.Version(),
-		"graph":             "tokens",
-		"streams":           opts.streams,
-		"tokens_per_stream": opts.tokens,
-		"rounds":            opts.rounds,
-		"tokens_per_s":      merged.TokensPerS,
-		"messages_per_s":    merged.MessagesPerS,
-		"default":           merged,
-		"disable_merge":     unmerged,
-		"server_started_by": map[bool]string{true: "hgbench", false: "caller"}[pid != 0],
-		"merge_speedup":     round3(merged.TokensPerS / unmerged.TokensPerS),
-	}
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
-}
-
-func startServer(root string) (*testserver.Server, error) {
-	var err error
 	if root == "" {
+		var err error
 		if root, err = testserver.Root(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	args, err := testserver.ServerArgs(root)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return testserver.Start(root, args, 60*time.Second)
+	merged, unmerged, err := withServer(root, nil, args, func(addr string, pid int) (measurement, measurement, error) {
+		return benchServer(addr, pid, opts, unmergedTokens)
+	})
+	if err != nil {
+		return err
+	}
+	baselineArgv := []string{filepath.Join(root, ".venv", "bin", "python"), filepath.Join(root, "bench", "baseline_server.py"), "--host", "127.0.0.1", "--port", "0"}
+	baseline, _, err := withServer(root, baselineArgv, nil, func(addr string, pid int) (measurement, measurement, error) {
+		m, err := benchOne(addr, pid, opts.with(unmergedTokens), nil)
+		return m, measurement{}, err
+	})
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	addFigures(out, merged, unmerged, &baseline)
+	return emit(out)
+}
+
+// withServer starts a server (argv, or hypergraph-grpc with args), runs fn
+// against it and stops it, so the next server has the CPU to itself.
+func withServer(root string, argv, args []string, fn func(addr string, pid int) (measurement, measurement, error)) (measurement, measurement, error) {
+	var srv *testserver.Server
+	var err error
+	if argv != nil {
+		srv, err = testserver.StartCommand(root, argv, 60*time.Second)
+	} else {
+		srv, err = testserver.Start(root, args, 60*time.Second)
+	}
+	if err != nil {
+		return measurement{}, measurement{}, err
+	}
+	defer srv.Stop()
+	return fn(srv.Addr, srv.Pid())
+}
+
+// benchServer measures a hypergraph server with merging on, then off.
+func benchServer(addr string, pid int, opts options, unmergedTokens int) (merged, unmerged measurement, err error) {
+	if merged, err = benchOne(addr, pid, opts, nil); err != nil {
+		return
+	}
+	unmerged, err = benchOne(addr, pid, opts.with(unmergedTokens), []hypergraph.IterOption{hypergraph.WithDisableMerge()})
+	return
+}
+
+// benchOne warms a fresh connection up, then measures.
+func benchOne(addr string, pid int, opts options, iterOpts []hypergraph.IterOption) (measurement, error) {
+	client, err := hypergraph.Dial(context.Background(), addr)
+	if err != nil {
+		return measurement{}, err
+	}
+	defer client.Close()
+	if _, err := measure(client, options{opts.streams, 200, 1}, 0, iterOpts); err != nil {
+		return measurement{}, err
+	}
+	return measure(client, opts, pid, iterOpts)
+}
+
+func addFigures(out map[string]any, merged, unmerged measurement, baseline *measurement) {
+	out["tokens_per_stream"] = merged.TokensPerStream
+	out["tokens_per_s"] = merged.TokensPerS
+	out["messages_per_s"] = merged.MessagesPerS
+	out["runs"] = map[string]any{"hypergraph": merged, "hypergraph_disable_merge": unmerged}
+	out["merge_speedup"] = round3(merged.TokensPerS / unmerged.TokensPerS)
+	if baseline == nil {
+		return
+	}
+	out["runs"].(map[string]any)["baseline_grpc_aio"] = *baseline
+	out["ratio_tokens_per_s_vs_baseline"] = map[string]float64{
+		"hypergraph":               round3(merged.TokensPerS / baseline.TokensPerS),
+		"hypergraph_disable_merge": round3(unmerged.TokensPerS / baseline.TokensPerS),
+	}
+	out["ratio_messages_per_s_vs_baseline"] = map[string]float64{
+		"hypergraph":               round3(merged.MessagesPerS / baseline.MessagesPerS),
+		"hypergraph_disable_merge": round3(unmerged.MessagesPerS / baseline.MessagesPerS),
+	}
+}
+
+func emit(out map[string]any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // measure runs opts.rounds rounds of opts.streams concurrent streams and
@@ -135,7 +192,9 @@ func measure(client *hypergraph.Client, opts options, pid int, iterOpts []hyperg
 			return best, err
 		}
 		if pid != 0 {
-			m.ServerCPUUsPerTok = round3((cpuSeconds(pid) - cpu0) * 1e6 / float64(m.Tokens))
+			cpu := cpuSeconds(pid) - cpu0
+			m.ServerCPUUsPerTok = round3(cpu * 1e6 / float64(m.Tokens))
+			m.ServerCPUUsPerMsg = round3(cpu * 1e6 / float64(m.Messages))
 		}
 		if m.TokensPerS > best.TokensPerS {
 			best = m

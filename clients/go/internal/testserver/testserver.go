@@ -71,10 +71,17 @@ func ServerArgs(root string) ([]string, error) {
 // and waits (at most timeout) for its `listening on HOST:PORT` line.
 func Start(root string, args []string, timeout time.Duration) (*Server, error) {
 	bin := filepath.Join(root, ".venv", "bin", "hypergraph-grpc")
+	return StartCommand(root, append([]string{bin, "serve", "--host", "127.0.0.1", "--port", "0"}, args...), timeout)
+}
+
+// StartCommand runs argv in root (any server that prints `listening on
+// HOST:PORT` first, e.g. bench/baseline_server.py) and waits for that line.
+func StartCommand(root string, argv []string, timeout time.Duration) (*Server, error) {
+	bin := argv[0]
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("%s not found: run `make install` at the repository root first", bin)
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...)...)
+	cmd := exec.Command(bin, argv[1:]...)
 	cmd.Dir = root
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so Stop reaches any child too
 	s := &Server{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
