@@ -111,9 +111,16 @@ class ReadyState:
         if not self.cycle_started[c]:
             if not self._inputs_ok(entry, can, True):
                 return  # the cycle cannot start (yet); members stay "cannot run"
+            # The first run needs no decision from the cycle's own gates, but a gate
+            # outside the cycle that targets the entrypoint still decides whether
+            # the cycle starts at all.
+            outside = [g for g in plan.gates_of[entry] if plan.cycle_of[g] != c]
+            decided = not outside or self._has_decision(entry)
+            if not decided and not any(can[g] for g in outside):
+                return  # its gates ran and chose something else: the cycle never starts
             for m in members:
                 can[m] = True
-            if self._rule1(entry, can):
+            if decided and self._rule1(entry, can):
                 ready.append(entry)
             return
         # Inlined rules (ii), (iii) and 2 for each member: this loop runs on every

@@ -151,3 +151,35 @@ async def test_c46_grace_on_concurrent_nodes_cancels_only_the_stubborn_one():
     assert len(rec.of(StopRequestedEvent)) == 1
     check_run_events(rec.events)
     assert polite.inputs == ("x", "ctx")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("choice,loops", [("spin", 3), ("skip", 0), (END, 0)])
+async def test_c13_gate_outside_a_cycle_decides_whether_it_starts(choice, loops):
+    """C13: a cycle's entrypoint targeted by an outside gate waits for that gate's decision."""
+    spins = []
+
+    @route(targets=["spin", "skip", END])
+    def choose(q):
+        return choice
+
+    @node(output_name="n")
+    def spin(n):
+        spins.append(n)
+        return n + 1
+
+    @route(targets=["spin", END])
+    def more(n):
+        return "spin" if n < 3 else END
+
+    @node(output_name="skipped")
+    def skip(q):
+        return True
+
+    rec = Recorder()
+    g = Graph([choose, spin, more, skip])
+    assert g.entrypoints == ("spin",)
+    result = await AsyncRunner().run(g, q=1, n=0, event_processors=[rec])
+    assert len(spins) == loops and result.completed
+    starts = [e.node_name for e in rec.of(NodeStartEvent)]
+    assert starts[0] == "choose"
