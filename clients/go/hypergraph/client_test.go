@@ -150,3 +150,48 @@ func waitWorkflowFree(t *testing.T, client *hypergraph.Client, wfID string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The connect-go style loop sees the run's lifecycle in order.
+func TestReceiveLoopSeesLifecycle(t *testing.T) {
+	client := dial(t)
+	stream, err := client.Iter(context.Background(), "tokens", map[string]any{"count": 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for stream.Receive() {
+		switch e := stream.Event().(type) {
+		case *hypergraph.RunStarted:
+			if e.Graph != "tokens" || e.Node != "" {
+				t.Errorf("run started = %+v", e)
+			}
+			kinds = append(kinds, "run_started")
+		case *hypergraph.NodeStarted:
+			kinds = append(kinds, "node_started:"+e.Node)
+		case *hypergraph.NodeEnded:
+			kinds = append(kinds, "node_ended:"+e.Node)
+		case *hypergraph.RunEnded:
+			kinds = append(kinds, "run_ended:"+e.Result.Status.String())
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(kinds, " ")
+	want := "run_started node_started:emit_tokens node_ended:emit_tokens run_ended:COMPLETED"
+	if got != want {
+		t.Fatalf("lifecycle %q, want %q", got, want)
+	}
+	if stream.Result() == nil || stream.Result().Values["text"] != "tok0 tok1 tok2 " {
+		t.Fatalf("result = %+v", stream.Result())
+	}
+}
+
+func TestWatchOnOneProcessIsUnimplemented(t *testing.T) {
+	client := dial(t)
+	_, err := client.Watch(context.Background(), "go-any", 0)
+	var e *hypergraph.Error
+	if !errors.As(err, &e) || e.Code() != codes.Unimplemented {
+		t.Fatalf("Watch error %v, want Unimplemented from a single-process server", err)
+	}
+}
