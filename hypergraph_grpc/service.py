@@ -35,6 +35,11 @@ ECHO_METADATA_KEY = "x-hypergraph-echo"
 
 log = logging.getLogger("hypergraph_grpc.service")
 
+# Bounds on StreamOptions (docs/protocol.md, "StreamOptions").
+MAX_QUEUED_EVENTS = 65536
+MIN_CHUNK_BYTES = 256
+MAX_CHUNK_BYTES = 1 << 20
+
 _WORKFLOW_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _STOP_STATE = {
     StopState.UNKNOWN: pb.RUN_STATE_UNSPECIFIED,
@@ -273,14 +278,17 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         )
 
     def _sink(self, prepared: _Prepared, options) -> streams.StreamSink:
+        # Client-chosen limits are clamped so no option can unbound a stream's memory.
         config = self._config
-        queued = options.max_queued_events or config.max_queued_events
+        queued = min(options.max_queued_events or config.max_queued_events, MAX_QUEUED_EVENTS)
+        chunk_bytes = options.max_chunk_bytes or config.max_chunk_bytes
+        chunk_bytes = min(max(chunk_bytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
         return streams.StreamSink(
             convert.EventEncoder(prepared.name, prepared.workflow_id),
             on_start=None,
             on_overflow=None,
             max_queued_events=queued,
-            max_chunk_bytes=options.max_chunk_bytes or config.max_chunk_bytes,
+            max_chunk_bytes=chunk_bytes,
             merge=not options.disable_merge,
             hard_cap=queued * config.unmerged_queue_factor,
         )
