@@ -370,6 +370,8 @@ _BUILDERS: dict[str, Any] = {
 def event_from_proto(msg: pb.Event) -> Event:
     """Convert a protobuf Event into its typed dataclass (base `Event` for unknown kinds)."""
     kind = msg.WhichOneof("kind")
+    if kind == "streaming_chunk":
+        return _chunk_event(msg)  # the hot path: one per token
     builder = _BUILDERS.get(kind)
     cls, own = builder(getattr(msg, kind)) if builder else (Event, {})
     return cls(
@@ -382,6 +384,23 @@ def event_from_proto(msg: pb.Event) -> Event:
         parent_span_id=msg.parent_span_id,
         raw=msg,
         **own,
+    )
+
+
+def _chunk_event(msg: pb.Event) -> StreamingChunk:
+    chunk = msg.streaming_chunk
+    time = msg.time
+    return StreamingChunk(
+        workflow_id=msg.workflow_id,
+        run_id=msg.run_id,
+        seq=msg.seq,
+        time=time.seconds + time.nanos / 1e9,
+        node=msg.node,
+        span_id=msg.span_id,
+        parent_span_id=msg.parent_span_id,
+        raw=msg,
+        chunk=chunk.text if chunk.WhichOneof("payload") == "text" else _chunk(chunk),
+        merged=chunk.merged or 1,
     )
 
 
