@@ -12,8 +12,8 @@ text chunk of its node execution (span) instead of adding an entry; bytes chunks
 likewise. Lifecycle events and other chunks are always appended, and they close
 their span's open merge so per-node order is kept. A merged message carries
 ``merged`` = the number of ``ctx.stream()`` calls it holds and takes one seq.
-With ``disable_merge`` nothing merges; a queue that reaches
-``max_queued_events * unmerged_queue_factor`` stops the run
+With ``disable_merge`` nothing merges, and value chunks never do; a queue that
+reaches ``max_queued_events * unmerged_queue_factor`` stops the run
 (``{"kind": "slow_consumer"}``) so memory stays bounded.
 """
 
@@ -180,14 +180,13 @@ class StreamSink(TypedEventProcessor):
 
     def _absorb(self, event: Any) -> bool:
         """Under pressure: merge a text/bytes chunk; True when no raw append is needed."""
-        if not self.merge:
+        chunk = event.chunk
+        kind = chunk.__class__
+        if not self.merge or (kind is not str and kind is not bytes):
+            # Not mergeable: appended; past the hard cap the run is stopped instead.
             if len(self.queue) >= self.hard_cap and not self._overflowed:
                 self._overflowed = True
                 self._on_overflow()
-            return False
-        chunk = event.chunk
-        kind = chunk.__class__
-        if kind is not str and kind is not bytes:
             return False
         size = _size(chunk)
         span = event.span_id

@@ -175,3 +175,10 @@ async def test_writer_wakes_for_late_events_and_reports_a_dead_run():
     with pytest.raises(RunNotStarted) as info:
         await drain(dead)
     assert isinstance(info.value.error, KeyError)
+
+
+@pytest.mark.asyncio
+async def test_value_chunks_past_the_hard_cap_stop_the_run():
+    sink, overflows = make_sink(max_queued_events=2, hard_cap=10)
+    feed(sink, run_events([chunk("a", {"i": i}) for i in range(30)]))
+    assert overflows == [1]
