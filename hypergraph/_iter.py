@@ -198,6 +198,13 @@ class IterContext:
         self._task: asyncio.Task | None = None
         self._handle: RunHandle | None = None
 
+    def __aiter__(self) -> None:
+        raise TypeError(
+            "runner.iter(...) is an async context manager, not an iterator.\n"
+            "How to fix: `async with runner.iter(graph, ...) as handle:` then "
+            "`async for event in handle:`."
+        )
+
     async def __aenter__(self) -> RunHandle:
         if self._handle is not None:
             raise RuntimeError("this runner.iter(...) context was already entered")

@@ -262,3 +262,10 @@ async def test_c52_validation_errors_raised_on_entering_before_any_event():
             async with runner.iter(Graph([endless]), workflow_id="busy"):
                 pytest.fail("entered")
         handle.stop()
+
+
+@pytest.mark.asyncio
+async def test_c48_iter_without_async_with_explains_the_fix():
+    with pytest.raises(TypeError, match="async with runner.iter"):
+        async for _ in AsyncRunner().iter(graph, **values):
+            pass
