@@ -1,15 +1,16 @@
 //! hgbench: how fast the Rust client reads concurrent token streams.
 //!
 //! Reads `--streams` (16) concurrent Iter streams of the `tokens` graph with
-//! `--tokens` (20000) tokens each, from three servers it starts itself on free
-//! loopback ports (or the addresses given):
+//! `--tokens` (10000) tokens each, from three servers it starts itself on free
+//! loopback ports (or the addresses given), interleaved over `--rounds` (3)
+//! rounds, reporting each mode's median round:
 //!   hypergraph                the real server, default merging of queued chunks
 //!   hypergraph_disable_merge  the real server, one message per ctx.stream() call
 //!   baseline_grpc_aio         bench/baseline_server.py: bare grpc.aio yielding pre-built messages
 //! and prints one JSON document (tokens/s, messages/s, client CPU per message,
 //! ratios against the baseline measured in the same run). `--out FILE` also writes it.
 //!
-//! Usage: hgbench [--streams N] [--tokens N] [--target ADDR] [--baseline-target ADDR] [--out FILE]
+//! Usage: hgbench [--streams N] [--tokens N] [--rounds N] [--target ADDR] [--baseline-target ADDR] [--out FILE]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -21,19 +22,21 @@ use serde_json::{json, Value};
 struct Args {
     streams: usize,
     tokens: u64,
+    rounds: usize,
     target: Option<String>,
     baseline_target: Option<String>,
     out: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { streams: 16, tokens: 20_000, target: None, baseline_target: None, out: None };
+    let mut a = Args { streams: 16, tokens: 10_000, rounds: 3, target: None, baseline_target: None, out: None };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--streams" => a.streams = value()?.parse().map_err(|e| format!("--streams: {e}"))?,
             "--tokens" => a.tokens = value()?.parse().map_err(|e| format!("--tokens: {e}"))?,
+            "--rounds" => a.rounds = value()?.parse::<usize>().map_err(|e| format!("--rounds: {e}"))?.max(1),
             "--target" => a.target = Some(value()?),
             "--baseline-target" => a.baseline_target = Some(value()?),
             "--out" => a.out = Some(PathBuf::from(value()?)),
@@ -52,7 +55,7 @@ struct Tally {
 
 fn main() {
     let args = parse_args().unwrap_or_else(|why| {
-        eprintln!("hgbench: {why}\nusage: hgbench [--streams N] [--tokens N] [--target ADDR] [--baseline-target ADDR] [--out FILE]");
+        eprintln!("hgbench: {why}\nusage: hgbench [--streams N] [--tokens N] [--rounds N] [--target ADDR] [--baseline-target ADDR] [--out FILE]");
         std::process::exit(2);
     });
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
@@ -95,15 +98,29 @@ async fn bench(args: &Args) -> Result<Value, String> {
             (Some(s), addr)
         }
     };
-    let merged = measure(&target, args, false).await?;
-    let unmerged = measure(&target, args, true).await?;
-    let baseline = measure(&baseline_target, args, false).await?;
+    // Interleave the three modes over several rounds (rotating the order), and
+    // report each mode's median round: the machine is shared, so one round alone is noisy.
+    let modes = [
+        ("hypergraph", &target, false),
+        ("hypergraph_disable_merge", &target, true),
+        ("baseline_grpc_aio", &baseline_target, false),
+    ];
+    let mut rounds: Vec<Vec<Value>> = vec![Vec::new(); modes.len()];
+    for r in 0..args.rounds {
+        for k in 0..modes.len() {
+            let i = (k + r) % modes.len();
+            let (_, addr, disable_merge) = modes[i];
+            rounds[i].push(measure(addr, args, disable_merge).await?);
+        }
+    }
+    let [merged, unmerged, baseline] = [0, 1, 2].map(|i| median_round(&rounds[i]));
     let ratio = |run: &Value, key: &str| run[key].as_f64().unwrap_or(0.0) / baseline[key].as_f64().unwrap_or(f64::NAN);
     Ok(json!({
         "benchmark": "clients-rust",
         "description": "Rust client (tonic) reading concurrent Iter streams of the `tokens` graph; ratios are against bare grpc.aio (bench/baseline_server.py) read by the same client in the same run",
         "streams": args.streams,
         "tokens_per_stream": args.tokens,
+        "rounds": args.rounds,
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "runs": {"hypergraph": merged, "hypergraph_disable_merge": unmerged, "baseline_grpc_aio": baseline},
         "ratio_tokens_per_s_vs_baseline": {
@@ -115,6 +132,15 @@ async fn bench(args: &Args) -> Result<Value, String> {
             "hypergraph_disable_merge": ratio(&unmerged, "messages_per_s"),
         },
     }))
+}
+
+/// The round with the median tokens/s, plus every round's tokens/s.
+fn median_round(runs: &[Value]) -> Value {
+    let mut sorted: Vec<&Value> = runs.iter().collect();
+    sorted.sort_by(|a, b| a["tokens_per_s"].as_f64().partial_cmp(&b["tokens_per_s"].as_f64()).unwrap());
+    let mut median = sorted[sorted.len() / 2].clone();
+    median["rounds_tokens_per_s"] = runs.iter().map(|r| r["tokens_per_s"].clone()).collect();
+    median
 }
 
 /// A server's log file in the temp dir (the servers log every run; keep that off our output).
