@@ -30,3 +30,6 @@ class ServiceConfig:
     # factor stops its run (info {"kind": "slow_consumer"}) instead of growing forever.
     unmerged_queue_factor: int = 1024
     max_iterations: int = 1000
+    # Bearer tokens accepted on RunnerService calls; empty = no authentication.
+    # (Health and reflection stay open, for load balancers and tools.)
+    auth_tokens: frozenset[str] = frozenset()

@@ -17,6 +17,7 @@ too many runs           RESOURCE_EXHAUSTED   TOO_MANY_RUNS
 too many streams        RESOURCE_EXHAUSTED   TOO_MANY_STREAMS
 request too large       RESOURCE_EXHAUSTED   REQUEST_TOO_LARGE
 slow consumer           RESOURCE_EXHAUSTED   SLOW_CONSUMER
+no/bad bearer token     UNAUTHENTICATED      MISSING_/INVALID_CREDENTIALS
 Watch on one process    UNIMPLEMENTED        WATCH_NEEDS_CLUSTER
 bug in the server       INTERNAL             INTERNAL_ERROR
 ======================  ===================  ==============================
@@ -47,6 +48,7 @@ __all__ = [
     "invalid_input",
     "resource_exhausted",
     "to_status",
+    "unauthenticated",
     "watch_unimplemented",
 ]
 
@@ -109,6 +111,15 @@ def already_running(workflow_id: str) -> ServiceError:
         f"workflow {workflow_id!r} already has a live run. How to fix: wait for it to end "
         "(its RunEnded event), stop it with Stop, or use another workflow_id.",
         metadata={"workflow_id": workflow_id},
+    )
+
+
+def unauthenticated(reason: str, what: str) -> ServiceError:
+    return ServiceError(
+        grpc.StatusCode.UNAUTHENTICATED,
+        reason,
+        f"{what}. How to fix: send the metadata 'authorization: Bearer <token>' with a token "
+        "the server was started with (--auth-token).",
     )
 
 

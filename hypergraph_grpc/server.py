@@ -223,6 +223,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--log-format", choices=["text", "json"], default="text", help="log line format"
     )
     parser.add_argument(
+        "--auth-token",
+        action="append",
+        metavar="TOKEN",
+        help="require 'authorization: Bearer TOKEN' on RunnerService calls (repeatable; "
+        "also HYPERGRAPH_AUTH_TOKENS=tok1,tok2); default: no authentication",
+    )
+    parser.add_argument(
         "--coordination",
         default="memory",
         help="where live runs are coordinated: memory (one process, default) or redis://HOST:PORT",
@@ -253,6 +260,7 @@ def serve_from_args(args: argparse.Namespace) -> int:
         max_streams=args.max_streams,
         max_request_bytes=args.max_request_bytes,
         drain_seconds=args.drain_seconds,
+        auth_tokens=_auth_tokens(args.auth_token),
     )
     return asyncio.run(
         _serve(
@@ -266,6 +274,12 @@ def serve_from_args(args: argparse.Namespace) -> int:
             args.coordination,
         )
     )
+
+
+def _auth_tokens(flags: list[str] | None) -> frozenset[str]:
+    tokens = list(flags or [])
+    tokens += [t for t in os.environ.get("HYPERGRAPH_AUTH_TOKENS", "").split(",") if t.strip()]
+    return frozenset(t.strip() for t in tokens if t.strip())
 
 
 async def _serve(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import hmac
 import logging
 import re
 import secrets
@@ -225,16 +226,20 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
     # --- helpers ------------------------------------------------------------------------
 
     async def _echo(self, context) -> tuple[tuple[str, str], ...]:
-        metadata = context.invocation_metadata()
-        if not metadata:
-            return ()
+        """Echo ``x-hypergraph-echo``, then check credentials when tokens are configured."""
+        metadata = context.invocation_metadata() or ()
+        echo: tuple[tuple[str, str], ...] = ()
         for key, value in metadata:
             if key == ECHO_METADATA_KEY:
-                pair = ((key, value),)
-                await context.send_initial_metadata(pair)
-                context.set_trailing_metadata(pair)
-                return pair
-        return ()
+                echo = ((key, value),)
+                await context.send_initial_metadata(echo)
+                context.set_trailing_metadata(echo)
+                break
+        if self._config.auth_tokens:
+            failure = _check_credentials(metadata, self._config.auth_tokens)
+            if failure is not None:
+                await errors.abort(context, failure, extra_metadata=echo)
+        return echo
 
     def _prepare(self, request) -> _Prepared:
         name = request.graph
@@ -402,6 +407,20 @@ def add_to_server(service: RunnerService, server) -> None:
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     server.add_registered_method_handlers(SERVICE_NAME, handlers)
+
+
+def _check_credentials(metadata, tokens) -> errors.ServiceError | None:
+    for key, value in metadata:
+        if key == "authorization":
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer" and any(
+                hmac.compare_digest(token.encode(), t.encode()) for t in tokens
+            ):
+                return None
+            return errors.unauthenticated("INVALID_CREDENTIALS", "the bearer token is not valid")
+    return errors.unauthenticated(
+        "MISSING_CREDENTIALS", "this server requires an 'authorization: Bearer <token>' header"
+    )
 
 
 def _check_inputs(description, values: dict) -> list[tuple[str, str]]:

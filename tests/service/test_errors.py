@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from hypergraph import AsyncRunner
 from hypergraph_grpc.config import ServiceConfig
@@ -172,3 +173,27 @@ async def test_server_bug_is_internal_with_workflow_id(caplog):
 async def test_stop_with_malformed_id_is_invalid_argument(harness):
     details = await rejected(harness.stub.Stop(pb.StopRequest(workflow_id="")))
     assert details.code == grpc.StatusCode.INVALID_ARGUMENT and details.fields == ["workflow_id"]
+
+
+async def test_bearer_token_auth_unauthenticated():
+    h = await make_harness(ServiceConfig(auth_tokens=frozenset({"s3cret"})))
+    try:
+        missing = await rejected(h.stub.Run(run_request("add", a=1, b=1)))
+        assert missing.code == grpc.StatusCode.UNAUTHENTICATED
+        assert missing.reason == "MISSING_CREDENTIALS" and "Bearer" in missing.message
+        wrong = await rejected(
+            h.stub.ListGraphs(pb.ListGraphsRequest(), metadata=(("authorization", "Bearer nope"),))
+        )
+        assert (
+            wrong.code == grpc.StatusCode.UNAUTHENTICATED and wrong.reason == "INVALID_CREDENTIALS"
+        )
+        streamed = await rejected_iter(h.stub.Iter(iter_request("add", a=1, b=1)))
+        assert streamed.code == grpc.StatusCode.UNAUTHENTICATED
+        good = (("authorization", "Bearer s3cret"),)
+        response = await h.stub.Run(run_request("add", a=1, b=1), metadata=good)
+        assert response.result.status == pb.RUN_STATUS_COMPLETED
+        health = health_pb2_grpc.HealthStub(h.channel)  # health stays open for load balancers
+        reply = await health.Check(health_pb2.HealthCheckRequest())
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        await close_harness(h)

@@ -33,6 +33,7 @@ PINNED = {
         "invalid_input",
         "resource_exhausted",
         "to_status",
+        "unauthenticated",
         "watch_unimplemented",
     },
     "hypergraph_grpc.streams": {"RunHooks", "RunNotStarted", "StreamSink", "pump"},
