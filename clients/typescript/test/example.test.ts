@@ -7,6 +7,8 @@ import { after, before, test } from "node:test";
 import { TS_ROOT, startServer, type RunningServer } from "./server.js";
 
 const EXAMPLE = resolve(TS_ROOT, "dist/examples/chat.js");
+/** A hung server fails the test instead of hanging CI; never reached by a healthy run. */
+const TEST_TIMEOUT_MS = 60_000;
 let server: RunningServer;
 
 before(async () => {
@@ -39,14 +41,14 @@ function runExample(args: string[], onFirstOutput?: (child: ReturnType<typeof sp
   });
 }
 
-test("chat example streams the answer and exits 0", async () => {
+test("chat example streams the answer and exits 0", { timeout: TEST_TIMEOUT_MS }, async () => {
   const out = await runExample(["-i", "tokens_per_second=0", "what is hypergraph?"]);
   assert.equal(out.code, 0, out.stderr);
   assert.match(out.stdout, /You asked: what is hypergraph\?/);
   assert.match(out.stderr, /\[COMPLETED chat-[0-9a-f]{12}/);
 });
 
-test("Ctrl-C in the chat example stops the run (STOPPED, exit 130)", async () => {
+test("Ctrl-C in the chat example stops the run (STOPPED, exit 130)", { timeout: TEST_TIMEOUT_MS }, async () => {
   // 2 tokens/s: the ~60-token answer cannot finish before the SIGINT sent on its first token.
   const out = await runExample(["-i", "tokens_per_second=2", "hello"], (child) => child.kill("SIGINT"));
   assert.equal(out.code, 130, out.stderr);
@@ -55,7 +57,7 @@ test("Ctrl-C in the chat example stops the run (STOPPED, exit 130)", async () =>
   assert.ok(out.stdout.length > 0 && !out.stdout.includes("Stop from anywhere"), "only part of the answer was streamed");
 });
 
-test("chat example without a prompt prints usage and exits 2", async () => {
+test("chat example without a prompt prints usage and exits 2", { timeout: TEST_TIMEOUT_MS }, async () => {
   const out = await runExample([]);
   assert.equal(out.code, 2);
   assert.match(out.stderr, /no prompt given\nusage: chat/);

@@ -47,6 +47,8 @@ interface Scenario {
 
 const scenarios = JSON.parse(readFileSync(SCENARIOS_PATH, "utf8")) as { cases: Scenario[] };
 
+/** A hung server fails the test instead of hanging CI; never reached by a healthy run. */
+const TEST_TIMEOUT_MS = 60_000;
 let server: RunningServer;
 let client: HypergraphClient;
 let second: HypergraphClient; // a separate connection, as another process would have
@@ -68,7 +70,7 @@ const uniqueId = (prefix: string) => `${prefix}-${randomBytes(6).toString("hex")
 describe("scenarios.json", () => {
   assert.ok(scenarios.cases.length > 0, "scenarios.json has no cases");
   for (const scenario of scenarios.cases) {
-    test(scenario.name, () => {
+    test(scenario.name, { timeout: TEST_TIMEOUT_MS }, () => {
       const runner = RUNNERS[scenario.kind];
       assert.ok(runner, `case ${scenario.name}: unknown kind ${scenario.kind}; teach this test runner the new kind`);
       return runner(scenario);
@@ -213,7 +215,7 @@ async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe("wrapper helpers against the server", () => {
-  test("streamText yields the text and resolves result", async () => {
+  test("streamText yields the text and resolves result", { timeout: TEST_TIMEOUT_MS }, async () => {
     const stream = client.streamText("tokens", { count: 5, prefix: "w" });
     let text = "";
     for await (const token of stream) text += token;
@@ -225,7 +227,7 @@ describe("wrapper helpers against the server", () => {
     assert.match(stream.workflowId ?? "", /^wf-/);
   });
 
-  test("streamText throws RunFailedError for a FAILED run", async () => {
+  test("streamText throws RunFailedError for a FAILED run", { timeout: TEST_TIMEOUT_MS }, async () => {
     const stream = client.streamText("fail", { message: "kaput" });
     await assert.rejects(collect(stream), (err: unknown) => {
       assert.ok(err instanceof RunFailedError);
@@ -236,7 +238,7 @@ describe("wrapper helpers against the server", () => {
     assert.equal((await stream.result).status, "FAILED");
   });
 
-  test("leaving the loop with break stops the run on the server", async () => {
+  test("leaving the loop with break stops the run on the server", { timeout: TEST_TIMEOUT_MS }, async () => {
     const workflowId = uniqueId("ts-break");
     let chunks = 0;
     for await (const event of client.iter("tokens", { count: 100000, delay_ms: 5 }, { workflowId })) {
@@ -245,7 +247,7 @@ describe("wrapper helpers against the server", () => {
     await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
   });
 
-  test("detach: leaving the loop keeps the run going until stopped", async () => {
+  test("detach: leaving the loop keeps the run going until stopped", { timeout: TEST_TIMEOUT_MS }, async () => {
     const workflowId = uniqueId("ts-detach");
     let chunks = 0;
     for await (const event of client.iter("tokens", { count: 100000, delay_ms: 5 }, { workflowId, detach: true })) {
@@ -255,11 +257,11 @@ describe("wrapper helpers against the server", () => {
     await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
   });
 
-  test("stop of an unknown workflow returns false", async () => {
+  test("stop of an unknown workflow returns false", { timeout: TEST_TIMEOUT_MS }, async () => {
     assert.equal(await client.stop(uniqueId("ts-none"), { info: { kind: "user_stop" }, graceMs: 100 }), false);
   });
 
-  test("a value JSON cannot carry is refused before the call, with its path", async () => {
+  test("a value JSON cannot carry is refused before the call, with its path", { timeout: TEST_TIMEOUT_MS }, async () => {
     await assert.rejects(client.run("echo", { value: { when: undefined } }), /values\.value\.when: undefined/);
   });
 });
