@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import pytest_asyncio
 from fakes import FakeProvider, Script
-from grpc_stack import ServerProcess
+from llm_grpc_stack import ServerProcess
 
 from hypergraph_grpc.client import AsyncClient, NodeEnded, RunEnded, RunStatus, StreamingChunk
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from helpers import Recorder, run_graph, stop_after
+from llm_helpers import Recorder, run_graph, stop_after
 
 from hypergraph import AsyncRunner, Graph, RunStatus
 from hypergraph_grpc import llm

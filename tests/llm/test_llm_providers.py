@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from fakes import Script
-from helpers import Recorder, run_graph, stop_after
+from llm_helpers import Recorder, run_graph, stop_after
 
 from hypergraph import AsyncRunner, Graph, RunStatus
 from hypergraph_grpc.llm import ProviderError, chat_node
