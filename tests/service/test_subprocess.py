@@ -118,3 +118,32 @@ async def test_serve_rejects_a_bad_graphs_spec():
     )
     assert popen.returncode == 2
     assert "cannot import module 'nope.mod'" in popen.stderr
+
+
+async def test_second_signal_skips_the_drain():
+    popen, address, _ = start(
+        "--graphs", "hypergraph_grpc.demo.testing:GRAPHS", "--drain-seconds", "600"
+    )
+    try:
+        async with grpc.aio.insecure_channel(address) as channel:
+            stub = pb_grpc.RunnerServiceStub(channel)
+            health = health_pb2_grpc.HealthStub(channel)
+            call = stub.Iter(iter_request("sleep", seconds=600))
+            assert (await call.read()).WhichOneof("kind") == "run_started"
+            popen.send_signal(signal.SIGINT)
+            for _ in range(200):
+                reply = await health.Check(health_pb2.HealthCheckRequest())
+                if reply.status == health_pb2.HealthCheckResponse.NOT_SERVING:
+                    break
+                await asyncio.sleep(0.01)
+            assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            popen.send_signal(signal.SIGTERM)  # do not wait the 600 s drain
+            events = await collect(call)
+            result = events[-1].run_ended.result
+            assert result.status == pb.RUN_STATUS_STOPPED
+            assert struct_to_dict(result.stop_info) == {"kind": "server_shutdown"}
+        assert popen.wait(timeout=30) == 0
+    finally:
+        if popen.poll() is None:
+            popen.kill()
+            popen.wait()
