@@ -14,7 +14,9 @@ from hypergraph import Graph, NodeContext, node
 
 
 @node(output_name="text")
-async def emit_tokens(count: int, ctx: NodeContext, delay_ms: float = 0.0, prefix: str = "tok") -> str:
+async def emit_tokens(
+    count: int, ctx: NodeContext, delay_ms: float = 0.0, prefix: str = "tok"
+) -> str:
     """Stream `count` tokens "<prefix><i> "; stoppable between tokens."""
     text = []
     for i in range(int(count)):
