@@ -28,22 +28,19 @@ class ClientLiveTest {
   private static final RunOptions BOUNDED =
       RunOptions.builder().deadline(Duration.ofSeconds(60)).build();
 
-  private static LocalServer server;
+  private static String target;
   private static HypergraphClient client;
 
   @BeforeAll
   static void startServer() throws IOException {
-    server = LocalServer.start(Scenarios.load().serverArgs);
-    client = HypergraphClient.connect(server.target());
+    target = SharedServer.target();
+    client = HypergraphClient.connect(target);
   }
 
   @AfterAll
-  static void stopServer() {
+  static void closeClient() {
     if (client != null) {
       client.close();
-    }
-    if (server != null) {
-      server.close();
     }
   }
 

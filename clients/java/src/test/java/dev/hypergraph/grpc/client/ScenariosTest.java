@@ -39,23 +39,20 @@ class ScenariosTest {
   private static final long WAIT_SECONDS = 60;
 
   private static Scenarios scenarios;
-  private static LocalServer server;
+  private static String target;
   private static HypergraphClient client;
 
   @BeforeAll
   static void startServer() throws IOException {
     scenarios = Scenarios.load();
-    server = LocalServer.start(scenarios.serverArgs);
-    client = HypergraphClient.connect(server.target());
+    target = SharedServer.target();
+    client = HypergraphClient.connect(target);
   }
 
   @AfterAll
-  static void stopServer() {
+  static void closeClient() {
     if (client != null) {
       client.close();
-    }
-    if (server != null) {
-      server.close();
     }
   }
 
@@ -148,7 +145,7 @@ class ScenariosTest {
     long chunks = 0;
     boolean stopped = false;
     try (EventStream events = client.iter(c.string("graph"), c.map("values"), options(c, null));
-         HypergraphClient second = HypergraphClient.connect(server.target())) {
+         HypergraphClient second = HypergraphClient.connect(target)) {
       for (Event event : events) {
         String t = Events.text(event);
         if (t == null) {
