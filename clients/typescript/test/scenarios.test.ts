@@ -257,6 +257,14 @@ describe("wrapper helpers against the server", () => {
     await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
   });
 
+  test("watch on a single process answers UNIMPLEMENTED (contract: cluster only)", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await assert.rejects(collect(client.watch(uniqueId("ts-watch"))), (err: unknown) => {
+      assert.ok(err instanceof ConnectError, String(err));
+      assert.equal(err.code, Code.Unimplemented, err.rawMessage);
+      return true;
+    });
+  });
+
   test("stop of an unknown workflow returns false", { timeout: TEST_TIMEOUT_MS }, async () => {
     assert.equal(await client.stop(uniqueId("ts-none"), { info: { kind: "user_stop" }, graceMs: 100 }), false);
   });
