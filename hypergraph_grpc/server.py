@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -248,10 +249,13 @@ def serve_from_args(args: argparse.Namespace) -> int:
     from hypergraph_grpc.registry import RegistryError, load_specs
 
     try:
-        if args.graphs:
-            graphs, source = load_specs(args.graphs), ", ".join(args.graphs)
-        else:
-            graphs, source = load_default_graphs()
+        # Whatever graph modules print at import goes to stderr: the first stdout
+        # line must be "listening on HOST:PORT".
+        with contextlib.redirect_stdout(sys.stderr):
+            if args.graphs:
+                graphs, source = load_specs(args.graphs), ", ".join(args.graphs)
+            else:
+                graphs, source = load_default_graphs()
     except RegistryError as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 2
