@@ -118,6 +118,17 @@ def sync_sleeper(seconds: float, ctx: NodeContext) -> int:
     return ticks
 
 
+@node(output_name="sync_text")
+def sync_streamer(count: int, ctx: NodeContext) -> str:
+    """A sync node streaming from its worker thread."""
+    out = []
+    for i in range(count):
+        token = f"w{i} "
+        out.append(token)
+        ctx.stream(token)
+    return "".join(out)
+
+
 @node(output_name="count")
 def bump(count: int) -> int:
     """Add one."""
@@ -139,4 +150,5 @@ GRAPHS = {
     "stubborn": Graph([stubborn], name="stubborn"),
     "sync_sleep": Graph([sync_sleeper], name="sync_sleep"),
     "loop": Graph([bump, again], name="loop"),
+    "sync_stream": Graph([sync_streamer], name="sync_stream"),
 }

@@ -223,3 +223,10 @@ async def test_health_and_reflection_can_be_turned_off():
         ).result.status == pb.RUN_STATUS_COMPLETED
     finally:
         await close_harness(h)
+
+
+async def test_sync_node_chunks_from_a_worker_thread_arrive_in_order(harness):
+    events = await collect(harness.stub.Iter(iter_request("sync_stream", count=5000)))
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert text_of(events) == "".join(f"w{i} " for i in range(5000))
+    assert struct_to_dict(events[-1].run_ended.result.values)["sync_text"] == text_of(events)
