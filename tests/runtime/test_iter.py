@@ -269,3 +269,19 @@ async def test_c48_iter_without_async_with_explains_the_fix():
     with pytest.raises(TypeError, match="async with runner.iter"):
         async for _ in AsyncRunner().iter(graph, **values):
             pass
+
+
+@pytest.mark.asyncio
+async def test_c48_result_reraises_failed_run_error_when_asked():
+    @node(output_name="o")
+    async def bad(x):
+        raise LookupError("no such thing")
+
+    runner = AsyncRunner()
+    async with runner.iter(Graph([bad]), x=1) as handle:
+        events = [e async for e in handle]  # iter() never raises the node's error
+        with pytest.raises(LookupError, match="no such thing"):
+            await handle.result()
+        result = await handle.result(raise_on_failure=False)
+    assert result.failed and isinstance(result.error, LookupError)
+    assert type(events[-1]).__name__ == "RunEndEvent" and events[-1].error == "no such thing"
