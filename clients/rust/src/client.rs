@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+use tokio::time::Instant;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::error::Error;
@@ -105,10 +106,11 @@ impl Client {
             options: Some(stream_options(&opts)),
         };
         let timeout = opts.timeout.or(self.timeout);
+        let deadline = timeout.map(|t| (Instant::now() + t, t));
         let request = self.request(message, timeout);
         let mut rpc = self.rpc.clone();
         let streaming = unary(timeout, rpc.iter(request)).await?;
-        Ok(EventStream::new(streaming, timeout))
+        Ok(EventStream::new(streaming, deadline))
     }
 
     /// Starts `graph` and streams only its text chunks; see [`TextStream`].
@@ -128,10 +130,11 @@ impl Client {
         let message =
             pb::WatchRequest { workflow_id: workflow_id.to_string(), after_seq, options: Some(stream_options(&opts)) };
         let timeout = opts.timeout.or(self.timeout);
+        let deadline = timeout.map(|t| (Instant::now() + t, t));
         let request = self.request(message, timeout);
         let mut rpc = self.rpc.clone();
         let streaming = unary(timeout, rpc.watch(request)).await?;
-        Ok(EventStream::new(streaming, timeout))
+        Ok(EventStream::new(streaming, deadline))
     }
 
     /// Asks a live workflow to stop; returns true when a live run was reached.

@@ -9,6 +9,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use futures_core::Stream;
 use tokio::time::Sleep;
 
@@ -23,12 +25,16 @@ use crate::pb;
 pub struct EventStream {
     inner: Option<tonic::Streaming<pb::Event>>,
     deadline: Option<(Pin<Box<Sleep>>, Duration)>,
+    /// RunEnded was yielded: what is left is the trailers, read so the stream
+    /// ends cleanly instead of being reset.
+    ended: bool,
 }
 
 impl EventStream {
-    pub(crate) fn new(inner: tonic::Streaming<pb::Event>, timeout: Option<Duration>) -> Self {
-        let deadline = timeout.map(|d| (Box::pin(tokio::time::sleep(d)), d));
-        EventStream { inner: Some(inner), deadline }
+    /// `deadline`: when the call's deadline passes, and the timeout it came from.
+    pub(crate) fn new(inner: tonic::Streaming<pb::Event>, deadline: Option<(Instant, Duration)>) -> Self {
+        let deadline = deadline.map(|(at, d)| (Box::pin(tokio::time::sleep_until(at)), d));
+        EventStream { inner: Some(inner), deadline, ended: false }
     }
 
     /// The next event, or None after RunEnded (no `StreamExt` needed).
@@ -40,13 +46,14 @@ impl EventStream {
     pub async fn into_result(mut self) -> Result<RunResult, Error> {
         while let Some(event) = next(&mut self).await {
             if let EventKind::RunEnded { result, .. } = event?.kind {
+                next(&mut self).await; // the trailers
                 return Ok(result);
             }
         }
         Err(Error::Protocol("the event stream had already ended".into()))
     }
 
-    /// Ends the stream, cancelling the call (same as dropping it).
+    /// Ends the stream; before the server's end this cancels the call.
     fn finish(&mut self) {
         self.inner = None;
         self.deadline = None;
@@ -56,6 +63,19 @@ impl EventStream {
         let (sleep, after) = self.deadline.as_mut()?;
         sleep.as_mut().poll(cx).is_ready().then_some(*after)
     }
+
+    /// After RunEnded: read up to the end of the stream, then end.
+    fn poll_trailers(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
+        while let Some(inner) = self.inner.as_mut() {
+            match Pin::new(inner).poll_next(cx) {
+                Poll::Ready(Some(Ok(_))) => continue, // nothing follows RunEnded; ignore it
+                Poll::Ready(_) => self.finish(),
+                Poll::Pending if self.deadline_passed(cx).is_some() => self.finish(),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(None)
+    }
 }
 
 impl Stream for EventStream {
@@ -63,15 +83,16 @@ impl Stream for EventStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if this.ended {
+            return this.poll_trailers(cx);
+        }
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
         let item = match Pin::new(inner).poll_next(cx) {
             Poll::Ready(Some(Ok(pe))) => {
                 let event = Event::from(pe);
-                if matches!(event.kind, EventKind::RunEnded { .. }) {
-                    this.finish();
-                }
+                this.ended = matches!(event.kind, EventKind::RunEnded { .. });
                 Ok(event)
             }
             Poll::Ready(Some(Err(status))) => {
@@ -138,7 +159,10 @@ impl Stream for TextStream {
                 EventKind::RunEnded { result, .. } => {
                     let failed = (result.status == RunStatus::Failed).then(|| result.error.clone().unwrap_or_default());
                     this.result = Some(result);
-                    return Poll::Ready(failed.map(|e| Err(Error::RunFailed(e))));
+                    if let Some(e) = failed {
+                        return Poll::Ready(Some(Err(Error::RunFailed(e))));
+                    }
+                    // Completed or stopped: the next poll reads the trailers and ends.
                 }
                 _ => continue,
             }

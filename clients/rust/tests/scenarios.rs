@@ -373,6 +373,8 @@ const EXTRAS: &[(&str, Extra)] = &[
     ("list_graphs_describes_inputs", |c| Box::pin(list_graphs_inputs(c))),
     ("hashmap_values_and_select", |c| Box::pin(hashmap_values_and_select(c))),
     ("watch_unknown_workflow_is_refused", |c| Box::pin(watch_unknown(c))),
+    ("detach_keeps_run_alive_after_drop", |c| Box::pin(detach_keeps_run(c))),
+    ("into_result_reads_to_the_end", |c| Box::pin(into_result_reads_to_the_end(c))),
 ];
 
 async fn stream_text_yields_tokens(client: Client) -> Outcome {
@@ -455,4 +457,30 @@ async fn watch_unknown(client: Client) -> Outcome {
     };
     let code = code_name(err.code());
     check(["UNIMPLEMENTED", "NOT_FOUND"].contains(&code), format!("expected UNIMPLEMENTED or NOT_FOUND, got {err}"))
+}
+
+async fn detach_keeps_run(client: Client) -> Outcome {
+    let wf = workflow_id("detach");
+    let values = json!({"count": 100000, "delay_ms": 5, "prefix": "d"});
+    let opts = CallOptions::new().workflow_id(&wf).detach(true);
+    let mut events = client.iter("tokens", values, opts).await.map_err(|e| e.to_string())?;
+    let mut chunks = 0;
+    while chunks < 3 {
+        chunks += events.next().await.ok_or("stream ended early")?.map_err(|e| e.to_string())?.is_chunk() as usize;
+    }
+    drop(events);
+    // Give the server time to see the cancel: a run it stopped would now be over,
+    // and Stop would answer found = false.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reply = client.stop_reply(&wf, json!({"kind": "test_cleanup"}), Some(Duration::from_secs(1))).await;
+    let reply = reply.map_err(|e| e.to_string())?;
+    check(reply.found, format!("the detached run was not alive after its stream was dropped: {reply:?}"))?;
+    let probe = json!({"graph": "add", "values": {"a": 1, "b": 1}, "retry_code": "ALREADY_EXISTS", "within_ms": 5000});
+    probe_until_free(&client, &probe, &wf).await
+}
+
+async fn into_result_reads_to_the_end(client: Client) -> Outcome {
+    let events = client.iter("add", json!({"a": 20, "b": 22}), CallOptions::new()).await.map_err(|e| e.to_string())?;
+    let r = events.into_result().await.map_err(|e| e.to_string())?;
+    check(r.status == RunStatus::Completed && r.get("sum") == Some(&json!(42)), format!("result {r:?}"))
 }
