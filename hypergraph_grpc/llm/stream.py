@@ -103,6 +103,9 @@ class _Reply:
         call, ctx = self.call, self.ctx
         attempts = config.retries() + 1
         for attempt in range(1, attempts + 1):
+            if ctx.stop_requested:  # stopped before (or between) attempts: send nothing
+                self.stopped = True
+                return
             try:
                 async with contextlib.aclosing(BACKENDS[call.provider](call)) as deltas:
                     async for text in deltas:

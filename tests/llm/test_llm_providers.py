@@ -250,3 +250,21 @@ async def test_unknown_provider_fails_naming_it():
     result, _ = await run_graph(Graph([chat_node()]), {"prompt": "hi", "provider": "gemini"})
     assert result.status == RunStatus.FAILED
     assert "'gemini'" in str(result.error) and "offline, anthropic, openai" in str(result.error)
+
+
+@pytest.mark.asyncio
+async def test_c4_stop_already_requested_sends_no_request(fake_anthropic):
+    """C4: a node called with a stop already requested (MagicMock(spec=NodeContext), as the guide's
+    tests do) returns "" without calling the provider, and still reports usage."""
+    from unittest.mock import MagicMock
+
+    from hypergraph import NodeContext
+    from hypergraph_grpc.llm import stream_reply
+
+    ctx = MagicMock(spec=NodeContext)
+    ctx.stop_requested = True
+    assert await stream_reply(ctx, "hi", provider="anthropic") == ""
+    assert fake_anthropic.requests == []
+    ctx.report_usage.assert_called_once()
+    assert ctx.report_usage.call_args.kwargs["stop_reason"] == "stop_requested"
+    assert not ctx.stream.called
