@@ -103,6 +103,14 @@ class ClientLiveTest {
   }
 
   @Test
+  void watchOnASingleProcessIsUnimplemented() {
+    try (EventStream events = client.watch("java-watch", 0)) {
+      HypergraphException e = assertThrows(HypergraphException.class, events::hasNext);
+      assertEquals(Status.Code.UNIMPLEMENTED, e.code(), e.getMessage());
+    }
+  }
+
+  @Test
   void stopOfAnUnknownWorkflowIsNotFound() {
     assertFalse(client.stop("java-nobody-" + UUID.randomUUID().toString().substring(0, 8)));
   }
