@@ -22,6 +22,7 @@ import datetime
 import decimal
 import enum
 import pathlib
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -48,6 +49,7 @@ __all__ = [
     "serialize_event",
     "EventEncoder",
     "MAX_SAFE_INT",
+    "clean_text",
     "error_info",
     "error_type_name",
     "graph_info",
@@ -60,6 +62,7 @@ __all__ = [
 ]
 
 MAX_SAFE_INT = 2**53
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _STATUS = {
     RunStatus.COMPLETED: pb.RUN_STATUS_COMPLETED,
@@ -208,13 +211,13 @@ def _lenient_struct(mapping: Mapping[str, Any] | None, path: str) -> struct_pb2.
     """For usage and stop info: an unencodable item becomes a marked string, not a failure."""
     try:
         return to_struct(mapping, path)
-    except EncodeError as exc:
+    except (EncodeError, UnicodeEncodeError):
         struct = struct_pb2.Struct()
         for key, item in (mapping or {}).items():
             try:
-                struct.update({str(key): to_plain(item, f"{path}.{key}")})
-            except EncodeError:
-                struct.update({str(key): f"<unencodable {exc.type_name}>"})
+                struct.update({clean_text(str(key)): to_plain(item, f"{path}.{key}")})
+            except (EncodeError, UnicodeEncodeError):
+                struct.update({clean_text(str(key)): f"<unencodable {_qualname(type(item))}>"})
         return struct
 
 
@@ -262,7 +265,8 @@ def run_result(result: Any, *, error_node: str = "") -> pb.RunResult:
     values = result.values or {}
     try:
         message.values.update(to_plain(dict(values), "values"))
-    except EncodeError:
+    except (EncodeError, UnicodeEncodeError):
+        message.values.Clear()  # the failed update may have left a partial entry
         bad = _encode_each(message.values, values)
         message.status = pb.RUN_STATUS_FAILED
         message.error.CopyFrom(
@@ -289,6 +293,12 @@ def _encode_each(target: struct_pb2.Struct, values: Mapping[str, Any]) -> list[s
             target.update({name: to_plain(value, f"output {name!r}")})
         except EncodeError as exc:
             bad.append(str(exc))
+        except UnicodeEncodeError:
+            target.fields.pop(name, None)
+            bad.append(
+                f"output {name!r} holds text that is not valid Unicode (a lone surrogate). "
+                "How to fix: decode bytes with errors='replace' before returning text."
+            )
     return bad
 
 
@@ -310,17 +320,25 @@ def _route_decision(decision: Any) -> pb.RouteDecision:
     return pb.RouteDecision(decision=str(getattr(decision, "name", decision)))
 
 
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (not encodable as UTF-8) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _chunk_payload(chunk: Any, merged: int, node: str) -> pb.StreamingChunk:
     kind = type(chunk)
     if kind is str:
-        return pb.StreamingChunk(text=chunk, merged=merged)
+        try:
+            return pb.StreamingChunk(text=chunk, merged=merged)
+        except UnicodeEncodeError:
+            return pb.StreamingChunk(text=clean_text(chunk), merged=merged)
     if kind is bytes:
         return pb.StreamingChunk(data=chunk, merged=merged)
     try:
         return pb.StreamingChunk(value=to_value(chunk, f"chunk of node {node!r}"), merged=merged)
-    except EncodeError as exc:
+    except (EncodeError, UnicodeEncodeError) as exc:
         # Reported in-band (documented): the stream goes on, the client sees why.
-        marker = {"$error": str(exc), "$type": exc.type_name}
+        marker = {"$error": clean_text(str(exc)), "$type": _qualname(type(chunk))}
         return pb.StreamingChunk(value=to_value(marker), merged=merged)
 
 
@@ -372,16 +390,15 @@ class EventEncoder:
         stamp = self._time
         stamp.seconds = seconds
         stamp.nanos = int((whole - seconds) * 1e9)
-        self._text.text = chunk
+        try:
+            self._text.text = chunk
+        except UnicodeEncodeError:
+            self._text.text = clean_text(chunk)
         return message.SerializeToString()
 
     def chunk(self, event: Any, seq: int) -> pb.Event:
         """The hot path: one StreamingChunkEvent as one message."""
-        chunk = event.chunk
-        if type(chunk) is str:
-            payload = pb.StreamingChunk(text=chunk, merged=1)
-        else:
-            payload = _chunk_payload(chunk, 1, event.node_name)
+        payload = _chunk_payload(event.chunk, 1, event.node_name)
         whole = event.timestamp
         seconds = int(whole)
         return pb.Event(

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hypergraph import RunEndEvent, StreamingChunkEvent, TypedEventProcessor
-from hypergraph_grpc.convert import EventEncoder
+from hypergraph_grpc.convert import EventEncoder, clean_text
 
 __all__ = ["RunHooks", "RunNotStarted", "StreamSink", "pump"]
 
@@ -70,29 +70,32 @@ class RunHooks(TypedEventProcessor):
 
 
 class _Merge:
-    """Text (or bytes) chunks of one span merged while they waited."""
+    """Text (or bytes) chunks of one span merged while they waited.
 
-    __slots__ = ("first", "parts", "size", "count", "kind", "sent")
+    Kept as one growing UTF-8 ``bytearray`` rather than a list of chunks, so a
+    slow consumer costs the text's bytes, not an object per ``ctx.stream()`` call.
+    """
 
-    def __init__(self, first: Any, chunk: Any, size: int) -> None:
+    __slots__ = ("first", "buf", "count", "kind", "sent")
+
+    def __init__(self, first: Any, data: bytes, kind: type) -> None:
         self.first = first
-        self.parts = [chunk]
-        self.size = size
+        self.buf = bytearray(data)
         self.count = 1
-        self.kind = type(chunk)
+        self.kind = kind
         self.sent = False
 
     def payload(self) -> Any:
-        parts = self.parts
-        if len(parts) == 1:
-            return parts[0]
-        return ("" if self.kind is str else b"").join(parts)
+        if self.kind is str:
+            return self.buf.decode()
+        return bytes(self.buf)
 
 
-def _size(chunk: Any) -> int:
-    if type(chunk) is str and not chunk.isascii():
-        return len(chunk.encode())
-    return len(chunk)
+def _utf8(chunk: str) -> bytes:
+    try:
+        return chunk.encode()
+    except UnicodeEncodeError:  # a lone surrogate: sent as U+FFFD (docs/protocol.md)
+        return clean_text(chunk).encode()
 
 
 class StreamSink(TypedEventProcessor):
@@ -188,20 +191,19 @@ class StreamSink(TypedEventProcessor):
                 self._overflowed = True
                 self._on_overflow()
             return False
-        size = _size(chunk)
+        data = _utf8(chunk) if kind is str else chunk
         span = event.span_id
         entry = self._open.get(span)
         if (
             entry is not None
             and not entry.sent
             and entry.kind is kind
-            and entry.size + size <= self.max_chunk_bytes
+            and len(entry.buf) + len(data) <= self.max_chunk_bytes
         ):
-            entry.parts.append(chunk)
-            entry.size += size
+            entry.buf += data
             entry.count += 1
             return True
-        entry = _Merge(event, chunk, size)
+        entry = _Merge(event, data, kind)
         self._open[span] = entry
         self.queue.append(entry)
         return True

@@ -227,3 +227,16 @@ def test_chunk_wire_bytes_equal_the_message_path():
         assert convert.serialize_event(wire) is wire
     value = encoder.chunk_wire(StreamingChunkEvent(*BASE, node_name="n", chunk={"a": 1}), 4)
     assert isinstance(value, pb.Event) and value.streaming_chunk.WhichOneof("payload") == "value"
+
+
+def test_lone_surrogates_never_break_a_stream_or_vanish():
+    encoder = convert.EventEncoder("g", "wf-1")
+    encoder.run_id = "run-1"
+    bad = StreamingChunkEvent(*BASE, node_name="n", chunk="a\ud800b")
+    assert pb.Event.FromString(encoder.chunk_wire(bad, 1)).streaming_chunk.text == "a\ufffdb"
+    assert encoder.chunk(bad, 1).streaming_chunk.text == "a\ufffdb"
+    value = encoder.chunk(StreamingChunkEvent(*BASE, node_name="n", chunk=["\ud800"]), 2)
+    assert "$error" in convert.value_to_python(value.streaming_chunk.value)
+    result = convert.run_result(FakeResult(values={"ok": "x", "bad": "\udcff"}))
+    assert result.status == pb.RUN_STATUS_FAILED and "'bad'" in result.error.message
+    assert convert.struct_to_dict(result.values) == {"ok": "x"}

@@ -11,6 +11,7 @@ PINNED = {
         "EncodeError",
         "EventEncoder",
         "MAX_SAFE_INT",
+        "clean_text",
         "error_info",
         "error_type_name",
         "graph_info",

@@ -182,3 +182,15 @@ async def test_value_chunks_past_the_hard_cap_stop_the_run():
     sink, overflows = make_sink(max_queued_events=2, hard_cap=10)
     feed(sink, run_events([chunk("a", {"i": i}) for i in range(30)]))
     assert overflows == [1]
+
+
+@pytest.mark.asyncio
+async def test_merged_text_is_utf8_bounded_and_exact():
+    sink, _ = make_sink(max_queued_events=1, max_chunk_bytes=12)
+    tokens = ["é", "ß", "x", "€", "\ud800", "y"] * 10
+    feed(sink, run_events([chunk("a", t) for t in tokens]))
+    sent = await drain(sink)
+    chunks = [m.streaming_chunk for m in sent if m.WhichOneof("kind") == "streaming_chunk"]
+    assert "".join(c.text for c in chunks) == "".join(tokens).replace("\ud800", "\ufffd")
+    assert sum(c.merged for c in chunks) == len(tokens)
+    assert all(len(c.text.encode()) <= 12 for c in chunks if c.merged > 1)
