@@ -125,26 +125,35 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
     async def Iter(self, request, context):
         echo = await self._echo(context)
         options = request.options
+        self.open_streams += 1  # reserved before any await, so the limit holds under races
+        sink = None
         try:
-            prepared = self._prepare(request)
-            limit = self._config.max_streams
-            if limit and self.open_streams >= limit:
-                raise errors.resource_exhausted(
-                    "TOO_MANY_STREAMS",
-                    f"this server already has {self.open_streams} open Iter streams (limit "
-                    f"--max-streams {limit}). How to fix: retry later or on another replica, "
-                    "or raise --max-streams.",
-                    limit=str(limit),
-                )
-            sink = self._sink(prepared, options)
-            live = await self._start(prepared, sink)
-        except errors.ServiceError as exc:
-            await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
+            try:
+                prepared = self._prepare(request)
+                limit = self._config.max_streams
+                if limit and self.open_streams > limit:
+                    raise errors.resource_exhausted(
+                        "TOO_MANY_STREAMS",
+                        f"this server already has {self.open_streams - 1} open Iter streams "
+                        f"(limit --max-streams {limit}). How to fix: retry later or on another "
+                        "replica, or raise --max-streams.",
+                        limit=str(limit),
+                    )
+                sink = self._sink(prepared, options)
+                live = await self._start(prepared, sink)
+            except errors.ServiceError as exc:
+                await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
+            await self._stream(sink, live, prepared, options, context, echo)
+        finally:
+            self.open_streams -= 1
+            if sink is not None:
+                self.sinks.discard(sink)
+
+    async def _stream(self, sink, live, prepared, options, context, echo) -> None:
         sink._on_overflow = lambda: self._runner.stop(
             live.workflow_id, info={"kind": "slow_consumer"}, grace=self._config.cancel_grace
         )
         live.task.add_done_callback(sink.task_done)
-        self.open_streams += 1
         self.sinks.add(sink)
         try:
             await streams.pump(sink, context.write)
@@ -162,9 +171,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             if not options.detach and not sink.ended:
                 self._stop_for_gone_client(live, context)
             raise
-        finally:
-            self.open_streams -= 1
-            self.sinks.discard(sink)
 
     async def Stop(self, request, context):
         echo = await self._echo(context)
