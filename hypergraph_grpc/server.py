@@ -96,7 +96,7 @@ async def start_server(
     from hypergraph_grpc.service import SERVICE_NAME, RunnerService, add_to_server
 
     config = config or ServiceConfig()
-    runner = runner or AsyncRunner()
+    runner = AsyncRunner() if runner is None else runner
     coord = make_coordination(coordination, runner)
     service = RunnerService(GraphRegistry(graphs), runner, coord, config)
     # The core refuses messages far over the limit; the service answers the rest

@@ -51,3 +51,11 @@ def test_check_value():
     assert check(None, int | None) and check(None, "object") and check(object(), None)
     assert not check(1, str) and check("a", "str")
     assert check({"a": 1}, dict) and not check([1], dict)
+
+
+def test_default_graphs_are_the_demo_graphs():
+    from hypergraph_grpc.server import DEFAULT_GRAPHS, load_default_graphs
+
+    graphs, source = load_default_graphs()
+    assert source == DEFAULT_GRAPHS
+    assert {"chat", "rag", "multi_turn"} <= set(graphs)
