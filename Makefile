@@ -103,9 +103,10 @@ test-slow: $(STAMPS)/venv
 
 bench: install
 	@$(MAKE) --no-print-directory $(BENCH_TARGETS)
+	$(PY) bench/merge_clients.py
 
 bench-python: $(STAMPS)/venv
-	@for b in bench/bench_*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(PY) $$b; done
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean:
 	rm -rf $(STAMPS) $(VENV) protos/node_modules
