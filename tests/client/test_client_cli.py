@@ -162,3 +162,11 @@ def test_ctrl_c_stops_the_run(target):
     assert run.returncode == 130, err
     assert b"STOPPED" in err and b"user_stop" in err
     assert workflow_id.encode() in err
+
+
+def test_select_and_provider_shorthand(target):
+    done = cli("run", "tokens", "-i", "count=1", "--select", "text", "--json", target=target)
+    assert json.loads(done.stdout)["values"] == {"text": "tok0 "}
+    # --provider is `-i provider=P`: the add graph has no such input, so the server says so
+    done = cli("run", "add", "-i", "a=1", "-i", "b=2", "--provider", "offline", target=target)
+    assert done.returncode == 2 and "values.provider" in done.stderr
