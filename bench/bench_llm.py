@@ -138,8 +138,20 @@ async def stack_stream(client: AsyncClient) -> int:
 
 
 async def tokens_per_second(make_one, concurrency: int) -> float:
+    """`concurrency` workers, each reading answers back to back; total tokens / wall time.
+
+    A single stream reads 5 answers per round (one answer is only ~0.1 s:
+    too short to time well on a shared machine); 64 streams read one each.
+    """
+    answers = 5 if concurrency == 1 else 1
+
+    async def worker() -> list[int]:
+        return [await make_one() for _ in range(answers)]
+
     start = time.perf_counter()
-    counts = await asyncio.gather(*(make_one() for _ in range(concurrency)))
+    counts = [
+        c for per in await asyncio.gather(*(worker() for _ in range(concurrency))) for c in per
+    ]
     elapsed = time.perf_counter() - start
     if any(c != TOKENS for c in counts):
         raise RuntimeError(f"a stream delivered {counts} tokens, expected {TOKENS} each")
@@ -150,9 +162,10 @@ async def throughput(fake: Fake, address: str, sdk, rounds: int) -> dict:
     fake.script(tokens=[f"t{i} " for i in range(TOKENS)], delay=0.0)
     results = {}
     async with AsyncClient(address, timeout=120) as client:
-        await stack_stream(client)  # warm up both paths
-        await bare_sdk_stream(sdk)
-        await bare_sdk_raw(sdk)
+        for _ in range(3):  # warm up every path (connections, lazy imports, caches)
+            await stack_stream(client)
+            await bare_sdk_stream(sdk)
+            await bare_sdk_raw(sdk)
         for concurrency in (1, 64):
             base, raw, stack = [], [], []
             for _ in range(rounds):  # interleaved, so all see the same machine load
@@ -225,6 +238,33 @@ async def stop_latency(fake: Fake, address: str, sdk, trials: int) -> tuple[dict
     return _summary(stack_ms), _summary(bare_ms)
 
 
+async def stop_latency_in_process(fake: Fake, trials: int) -> dict:
+    """The same Stop -> disconnect without gRPC: runner.stop() on the chat graph in this process."""
+    from hypergraph import AsyncRunner, TypedEventProcessor
+    from hypergraph_grpc.demo import GRAPHS
+
+    runner, ms = AsyncRunner(), []
+    for i in range(trials):
+        fake.reset()
+        fifth = asyncio.Event()
+
+        class Count(TypedEventProcessor):
+            seen = 0
+
+            def on_streaming_chunk(self, event) -> None:
+                Count.seen += 1
+                if Count.seen == 5:
+                    fifth.set()
+
+        run = asyncio.create_task(runner.run(GRAPHS["chat"], {"prompt": "go"}, workflow_id=f"ip-{i}", event_processors=[Count()]))
+        await fifth.wait()
+        t0 = time.monotonic()
+        runner.stop(f"ip-{i}", info={"kind": "bench"})
+        await run
+        ms.append(await _disconnect_ms(fake, t0))
+    return _summary(ms)
+
+
 async def _disconnect_ms(fake: Fake, t0: float) -> float:
     for _ in range(500):
         streams = (await asyncio.to_thread(fake.records))["streams"]
@@ -263,9 +303,11 @@ async def bench(rounds: int, trials: int) -> dict:
         env,
     )
     sdk = AsyncAnthropic(api_key=KEY, base_url=fake.url, max_retries=0)
+    os.environ.update({"ANTHROPIC_BASE_URL": fake.url, "ANTHROPIC_API_KEY": KEY, "HYPERGRAPH_PROVIDER": "anthropic"})
     try:
         flow = await throughput(fake, address, sdk, rounds)
         stop_stack, stop_bare = await stop_latency(fake, address, sdk, trials)
+        stop_local = await stop_latency_in_process(fake, trials)
     finally:
         await sdk.close()
         _stop(server)
@@ -281,6 +323,7 @@ async def bench(rounds: int, trials: int) -> dict:
         "tokens_per_answer": TOKENS,
         "throughput": flow,
         "stop_to_upstream_disconnect": stop_stack,
+        "stop_in_process_to_disconnect": stop_local,
         "bare_sdk_close_to_disconnect": stop_bare,
         "targets": {"throughput_ratio_min": 0.8, "stop_to_disconnect_p99_ms_max": 50},
     }

@@ -5,7 +5,7 @@ What it guarantees, whatever the provider:
 - every text delta goes to ``ctx.stream()`` as it arrives, and the returned
   text is exactly what was streamed (plus the error note below, also streamed);
 - when ``ctx.stop_requested`` turns true the upstream HTTP stream is closed at
-  once: checked on every delta, and by a shared 10 ms watch while waiting for
+  once: checked on every delta, and by a shared 5 ms watch while waiting for
   one (a stalled provider is cut too); the partial text is returned;
 - retries (bounded, short backoff) happen only before the first token: once
   text has been shown to a user, repeating the request would show it twice;
@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = ["stream_reply", "STOP_POLL_SECONDS"]
 
-STOP_POLL_SECONDS = 0.01  # how often a silent upstream is checked for a stop request
+STOP_POLL_SECONDS = (
+    0.005  # how often a silent upstream is checked for a stop (one shared timer per loop)
+)
 _MAX_BACKOFF = 2.0
 
 
