@@ -22,6 +22,9 @@ Figures (counts at BENCH_SCALE=1; the whole run takes a few minutes):
 - Iter call -> first event: FIRST_EVENT_CALLS sequential calls; p50/p99;
 - RSS per open idle stream: IDLE_STREAMS streams whose node waits (server RSS
   growth / streams), beside the baseline's;
+- in process, no gRPC (this process, before the servers start): CPU per token
+  of the runtime alone, and of runtime + StreamSink + pump (encode, seq)
+  writing to a no-op write: the service's own share of the server CPU/token;
 - slow consumer: server RSS growth while one stream's node emits SLOW_TOKENS
   tokens and the client reads nothing; then everything is read and counted.
   The control is the same run with a consumer that reads: the `tokens` node
@@ -383,6 +386,53 @@ async def slow_consumer_fresh(read: bool) -> dict:
         server.stop()
 
 
+async def in_process(merge: bool) -> dict:
+    """Where the server's time goes, without gRPC: CPU per token of the runtime alone,
+    then of runtime + stream sink + pump (encode, seq) writing to a no-op `write`."""
+    from hypergraph import AsyncRunner
+    from hypergraph_grpc.convert import EventEncoder
+    from hypergraph_grpc.demo.testing import GRAPHS as TEST_GRAPHS
+    from hypergraph_grpc.streams import StreamSink, pump
+
+    graph, runner, tokens = TEST_GRAPHS["tokens"], AsyncRunner(), TOTAL_TOKENS
+    values = {"count": tokens, "prefix": "t"}
+    await runner.run(graph, {"count": 1000})  # warm up
+    start = time.process_time()
+    await runner.run(graph, values)
+    runtime_us = (time.process_time() - start) / tokens * 1e6
+
+    written = []
+
+    async def write(message) -> None:
+        written.append(1)
+
+    sink = StreamSink(
+        EventEncoder("tokens", "bench-inproc"),
+        on_start=lambda event: None,
+        on_overflow=lambda: None,
+        max_queued_events=256,
+        max_chunk_bytes=65536,
+        merge=merge,
+        hard_cap=256 * 1024,
+    )
+    start = time.process_time()
+    task = asyncio.ensure_future(
+        runner.run(graph, values, workflow_id="bench-inproc", event_processors=[sink])
+    )
+    task.add_done_callback(sink.task_done)
+    await pump(sink, write)
+    await task
+    delivery_us = (time.process_time() - start) / tokens * 1e6
+    return {
+        "merge": merge,
+        "tokens": tokens,
+        "messages": len(written),
+        "runtime_cpu_us_per_token": runtime_us,
+        "runtime_sink_pump_cpu_us_per_token": delivery_us,
+        "sink_pump_cpu_us_per_token": delivery_us - runtime_us,
+    }
+
+
 # ---------------------------------------------------------------------- driver
 
 
@@ -397,6 +447,11 @@ async def _guarded(results: dict, key: str, coro) -> None:
 async def run_all(only: set[str]) -> dict:
     results: dict = {"service": {}, "baseline": {}}
     want = lambda name: not only or name in only  # noqa: E731
+    if want("in_process"):
+        for merge in (False, True):
+            key = f"in_process_{'merge' if merge else 'nomerge'}"
+            print(f"service: {key}", file=sys.stderr)
+            await _guarded(results["service"], key, in_process(merge))
     for name, start in (("baseline", start_baseline), ("service", start_service)):
         server = start()
         out = results[name]
@@ -490,6 +545,18 @@ def print_table(results: dict) -> None:
         mine.get("bytes_per_stream"),
         ref.get("bytes_per_stream"),
     )
+    for mode in ("nomerge", "merge"):
+        inproc = ours.get(f"in_process_{mode}", {})
+        row(
+            f"no gRPC, {mode}: runtime CPU us/token",
+            inproc.get("runtime_cpu_us_per_token"),
+            fmt="{:.2f}",
+        )
+        row(
+            f"no gRPC, {mode}: + sink + pump us/token",
+            inproc.get("runtime_sink_pump_cpu_us_per_token"),
+            fmt="{:.2f}",
+        )
     slow, control = ours.get("slow_consumer", {}), ours.get("slow_consumer_control", {})
     row("slow consumer: server RSS peak growth MB", slow.get("rss_growth_peak_mb"), fmt="{:.1f}")
     row(
@@ -535,7 +602,14 @@ def main() -> int:
         profile_server(RESULTS / "service-profile.txt")
         return 0
     started = time.time()
-    results = asyncio.run(run_all({s for s in args.only.split(",") if s}))
+    only = {s for s in args.only.split(",") if s}
+    results = asyncio.run(run_all(only))
+    out = RESULTS / "service.json"
+    if only and out.exists():  # a partial run updates the figures it measured
+        previous = json.loads(out.read_text())
+        for side in ("service", "baseline"):
+            results[side] = {**previous.get(side, {}), **results[side]}
+        results["ratios"] = ratios(results)
     results["config"] = {
         "scale": SCALE,
         "total_tokens_per_throughput_config": TOTAL_TOKENS,
@@ -552,7 +626,6 @@ def main() -> int:
         },
         "wall_seconds": time.time() - started,
     }
-    out = RESULTS / "service.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
     print(f"\nwrote {out.relative_to(ROOT)} in {results['config']['wall_seconds']:.0f} s")
