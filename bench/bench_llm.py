@@ -243,21 +243,25 @@ async def stop_latency_in_process(fake: Fake, trials: int) -> dict:
     from hypergraph import AsyncRunner, TypedEventProcessor
     from hypergraph_grpc.demo import GRAPHS
 
+    class FifthChunk(TypedEventProcessor):
+        def __init__(self) -> None:
+            self.seen, self.reached = 0, asyncio.Event()
+
+        def on_streaming_chunk(self, event) -> None:
+            self.seen += 1
+            if self.seen == 5:
+                self.reached.set()
+
     runner, ms = AsyncRunner(), []
     for i in range(trials):
         fake.reset()
-        fifth = asyncio.Event()
-
-        class Count(TypedEventProcessor):
-            seen = 0
-
-            def on_streaming_chunk(self, event) -> None:
-                Count.seen += 1
-                if Count.seen == 5:
-                    fifth.set()
-
-        run = asyncio.create_task(runner.run(GRAPHS["chat"], {"prompt": "go"}, workflow_id=f"ip-{i}", event_processors=[Count()]))
-        await fifth.wait()
+        counter = FifthChunk()
+        run = asyncio.create_task(
+            runner.run(
+                GRAPHS["chat"], {"prompt": "go"}, workflow_id=f"ip-{i}", event_processors=[counter]
+            )
+        )
+        await counter.reached.wait()
         t0 = time.monotonic()
         runner.stop(f"ip-{i}", info={"kind": "bench"})
         await run
@@ -303,7 +307,13 @@ async def bench(rounds: int, trials: int) -> dict:
         env,
     )
     sdk = AsyncAnthropic(api_key=KEY, base_url=fake.url, max_retries=0)
-    os.environ.update({"ANTHROPIC_BASE_URL": fake.url, "ANTHROPIC_API_KEY": KEY, "HYPERGRAPH_PROVIDER": "anthropic"})
+    os.environ.update(
+        {
+            "ANTHROPIC_BASE_URL": fake.url,
+            "ANTHROPIC_API_KEY": KEY,
+            "HYPERGRAPH_PROVIDER": "anthropic",
+        }
+    )
     try:
         flow = await throughput(fake, address, sdk, rounds)
         stop_stack, stop_bare = await stop_latency(fake, address, sdk, trials)
