@@ -6,21 +6,23 @@ import dev.hypergraph.grpc.v1.GraphInfo;
 import dev.hypergraph.grpc.v1.IterRequest;
 import dev.hypergraph.grpc.v1.ListGraphsRequest;
 import dev.hypergraph.grpc.v1.RunRequest;
+import dev.hypergraph.grpc.v1.RunnerServiceGrpc;
+import dev.hypergraph.grpc.v1.RunnerServiceGrpc.RunnerServiceBlockingStub;
+import dev.hypergraph.grpc.v1.RunnerServiceGrpc.RunnerServiceStub;
 import dev.hypergraph.grpc.v1.StopRequest;
 import dev.hypergraph.grpc.v1.StopResponse;
 import dev.hypergraph.grpc.v1.StreamOptions;
 import dev.hypergraph.grpc.v1.WatchRequest;
-import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ChannelCredentials;
-import io.grpc.ClientCall;
 import io.grpc.Context;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCalls;
+import io.grpc.stub.AbstractStub;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.Iterator;
@@ -29,6 +31,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -47,10 +50,16 @@ import java.util.stream.Stream;
  * stops its run on the server (unless started with {@link RunOptions#detach()}).
  * Failed calls throw {@link HypergraphException}; a run whose node raised is not a failed call
  * but a {@link RunResult} with status FAILED. Thread-safe.
+ *
+ * <p>Calls go through the stubs protoc-gen-grpc-java generates from runner.proto
+ * ({@link RunnerServiceGrpc}): the blocking stub for unary calls and blocking streams, the
+ * async stub for {@link #iterAsync}.
  */
 public final class HypergraphClient implements AutoCloseable {
   private final Channel channel;
   private final ManagedChannel owned;
+  private final RunnerServiceBlockingStub blocking;
+  private final RunnerServiceStub async;
 
   /** A client over a channel the caller owns (and shuts down). */
   public HypergraphClient(Channel channel) {
@@ -60,6 +69,8 @@ public final class HypergraphClient implements AutoCloseable {
   private HypergraphClient(Channel channel, ManagedChannel owned) {
     this.channel = Objects.requireNonNull(channel, "channel");
     this.owned = owned;
+    this.blocking = RunnerServiceGrpc.newBlockingStub(channel);
+    this.async = RunnerServiceGrpc.newStub(channel);
   }
 
   /** Connects to {@code target} (e.g. "127.0.0.1:50051") in plaintext; close() shuts it down. */
@@ -80,7 +91,7 @@ public final class HypergraphClient implements AutoCloseable {
 
   /** Every registered graph with its inputs, outputs and description, sorted by name. */
   public List<GraphInfo> listGraphs() {
-    return unary(RunnerMethods.LIST_GRAPHS, ListGraphsRequest.getDefaultInstance(), null)
+    return unary(() -> blocking.listGraphs(ListGraphsRequest.getDefaultInstance()))
         .getGraphsList();
   }
 
@@ -99,7 +110,8 @@ public final class HypergraphClient implements AutoCloseable {
     if (options.workflowId() != null) {
       request.setWorkflowId(options.workflowId());
     }
-    return RunResult.of(unary(RunnerMethods.RUN, request.build(), options.deadline()).getResult());
+    RunnerServiceBlockingStub stub = withDeadline(blocking, options.deadline());
+    return RunResult.of(unary(() -> stub.run(request.build())).getResult());
   }
 
   /** Starts {@code graph} and streams its events with default options. */
@@ -112,8 +124,9 @@ public final class HypergraphClient implements AutoCloseable {
    * stream to cancel the call (and, unless detached, stop the run).
    */
   public EventStream iter(String graph, Map<String, ?> values, RunOptions options) {
-    return blockingStream(RunnerMethods.ITER, iterRequest(graph, values, options),
-        options.deadline());
+    IterRequest request = iterRequest(graph, values, options);
+    RunnerServiceBlockingStub stub = withDeadline(blocking, options.deadline());
+    return blockingStream(() -> stub.iter(request));
   }
 
   /**
@@ -125,7 +138,7 @@ public final class HypergraphClient implements AutoCloseable {
         .setWorkflowId(workflowId)
         .setAfterSeq(afterSeq)
         .build();
-    return blockingStream(RunnerMethods.WATCH, request, null);
+    return blockingStream(() -> blocking.watch(request));
   }
 
   /** The text the run streams, token by token, with default options. */
@@ -163,36 +176,11 @@ public final class HypergraphClient implements AutoCloseable {
   public IterCall iterAsync(String graph, Map<String, ?> values, RunOptions options,
       StreamObserver<Event> observer) {
     IterRequest request = iterRequest(graph, values, options);
-    ClientCall<IterRequest, Event> call =
-        channel.newCall(RunnerMethods.ITER, callOptions(options.deadline()));
     CompletableFuture<RunResult> result = new CompletableFuture<>();
-    ClientCalls.asyncServerStreamingCall(call, request, new StreamObserver<Event>() {
-      @Override
-      public void onNext(Event event) {
-        RunResult ended = Events.result(event);
-        observer.onNext(event);
-        if (ended != null) {
-          result.complete(ended);
-        }
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        HypergraphException e = HypergraphException.from(t);
-        result.completeExceptionally(e);
-        observer.onError(e);
-      }
-
-      @Override
-      public void onCompleted() {
-        if (!result.isDone()) {
-          result.completeExceptionally(new IllegalStateException(
-              "the Iter stream ended without a RunEnded event"));
-        }
-        observer.onCompleted();
-      }
-    });
-    return new IterCall(call, result);
+    IterObserver adapter = new IterObserver(observer, result);
+    withDeadline(async, options.deadline()).iter(request, adapter);
+    // The stub called beforeStart before returning, so the call to cancel is known here.
+    return new IterCall(adapter.call, result);
   }
 
   /** Asks a live workflow to stop, with no info and no grace. True when a live run was found. */
@@ -223,7 +211,7 @@ public final class HypergraphClient implements AutoCloseable {
 
   /** Sends a StopRequest as it is and returns the whole StopResponse. */
   public StopResponse stop(StopRequest request) {
-    return unary(RunnerMethods.STOP, request, null);
+    return unary(() -> blocking.stop(request));
   }
 
   /** Shuts down the channel if this client opened it (connect); else does nothing. */
@@ -243,22 +231,21 @@ public final class HypergraphClient implements AutoCloseable {
     }
   }
 
-  private <Q, R> R unary(MethodDescriptor<Q, R> method, Q request, Duration deadline) {
+  private static <R> R unary(Supplier<R> call) {
     try {
-      return ClientCalls.blockingUnaryCall(channel, method, callOptions(deadline), request);
+      return call.get();
     } catch (StatusRuntimeException e) {
       throw HypergraphException.from(e);
     }
   }
 
-  private <Q> EventStream blockingStream(MethodDescriptor<Q, Event> method, Q request,
-      Duration deadline) {
+  private static EventStream blockingStream(Supplier<Iterator<Event>> call) {
     // A context of our own, child of the caller's: closing the stream cancels just this call,
-    // while cancelling the caller's context still reaches it.
+    // while cancelling the caller's context still reaches it. The stub starts the call inside
+    // context.call, so the call is bound to that context.
     Context.CancellableContext context = Context.current().withCancellation();
     try {
-      Iterator<Event> events = context.call(() ->
-          ClientCalls.blockingServerStreamingCall(channel, method, callOptions(deadline), request));
+      Iterator<Event> events = context.call(call::get);
       return new EventStream(context, events);
     } catch (Exception e) {
       context.cancel(e);
@@ -284,15 +271,54 @@ public final class HypergraphClient implements AutoCloseable {
     return request.build();
   }
 
-  private static CallOptions callOptions(Duration deadline) {
-    CallOptions options = CallOptions.DEFAULT;
-    if (deadline != null) {
-      options = options.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
-    }
-    return options;
+  /** The stub with a deadline counted from now, or the stub itself when there is none. */
+  private static <S extends AbstractStub<S>> S withDeadline(S stub, Duration deadline) {
+    return deadline == null ? stub : stub.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   private static Struct struct(Map<String, ?> values) {
     return values == null ? Struct.getDefaultInstance() : Values.toStruct(values);
+  }
+
+  /** Feeds the caller's observer and completes the result future; keeps the call for cancel. */
+  private static final class IterObserver implements ClientResponseObserver<IterRequest, Event> {
+    private final StreamObserver<Event> observer;
+    private final CompletableFuture<RunResult> result;
+    private volatile ClientCallStreamObserver<IterRequest> call;
+
+    IterObserver(StreamObserver<Event> observer, CompletableFuture<RunResult> result) {
+      this.observer = observer;
+      this.result = result;
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<IterRequest> requestStream) {
+      this.call = requestStream;
+    }
+
+    @Override
+    public void onNext(Event event) {
+      RunResult ended = Events.result(event);
+      observer.onNext(event);
+      if (ended != null) {
+        result.complete(ended);
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      HypergraphException e = HypergraphException.from(t);
+      result.completeExceptionally(e);
+      observer.onError(e);
+    }
+
+    @Override
+    public void onCompleted() {
+      if (!result.isDone()) {
+        result.completeExceptionally(new IllegalStateException(
+            "the Iter stream ended without a RunEnded event"));
+      }
+      observer.onCompleted();
+    }
   }
 }

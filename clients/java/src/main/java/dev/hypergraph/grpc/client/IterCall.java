@@ -1,7 +1,7 @@
 package dev.hypergraph.grpc.client;
 
 import dev.hypergraph.grpc.v1.Event;
-import io.grpc.ClientCall;
+import io.grpc.stub.ClientCallStreamObserver;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -9,10 +9,10 @@ import java.util.concurrent.CompletableFuture;
  * {@link #cancel()} cancels the call, which (unless detached) stops the run on the server.
  */
 public final class IterCall {
-  private final ClientCall<?, Event> call;
+  private final ClientCallStreamObserver<?> call;
   private final CompletableFuture<RunResult> result;
 
-  IterCall(ClientCall<?, Event> call, CompletableFuture<RunResult> result) {
+  IterCall(ClientCallStreamObserver<?> call, CompletableFuture<RunResult> result) {
     this.call = call;
     this.result = result;
   }
