@@ -258,3 +258,14 @@ async def test_values_the_wire_cannot_hold_are_refused_before_sending(target):
 async def test_metadata_is_accepted(target):
     async with AsyncClient(target, metadata=[("x-request-id", "abc")]) as client:
         assert (await client.run("add", {"a": 1, "b": 2}))["sum"] == 3
+
+
+async def test_cancelling_a_unary_run_stops_it(target):
+    workflow_id = new_id()
+    async with AsyncClient(target) as client:
+        task = asyncio.create_task(client.run("sleep", {"seconds": 60}, workflow_id=workflow_id))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (await wait_until_free(client, workflow_id)).completed

@@ -170,3 +170,19 @@ def test_select_and_provider_shorthand(target):
     # --provider is `-i provider=P`: the add graph has no such input, so the server says so
     done = cli("run", "add", "-i", "a=1", "-i", "b=2", "--provider", "offline", target=target)
     assert done.returncode == 2 and "values.provider" in done.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery")
+def test_second_ctrl_c_abandons_at_once(target):
+    workflow_id = f"cli-{uuid.uuid4().hex[:8]}"
+    run = start_cli("run", "tokens", *SLOW, "--workflow-id", workflow_id, target=target)
+    try:
+        read_until(run.stdout, b"s1 ")
+        run.send_signal(signal.SIGINT)
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=30)
+    finally:
+        run.kill()
+    # Either the stop's STOPPED result or the abandoned stream: both are a user stop.
+    assert run.returncode == 130, err
+    assert b"STOPPED" in err or b"ABANDONED" in err
