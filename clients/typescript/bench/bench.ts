@@ -1,26 +1,37 @@
-// Benchmark (issue 6): N concurrent Iter streams of the `tokens` graph read by
+// Benchmark (issue 6): 16 concurrent Iter streams of the `tokens` graph read by
 // this TypeScript client over one HTTP/2 connection. Reports tokens/s (the
 // ctx.stream() calls delivered, counting merged chunks), messages/s (chunk
 // messages received) and client CPU per message, as JSON.
 //
-//   node dist/bench/bench.js [--url URL] [--streams 16] [--count 20000]
-//                            [--per-call-count 4000] [--out FILE]
+//   node dist/bench/bench.js [--url URL] [--baseline-url URL] [--streams 16]
+//        [--count 20000] [--per-call-count 4000] [--rounds 3] [--out FILE]
 //
-// Without --url it starts its own server (like the tests). Modes, one after
-// the other in the same run: "merged" (server default: queued text chunks
-// merge), "per_call" (disable_merge: one message per ctx.stream() call), and
-// "per_call_raw", the baseline: the same per-call streams read with the
-// generated Connect client alone, so wrapper_cpu_ratio is the wrapper's own
-// cost per message. Not a test: nothing is asserted.
+// Runs, each `rounds` times against servers it starts itself (or the given
+// URLs), the median round reported:
+//   hypergraph                 the server's default: queued text chunks merge
+//   hypergraph_disable_merge   one message per ctx.stream() call, through the wrapper
+//   generated_client_only      the same per-call streams read with the generated
+//                              Connect client alone: wrapper_cpu_ratio is the
+//                              wrapper's own cost per message
+//   baseline_grpc_aio          bench/baseline_server.py (bare grpc.aio yielding
+//                              pre-built messages) read the same way: the ceiling
+//                              of a Python gRPC server, the ratios' denominator
+// Not a test: nothing is asserted. Client and servers are separate processes.
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createHypergraphClient, type HypergraphClient } from "../src/index.js";
 import { RunStatus } from "../src/gen/hypergraph/v1/runner_pb.js";
-import { startServer, type RunningServer } from "../test/server.js";
+import { REPO_ROOT, spawnListening, startServer, type RunningServer } from "../test/server.js";
 
-interface ModeResult {
-  mode: string;
+interface StreamTally {
+  tokens: number;
+  messages: number;
+  firstEventMs: number;
+}
+
+interface RunFigures {
   streams: number;
   tokens_per_stream: number;
   elapsed_s: number;
@@ -33,14 +44,10 @@ interface ModeResult {
   first_event_ms_p50: number;
 }
 
-interface StreamTally {
-  tokens: number;
-  messages: number;
-  firstEventMs: number;
-}
+type Reader = (client: HypergraphClient, count: number, disableMerge: boolean, started: number) => Promise<StreamTally>;
 
 /** One stream read through the wrapper (typed events, native values). */
-async function wrapperStream(client: HypergraphClient, count: number, disableMerge: boolean, started: number): Promise<StreamTally> {
+const wrapperStream: Reader = async (client, count, disableMerge, started) => {
   const tally = { tokens: 0, messages: 0, firstEventMs: -1 };
   let status = "";
   for await (const event of client.iter("tokens", { count, prefix: "b" }, { disableMerge })) {
@@ -53,10 +60,10 @@ async function wrapperStream(client: HypergraphClient, count: number, disableMer
     }
   }
   return checked(tally, status, count);
-}
+};
 
-/** The baseline: the same stream read with the generated Connect client only. */
-async function rawStream(client: HypergraphClient, count: number, disableMerge: boolean, started: number): Promise<StreamTally> {
+/** One stream read with the generated Connect client only (no wrapper). */
+const rawStream: Reader = async (client, count, disableMerge, started) => {
   const tally = { tokens: 0, messages: 0, firstEventMs: -1 };
   let status = "";
   const request = { graph: "tokens", values: { count, prefix: "b" }, options: { disableMerge } };
@@ -70,7 +77,7 @@ async function rawStream(client: HypergraphClient, count: number, disableMerge: 
     }
   }
   return checked(tally, status, count);
-}
+};
 
 function checked(tally: StreamTally, status: string, count: number): StreamTally {
   if (status !== "COMPLETED") throw new Error(`a bench stream ended ${status || "without runEnded"}`);
@@ -78,14 +85,7 @@ function checked(tally: StreamTally, status: string, count: number): StreamTally
   return tally;
 }
 
-const MODES = {
-  merged: { read: wrapperStream, disableMerge: false },
-  per_call: { read: wrapperStream, disableMerge: true },
-  per_call_raw: { read: rawStream, disableMerge: true },
-} as const;
-
-async function measure(client: HypergraphClient, mode: keyof typeof MODES, streams: number, count: number): Promise<ModeResult> {
-  const { read, disableMerge } = MODES[mode];
+async function measure(client: HypergraphClient, read: Reader, disableMerge: boolean, streams: number, count: number): Promise<RunFigures> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const runs = await Promise.all(Array.from({ length: streams }, () => read(client, count, disableMerge, t0)));
@@ -95,7 +95,6 @@ async function measure(client: HypergraphClient, mode: keyof typeof MODES, strea
   const messages = runs.reduce((n, r) => n + r.messages, 0);
   const firsts = runs.map((r) => r.firstEventMs).sort((a, b) => a - b);
   return {
-    mode,
     streams,
     tokens_per_stream: count,
     elapsed_s: round(elapsed, 3),
@@ -109,50 +108,94 @@ async function measure(client: HypergraphClient, mode: keyof typeof MODES, strea
   };
 }
 
+/** The round with the median tokens/s. */
+function median(rounds: RunFigures[]): RunFigures {
+  return [...rounds].sort((a, b) => a.tokens_per_s - b.tokens_per_s)[Math.floor(rounds.length / 2)]!;
+}
+
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       url: { type: "string" },
+      "baseline-url": { type: "string" },
       streams: { type: "string", default: "16" },
       count: { type: "string", default: "20000" },
       "per-call-count": { type: "string", default: "4000" },
+      rounds: { type: "string", default: "3" },
       out: { type: "string" },
     },
   });
   const streams = Number(values.streams);
-  const counts = { merged: Number(values.count), per_call: Number(values["per-call-count"]), per_call_raw: Number(values["per-call-count"]) };
-  let server: RunningServer | undefined;
-  const baseUrl = values.url ?? (server = await startServer()).baseUrl;
-  const client = createHypergraphClient({ baseUrl });
+  const count = Number(values.count);
+  const perCall = Number(values["per-call-count"]);
+  const rounds = Number(values.rounds);
+  const servers: RunningServer[] = [];
+  const start = async (url: string | undefined, spawnIt: () => Promise<RunningServer>) => {
+    if (url !== undefined) return url;
+    const server = await spawnIt();
+    servers.push(server);
+    return server.baseUrl;
+  };
+  const python = process.env.HYPERGRAPH_PYTHON ?? resolve(REPO_ROOT, ".venv/bin/python");
+  const client = createHypergraphClient({ baseUrl: await start(values.url, () => startServer()) });
+  const baseline = createHypergraphClient({
+    baseUrl: await start(values["baseline-url"], () => spawnListening(python, [resolve(REPO_ROOT, "bench/baseline_server.py"), "--port", "0"])),
+  });
+  const plan: [string, HypergraphClient, Reader, boolean, number][] = [
+    ["hypergraph", client, wrapperStream, false, count],
+    ["hypergraph_disable_merge", client, wrapperStream, true, perCall],
+    ["generated_client_only", client, rawStream, true, perCall],
+    ["baseline_grpc_aio", baseline, rawStream, true, perCall],
+  ];
   try {
-    await measure(client, "merged", 2, 1000); // warm-up: connection, JIT, server imports
-    await measure(client, "per_call_raw", 2, 1000);
-    const results: Record<string, ModeResult> = {};
-    for (const mode of ["merged", "per_call_raw", "per_call"] as const) {
-      const result = await measure(client, mode, streams, counts[mode]);
-      console.error(`${mode}: ${result.tokens_per_s} tokens/s, ${result.messages_per_s} messages/s, ${result.client_cpu_us_per_message} us client CPU/message`);
-      results[mode] = result;
+    await measure(client, wrapperStream, false, 2, 1000); // warm-up: connections, JIT, server imports
+    await measure(baseline, rawStream, true, 2, 1000);
+    const runs: Record<string, RunFigures> = {};
+    for (const [name, target, read, disableMerge, n] of plan) {
+      const all = [];
+      for (let i = 0; i < rounds; i++) all.push(await measure(target, read, disableMerge, streams, n));
+      runs[name] = median(all);
+      console.error(`${name}: ${runs[name]!.tokens_per_s} tokens/s, ${runs[name]!.messages_per_s} messages/s, ${runs[name]!.client_cpu_us_per_message} us client CPU/message`);
     }
+    const base = runs.baseline_grpc_aio!;
     const report = {
       benchmark: "clients-ts",
-      description: `${streams} concurrent Iter streams of the tokens graph (no delay; count per stream in each result) read by the TypeScript client (@connectrpc/connect-node gRPC transport, one HTTP/2 connection); client and server in separate processes`,
+      description:
+        `TypeScript client (@connectrpc/connect-node gRPC transport, one HTTP/2 connection per server) reading ${streams} concurrent Iter ` +
+        "streams of the `tokens` graph (no delay); median of rounds; ratios are against bare grpc.aio (bench/baseline_server.py) read by the same client in the same run",
       node: process.version,
       cpus: cpus().length,
-      server: values.url ?? "started by the benchmark (scenarios.json server_args)",
+      rounds,
       when: new Date().toISOString(),
-      results: Object.values(results),
-      // The wrapper's cost: client CPU per message through createHypergraphClient's
-      // typed events, over the same stream read with the generated client alone.
-      wrapper_cpu_ratio: round(results.per_call!.client_cpu_us_per_message / results.per_call_raw!.client_cpu_us_per_message, 2),
+      runs,
+      // The first shape of this file, still read by bench/merge_clients.py (_from_ts).
+      results: [
+        { mode: "merged", ...runs.hypergraph! },
+        { mode: "per_call", ...runs.hypergraph_disable_merge! },
+      ],
+      ratio_messages_per_s_vs_baseline: {
+        hypergraph_disable_merge: round(runs.hypergraph_disable_merge!.messages_per_s / base.messages_per_s, 3),
+      },
+      ratio_tokens_per_s_vs_baseline: {
+        hypergraph: round(runs.hypergraph!.tokens_per_s / base.tokens_per_s, 3),
+        hypergraph_disable_merge: round(runs.hypergraph_disable_merge!.tokens_per_s / base.tokens_per_s, 3),
+      },
+      // The wrapper's own cost: client CPU per message through typed events over
+      // the same per-call streams read with the generated client alone.
+      wrapper_cpu_ratio: round(
+        runs.hypergraph_disable_merge!.client_cpu_us_per_message / runs.generated_client_only!.client_cpu_us_per_message,
+        2,
+      ),
     };
     const text = JSON.stringify(report, null, 2);
     if (values.out) writeFileSync(values.out, text + "\n");
     console.log(text);
   } finally {
     client.close();
-    await server?.stop();
+    baseline.close();
+    for (const server of servers) await server.stop();
   }
 }
 

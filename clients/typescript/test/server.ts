@@ -36,11 +36,13 @@ export function scenarioServerArgs(): string[] {
 }
 
 /** Spawn the server and resolve once it printed `listening on HOST:PORT`. */
-export async function startServer(args: string[] = scenarioServerArgs()): Promise<RunningServer> {
-  const child = spawn(serverBinary(), ["serve", "--host", "127.0.0.1", "--port", "0", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    cwd: REPO_ROOT,
-  });
+export function startServer(args: string[] = scenarioServerArgs()): Promise<RunningServer> {
+  return spawnListening(serverBinary(), ["serve", "--host", "127.0.0.1", "--port", "0", ...args]);
+}
+
+/** Spawn any command whose first stdout line is `listening on HOST:PORT` (e.g. bench/baseline_server.py). */
+export async function spawnListening(command: string, args: string[]): Promise<RunningServer> {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], cwd: REPO_ROOT });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-8000); // keep the tail for error messages
@@ -51,7 +53,7 @@ export async function startServer(args: string[] = scenarioServerArgs()): Promis
     function fail(why: string) {
       clearTimeout(timer);
       child.kill("SIGKILL");
-      reject(new Error(`hypergraph-grpc serve failed to start: ${why}\n--- server stderr ---\n${stderr}`));
+      reject(new Error(`${command} ${args.join(" ")} failed to start: ${why}\n--- server stderr ---\n${stderr}`));
     }
     lines.on("line", (line) => {
       const match = /^listening on (\S+)/.exec(line);
