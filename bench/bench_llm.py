@@ -358,6 +358,10 @@ def print_table(result: dict) -> None:
     print(
         f"Stop -> upstream disconnect: p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms (n={s['n']}; target <= 50 ms)"
     )
+    local = result["stop_in_process_to_disconnect"]
+    print(
+        f"runner.stop() in process (no gRPC) -> disconnect: p50 {local['p50_ms']} ms, p99 {local['p99_ms']} ms"
+    )
     print(f"bare SDK close -> disconnect: p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms")
 
 
