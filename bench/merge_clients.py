@@ -22,7 +22,7 @@ def _load(name: str) -> dict | None:
 
 
 def _from_runs(data: dict) -> dict:
-    """Go, Java, Rust: {"runs": {"hypergraph", "hypergraph_disable_merge", "baseline_grpc_aio"}}."""
+    """Go, TypeScript, Java, Rust: {"runs": {"hypergraph", "hypergraph_disable_merge", "baseline_grpc_aio"}}."""
     runs = data["runs"]
     row = {
         "tokens_per_s_merged": runs["hypergraph"]["tokens_per_s"],
@@ -31,14 +31,6 @@ def _from_runs(data: dict) -> dict:
     if "baseline_grpc_aio" in runs:
         row["baseline_messages_per_s"] = runs["baseline_grpc_aio"]["messages_per_s"]
     return row
-
-
-def _from_ts(data: dict) -> dict:
-    modes = {r["mode"]: r for r in data["results"]}
-    return {
-        "tokens_per_s_merged": modes["merged"]["tokens_per_s"],
-        "messages_per_s_unmerged": modes.get("per_call", {}).get("messages_per_s"),
-    }
 
 
 def _from_python(data: dict) -> dict:
@@ -56,7 +48,7 @@ def _from_python(data: dict) -> dict:
 SOURCES = {
     "python": ("service.json", _from_python),
     "go": ("clients-go.json", _from_runs),
-    "typescript": ("clients-ts.json", _from_ts),
+    "typescript": ("clients-ts.json", _from_runs),
     "java": ("clients-java.json", _from_runs),
     "rust": ("clients-rust.json", _from_runs),
 }
