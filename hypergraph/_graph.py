@@ -369,25 +369,38 @@ class Graph:
                 entry_of[c] = next(m for m in members if not is_gate[m])
         return [e for e in entry_of if e is not None]
 
-    def _branch_reach(self, gate: int, target: int) -> set[int]:
-        """Nodes reachable from ``target`` without passing through ``gate``."""
+    def _branch_reach(self, gate: int, target: int, gated: set[int]) -> set[int]:
+        """Nodes that choosing ``target`` can set running before ``gate`` decides again.
+
+        Walks from ``target`` without passing through ``gate``, and enters a gated node
+        only through a gate's control edge: a data edge never runs a gated node (it needs
+        a decision), so a loop closing back into the gate's other targets does not join
+        the branches.
+        """
+        is_gate = self._is_gate
         seen = {target}
         todo = [target]
         while todo:
             v = todo.pop()
             for w in self._adj[v]:
-                if w != gate and w not in seen:
-                    seen.add(w)
-                    todo.append(w)
+                if w == gate or w in seen or (w in gated and not is_gate[v]):
+                    continue
+                seen.add(w)
+                todo.append(w)
         return seen
 
     def _check_producers(
         self, index: dict[str, int], is_gate: list[bool], targets_of: list[tuple[int, ...]]
     ) -> None:
+        gated = {t for ts in targets_of for t in ts}
+        self._is_gate = is_gate
         for name, prods in self._producers.items():
             if len(prods) < 2:
                 continue
-            if any(self._exclusive_branches(g, targets_of[g], prods) for g in range(len(is_gate))):
+            if any(
+                self._exclusive_branches(g, targets_of[g], prods, gated)
+                for g in range(len(is_gate))
+            ):
                 continue
             names = [self._node_list[p].name for p in prods]
             raise _fail(
@@ -397,10 +410,12 @@ class Graph:
                 "gate so only one runs per decision",
             )
 
-    def _exclusive_branches(self, gate: int, targets: tuple[int, ...], prods: tuple) -> bool:
+    def _exclusive_branches(
+        self, gate: int, targets: tuple[int, ...], prods: tuple, gated: set[int]
+    ) -> bool:
         if len(targets) < 2:
             return False
-        reach = {t: self._branch_reach(gate, t) for t in targets}
+        reach = {t: self._branch_reach(gate, t, gated) for t in targets}
         used: set[int] = set()
         for p in prods:
             branches = [t for t in targets if p in reach[t]]

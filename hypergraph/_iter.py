@@ -211,7 +211,9 @@ class IterContext:
         run, buffer = self._prepare()
         self._handle = RunHandle(self._runner, run, buffer)
         self._handle._active = True
-        self._task = asyncio.get_running_loop().create_task(run.main())
+        self._task = task = asyncio.get_running_loop().create_task(run.main())
+        # A task cancelled before its first step never runs main(): clean up after it.
+        task.add_done_callback(run.end_unstarted)
         return self._handle
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:

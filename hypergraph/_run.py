@@ -59,6 +59,17 @@ def error_type_name(exc: BaseException) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
+# A processor's own CancelledError (say it awaited a cancelled future) is its
+# failure like any other: logged, never the run's end.
+_PROCESSOR_ERRORS = (Exception, asyncio.CancelledError)
+
+
+def _cancelling() -> bool:
+    """In the async-processor task: is that task itself being cancelled (by the run)?"""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def _error_text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
@@ -160,7 +171,7 @@ class Run:
         for hook in self._hooks[cls]:
             try:
                 hook(ev)
-            except Exception:
+            except _PROCESSOR_ERRORS:
                 log_processor_error(hook, ev)
         if self._aq is not None:
             self._queue_async(ev)
@@ -181,7 +192,7 @@ class Run:
             for hook in self._chunk_hooks:
                 try:
                     hook(ev)
-                except Exception:
+                except _PROCESSOR_ERRORS:
                     log_processor_error(hook, ev)
             if self._aq is not None:
                 self._queue_async(ev)
@@ -222,13 +233,17 @@ class Run:
                 for proc in procs:
                     try:
                         await proc.on_event_async(ev)
-                    except Exception:
+                    except _PROCESSOR_ERRORS:
+                        if _cancelling():
+                            raise
                         log_processor_error(proc.on_event_async, ev)
                 if ev.__class__ is RunEndEvent:
                     for proc in procs:
                         try:
                             await proc.shutdown_async()
-                        except Exception:
+                        except _PROCESSOR_ERRORS:
+                            if _cancelling():
+                                raise
                             log_processor_error(proc.shutdown_async, ev)
                     return
             self._aq_wait = self._loop.create_future()
@@ -721,6 +736,32 @@ class Run:
                 self._sink._wake()
         return result
 
+    def end_unstarted(self, task: asyncio.Task) -> None:
+        """Done callback of an ``iter()`` run task: a task cancelled before ``main`` ran
+        a line never emitted an event; end it STOPPED and forced, and free its id."""
+        if self._started or self.result is not None or not task.cancelled():
+            return
+        runner = self.runner
+        with runner._lock:
+            if self.status is None:
+                self.status = _STOPPED
+            self.forced = True
+            self._released = True
+            if runner._live.get(self.workflow_id) is self:
+                del runner._live[self.workflow_id]
+        self._stop_flag = True
+        self._closed = True
+        self._live_sinks = False
+        if self._deadline_handle is not None:
+            self._deadline_handle.cancel()
+            self._deadline_handle = None
+        self.result = result = self._make_result()
+        if self.done is not None and not self.done.done():
+            self.done.set_result(result)
+        if self._sink is not None and not self._sink.ended:
+            self._sink.ended = True
+            self._sink._wake()
+
     def _make_result(self) -> RunResult:
         values = self.state.values
         names = self.select if self.select is not None else self.graph._outputs
@@ -755,12 +796,12 @@ class Run:
         for hook in self._hooks[RunEndEvent]:
             try:
                 hook(ev)
-            except Exception:
+            except _PROCESSOR_ERRORS:
                 log_processor_error(hook, ev)
         for proc in self._sync_procs:
             try:
                 proc.shutdown()
-            except Exception:
+            except _PROCESSOR_ERRORS:
                 log_processor_error(proc.shutdown, ev)
         if self._aq is not None:
             self._queue_async(ev)

@@ -1,0 +1,214 @@
+"""Sharper conformance tests added by the adversarial review of the runtime.
+
+Each test cites the C item (or the section rule) it pins; the ones marked
+"regression" failed before the fix that came with them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from hypergraph import (
+    END,
+    AsyncEventProcessor,
+    AsyncRunner,
+    EventProcessor,
+    Graph,
+    GraphConfigError,
+    NodeContext,
+    NodeStartEvent,
+    RunEndEvent,
+    RunStatus,
+    StreamingChunkEvent,
+    node,
+    route,
+)
+
+from .helpers import Recorder
+from .test_events import check_run_events
+
+
+@node(output_name="o")
+async def quick(x):
+    await asyncio.sleep(0)
+    return x
+
+
+# --- C49 / section 10: an iter() block cancelled before the run task got a turn -------------
+
+
+@pytest.mark.asyncio
+async def test_c49_block_cancelled_before_run_task_started_frees_id_and_ends():
+    """C49 regression: cancelling the block before the run's task ran once used to leave
+    the workflow id live forever (WorkflowAlreadyRunningError on reuse) and
+    ``handle.result()`` waiting forever."""
+    runner = AsyncRunner()
+    box = {}
+
+    async def consume():
+        async with runner.iter(Graph([quick]), x=1, workflow_id="pre") as handle:
+            box["h"] = handle
+            raise asyncio.CancelledError  # e.g. awaiting an already-cancelled future
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.ensure_future(consume())
+    assert not runner.is_running("pre") and runner.live_workflows() == ()
+    result = await asyncio.wait_for(box["h"].result(), 5)
+    assert result.status is RunStatus.STOPPED and result.forced and result.stop_info is None
+    assert box["h"].stop() is False
+    async with runner.iter(Graph([quick]), x=2, workflow_id="pre") as again:
+        events = [e async for e in again]
+    assert events[-1].status is RunStatus.COMPLETED and events[-1].result["o"] == 2
+
+
+# --- C55: a processor's own CancelledError is a processor failure, not the run's end -------
+
+
+class _CancelledOnChunk(AsyncEventProcessor):
+    def __init__(self) -> None:
+        self.events: list = []
+        self.shutdowns = 0
+
+    async def on_event_async(self, event):
+        self.events.append(event)
+        if isinstance(event, StreamingChunkEvent):
+            fut = asyncio.get_running_loop().create_future()
+            fut.cancel()
+            await fut  # raises CancelledError although nobody cancelled the run
+
+    async def shutdown_async(self):
+        self.shutdowns += 1
+
+
+class _SyncCancelledOnChunk(EventProcessor):
+    def on_event(self, event):
+        if isinstance(event, StreamingChunkEvent):
+            raise asyncio.CancelledError
+
+
+@node(output_name="text")
+async def two_chunks(x, ctx: NodeContext):
+    ctx.stream("a")
+    ctx.stream("b")
+    return "ab"
+
+
+@pytest.mark.asyncio
+async def test_c55_processor_raising_cancelled_error_is_logged_and_run_unaffected(caplog):
+    """C55 regression: an async processor whose handler raised CancelledError used to
+    cancel ``run()`` in the caller and starve the other processors of RunEndEvent."""
+    runner = AsyncRunner()
+    bad, rec, sync_bad = _CancelledOnChunk(), Recorder(), _SyncCancelledOnChunk()
+    with caplog.at_level(logging.ERROR, logger="hypergraph"):
+        result = await runner.run(Graph([two_chunks]), x=1, event_processors=[bad, sync_bad, rec])
+    assert result.status is RunStatus.COMPLETED and result["text"] == "ab"
+    assert [type(e) for e in bad.events] == [type(e) for e in rec.events]
+    assert isinstance(bad.events[-1], RunEndEvent) and bad.shutdowns == 1
+    check_run_events(rec.events)
+    assert rec.chunks() == ["a", "b"]
+    assert "_CancelledOnChunk" in caplog.text and "_SyncCancelledOnChunk" in caplog.text
+
+    async with runner.iter(Graph([two_chunks]), x=1, event_processors=[_CancelledOnChunk()]) as h:
+        events = [e async for e in h]
+    assert isinstance(events[-1], RunEndEvent) and events[-1].status is RunStatus.COMPLETED
+
+
+# --- C18: producers in different branches of one gate, inside a loop -----------------------
+
+
+def _branch_loop(script):
+    decisions = iter(script)
+    ran = []
+
+    @node(output_name="value")
+    def up(n):
+        ran.append("up")
+        return n + 1
+
+    @node(output_name="value")
+    def down(n):
+        ran.append("down")
+        return n - 10
+
+    @node(output_name="n")
+    def commit(value):
+        return value
+
+    @route(targets=["up", "down", END])
+    def pick(n):
+        return next(decisions)
+
+    return Graph([up, down, commit, pick]), ran
+
+
+def test_c18_producers_in_branches_of_a_loop_gate_are_accepted():
+    """C18 regression: the loop body closes back into both branches through data edges
+    (commit -> n -> up, down), but a gated node runs only on a decision, so up and down
+    are still in different branches of `pick`; this graph used to be rejected."""
+    graph, _ = _branch_loop([])
+    assert graph.entrypoints == ("up",) and graph.inputs.required == ("n",)
+
+
+@pytest.mark.asyncio
+async def test_c18_c13_loop_branch_producers_run_one_per_decision():
+    graph, ran = _branch_loop(["up", "down", "up", END])
+    rec = Recorder()
+    result = await AsyncRunner().run(graph, n=0, event_processors=[rec])
+    assert result.status is RunStatus.COMPLETED
+    assert ran == ["up", "up", "down", "up"]  # the entrypoint's first run needs no decision
+    assert result.values == {"value": -7, "n": -7}
+    check_run_events(rec.events)
+
+
+def test_c18_producers_still_rejected_when_one_is_not_behind_the_gate():
+    @node(output_name="text")
+    def draft(topic):
+        return topic
+
+    @node(output_name="text")
+    def revise(text, feedback):
+        return text + "+"
+
+    @node(output_name="feedback")
+    def critic(text):
+        return "ok"
+
+    @route(targets=["revise", END])
+    def good(feedback):
+        return END
+
+    with pytest.raises(GraphConfigError) as info:
+        Graph([draft, revise, critic, good])
+    msg = str(info.value)
+    assert "'draft'" in msg and "'revise'" in msg and "'text'" in msg and "How to fix" in msg
+
+    # two branches that both lead (ungated) into the same producer are not exclusive
+    @route(targets=["a", "b"])
+    def split(q):
+        return "a"
+
+    @node(output_name="x")
+    def a(q):
+        return 1
+
+    @node(output_name="y")
+    def b(q):
+        return 2
+
+    @node(output_name="z")
+    def join(x=0, y=0):
+        return x + y
+
+    @node(output_name="z")
+    def also(x):
+        return x
+
+    with pytest.raises(GraphConfigError, match="'z'"):
+        Graph([split, a, b, join, also])
+
+
+def test_helpers_used():
+    assert NodeStartEvent
