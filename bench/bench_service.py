@@ -19,6 +19,7 @@ Figures (counts at BENCH_SCALE=1; the whole run takes a few minutes):
   its yield;
 - Stop -> RunEnded(STOPPED): 64 live streams whose nodes emit a token every
   5 ms (a node notices a stop between tokens), each stopped in turn; p50/p99;
+  again with grace 0 (the node is cancelled at once: the service's own path);
 - Iter call -> first event: FIRST_EVENT_CALLS sequential calls; p50/p99;
 - RSS per open idle stream: IDLE_STREAMS streams whose node waits (server RSS
   growth / streams), beside the baseline's;
@@ -226,8 +227,11 @@ async def latency(server: ServerProcess) -> dict:
     }
 
 
-async def stop_latency(server: ServerProcess) -> dict:
-    """64 live paced streams; stop each in turn; time Stop call -> RunEnded(STOPPED)."""
+async def stop_latency(server: ServerProcess, *, forced: bool = False) -> dict:
+    """64 live paced streams; stop each in turn; time Stop call -> RunEnded(STOPPED).
+
+    forced: Stop with grace 0, so the node is cancelled at once instead of
+    noticing the stop after its current 5 ms sleep (the service's own path)."""
     ended = {}
     first_chunk = {}
     statuses = []
@@ -251,10 +255,14 @@ async def stop_latency(server: ServerProcess) -> dict:
             first_chunk[workflow_id] = asyncio.Event()
         tasks = [asyncio.create_task(one(stub, w)) for w in ids]
         await asyncio.gather(*(first_chunk[w].wait() for w in ids))
-        samples = []
+        samples, rpc = [], []
         for workflow_id in ids:
+            request = pb.StopRequest(workflow_id=workflow_id)
+            if forced:
+                request.grace.FromMilliseconds(0)
             start = time.perf_counter()
-            await stub.Stop(pb.StopRequest(workflow_id=workflow_id))
+            await stub.Stop(request)
+            rpc.append((time.perf_counter() - start) * 1000)
             while workflow_id not in ended:
                 await asyncio.sleep(0.0005)
             samples.append((ended[workflow_id] - start) * 1000)
@@ -263,8 +271,10 @@ async def stop_latency(server: ServerProcess) -> dict:
     return {
         "streams": STOP_STREAMS,
         "token_interval_ms": STOP_TOKEN_MS,
+        "forced": forced,
         "stopped": stopped,
         **percentiles(samples),
+        "stop_rpc": percentiles(rpc),
     }
 
 
@@ -470,6 +480,7 @@ async def run_all(only: set[str]) -> dict:
             if name == "service":
                 steps += [
                     ("stop_latency", lambda s=server: stop_latency(s)),
+                    ("stop_latency_forced", lambda s=server: stop_latency(s, forced=True)),
                     ("slow_consumer", lambda: slow_consumer_fresh(read=False)),
                     ("slow_consumer_control", lambda: slow_consumer_fresh(read=True)),
                 ]
@@ -533,6 +544,7 @@ def print_table(results: dict) -> None:
         ("latency", "  with start-up burst p50", lat.get("all", {}), lat_ref.get("all", {})),
         ("first_event", "Iter -> first event ms p50", ours.get("first_event", {}), None),
         ("stop_latency", f"Stop -> RunEnded ms p50 ({STOP_STREAMS} live)", None, None),
+        ("stop_latency_forced", "  with grace 0 (node cancelled) p50", None, None),
     ):
         mine = ours.get(key, {}) if mine is None else mine
         ref = base.get(key, {}) if ref is None else ref
