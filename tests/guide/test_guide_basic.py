@@ -30,7 +30,7 @@ async def test_basic_pattern_runs_as_written(load_example, fake_anthropic):
     assert request.body["system"] == "You are a helpful physics tutor."
     assert request.body["messages"] == [{"role": "user", "content": "Explain quantum computing"}]
     assert request.body["model"] == "claude-sonnet-4-5-20250929"
-    assert fake_anthropic.streams[0].completed
+    assert fake_anthropic.wait_disconnect().completed
 
 
 @pytest.mark.asyncio

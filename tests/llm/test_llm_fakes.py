@@ -57,7 +57,7 @@ def test_anthropic_sse_sequence(fake):
         events[6][1]["delta"]["stop_reason"] == "end_turn"
         and events[6][1]["usage"]["output_tokens"] == 2
     )
-    assert fake.streams[0].completed and fake.requests[0].body["model"] == "m"
+    assert fake.wait_disconnect().completed and fake.requests[0].body["model"] == "m"
 
 
 def test_openai_sse_sequence(fake):

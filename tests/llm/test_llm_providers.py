@@ -24,7 +24,8 @@ async def test_tokens_arrive_in_order_and_complete(provider_fake):
     assert result.status == RunStatus.COMPLETED, result.error
     assert rec.chunks == TOKENS
     assert result["response"] == "".join(TOKENS)
-    assert fake.streams[0].completed and not fake.streams[0].client_disconnected
+    record = fake.wait_disconnect()
+    assert record.completed and not record.client_disconnected
 
 
 @pytest.mark.asyncio
