@@ -34,6 +34,7 @@ EXIT_USAGE = 2
 EXIT_STOPPED_ELSEWHERE = 3
 EXIT_INTERRUPTED = 130
 TARGET_ENV = "HYPERGRAPH_TARGET"
+TOKEN_ENV = "HYPERGRAPH_TOKEN"
 
 
 # ------------------------------------------------------------------------ parsing
@@ -90,6 +91,16 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="deadline of the call in seconds (default: none)",
     )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_ENV) or None,
+        help=f"send 'authorization: Bearer TOKEN' (default: ${TOKEN_ENV}; see serve --auth-token)",
+    )
+
+
+def _client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    metadata = [("authorization", f"Bearer {args.token}")] if args.token else None
+    return {"timeout": args.timeout, "metadata": metadata}
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -211,7 +222,7 @@ def cmd_graphs(args: argparse.Namespace) -> int:
     from hypergraph_grpc.client import Client, HypergraphClientError
 
     try:
-        with Client(args.target, timeout=args.timeout) as client:
+        with Client(args.target, **_client_kwargs(args)) as client:
             graphs = client.list_graphs()
     except HypergraphClientError as err:
         return _report_call_error(err, args.target)
@@ -247,7 +258,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
     try:
         info = parse_assignments(args.info, option="--info")
-        with Client(args.target, timeout=args.timeout) as client:
+        with Client(args.target, **_client_kwargs(args)) as client:
             outcome = client.stop(args.workflow_id, info or None, grace=args.grace)
     except ValueError as err:
         _err(f"error: {err}")
@@ -288,7 +299,7 @@ class _RunCommand:
         from hypergraph_grpc.client import AsyncClient, HypergraphClientError
 
         loop = asyncio.get_running_loop()
-        async with AsyncClient(self.args.target, timeout=self.args.timeout) as client:
+        async with AsyncClient(self.args.target, **_client_kwargs(self.args)) as client:
             self.client = client
             loop.add_signal_handler(signal.SIGINT, self._on_sigint)
             try:
