@@ -125,6 +125,8 @@ def _is_ctx_annotation(ann: Any) -> bool:
         return False
     if isinstance(ann, str):
         return _string_is_ctx(ann)
+    if isinstance(ann, typing.ForwardRef):  # Optional["NodeContext"] holds one
+        return _string_is_ctx(ann.__forward_arg__)
     if isinstance(ann, type):
         return issubclass(ann, NodeContext)
     origin = typing.get_origin(ann)

@@ -212,3 +212,119 @@ def test_c18_producers_still_rejected_when_one_is_not_behind_the_gate():
 
 def test_helpers_used():
     assert NodeStartEvent
+
+
+# --- C6: the context parameter inside Optional["NodeContext"] -------------------------------
+
+
+def test_c6_optional_of_forward_ref_context_is_detected():
+    """C6 regression: ``Optional["NodeContext"]`` (a ForwardRef inside Optional, no
+    ``from __future__`` import) used to turn ``ctx`` into a graph input."""
+    from typing import Optional, Union
+
+    def a(x, ctx):
+        return x
+
+    def b(x, ctx=None):
+        return x
+
+    # set as objects: this module's own annotations are strings (__future__ import)
+    a.__annotations__["ctx"] = Optional["NodeContext"]  # noqa: UP045 - the form under test
+    b.__annotations__["ctx"] = Union["NodeContext", None]  # noqa: UP007
+    na, nb = node(output_name="o")(a), node(output_name="o")(b)
+    assert na.inputs == ("x",) and na.ctx_param == "ctx"
+    assert nb.inputs == ("x",) and nb.ctx_param == "ctx"
+    assert Graph([na]).inputs.required == ("x",)
+
+
+# --- C43 / C47 / section 9: True pairs with STOPPED, False once decided otherwise ----------
+
+
+@pytest.mark.asyncio
+async def test_c43_c47_stop_on_live_run_already_decided_failed_returns_false():
+    """C47: a run decided FAILED (a node raised) but still live (a sibling is finishing)
+    refuses a stop: False, no StopRequestedEvent, no stop_info, ends FAILED."""
+    runner = AsyncRunner()
+    answers = []
+
+    @node(output_name="a")
+    async def boom(x):
+        raise ValueError("first cause")
+
+    @node(output_name="b")
+    async def sibling(x, ctx: NodeContext):
+        while not ctx.stop_requested:  # the failure asks siblings to stop, quietly
+            await asyncio.sleep(0)
+        answers.append((runner.is_running(ctx.workflow_id), runner.stop(ctx.workflow_id, "late")))
+        return "kept"
+
+    rec = Recorder()
+    result = await runner.run(
+        Graph([boom, sibling]), x=1, workflow_id="dec", event_processors=[rec],
+        error_handling="continue",
+    )  # fmt: skip
+    assert answers == [(True, False)]
+    assert result.status is RunStatus.FAILED and str(result.error) == "first cause"
+    assert result.stop_info is None and result.values == {"b": "kept"}
+    assert "StopRequestedEvent" not in rec.kinds()
+    check_run_events(rec.events)
+
+
+@pytest.mark.asyncio
+async def test_c29_c43_id_free_and_stop_false_once_run_end_is_emitted():
+    """C29/C43: from the RunEndEvent on (a sync processor's on_run_end, an async
+    processor still busy with it, the iter() consumer that just read it) the id is no
+    longer live, stop() returns False, and a new run with the same id starts at once."""
+    runner = AsyncRunner()
+    seen = {}
+    release = asyncio.Event()
+
+    class AtEnd(EventProcessor):
+        def on_event(self, event):
+            if isinstance(event, RunEndEvent):
+                wid = event.workflow_id
+                seen["sync"] = (runner.is_running(wid), runner.stop(wid))
+
+    class SlowAtEnd(AsyncEventProcessor):
+        async def on_event_async(self, event):
+            if isinstance(event, RunEndEvent):
+                seen["async"] = (runner.is_running(event.workflow_id), runner.stop("reuse"))
+                await release.wait()
+
+    task = asyncio.ensure_future(
+        runner.run(
+            Graph([quick]), x=1, workflow_id="reuse", event_processors=[AtEnd(), SlowAtEnd()]
+        )
+    )
+    while "async" not in seen:
+        await asyncio.sleep(0)
+    # the first run is still delivering its RunEndEvent; its id is already free
+    second = await runner.run(Graph([quick]), x=2, workflow_id="reuse")
+    assert second["o"] == 2
+    release.set()
+    first = await task
+    assert first.status is RunStatus.COMPLETED
+    assert seen == {"sync": (False, False), "async": (False, False)}
+
+    async with runner.iter(Graph([quick]), x=3, workflow_id="turns") as handle:
+        async for event in handle:
+            if isinstance(event, RunEndEvent):
+                assert not runner.is_running("turns") and handle.stop() is False
+                # the next turn of a chat, started while the old block is still open
+                async with runner.iter(Graph([quick]), x=4, workflow_id="turns") as nxt:
+                    assert handle.stop() is False  # never touches the new run
+                    events = [e async for e in nxt]
+    assert events[-1].result["o"] == 4
+
+
+# --- C16: entrypoint inference falls back to list order ------------------------------------
+
+
+def test_c16_two_back_targets_infer_first_non_gate_member_in_list_order():
+    """C16 [ours]: when the cycle's gates send back to more than one member, the
+    entrypoint is the first non-gate member in list order."""
+    graph, _ = _branch_loop([])
+    nodes = graph.nodes
+    reordered = Graph([nodes["pick"], nodes["down"], nodes["commit"], nodes["up"]])
+    assert reordered.entrypoints == ("down",)
+    assert Graph(list(nodes.values()), entrypoint="commit").entrypoints == ("commit",)
