@@ -948,6 +948,12 @@ class SyncEventStream:
         except grpc.RpcError as err:
             self._state.done = True
             raise error_from_rpc(err) from None
+        except BaseException:
+            # KeyboardInterrupt (or any exception a signal handler raised) while
+            # grpc waited: its pending read cannot be resumed, so end the call
+            # cleanly (the server stops the run unless detached) and propagate.
+            self.cancel()
+            raise
 
     def cancel(self) -> None:
         """Cancel the call now; the server stops the run unless it was detached."""

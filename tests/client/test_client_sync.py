@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 
@@ -91,3 +92,28 @@ def test_errors(target):
             client.run("sleep", {"seconds": 30}, timeout=0.3)
         with pytest.raises(UnimplementedError):
             list(client.watch("anything"))
+
+
+class Interrupted(Exception):
+    """Raised by a real SIGALRM handler while the stream waits (like Ctrl-C would)."""
+
+
+def test_interrupt_while_waiting_cancels_the_stream(target):
+    workflow_id = new_id()
+
+    def raise_interrupted(signum, frame):
+        raise Interrupted()
+
+    previous = signal.signal(signal.SIGALRM, raise_interrupted)
+    try:
+        with Client(target) as client:
+            stream = client.iter("tokens", {**SLOW, "delay_ms": 200}, workflow_id=workflow_id)
+            signal.setitimer(signal.ITIMER_REAL, 0.5)
+            with pytest.raises(Interrupted):
+                for _ in stream:
+                    pass
+            assert list(stream) == []  # ended, not a grpc internal error
+            assert wait_until_free(client, workflow_id).completed
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
