@@ -107,12 +107,22 @@ _WORDS = re.compile(r"\S+\s*")
 
 
 def offline_reply(call: Call) -> list[str]:
-    """The stand-in's deterministic answer, as tokens (a word and its trailing space)."""
+    """The stand-in's deterministic answer, as tokens (a word and its trailing space).
+
+    It echoes the last user message, says which turn of a conversation it is,
+    and quotes the first passage of a RAG context ("...context:\n<p1>\n\n---\n\n<p2>"),
+    so the demos read sensibly offline.
+    """
     last = next((m["content"] for m in reversed(call.messages) if m.get("role") == "user"), "")
     asked = " ".join(str(last).split()[:24])
-    context = " (with context)" if call.system else ""
-    text = f"[offline stand-in{context}] You asked: {asked}. {_PASSAGE}"
-    return _WORDS.findall(text)
+    turn = 1 + sum(1 for m in call.messages if m.get("role") == "assistant")
+    label = "[offline stand-in]" if turn == 1 else f"[offline stand-in, turn {turn}]"
+    parts = [f'{label} You asked: "{asked}".']
+    _, _, context = call.system.partition("context:\n")
+    if context.strip():
+        parts.append(f"From the context: {context.split(chr(10) + chr(10) + '---')[0].strip()}")
+    parts.append(_PASSAGE)
+    return _WORDS.findall(" ".join(parts))
 
 
 async def offline_stream(call: Call) -> AsyncIterator[str]:

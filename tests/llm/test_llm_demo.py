@@ -68,6 +68,14 @@ async def test_rag_retrieves_then_streams_with_context(fake_openai):
 
 
 @pytest.mark.asyncio
+async def test_rag_offline_quotes_the_best_passage():
+    """rag offline: the stand-in's answer quotes the first retrieved passage."""
+    result, _ = await run_graph(GRAPHS["rag"], {"query": "How do I stop a workflow?", **FAST})
+    assert f"From the context: {result['docs'][0]}" in result["response"]
+    assert "runner.stop" in result["docs"][0]
+
+
+@pytest.mark.asyncio
 async def test_multi_turn_ends_at_max_turns():
     """multi_turn: history grows by two per turn and the loop ends at 2 * max_turns messages."""
     result, _ = await run_graph(
@@ -77,6 +85,7 @@ async def test_multi_turn_ends_at_max_turns():
     messages = result["messages"]
     assert len(messages) == 6
     assert [m["role"] for m in messages] == ["user", "assistant"] * 3
+    assert messages[5]["content"].startswith('[offline stand-in, turn 3] You asked: "Go on".')
     assert result.usage["provider"] == "offline"
 
 
