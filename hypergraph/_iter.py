@@ -171,7 +171,11 @@ class RunHandle:
 
     async def __anext__(self) -> Any:
         if not self._active:
-            raise RuntimeError("RunHandle is used outside its `async with` block.")
+            raise RuntimeError(
+                "RunHandle is used outside its `async with runner.iter(...)` block.\n"
+                "How to fix: read the events inside the block; after it, use "
+                "`await handle.result()`."
+            )
         return await self._buffer.next()
 
     def stop(self, info: Any = None, *, grace: float | None = None) -> bool:
@@ -207,7 +211,10 @@ class IterContext:
 
     async def __aenter__(self) -> RunHandle:
         if self._handle is not None:
-            raise RuntimeError("this runner.iter(...) context was already entered")
+            raise RuntimeError(
+                "this runner.iter(...) context was already entered.\nHow to fix: call "
+                "runner.iter(...) again for each run; a context starts one run."
+            )
         run, buffer = self._prepare()
         self._handle = RunHandle(self._runner, run, buffer)
         self._handle._active = True

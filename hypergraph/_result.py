@@ -54,7 +54,8 @@ class RunResult:
         except KeyError:
             raise KeyError(
                 f"{name!r} is not in this run's values (it has: {sorted(self.values)}); "
-                "the node producing it did not run, or `select` left it out"
+                "the node producing it did not run, or `select` left it out.\nHow to fix: "
+                f"use result.get({name!r}) when it may be missing, or check result.status"
             ) from None
 
     def __contains__(self, name: object) -> bool:

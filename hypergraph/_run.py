@@ -598,15 +598,19 @@ class Run:
         elif value is END or (isinstance(value, str) and value in gate.targets):
             decision = value
         else:
-            allowed = [t for t in gate.targets]
+            allowed = list(gate.targets)
+            fix = (
+                "return the END object (`from hypergraph import END`), not the string 'END'"
+                if isinstance(value, str) and value == "END"
+                else f"return one of {allowed} (or None), or add {value!r} to @route(targets=[...])"
+            )
             self._node_failed(
                 ctx,
                 InvalidRouteError(
                     how_to_fix(
                         f"gate {gate.name!r} returned {value!r}, which is not one of its "
                         f"targets {allowed}",
-                        f"return one of {allowed} (or None), or add {value!r} to "
-                        "@route(targets=[...])",
+                        fix,
                     )
                 ),
             )

@@ -328,3 +328,34 @@ def test_c16_two_back_targets_infer_first_non_gate_member_in_list_order():
     reordered = Graph([nodes["pick"], nodes["down"], nodes["commit"], nodes["up"]])
     assert reordered.entrypoints == ("down",)
     assert Graph(list(nodes.values()), entrypoint="commit").entrypoints == ("commit",)
+
+
+# --- C56 / section 12: every message names the offender and says how to fix it ------------
+
+
+@pytest.mark.asyncio
+async def test_c56_messages_outside_the_error_table_also_say_how_to_fix():
+    """Section 12 (house rule): RunResult lookups, a reused iter() context, a handle used
+    after its block, and a gate returning the string 'END' all say how to fix."""
+    runner = AsyncRunner()
+    result = await runner.run(Graph([quick]), x=1)
+    with pytest.raises(KeyError) as info:
+        result["nope"]
+    assert "'nope'" in str(info.value) and "How to fix" in str(info.value)
+
+    ctx = runner.iter(Graph([quick]), x=1)
+    async with ctx as handle:
+        pass
+    with pytest.raises(RuntimeError, match="(?s)already entered.*How to fix"):
+        async with ctx:
+            pass
+    with pytest.raises(RuntimeError, match="(?s)outside.*How to fix"):
+        await handle.__anext__()
+
+    @route(targets=["quick", END])
+    def says_end(x):
+        return "END"
+
+    failed = await runner.run(Graph([says_end, quick]), x=1, error_handling="continue")
+    msg = str(failed.error)
+    assert "'says_end'" in msg and "'END'" in msg and "How to fix" in msg and "END object" in msg
