@@ -115,8 +115,13 @@ class _Reply:
                             self.stopped = True
                             return  # leaving the block closes the upstream stream
                         self.parts.append(text)
-                        ctx.stream(text)
+                        try:
+                            ctx.stream(text)
+                        except Exception as exc:
+                            raise _NotTheProvider(exc) from exc
                 return
+            except _NotTheProvider as wrapped:  # a failure of ours, not the provider's
+                raise wrapped.__cause__ from None
             except Exception as exc:
                 error = to_provider_error(
                     call.provider, exc, model=call.model, attempts=attempt, streamed=len(self.parts)
@@ -155,6 +160,10 @@ class _Reply:
         output = call.output_tokens if done and call.output_tokens is not None else len(self.parts)
         usage["output_tokens"] = int(output)
         self.ctx.report_usage(**usage)
+
+
+class _NotTheProvider(Exception):
+    """Carries an exception raised by ctx.stream() past the provider error handling."""
 
 
 class _StopWatch:

@@ -269,3 +269,23 @@ async def test_c4_stop_already_requested_sends_no_request(fake_anthropic):
     ctx.report_usage.assert_called_once()
     assert ctx.report_usage.call_args.kwargs["stop_reason"] == "stop_requested"
     assert not ctx.stream.called
+
+
+@pytest.mark.asyncio
+async def test_a_failing_ctx_stream_is_not_reported_as_a_provider_error(fake_anthropic):
+    """If ctx.stream() itself raises, that exception propagates unchanged (not a ProviderError) and the
+    upstream stream is closed."""
+    from unittest.mock import MagicMock
+
+    from hypergraph import NodeContext
+    from hypergraph_grpc.llm import stream_reply
+
+    fake_anthropic.script = Script.numbered(1000, delay=0.002)
+    ctx = MagicMock(spec=NodeContext)
+    ctx.stop_requested = False
+    ctx.stream.side_effect = RuntimeError("consumer broke")
+    with pytest.raises(RuntimeError, match="consumer broke"):
+        await stream_reply(ctx, "hi", provider="anthropic")
+    record = fake_anthropic.wait_disconnect()
+    assert record.client_disconnected and record.tokens_sent < 1000
+    assert len(fake_anthropic.requests) == 1
