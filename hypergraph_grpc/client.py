@@ -18,7 +18,7 @@ import asyncio
 import enum
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 import grpc
 from google.protobuf import duration_pb2
@@ -568,43 +568,51 @@ def _unpack(packed: Any) -> Any:
 
 
 # ------------------------------------------------------------------------ requests
+# One builder per request and one reader per answer: both clients call these, so
+# the two can only differ in how they wait (await or block), never in what they send.
+
+
+def _run_fields(graph, values, workflow_id, select, max_iterations) -> dict[str, Any]:
+    """The fields RunRequest and IterRequest have in common."""
+    return {
+        "graph": graph,
+        "values": dict_to_struct(values),
+        "workflow_id": workflow_id or "",
+        "select": _select(select),
+        "max_iterations": max_iterations or 0,
+    }
+
+
+def _run_request(graph, values, workflow_id, select, max_iterations) -> pb.RunRequest:
+    return pb.RunRequest(**_run_fields(graph, values, workflow_id, select, max_iterations))
 
 
 def _iter_request(
-    graph: str,
-    values: Mapping[str, Any] | None,
-    workflow_id: str | None,
-    select: Sequence[str] | None,
-    max_iterations: int | None,
+    graph, values, workflow_id, select, max_iterations, options: pb.StreamOptions
+) -> pb.IterRequest:
+    fields = _run_fields(graph, values, workflow_id, select, max_iterations)
+    return pb.IterRequest(**fields, options=options)
+
+
+def _stream_options(
     detach: bool,
     disable_merge: bool,
-    max_queued_events: int | None,
-    max_chunk_bytes: int | None,
-) -> pb.IterRequest:
-    options = pb.StreamOptions(
+    max_queued_events: int | None = None,
+    max_chunk_bytes: int | None = None,
+) -> pb.StreamOptions:
+    # 0 is the proto's "server default" for both limits.
+    return pb.StreamOptions(
         detach=detach,
         disable_merge=disable_merge,
         max_queued_events=max_queued_events or 0,
         max_chunk_bytes=max_chunk_bytes or 0,
     )
-    return pb.IterRequest(
-        graph=graph,
-        values=dict_to_struct(values),
-        workflow_id=workflow_id or "",
-        select=_select(select),
-        max_iterations=max_iterations or 0,
-        options=options,
-    )
 
 
-def _run_request(graph, values, workflow_id, select, max_iterations) -> pb.RunRequest:
-    return pb.RunRequest(
-        graph=graph,
-        values=dict_to_struct(values),
-        workflow_id=workflow_id or "",
-        select=_select(select),
-        max_iterations=max_iterations or 0,
-    )
+def _watch_request(workflow_id: str, after_seq: int, disable_merge: bool) -> pb.WatchRequest:
+    # A watcher never owns the run: leaving the stream must not stop it.
+    options = _stream_options(detach=True, disable_merge=disable_merge)
+    return pb.WatchRequest(workflow_id=workflow_id, after_seq=after_seq, options=options)
 
 
 def _select(select: Sequence[str] | str | None) -> list[str]:
@@ -628,34 +636,119 @@ def _duration(seconds: float) -> duration_pb2.Duration:
     return duration
 
 
+def _graphs(msg: pb.ListGraphsResponse) -> list[GraphInfo]:
+    return [_graph_from_proto(g) for g in msg.graphs]
+
+
+def _run_result(msg: pb.RunResponse) -> RunResult:
+    return result_from_proto(msg.result)
+
+
 def _stop_outcome(msg: pb.StopResponse) -> StopOutcome:
     state = pb.RunState.Name(msg.state).removeprefix("RUN_STATE_")
     return StopOutcome(found=msg.found, run_id=msg.run_id, state=state)
 
 
-class _StreamState:
-    """What both stream flavours learn while reading: ids and the final result."""
+# ------------------------------------------------------------------------ streams
 
-    __slots__ = ("workflow_id", "run_id", "result", "done")
 
-    def __init__(self, workflow_id: str | None) -> None:
-        self.workflow_id = workflow_id or ""
-        self.run_id = ""
-        self.result: RunResult | None = None
-        self.done = False
+class _StreamCore:
+    """What both event-stream flavours share: the call, what reading learns, cancel.
 
-    def saw(self, event: Event) -> Event:
-        self.workflow_id = event.workflow_id or self.workflow_id
-        self.run_id = event.run_id or self.run_id
+    Subclasses add only the read itself (await or block) and their `with` form.
+    """
+
+    def __init__(self, call: Any, workflow_id: str | None) -> None:
+        self._call = call
+        self._workflow_id = workflow_id or ""
+        self._run_id = ""
+        self._result: RunResult | None = None
+        self._done = False
+
+    workflow_id = property(lambda self: self._workflow_id)
+    run_id = property(lambda self: self._run_id)
+    result = property(lambda self: self._result, doc="The RunResult once RunEnded arrived.")
+
+    def cancel(self) -> None:
+        """Cancel the call now; the server stops the run unless it was detached."""
+        if not self._done:
+            self._done = True
+            self._call.cancel()
+
+    def _event(self, msg: pb.Event) -> Event:
+        """The typed event of `msg`, noting the ids and the final result it carries."""
+        event = event_from_proto(msg)
+        self._workflow_id = event.workflow_id or self._workflow_id
+        self._run_id = event.run_id or self._run_id
         if isinstance(event, RunEnded):
-            self.result = event.result
+            self._result = event.result
         return event
 
+    def _failed(self, err: grpc.RpcError) -> HypergraphClientError:
+        """The call failed: the stream is over, and this is the error to raise."""
+        self._done = True
+        return error_from_rpc(err)
 
-# ---------------------------------------------------------------------- async side
+
+class _TextCore:
+    """What both text-stream flavours share: the events below, their ids, cancel, the end."""
+
+    def __init__(self, events: Any) -> None:
+        self._events = events
+
+    workflow_id = property(lambda self: self._events.workflow_id)
+    result = property(lambda self: self._events.result)
+
+    def cancel(self) -> None:
+        self._events.cancel()
+
+    def _check_end(self) -> None:
+        # A FAILED run raises after its last token, so it never looks like a short answer.
+        result = self._events.result
+        if result is not None and result.failed:
+            raise RunFailedError(result)
 
 
-class EventStream:
+def _token(event: Event) -> str | None:
+    """The text of a text chunk; None for every other event."""
+    if isinstance(event, StreamingChunk) and isinstance(event.chunk, str):
+        return event.chunk
+    return None
+
+
+class _AsyncClosing:
+    """`async with` and `aclose()` for a stream: leaving the block cancels the call."""
+
+    def cancel(self) -> None:
+        raise NotImplementedError  # given by the stream core listed before this mixin
+
+    async def aclose(self) -> None:
+        self.cancel()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self.cancel()
+
+
+class _SyncClosing:
+    """`with` and `close()` for a stream: leaving the block cancels the call."""
+
+    def cancel(self) -> None:
+        raise NotImplementedError  # given by the stream core listed before this mixin
+
+    def close(self) -> None:
+        self.cancel()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.cancel()
+
+
+class EventStream(_StreamCore, _AsyncClosing):
     """The events of one Iter/Watch call, as an async iterator of typed `Event`s.
 
     Use `async with client.iter(...) as events:` to close it deterministically:
@@ -664,14 +757,6 @@ class EventStream:
     `result` fill in as events arrive.
     """
 
-    def __init__(self, call: Any, workflow_id: str | None) -> None:
-        self._call = call
-        self._state = _StreamState(workflow_id)
-
-    workflow_id = property(lambda self: self._state.workflow_id)
-    run_id = property(lambda self: self._state.run_id)
-    result = property(lambda self: self._state.result, doc="The RunResult once RunEnded arrived.")
-
     def __aiter__(self) -> EventStream:
         return self
 
@@ -679,25 +764,24 @@ class EventStream:
         msg = await self.read_raw()
         if msg is None:
             raise StopAsyncIteration
-        return self._state.saw(event_from_proto(msg))
+        return self._event(msg)
 
     async def read_raw(self) -> pb.Event | None:
         """The next protobuf Event, or None at the end (skips the dataclass conversion)."""
-        if self._state.done:
+        if self._done:
             return None
         try:
             msg = await self._call.read()
         except grpc.aio.AioRpcError as err:
-            self._state.done = True
-            raise error_from_rpc(err) from None
+            raise self._failed(err) from None
         except asyncio.CancelledError:
             task = asyncio.current_task()
-            if self._state.done and not (task and task.cancelling()):
+            if self._done and not (task and task.cancelling()):
                 return None  # our own cancel() ended the call: a quiet end, not an error
             self.cancel()  # the task reading us was cancelled: end the call (and so the run)
             raise
         if msg is grpc.aio.EOF:
-            self._state.done = True
+            self._done = True
             return None
         return msg
 
@@ -705,60 +789,75 @@ class EventStream:
         """Read to the end and return the RunResult (None if the stream ended without one)."""
         async for _ in self:
             pass
-        return self._state.result
-
-    def cancel(self) -> None:
-        """Cancel the call now; the server stops the run unless it was detached."""
-        if not self._state.done:
-            self._state.done = True
-            self._call.cancel()
-
-    async def aclose(self) -> None:
-        self.cancel()
-
-    async def __aenter__(self) -> EventStream:
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        self.cancel()
+        return self._result
 
 
-class TextStream:
+class TextStream(_TextCore, _AsyncClosing):
     """Only the text tokens of a run: `async for token in client.stream_text(...)`.
 
     At the end `result` holds the RunResult; a FAILED run raises RunFailedError
     after its last token, so a failure is never mistaken for a short answer.
     """
 
-    def __init__(self, events: EventStream) -> None:
-        self._events = events
-
-    workflow_id = property(lambda self: self._events.workflow_id)
-    result = property(lambda self: self._events.result)
-
     def __aiter__(self) -> TextStream:
         return self
 
     async def __anext__(self) -> str:
         async for event in self._events:
-            if isinstance(event, StreamingChunk) and isinstance(event.chunk, str):
-                return event.chunk
-        result = self._events.result
-        if result is not None and result.failed:
-            raise RunFailedError(result)
+            token = _token(event)
+            if token is not None:
+                return token
+        self._check_end()
         raise StopAsyncIteration
 
-    def cancel(self) -> None:
-        self._events.cancel()
 
-    async def aclose(self) -> None:
-        self._events.cancel()
+class SyncEventStream(_StreamCore, _SyncClosing):
+    """The events of one Iter/Watch call, as a blocking iterator of typed `Event`s.
 
-    async def __aenter__(self) -> TextStream:
+    `with client.iter(...) as events:` cancels the call when the block is left
+    early, and the server then stops the run (unless detached).
+    """
+
+    def __iter__(self) -> SyncEventStream:
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> None:
-        self._events.cancel()
+    def __next__(self) -> Event:
+        msg = self.read_raw()
+        if msg is None:
+            raise StopIteration
+        return self._event(msg)
+
+    def read_raw(self) -> pb.Event | None:
+        """The next protobuf Event, or None at the end."""
+        if self._done:
+            return None
+        try:
+            return next(self._call)
+        except StopIteration:
+            self._done = True
+            return None
+        except grpc.RpcError as err:
+            raise self._failed(err) from None
+        except BaseException:
+            # KeyboardInterrupt (or any exception a signal handler raised) while
+            # grpc waited: its pending read cannot be resumed, so end the call
+            # cleanly (the server stops the run unless detached) and propagate.
+            self.cancel()
+            raise
+
+
+class SyncTextStream(_TextCore, _SyncClosing):
+    """Only the text tokens of a run, blocking; `result` at the end; FAILED raises RunFailedError."""
+
+    def __iter__(self) -> Iterator[str]:
+        for event in self._events:
+            token = _token(event)
+            if token is not None:
+                yield token
+        self._check_end()
+
+
+# ------------------------------------------------------------------------ clients
 
 
 def _channel_args(options: Sequence[tuple[str, Any]] | None) -> list[tuple[str, Any]]:
@@ -767,13 +866,20 @@ def _channel_args(options: Sequence[tuple[str, Any]] | None) -> list[tuple[str, 
     return base + list(options or [])
 
 
-class AsyncClient:
-    """An asyncio client for RunnerService.
+_Events = TypeVar("_Events", bound=_StreamCore)
+_Text = TypeVar("_Text", bound=_TextCore)
 
-    `target` is "host:port"; `metadata` is sent with every call (e.g. auth);
-    `timeout` (seconds) is the default deadline of every call that gives none.
-    Pass `credentials` for TLS, or a ready `channel`.
+
+class _ClientCore(Generic[_Events, _Text]):
+    """What both clients share: the channel, per-call options and the streaming calls.
+
+    A subclass names its grpc flavour and stream classes, and adds only what
+    differs between awaiting and blocking: the unary calls, `close` and `with`.
     """
+
+    _grpc: Any  # grpc.aio or grpc: both have insecure_channel / secure_channel
+    _events: type[_Events]
+    _text: type[_Text]
 
     def __init__(
         self,
@@ -783,7 +889,7 @@ class AsyncClient:
         timeout: float | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, Any]] | None = None,
-        channel: grpc.aio.Channel | None = None,
+        channel: grpc.aio.Channel | grpc.Channel | None = None,
     ) -> None:
         self.target = target
         self._metadata = tuple(metadata or ())
@@ -792,53 +898,18 @@ class AsyncClient:
         if channel is None:
             args = _channel_args(options)
             if credentials is None:
-                channel = grpc.aio.insecure_channel(target, options=args)
+                channel = self._grpc.insecure_channel(target, options=args)
             else:
-                channel = grpc.aio.secure_channel(target, credentials, options=args)
+                channel = self._grpc.secure_channel(target, credentials, options=args)
         self.channel = channel
         self.stub = pb_grpc.RunnerServiceStub(channel)
 
-    async def __aenter__(self) -> AsyncClient:
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._own_channel:
-            await self.channel.close()
-
     def _kw(self, timeout: float | None) -> dict[str, Any]:
+        """The per-call keywords: the call's deadline, else the client's; the metadata."""
         return {
             "timeout": self._timeout if timeout is None else timeout,
             "metadata": self._metadata or None,
         }
-
-    async def _unary(self, method: Any, request: Any, timeout: float | None) -> Any:
-        try:
-            return await method(request, **self._kw(timeout))
-        except grpc.aio.AioRpcError as err:
-            raise error_from_rpc(err) from None
-
-    async def list_graphs(self, *, timeout: float | None = None) -> list[GraphInfo]:
-        """Every registered graph with its inputs, outputs and nodes, sorted by name."""
-        response = await self._unary(self.stub.ListGraphs, pb.ListGraphsRequest(), timeout)
-        return [_graph_from_proto(g) for g in response.graphs]
-
-    async def run(
-        self,
-        graph: str,
-        values: Mapping[str, Any] | None = None,
-        *,
-        workflow_id: str | None = None,
-        select: Sequence[str] | None = None,
-        max_iterations: int | None = None,
-        timeout: float | None = None,
-    ) -> RunResult:
-        """Start a run, wait for it, return its RunResult (a FAILED run is a result, not an error)."""
-        request = _run_request(graph, values, workflow_id, select, max_iterations)
-        response = await self._unary(self.stub.Run, request, timeout)
-        return result_from_proto(response.result)
 
     def iter(
         self,
@@ -853,29 +924,87 @@ class AsyncClient:
         max_queued_events: int | None = None,
         max_chunk_bytes: int | None = None,
         timeout: float | None = None,
-    ) -> EventStream:
-        """Start a run and stream its events (ending with RunEnded); see EventStream."""
-        request = _iter_request(
-            graph,
-            values,
-            workflow_id,
-            select,
-            max_iterations,
-            detach,
-            disable_merge,
-            max_queued_events,
-            max_chunk_bytes,
-        )
-        return EventStream(self.stub.Iter(request, **self._kw(timeout)), workflow_id)
+    ) -> _Events:
+        """Start a run and stream its events (ending with RunEnded).
+
+        An `EventStream` from `AsyncClient`, a `SyncEventStream` from `Client`.
+        """
+        options = _stream_options(detach, disable_merge, max_queued_events, max_chunk_bytes)
+        request = _iter_request(graph, values, workflow_id, select, max_iterations, options)
+        return self._events(self.stub.Iter(request, **self._kw(timeout)), workflow_id)
 
     def stream_text(
         self,
         graph: str,
         values: Mapping[str, Any] | None = None,
         **kwargs: Any,
-    ) -> TextStream:
+    ) -> _Text:
         """Start a run and yield only its text tokens (same keywords as `iter`)."""
-        return TextStream(self.iter(graph, values, **kwargs))
+        return self._text(self.iter(graph, values, **kwargs))
+
+    def watch(
+        self,
+        workflow_id: str,
+        *,
+        after_seq: int = 0,
+        disable_merge: bool = False,
+        timeout: float | None = None,
+    ) -> _Events:
+        """Attach to a workflow's events after `after_seq` (cluster servers; else UNIMPLEMENTED)."""
+        request = _watch_request(workflow_id, after_seq, disable_merge)
+        return self._events(self.stub.Watch(request, **self._kw(timeout)), workflow_id)
+
+
+# The unary methods below are written out in both clients on purpose: `async def`
+# versus `def` is the one real difference, and each keeps an exact signature for
+# users and type checkers. Their bodies are only "build, call, read".
+
+
+class AsyncClient(_ClientCore[EventStream, TextStream]):
+    """An asyncio client for RunnerService.
+
+    `target` is "host:port"; `metadata` is sent with every call (e.g. auth);
+    `timeout` (seconds) is the default deadline of every call that gives none.
+    Pass `credentials` for TLS, or a ready `channel` (a `grpc.aio.Channel`).
+    """
+
+    _grpc = grpc.aio
+    _events = EventStream
+    _text = TextStream
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._own_channel:
+            await self.channel.close()
+
+    async def _unary(self, method: Any, request: Any, timeout: float | None) -> Any:
+        try:
+            return await method(request, **self._kw(timeout))
+        except grpc.aio.AioRpcError as err:
+            raise error_from_rpc(err) from None
+
+    async def list_graphs(self, *, timeout: float | None = None) -> list[GraphInfo]:
+        """Every registered graph with its inputs, outputs and nodes, sorted by name."""
+        return _graphs(await self._unary(self.stub.ListGraphs, pb.ListGraphsRequest(), timeout))
+
+    async def run(
+        self,
+        graph: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        workflow_id: str | None = None,
+        select: Sequence[str] | None = None,
+        max_iterations: int | None = None,
+        timeout: float | None = None,
+    ) -> RunResult:
+        """Start a run, wait for it, return its RunResult (a FAILED run is a result, not an error)."""
+        request = _run_request(graph, values, workflow_id, select, max_iterations)
+        return _run_result(await self._unary(self.stub.Run, request, timeout))
 
     async def stop(
         self,
@@ -892,142 +1021,17 @@ class AsyncClient:
         request = _stop_request(workflow_id, info, grace)
         return _stop_outcome(await self._unary(self.stub.Stop, request, timeout))
 
-    def watch(
-        self,
-        workflow_id: str,
-        *,
-        after_seq: int = 0,
-        disable_merge: bool = False,
-        timeout: float | None = None,
-    ) -> EventStream:
-        """Attach to a workflow's events after `after_seq` (cluster servers; else UNIMPLEMENTED)."""
-        request = pb.WatchRequest(
-            workflow_id=workflow_id,
-            after_seq=after_seq,
-            options=pb.StreamOptions(detach=True, disable_merge=disable_merge),
-        )
-        return EventStream(self.stub.Watch(request, **self._kw(timeout)), workflow_id)
 
-
-# ----------------------------------------------------------------------- sync side
-
-
-class SyncEventStream:
-    """The events of one Iter/Watch call, as a blocking iterator of typed `Event`s.
-
-    `with client.iter(...) as events:` cancels the call when the block is left
-    early, and the server then stops the run (unless detached).
-    """
-
-    def __init__(self, call: Any, workflow_id: str | None) -> None:
-        self._call = call
-        self._state = _StreamState(workflow_id)
-
-    workflow_id = property(lambda self: self._state.workflow_id)
-    run_id = property(lambda self: self._state.run_id)
-    result = property(lambda self: self._state.result, doc="The RunResult once RunEnded arrived.")
-
-    def __iter__(self) -> SyncEventStream:
-        return self
-
-    def __next__(self) -> Event:
-        msg = self.read_raw()
-        if msg is None:
-            raise StopIteration
-        return self._state.saw(event_from_proto(msg))
-
-    def read_raw(self) -> pb.Event | None:
-        """The next protobuf Event, or None at the end."""
-        if self._state.done:
-            return None
-        try:
-            return next(self._call)
-        except StopIteration:
-            self._state.done = True
-            return None
-        except grpc.RpcError as err:
-            self._state.done = True
-            raise error_from_rpc(err) from None
-        except BaseException:
-            # KeyboardInterrupt (or any exception a signal handler raised) while
-            # grpc waited: its pending read cannot be resumed, so end the call
-            # cleanly (the server stops the run unless detached) and propagate.
-            self.cancel()
-            raise
-
-    def cancel(self) -> None:
-        """Cancel the call now; the server stops the run unless it was detached."""
-        if not self._state.done:
-            self._state.done = True
-            self._call.cancel()
-
-    close = cancel
-
-    def __enter__(self) -> SyncEventStream:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.cancel()
-
-
-class SyncTextStream:
-    """Only the text tokens of a run, blocking; `result` at the end; FAILED raises RunFailedError."""
-
-    def __init__(self, events: SyncEventStream) -> None:
-        self._events = events
-
-    workflow_id = property(lambda self: self._events.workflow_id)
-    result = property(lambda self: self._events.result)
-
-    def __iter__(self) -> Iterator[str]:
-        for event in self._events:
-            if isinstance(event, StreamingChunk) and isinstance(event.chunk, str):
-                yield event.chunk
-        result = self._events.result
-        if result is not None and result.failed:
-            raise RunFailedError(result)
-
-    def cancel(self) -> None:
-        self._events.cancel()
-
-    close = cancel
-
-    def __enter__(self) -> SyncTextStream:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self._events.cancel()
-
-
-class Client:
+class Client(_ClientCore[SyncEventStream, SyncTextStream]):
     """A blocking client for RunnerService over the sync grpc stubs (no event loop inside).
 
     Same methods and arguments as `AsyncClient`, without `await`; streams are
-    plain iterators.
+    plain iterators. A ready `channel` is a `grpc.Channel`.
     """
 
-    def __init__(
-        self,
-        target: str = DEFAULT_TARGET,
-        *,
-        metadata: Sequence[tuple[str, str]] | None = None,
-        timeout: float | None = None,
-        credentials: grpc.ChannelCredentials | None = None,
-        options: Sequence[tuple[str, Any]] | None = None,
-        channel: grpc.Channel | None = None,
-    ) -> None:
-        self.target = target
-        self._metadata = tuple(metadata or ())
-        self._timeout = timeout
-        self._own_channel = channel is None
-        if channel is None:
-            args = _channel_args(options)
-            if credentials is None:
-                channel = grpc.insecure_channel(target, options=args)
-            else:
-                channel = grpc.secure_channel(target, credentials, options=args)
-        self.channel = channel
-        self.stub = pb_grpc.RunnerServiceStub(channel)
+    _grpc = grpc
+    _events = SyncEventStream
+    _text = SyncTextStream
 
     def __enter__(self) -> Client:
         return self
@@ -1039,12 +1043,6 @@ class Client:
         if self._own_channel:
             self.channel.close()
 
-    def _kw(self, timeout: float | None) -> dict[str, Any]:
-        return {
-            "timeout": self._timeout if timeout is None else timeout,
-            "metadata": self._metadata or None,
-        }
-
     def _unary(self, method: Any, request: Any, timeout: float | None) -> Any:
         try:
             return method(request, **self._kw(timeout))
@@ -1053,8 +1051,7 @@ class Client:
 
     def list_graphs(self, *, timeout: float | None = None) -> list[GraphInfo]:
         """Every registered graph with its inputs, outputs and nodes, sorted by name."""
-        response = self._unary(self.stub.ListGraphs, pb.ListGraphsRequest(), timeout)
-        return [_graph_from_proto(g) for g in response.graphs]
+        return _graphs(self._unary(self.stub.ListGraphs, pb.ListGraphsRequest(), timeout))
 
     def run(
         self,
@@ -1068,44 +1065,7 @@ class Client:
     ) -> RunResult:
         """Start a run, wait for it, return its RunResult (a FAILED run is a result, not an error)."""
         request = _run_request(graph, values, workflow_id, select, max_iterations)
-        return result_from_proto(self._unary(self.stub.Run, request, timeout).result)
-
-    def iter(
-        self,
-        graph: str,
-        values: Mapping[str, Any] | None = None,
-        *,
-        workflow_id: str | None = None,
-        select: Sequence[str] | None = None,
-        max_iterations: int | None = None,
-        detach: bool = False,
-        disable_merge: bool = False,
-        max_queued_events: int | None = None,
-        max_chunk_bytes: int | None = None,
-        timeout: float | None = None,
-    ) -> SyncEventStream:
-        """Start a run and stream its events (ending with RunEnded); see SyncEventStream."""
-        request = _iter_request(
-            graph,
-            values,
-            workflow_id,
-            select,
-            max_iterations,
-            detach,
-            disable_merge,
-            max_queued_events,
-            max_chunk_bytes,
-        )
-        return SyncEventStream(self.stub.Iter(request, **self._kw(timeout)), workflow_id)
-
-    def stream_text(
-        self,
-        graph: str,
-        values: Mapping[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> SyncTextStream:
-        """Start a run and yield only its text tokens (same keywords as `iter`)."""
-        return SyncTextStream(self.iter(graph, values, **kwargs))
+        return _run_result(self._unary(self.stub.Run, request, timeout))
 
     def stop(
         self,
@@ -1115,22 +1075,9 @@ class Client:
         grace: float | None = None,
         timeout: float | None = None,
     ) -> StopOutcome:
-        """Ask a live workflow to stop. Truthy (`found`) when a live run was reached."""
+        """Ask a live workflow to stop. Truthy (`found`) when a live run was reached.
+
+        `grace` (seconds): after it, nodes still running are cancelled (forced).
+        """
         request = _stop_request(workflow_id, info, grace)
         return _stop_outcome(self._unary(self.stub.Stop, request, timeout))
-
-    def watch(
-        self,
-        workflow_id: str,
-        *,
-        after_seq: int = 0,
-        disable_merge: bool = False,
-        timeout: float | None = None,
-    ) -> SyncEventStream:
-        """Attach to a workflow's events after `after_seq` (cluster servers; else UNIMPLEMENTED)."""
-        request = pb.WatchRequest(
-            workflow_id=workflow_id,
-            after_seq=after_seq,
-            options=pb.StreamOptions(detach=True, disable_merge=disable_merge),
-        )
-        return SyncEventStream(self.stub.Watch(request, **self._kw(timeout)), workflow_id)
