@@ -9,11 +9,14 @@ upstream HTTP stream at once, through the SDK stream's own close.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 
 from .call import Call
 from .clients import client_for
+from .errors import StreamErrorEvent
+from .sse import sse_events
 
 __all__ = ["BACKENDS", "anthropic_stream", "openai_stream", "offline_stream", "offline_reply"]
 
@@ -21,11 +24,11 @@ __all__ = ["BACKENDS", "anthropic_stream", "openai_stream", "offline_stream", "o
 async def anthropic_stream(call: Call) -> AsyncIterator[str]:
     """Anthropic Messages streaming (AsyncAnthropic): the text is in `text_delta` deltas.
 
-    Why ``messages.create(stream=True)`` rather than the ``messages.stream()``
-    helper: the helper rebuilds a snapshot of the whole message and constructs
-    an extra event object for every delta, which doubles the CPU spent per token
-    (measured: ~62 vs ~30 us). We need only the deltas and the usage counts,
-    which the raw events carry. Closing is the same: ``await stream.close()``.
+    The SDK makes the request (auth, base URL, HTTP errors raised as its own
+    exceptions, closing); the events are read as plain JSON (see sse.py) rather
+    than as SDK models, which costs half the CPU per token. Events used:
+    message_start (input tokens), content_block_delta/text_delta (the text),
+    message_delta (stop reason, output tokens), error (raised).
     """
     kwargs = {
         "model": call.model,
@@ -35,20 +38,22 @@ async def anthropic_stream(call: Call) -> AsyncIterator[str]:
     }
     if call.system:
         kwargs["system"] = call.system
-    stream = await client_for(call).messages.create(**kwargs)
-    try:
-        async for event in stream:
-            kind = event.type
+    loads = json.loads
+    messages = client_for(call).messages.with_streaming_response
+    async with messages.create(**kwargs) as response:  # leaving it closes the connection
+        async for kind, data in sse_events(response.http_response.aiter_bytes()):
             if kind == "content_block_delta":
-                if event.delta.type == "text_delta":
-                    yield event.delta.text
+                delta = loads(data)["delta"]
+                if delta.get("type") == "text_delta":
+                    yield delta["text"]
             elif kind == "message_start":
-                call.input_tokens = event.message.usage.input_tokens
+                call.input_tokens = loads(data)["message"]["usage"].get("input_tokens")
             elif kind == "message_delta":
-                call.output_tokens = event.usage.output_tokens
-                call.stop_reason = event.delta.stop_reason
-    finally:
-        await stream.close()  # on a stop, this hangs up on the provider at once
+                event = loads(data)
+                call.output_tokens = event.get("usage", {}).get("output_tokens", call.output_tokens)
+                call.stop_reason = event["delta"].get("stop_reason")
+            elif kind == "error":
+                raise StreamErrorEvent(loads(data))
 
 
 async def openai_stream(call: Call) -> AsyncIterator[str]:

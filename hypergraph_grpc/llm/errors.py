@@ -9,7 +9,7 @@ it, so a FAILED run's error reads well in any client.
 
 from __future__ import annotations
 
-__all__ = ["ProviderError", "to_provider_error", "missing_key_error"]
+__all__ = ["ProviderError", "StreamErrorEvent", "to_provider_error", "missing_key_error"]
 
 _RETRYABLE = {408, 409, 429, 500, 502, 503, 504, 529}
 
@@ -52,6 +52,14 @@ class ProviderError(RuntimeError):
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+class StreamErrorEvent(Exception):
+    """An SSE `error` event inside a 200 stream (e.g. Anthropic's overloaded_error)."""
+
+    def __init__(self, body: dict) -> None:
+        super().__init__(str(body))
+        self.body = body
 
 
 def missing_key_error(provider: str) -> ProviderError:
@@ -137,7 +145,10 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 def _is_stream_error_event(exc: BaseException) -> bool:
     # An SSE `error` event inside a 200 stream: an APIError carrying no error status
-    # (Anthropic's SDK gives it the stream's status 200, OpenAI's none).
+    # (Anthropic's SDK gives it the stream's status 200, OpenAI's none), or our own
+    # StreamErrorEvent when we decode the events ourselves.
+    if isinstance(exc, StreamErrorEvent):
+        return True
     return any(
         cls.__name__ == "APIError" for cls in type(exc).__mro__
     ) and not _is_connection_error(exc)
