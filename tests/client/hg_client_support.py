@@ -13,11 +13,19 @@ import signal
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = json.loads((ROOT / "clients" / "scenarios.json").read_text())
 TESTING_GRAPHS = ["--graphs", "hypergraph_grpc.demo.testing:GRAPHS"]
+# Inputs for a `tokens` run that streams for minutes: long enough to stop or cancel it live.
+SLOW = {"count": 100_000, "delay_ms": 5, "prefix": "s"}
+
+
+def new_id(prefix: str) -> str:
+    """A fresh workflow id, so tests never collide on a live run."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 class ServerProcess:

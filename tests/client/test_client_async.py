@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import grpc
 import pytest
+from hg_client_support import SLOW, new_id
 
 from hypergraph_grpc.client import (
     AlreadyExistsError,
@@ -28,12 +28,6 @@ from hypergraph_grpc.client import (
 )
 
 pytestmark = pytest.mark.asyncio
-
-SLOW = {"count": 100_000, "delay_ms": 5, "prefix": "s"}
-
-
-def new_id() -> str:
-    return f"pyc-{uuid.uuid4().hex[:10]}"
 
 
 async def wait_until_free(client: AsyncClient, workflow_id: str, within: float = 15.0):
@@ -71,7 +65,7 @@ async def test_run_returns_native_values(target):
 
 
 async def test_run_keeps_given_workflow_id_and_select(target):
-    workflow_id = new_id()
+    workflow_id = new_id("pyc")
     async with AsyncClient(target) as client:
         result = await client.run(
             "tokens", {"count": 3, "prefix": "a"}, workflow_id=workflow_id, select=["text"]
@@ -143,7 +137,7 @@ async def test_stream_text_raises_when_the_run_fails(target):
 
 
 async def test_stop_from_another_client_ends_stream_stopped(target):
-    workflow_id = new_id()
+    workflow_id = new_id("pyc")
     async with AsyncClient(target) as client, AsyncClient(target) as other:
         stream = client.iter("tokens", SLOW, workflow_id=workflow_id)
         text, outcome = "", None
@@ -168,7 +162,7 @@ async def test_stop_unknown_workflow_is_not_found(target):
 
 
 async def test_breaking_out_of_iter_stops_the_run(target):
-    workflow_id = new_id()
+    workflow_id = new_id("pyc")
     async with AsyncClient(target) as client:
         async with client.iter("tokens", SLOW, workflow_id=workflow_id) as stream:
             async for event in stream:
@@ -179,7 +173,7 @@ async def test_breaking_out_of_iter_stops_the_run(target):
 
 
 async def test_cancelling_the_consuming_task_stops_the_run(target):
-    workflow_id = new_id()
+    workflow_id = new_id("pyc")
     started = asyncio.Event()
 
     async def consume(client):
@@ -197,7 +191,7 @@ async def test_cancelling_the_consuming_task_stops_the_run(target):
 
 
 async def test_detached_stream_keeps_running_after_cancel(target):
-    workflow_id = new_id()
+    workflow_id = new_id("pyc")
     async with AsyncClient(target) as client:
         async with client.iter("tokens", SLOW, workflow_id=workflow_id, detach=True) as stream:
             async for event in stream:
@@ -261,7 +255,7 @@ async def test_metadata_is_accepted(target):
 
 
 async def test_cancelling_a_unary_run_stops_it(target):
-    workflow_id = new_id()
+    workflow_id = new_id("pyc")
     async with AsyncClient(target) as client:
         task = asyncio.create_task(client.run("sleep", {"seconds": 60}, workflow_id=workflow_id))
         await asyncio.sleep(0.3)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from hg_client_support import TESTING_GRAPHS, ServerProcess
+from hg_client_support import ROOT, TESTING_GRAPHS, ServerProcess
 
 from hypergraph_grpc.client import Client, UnauthenticatedError
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "s3cret-token"
 
 

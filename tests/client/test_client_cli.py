@@ -7,18 +7,21 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
-from pathlib import Path
 
 import pytest
+from hg_client_support import ROOT, SLOW, new_id
 
-ROOT = Path(__file__).resolve().parents[2]
-SLOW = ["-i", "count=100000", "-i", "delay_ms=5", "-i", "prefix=s"]
+# The client tests' SLOW inputs as `-i key=value` arguments.
+SLOW_ARGS = [arg for key, value in SLOW.items() for arg in ("-i", f"{key}={value}")]
+
+
+def cli_argv(*args: str, target: str) -> list[str]:
+    return [sys.executable, "-m", "hypergraph_grpc.cli", *args, "--target", target]
 
 
 def cli(*args: str, target: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "hypergraph_grpc.cli", *args, "--target", target],
+        cli_argv(*args, target=target),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -28,7 +31,7 @@ def cli(*args: str, target: str, timeout: float = 60) -> subprocess.CompletedPro
 
 def start_cli(*args: str, target: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "hypergraph_grpc.cli", *args, "--target", target],
+        cli_argv(*args, target=target),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -44,6 +47,22 @@ def read_until(stream, needle: bytes) -> bytes:
             raise AssertionError(f"EOF before {needle!r}; got {seen!r}")
         seen += byte
     return seen
+
+
+def live_run(target: str, act) -> tuple[subprocess.Popen, bytes, str]:
+    """`run tokens` slowly under a fresh id; once tokens flow, `act(run, workflow_id)`.
+
+    Then waits for the CLI to end; returns it (ended), its stderr and the workflow id.
+    """
+    workflow_id = new_id("cli")
+    run = start_cli("run", "tokens", *SLOW_ARGS, "--workflow-id", workflow_id, target=target)
+    try:
+        read_until(run.stdout, b"s1 ")  # tokens arrive while the run is live
+        act(run, workflow_id)
+        _, err = run.communicate(timeout=30)
+    finally:
+        run.kill()
+    return run, err, workflow_id
 
 
 def test_graphs_table(target):
@@ -75,7 +94,7 @@ def test_run_without_tokens_prints_values_with_ints(target):
 
 
 def test_run_json_prints_the_result(target):
-    workflow_id = f"cli-{uuid.uuid4().hex[:8]}"
+    workflow_id = new_id("cli")
     done = cli(
         "run", "tokens", "-i", "count=2", "--workflow-id", workflow_id, "--json", target=target
     )
@@ -129,17 +148,13 @@ def test_unreachable_server_exits_2_with_hint():
 
 
 def test_stop_from_another_process(target):
-    workflow_id = f"cli-{uuid.uuid4().hex[:8]}"
-    run = start_cli("run", "tokens", *SLOW, "--workflow-id", workflow_id, target=target)
-    try:
-        read_until(run.stdout, b"s1 ")  # tokens arrive while the run is live
+    def stop_it(run, workflow_id):
         assert run.poll() is None
         stop = cli("stop", workflow_id, "--info", "kind=test", "--grace", "5", target=target)
         assert stop.returncode == 0, stop.stderr
         assert workflow_id in stop.stdout
-        out, err = run.communicate(timeout=30)
-    finally:
-        run.kill()
+
+    run, err, _ = live_run(target, stop_it)
     assert run.returncode == 3
     assert b"STOPPED" in err and b'"kind": "test"' in err
 
@@ -151,14 +166,7 @@ def test_stop_unknown_workflow_exits_1(target):
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery")
 def test_ctrl_c_stops_the_run(target):
-    workflow_id = f"cli-{uuid.uuid4().hex[:8]}"
-    run = start_cli("run", "tokens", *SLOW, "--workflow-id", workflow_id, target=target)
-    try:
-        read_until(run.stdout, b"s1 ")
-        run.send_signal(signal.SIGINT)
-        out, err = run.communicate(timeout=30)
-    finally:
-        run.kill()
+    run, err, workflow_id = live_run(target, lambda run, _: run.send_signal(signal.SIGINT))
     assert run.returncode == 130, err
     assert b"STOPPED" in err and b"user_stop" in err
     assert workflow_id.encode() in err
@@ -174,15 +182,11 @@ def test_select_and_provider_shorthand(target):
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery")
 def test_second_ctrl_c_abandons_at_once(target):
-    workflow_id = f"cli-{uuid.uuid4().hex[:8]}"
-    run = start_cli("run", "tokens", *SLOW, "--workflow-id", workflow_id, target=target)
-    try:
-        read_until(run.stdout, b"s1 ")
+    def interrupt_twice(run, _):
         run.send_signal(signal.SIGINT)
         run.send_signal(signal.SIGINT)
-        out, err = run.communicate(timeout=30)
-    finally:
-        run.kill()
+
+    run, err, _ = live_run(target, interrupt_twice)
     # Either the stop's STOPPED result or the abandoned stream: both are a user stop.
     assert run.returncode == 130, err
     assert b"STOPPED" in err or b"ABANDONED" in err

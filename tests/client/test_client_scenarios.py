@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
-from pathlib import Path
 
 import grpc
 import pytest
+from hg_client_support import SCENARIOS, new_id
 
 from hypergraph_grpc.client import (
     AsyncClient,
@@ -23,9 +22,6 @@ from hypergraph_grpc.client import (
     StreamingChunk,
 )
 
-SCENARIOS = json.loads(
-    (Path(__file__).resolve().parents[2] / "clients" / "scenarios.json").read_text()
-)
 CASES = SCENARIOS["cases"]
 IDS = [case["name"] for case in CASES]
 
@@ -68,10 +64,6 @@ def check_error(case, error: HypergraphClientError) -> None:
         assert error.domain == "hypergraph.dev"
 
 
-def new_id(case) -> str:
-    return f"{case['name'][:20]}-{uuid.uuid4().hex[:8]}"
-
-
 # ------------------------------------------------------------------------ async
 
 
@@ -103,7 +95,7 @@ async def async_case(case, target: str) -> None:
 
 
 async def async_stop_mid_stream(case, client: AsyncClient, target: str) -> None:
-    workflow_id = new_id(case)
+    workflow_id = new_id(case["name"][:20])
     text, chunks, outcome = "", 0, None
     async with client.iter(case["graph"], case["values"], workflow_id=workflow_id) as stream:
         async for event in stream:
@@ -118,7 +110,7 @@ async def async_stop_mid_stream(case, client: AsyncClient, target: str) -> None:
 
 
 async def async_cancel(case, client: AsyncClient) -> None:
-    workflow_id = new_id(case)
+    workflow_id = new_id(case["name"][:20])
     chunks = 0
     async with client.iter(case["graph"], case["values"], workflow_id=workflow_id) as stream:
         async for event in stream:
@@ -171,7 +163,7 @@ def sync_case(case, target: str) -> None:
 
 
 def sync_stop_mid_stream(case, client: Client, target: str) -> None:
-    workflow_id = new_id(case)
+    workflow_id = new_id(case["name"][:20])
     text, chunks, outcome = "", 0, None
     with client.iter(case["graph"], case["values"], workflow_id=workflow_id) as stream:
         for event in stream:
@@ -186,7 +178,7 @@ def sync_stop_mid_stream(case, client: Client, target: str) -> None:
 
 
 def sync_cancel(case, client: Client) -> None:
-    workflow_id = new_id(case)
+    workflow_id = new_id(case["name"][:20])
     chunks = 0
     with client.iter(case["graph"], case["values"], workflow_id=workflow_id) as stream:
         for event in stream:

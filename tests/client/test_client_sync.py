@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
 
 import pytest
+from hg_client_support import SLOW, new_id
 
 from hypergraph_grpc.client import (
     AlreadyExistsError,
@@ -20,12 +20,6 @@ from hypergraph_grpc.client import (
     StreamingChunk,
     UnimplementedError,
 )
-
-SLOW = {"count": 100_000, "delay_ms": 5, "prefix": "s"}
-
-
-def new_id() -> str:
-    return f"pys-{uuid.uuid4().hex[:10]}"
 
 
 def wait_until_free(client: Client, workflow_id: str, within: float = 15.0):
@@ -61,7 +55,7 @@ def test_stream_text_and_failure(target):
 
 
 def test_stop_and_cancel(target):
-    workflow_id = new_id()
+    workflow_id = new_id("pys")
     with Client(target) as client, Client(target) as other:
         stream = client.iter("tokens", SLOW, workflow_id=workflow_id)
         stopped = False
@@ -72,7 +66,7 @@ def test_stop_and_cancel(target):
         assert stream.result.stopped and stream.result.stop_info == {"kind": "sync"}
         assert not other.stop("no-such-workflow").found
 
-        cancelled = new_id()
+        cancelled = new_id("pys")
         with client.iter("tokens", SLOW, workflow_id=cancelled) as stream:
             for event in stream:
                 if isinstance(event, StreamingChunk):
@@ -99,7 +93,7 @@ class Interrupted(Exception):
 
 
 def test_interrupt_while_waiting_cancels_the_stream(target):
-    workflow_id = new_id()
+    workflow_id = new_id("pys")
 
     def raise_interrupted(signum, frame):
         raise Interrupted()
