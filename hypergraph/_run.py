@@ -265,7 +265,10 @@ class Run:
     def _drain_handover(self) -> None:
         self._wake_scheduled = False  # clear first: a chunk appended from now on re-wakes
         dq = self._handover
-        while dq:
+        # Only the chunks waiting now: a thread streaming as fast as the loop dispatches
+        # would otherwise keep this loop going forever and starve every other task (the
+        # chunks appended meanwhile have scheduled the next call).
+        for _ in range(len(dq)):
             ctx, chunk, ts = dq.popleft()
             if ctx._quiet or self._closed:
                 continue

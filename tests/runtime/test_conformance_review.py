@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 
@@ -359,3 +360,116 @@ async def test_c56_messages_outside_the_error_table_also_say_how_to_fix():
     failed = await runner.run(Graph([says_end, quick]), x=1, error_handling="continue")
     msg = str(failed.error)
     assert "'says_end'" in msg and "'END'" in msg and "How to fix" in msg and "END object" in msg
+
+
+# --- C34 / C36 / C40: a sync node's chunks racing a stop from a third thread ---------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("stop_from", ["thread", "loop"])
+async def test_c34_c36_c40_sync_node_chunks_racing_stop_from_another_thread(stop_from):
+    """C34/C36/C40: a sync node streams from its worker thread while another thread stops
+    the run: processors and the iter() consumer see the chunks in call order, gap-free,
+    none after StopRequestedEvent (chunks sent after the flag turned true but before
+    the loop emitted StopRequestedEvent may pass, in order), seq 1..N without gaps; the
+    merged iter() text equals the processors'."""
+    import threading
+
+    stop_seen = threading.Event()
+
+    @node(output_name="text")
+    def talker(x, ctx: NodeContext) -> str:
+        i = 0
+        while not ctx.stop_requested:
+            ctx.stream(f"{i},")
+            i += 1
+            if i % 256 == 0:
+                time.sleep(0)  # let the GIL go now and then: a fast, not frantic, stream
+        for j in range(50):  # ignores the stop: all of these must be dropped
+            ctx.stream(f"late{j},")
+        stop_seen.wait(10)
+        return i  # how many numbered chunks it streamed
+
+    runner = AsyncRunner()
+    rec = Recorder()
+
+    def stopper():
+        while len(rec.events) < 500:  # let a good number of chunks through first
+            stop_seen.wait(0.001)
+        assert runner.stop("race-sync", info="stop") is True
+        stop_seen.set()
+
+    async def loop_stopper():
+        # on the loop thread, step 2 runs inside stop(): the chunks still waiting in
+        # the hand-over list must be dispatched before StopRequestedEvent
+        while len(rec.events) < 500:
+            await asyncio.sleep(0.001)
+        assert runner.stop("race-sync", info="stop") is True
+        stop_seen.set()
+
+    async with runner.iter(
+        Graph([talker]), x=1, workflow_id="race-sync", event_processors=[rec], buffer_size=8
+    ) as handle:
+        if stop_from == "thread":
+            thread = threading.Thread(target=stopper)
+            thread.start()
+        else:
+            stopping = asyncio.ensure_future(loop_stopper())
+        events = [e async for e in handle]
+        result = await handle.result()
+    if stop_from == "thread":
+        thread.join(10)
+    else:
+        await stopping
+    assert result.status is RunStatus.STOPPED and result.stop_info == "stop"
+    check_run_events(rec.events)
+    chunks = rec.chunks()
+    numbered = [c for c in chunks if not c.startswith("late")]
+    late = chunks[len(numbered) :]  # sent after the flag, before StopRequestedEvent: allowed
+    assert numbered == [f"{i}," for i in range(len(numbered))] and len(numbered) >= 400
+    assert late == [f"late{j}," for j in range(len(late))]
+    # what was handed over before the stop is delivered; only a chunk racing the
+    # flag may be lost (the documented "one chunk it did not stream")
+    assert len(numbered) in (result["text"], result["text"] - 1)
+    kinds = rec.kinds()
+    assert "StreamingChunkEvent" not in kinds[kinds.index("StopRequestedEvent") :]
+    text = "".join(e.chunk for e in events if isinstance(e, StreamingChunkEvent))
+    assert text == "".join(chunks)
+    seqs = [e.seq for e in events]
+    assert seqs == sorted(set(seqs)) and seqs[-1] == len(rec.events)
+    assert seqs[-1] == sum(getattr(e, "merged", 1) for e in events)
+
+
+@pytest.mark.asyncio
+async def test_c24_c35_sync_node_streaming_flat_out_never_starves_the_loop():
+    """C24/C35 regression: a sync node streaming from its thread as fast as it can used to
+    keep the loop inside one hand-over drain for as long as it streamed (each pass found
+    new chunks), so no other task ran: a stop() from a coroutine could not land. The
+    node gives up by itself after a cap, so the old behaviour ends COMPLETED, not hangs."""
+    cap = 300_000
+
+    @node(output_name="n")
+    def firehose(x, ctx: NodeContext) -> int:
+        i = 0
+        while not ctx.stop_requested and i < cap:
+            ctx.stream("x")
+            i += 1
+        return i
+
+    class Count(EventProcessor):
+        n = 0
+
+        def on_event(self, event):
+            self.n += 1
+
+    runner = AsyncRunner()
+    counter = Count()
+    task = asyncio.ensure_future(
+        runner.run(Graph([firehose]), x=1, workflow_id="flat-out", event_processors=[counter])
+    )
+    while counter.n < 500 and not task.done():
+        await asyncio.sleep(0.001)
+    accepted = runner.stop("flat-out", info="now")
+    result = await task
+    assert accepted is True and result.status is RunStatus.STOPPED
+    assert result["n"] < cap
