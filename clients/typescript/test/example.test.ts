@@ -44,7 +44,8 @@ function runExample(args: string[], onFirstOutput?: (child: ReturnType<typeof sp
 test("chat example streams the answer and exits 0", { timeout: TEST_TIMEOUT_MS }, async () => {
   const out = await runExample(["-i", "tokens_per_second=0", "what is hypergraph?"]);
   assert.equal(out.code, 0, out.stderr);
-  assert.match(out.stdout, /You asked: what is hypergraph\?/);
+  // The offline model echoes the prompt; its exact phrasing is not the contract.
+  assert.match(out.stdout, /You asked: .?what is hypergraph\?/);
   assert.match(out.stderr, /\[COMPLETED chat-[0-9a-f]{12}/);
 });
 
