@@ -233,8 +233,10 @@ class IterContext:
             return False
         if exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
             task.cancel()
-        else:
-            handle.stop({"kind": "iterator_closed"}, grace=CLOSE_GRACE)
+        elif not handle.stop({"kind": "iterator_closed"}, grace=CLOSE_GRACE):
+            # Already decided (FAILED, or COMPLETED while nodes finish): no stop, but the
+            # same grace bounds the wait for nodes that ignore the cooperative stop.
+            self._handle._run.force_after(CLOSE_GRACE)
         try:
             await task
         except asyncio.CancelledError:

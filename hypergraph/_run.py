@@ -324,6 +324,15 @@ class Run:
         self._emit_run(StopRequestedEvent, self.stop_info)
         self._closed = True
 
+    def force_after(self, grace: float) -> None:
+        """Loop thread: cancel/abandon the nodes still running after ``grace`` seconds,
+        whatever the status (an ``iter()`` block left while a FAILED run's sibling
+        ignores the cooperative stop must not wait for it forever)."""
+        deadline = monotonic() + grace
+        if self._deadline is None or deadline < self._deadline:
+            self._deadline = deadline
+            self._arm_deadline()
+
     def _arm_deadline(self) -> None:
         if self.result is not None or self._deadline is None:
             return
@@ -686,7 +695,7 @@ class Run:
             self._drain_handover()
         ctx._quiet = True
         ctx._outcome = 3
-        why = "the stop's grace ran out" if self._forcing else "the run was cancelled"
+        why = "the grace ran out" if self._forcing else "the run was cancelled"
         self._emit_node(ctx, NodeErrorEvent, ctx._name, f"node cancelled: {why}", _CANCELLED_TYPE)
 
     def _commit(self, ctxs: list[NodeContext]) -> None:

@@ -473,3 +473,38 @@ async def test_c24_c35_sync_node_streaming_flat_out_never_starves_the_loop():
     result = await task
     assert accepted is True and result.status is RunStatus.STOPPED
     assert result["n"] < cap
+
+
+@pytest.mark.asyncio
+async def test_c49_leaving_block_of_failed_run_does_not_wait_forever_for_a_stubborn_sibling():
+    """C49 regression: leaving the block of a run already decided FAILED (so the stop is
+    refused) while a sibling ignores the cooperative stop used to wait for that sibling
+    for as long as it ran (here an hour); now the close grace bounds it: the sibling is
+    cancelled, the run ends FAILED with the first error and ``forced``, no task is left."""
+
+    @node(output_name="a")
+    async def boom(x):
+        raise ValueError("first cause")
+
+    @node(output_name="b")
+    async def stubborn(x):
+        await asyncio.sleep(3600)
+        return "late"
+
+    runner = AsyncRunner()
+    rec = Recorder()
+    before = asyncio.all_tasks()
+    async with runner.iter(Graph([boom, stubborn]), x=1, event_processors=[rec]) as handle:
+        async for event in handle:
+            if type(event).__name__ == "NodeErrorEvent":
+                break  # the run is decided FAILED; stubborn still runs
+    result = await handle.result(raise_on_failure=False)
+    assert result.status is RunStatus.FAILED and str(result.error) == "first cause"
+    assert result.forced and result.stop_info is None and "b" not in result.values
+    errors = [
+        (e.node_name, e.error_type) for e in rec.events if type(e).__name__ == "NodeErrorEvent"
+    ]
+    assert errors == [("boom", "ValueError"), ("stubborn", "asyncio.CancelledError")]
+    assert "StopRequestedEvent" not in rec.kinds()
+    check_run_events(rec.events)
+    assert asyncio.all_tasks() == before
