@@ -1,8 +1,10 @@
 """Service benchmark (issue 4): hypergraph-grpc against a bare grpc.aio baseline.
 
-The server under test (`hypergraph-grpc serve --graphs hypergraph_grpc.demo.testing:GRAPHS`)
-and the baseline (bench/baseline_server.py: a bare grpc.aio servicer yielding one
-pre-built Event per token) each run in their own process; this process is the
+The server under test (`hypergraph-grpc serve --graphs bench.graphs:GRAPHS`: its
+`tokens` node streams N tokens and returns only the count, yielding to the loop
+every 64 tokens) and the baseline (bench/baseline_server.py: a bare grpc.aio
+servicer yielding one pre-built Event per token, with the same envelope fields
+as the service's chunks, so the same bytes on the wire) each run in their own process; this process is the
 client (raw generated stubs, so the client costs as little as Python allows and
 the same for both). Server CPU and RSS are read with psutil.
 
@@ -28,8 +30,9 @@ Figures (counts at BENCH_SCALE=1; the whole run takes a few minutes):
   writing to a no-op write: the service's own share of the server CPU/token;
 - slow consumer: server RSS growth while one stream's node emits SLOW_TOKENS
   tokens and the client reads nothing; then everything is read and counted.
-  The control is the same run with a consumer that reads: the `tokens` node
-  keeps every token for its output, which is most of the growth in both.
+  The control is the same run with a consumer that reads as it goes. The
+  bench `tokens` node keeps no text (it returns a count), so the growth is the
+  stream's own: its queue and merged messages, and gRPC's buffers.
 
 Writes bench/results/service.json and prints a table.
     python bench/bench_service.py [--profile] [--only throughput,latency,...]
@@ -73,7 +76,7 @@ IDLE_STREAMS = 1000
 IDLE_CHANNELS = 4
 SLOW_TOKENS = 1_000_000
 RESULTS = ROOT / "bench" / "results"
-GRAPHS = "hypergraph_grpc.demo.testing:GRAPHS"
+GRAPHS = "bench.graphs:GRAPHS"  # `tokens`: streams N tokens, returns only the count
 
 
 # --------------------------------------------------------------------- processes
@@ -346,7 +349,7 @@ async def _drain(call) -> None:
 async def slow_consumer(server: ServerProcess, *, read: bool = False) -> dict:
     """One stream whose node emits SLOW_TOKENS tokens; the consumer reads nothing
     until the node is done (read=False), or reads as they come (read=True: the
-    control, since the `tokens` node itself keeps every token for its output)."""
+    control: what the run costs when nothing waits)."""
     async with channel(server.target) as ch:
         stub = pb_grpc.RunnerServiceStub(ch)
         await consume(stub, iter_request({"count": 1000}))
@@ -401,7 +404,7 @@ async def in_process(merge: bool) -> dict:
     then of runtime + stream sink + pump (encode, seq) writing to a no-op `write`."""
     from hypergraph import AsyncRunner
     from hypergraph_grpc.convert import EventEncoder
-    from hypergraph_grpc.demo.testing import GRAPHS as TEST_GRAPHS
+    from bench.graphs import GRAPHS as TEST_GRAPHS
     from hypergraph_grpc.streams import StreamSink, pump
 
     graph, runner, tokens = TEST_GRAPHS["tokens"], AsyncRunner(), TOTAL_TOKENS
