@@ -112,11 +112,12 @@ class TypedEventProcessor(EventProcessor):
 def _typed_hooks(proc: TypedEventProcessor) -> dict[type, Callable]:
     """The hooks ``proc`` overrides, by event class (an overridden ``on_event`` wins)."""
     cls = type(proc)
-    if cls.on_event is not TypedEventProcessor.on_event:
+    own = getattr(proc, "__dict__", {})  # hooks set on the instance count too
+    if cls.on_event is not TypedEventProcessor.on_event or "on_event" in own:
         return {ev: proc.on_event for ev in EVENT_CLASSES}
     hooks = {}
     for ev, name in _HOOK_NAMES.items():
-        if getattr(cls, name, None) is not getattr(TypedEventProcessor, name):
+        if name in own or getattr(cls, name, None) is not getattr(TypedEventProcessor, name):
             hooks[ev] = getattr(proc, name)
     return hooks
 

@@ -508,3 +508,20 @@ async def test_c49_leaving_block_of_failed_run_does_not_wait_forever_for_a_stubb
     assert "StopRequestedEvent" not in rec.kinds()
     check_run_events(rec.events)
     assert asyncio.all_tasks() == before
+
+
+# --- section 11: TypedEventProcessor dispatch matches calling on_event yourself ------------
+
+
+@pytest.mark.asyncio
+async def test_c53_typed_processor_hooks_set_on_the_instance_are_called():
+    """C53 regression: the per-class hook table skipped hooks assigned on the instance
+    (``proc.on_streaming_chunk = send``), which ``proc.on_event(event)`` would call."""
+    from hypergraph import TypedEventProcessor
+
+    chunks, ends = [], []
+    proc = TypedEventProcessor()
+    proc.on_streaming_chunk = lambda event: chunks.append(event.chunk)
+    proc.on_run_end = lambda event: ends.append(event.status)
+    result = await AsyncRunner().run(Graph([two_chunks]), x=1, event_processors=[proc])
+    assert chunks == ["a", "b"] and ends == [result.status]
