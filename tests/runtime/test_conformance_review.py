@@ -525,3 +525,49 @@ async def test_c53_typed_processor_hooks_set_on_the_instance_are_called():
     proc.on_run_end = lambda event: ends.append(event.status)
     result = await AsyncRunner().run(Graph([two_chunks]), x=1, event_processors=[proc])
     assert chunks == ["a", "b"] and ends == [result.status]
+
+
+# --- section 6: select limits the values, never the execution; runner keywords as inputs ---
+
+
+@pytest.mark.asyncio
+async def test_c31_select_limits_values_but_does_not_prune_execution():
+    ran = []
+
+    @node(output_name="a")
+    def first(x):
+        ran.append("first")
+        return x + 1
+
+    @node(output_name="b")
+    def second(a):
+        ran.append("second")
+        return a + 1
+
+    @node(output_name="c")
+    async def third(b):
+        ran.append("third")
+        return b + 1
+
+    runner = AsyncRunner()
+    result = await runner.run(Graph([first, second, third]), x=0, select=["a"])
+    assert result.values == {"a": 1} and ran == ["first", "second", "third"]
+    assert (await runner.run(Graph([first, second, third]), x=0, select="c")).values == {"c": 3}
+    with pytest.raises(ValueError) as info:
+        await runner.run(Graph([first, second, third]), x=0, select=["a", "x"])
+    msg = str(info.value)
+    assert "'x'" in msg and "['a', 'b', 'c']" in msg and "How to fix" in msg
+
+
+@pytest.mark.asyncio
+async def test_c27_inputs_named_like_runner_keywords_go_in_values():
+    """Section 6: keyword inputs cannot use the runner's own keyword names; in
+    ``values`` they are ordinary inputs."""
+
+    @node(output_name="out")
+    def uses(select, workflow_id, max_iterations):
+        return (select, workflow_id, max_iterations)
+
+    values = {"select": "s", "workflow_id": "w", "max_iterations": 3}
+    result = await AsyncRunner().run(Graph([uses]), values, workflow_id="real-id")
+    assert result["out"] == ("s", "w", 3) and result.workflow_id == "real-id"
