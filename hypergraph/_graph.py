@@ -552,6 +552,7 @@ class Graph:
                 required.append(name)
                 types.setdefault(name, nodes[entry].input_annotations.get(name))
         self._seeds = frozenset(seeds)
+        self._seed_entry = {name: nodes[entry].name for name, entry in seeds.items()}
         for name, value in self._bound.items():
             if name in required:
                 required.remove(name)

@@ -73,10 +73,30 @@ def _check_inputs(graph: Graph, given: dict[str, Any]) -> None:
             how_to_fix(
                 f"graph {graph.name!r} is missing required input(s) {missing}; given "
                 f"{sorted(given)}; it needs {list(graph.inputs.required)} (optional: "
-                f"{list(graph.inputs.optional)})",
-                "pass every required input in `values` or as keyword arguments",
+                f"{list(graph.inputs.optional)}){_seed_notes(graph, missing)}",
+                "pass every required input in `values` or as keyword arguments"
+                + (
+                    "; for a seed, its value for the first pass (e.g. messages=[])"
+                    if any(name in graph._seed_entry for name in missing)
+                    else ""
+                ),
             )
         )
+
+
+def _seed_notes(graph: Graph, missing: list[str]) -> str:
+    """Why a name with a default, or one a node produces, is still required: a seed."""
+    notes = []
+    for name in missing:
+        entry = graph._seed_entry.get(name)
+        if entry is not None:
+            who = [graph._node_list[p].name for p in graph._producers.get(name, ())]
+            notes.append(
+                f"; {name!r} is a seed: node(s) {who} write it inside a cycle whose entrypoint "
+                f"{entry!r} reads it on the first pass, before any node wrote it (a "
+                "default on a produced name is ignored)"
+            )
+    return "".join(notes)
 
 
 def _check_select(graph: Graph, select: Any) -> tuple[str, ...] | None:

@@ -19,6 +19,7 @@ from hypergraph import (
     EventProcessor,
     Graph,
     GraphConfigError,
+    MissingInputError,
     NodeContext,
     NodeStartEvent,
     RunEndEvent,
@@ -571,3 +572,33 @@ async def test_c27_inputs_named_like_runner_keywords_go_in_values():
     values = {"select": "s", "workflow_id": "w", "max_iterations": 3}
     result = await AsyncRunner().run(Graph([uses]), values, workflow_id="real-id")
     assert result["out"] == ("s", "w", 3) and result.workflow_id == "real-id"
+
+
+# --- C28 / section 4: a missing seed says why it is required ------------------------------
+
+
+@pytest.mark.asyncio
+async def test_c28_missing_seed_explains_why_it_is_required_despite_a_default():
+    """C28/C56: a seed (produced inside a cycle, read by its entrypoint) is required even
+    when the entrypoint gives it a default; the message says so, naming the producer and
+    the entrypoint, and how to fix it."""
+
+    @node(output_name="draft")
+    def write(topic, feedback=""):
+        return topic + feedback
+
+    @node(output_name="feedback")
+    def critique(draft):
+        return "+"
+
+    @route(targets=["write", END])
+    def enough(feedback, draft):
+        return END if len(draft) > 3 else "write"
+
+    graph = Graph([write, critique, enough])
+    assert graph.inputs.required == ("topic", "feedback")
+    with pytest.raises(MissingInputError) as info:
+        await AsyncRunner().run(graph, topic="a")
+    msg = str(info.value)
+    assert "['feedback']" in msg and "seed" in msg and "'critique'" in msg and "'write'" in msg
+    assert "How to fix" in msg and "first pass" in msg
