@@ -602,3 +602,47 @@ async def test_c28_missing_seed_explains_why_it_is_required_despite_a_default():
     msg = str(info.value)
     assert "['feedback']" in msg and "seed" in msg and "'critique'" in msg and "'write'" in msg
     assert "How to fix" in msg and "first pass" in msg
+
+
+# --- section 11 / C34: a sync node's chunk reaches processors while the node still runs ----
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("consumer", ["processor", "iter"])
+async def test_c34_sync_node_chunk_is_delivered_while_the_node_still_runs(consumer):
+    """Section 11: the loop is woken when the hand-over list becomes non-empty, so a chunk
+    from a worker thread reaches processors and the iter() consumer while the node is
+    still running (a live UI), not batched until its end. The node waits for proof that
+    its first chunk arrived before it streams the second."""
+    import threading
+
+    arrived = threading.Event()
+    outcome = []
+
+    @node(output_name="text")
+    def talker(x, ctx: NodeContext) -> str:
+        ctx.stream("first")
+        outcome.append(arrived.wait(10))  # a bounded wait, not a timing assertion
+        ctx.stream("second")
+        return "first" + "second"
+
+    class Live(EventProcessor):
+        def on_event(self, event):
+            if isinstance(event, StreamingChunkEvent) and event.chunk == "first":
+                arrived.set()
+
+    runner = AsyncRunner()
+    if consumer == "processor":
+        rec = Recorder()
+        result = await runner.run(Graph([talker]), x=1, event_processors=[Live(), rec])
+        chunks = rec.chunks()
+    else:
+        async with runner.iter(Graph([talker]), x=1) as handle:
+            chunks = []
+            async for event in handle:
+                if isinstance(event, StreamingChunkEvent):
+                    chunks.append(event.chunk)
+                    if event.chunk == "first":
+                        arrived.set()
+            result = await handle.result()
+    assert outcome == [True] and chunks == ["first", "second"] and result["text"] == "firstsecond"
