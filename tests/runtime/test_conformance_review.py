@@ -646,3 +646,44 @@ async def test_c34_sync_node_chunk_is_delivered_while_the_node_still_runs(consum
                         arrived.set()
             result = await handle.result()
     assert outcome == [True] and chunks == ["first", "second"] and result["text"] == "firstsecond"
+
+
+# --- section 3 / section 7: gates run inline on the loop; ctx ids are read-only -----------
+
+
+@pytest.mark.asyncio
+async def test_c10_c24_gates_run_on_the_loop_thread_and_ctx_ids_are_read_only():
+    """Section 3: gates run on the event loop thread (sync nodes do not). Section 7:
+    ``workflow_id``, ``run_id`` and ``node_name`` describe this execution and are
+    read-only."""
+    import threading
+
+    seen = {}
+
+    @node(output_name="x")
+    def src(q, ctx: NodeContext):
+        seen["src"] = threading.get_ident()
+        seen["ids"] = (ctx.workflow_id, ctx.run_id, ctx.node_name)
+        for attr in ("workflow_id", "run_id", "node_name", "stop_requested"):
+            try:
+                setattr(ctx, attr, "changed")
+            except AttributeError:
+                seen.setdefault("read_only", []).append(attr)
+        return q
+
+    @route(targets=["after", END])
+    def gate(x, ctx: NodeContext):
+        seen["gate"] = threading.get_ident()
+        seen["gate_name"] = ctx.node_name
+        return "after"
+
+    @node(output_name="y")
+    async def after(x):
+        return x
+
+    loop_thread = threading.get_ident()
+    result = await AsyncRunner().run(Graph([src, gate, after]), q=1, workflow_id="ids")
+    assert result["y"] == 1
+    assert seen["gate"] == loop_thread and seen["src"] != loop_thread
+    assert seen["ids"] == ("ids", result.run_id, "src") and seen["gate_name"] == "gate"
+    assert seen["read_only"] == ["workflow_id", "run_id", "node_name", "stop_requested"]
