@@ -289,3 +289,21 @@ async def test_a_failing_ctx_stream_is_not_reported_as_a_provider_error(fake_ant
     record = fake_anthropic.wait_disconnect()
     assert record.client_disconnected and record.tokens_sent < 1000
     assert len(fake_anthropic.requests) == 1
+
+
+@pytest.mark.asyncio
+async def test_connection_cut_before_first_token_is_retried_then_reported(provider_fake, monkeypatch):
+    """A connection dropped before any text is retried (bounded), then FAILED naming the provider,
+    what happened and what to do; no text reaches the client."""
+    name, fake = provider_fake
+    monkeypatch.setenv("HYPERGRAPH_LLM_RETRIES", "1")
+    fake.script = Script.numbered(10, cut_after=0)
+    result, rec = await run_graph(Graph([chat_node(name)]), {"prompt": "hi"})
+    assert result.status == RunStatus.FAILED
+    assert isinstance(result.error, ProviderError)
+    message = str(result.error)
+    assert message.startswith(f"{name}: connection")
+    assert "before the first token (2 attempts)" in message
+    assert f"How to fix: check the network and {name.upper()}_BASE_URL" in message
+    assert len(fake.requests) == 2
+    assert rec.chunks == []
