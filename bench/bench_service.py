@@ -402,9 +402,9 @@ async def slow_consumer_fresh(read: bool) -> dict:
 async def in_process(merge: bool) -> dict:
     """Where the server's time goes, without gRPC: CPU per token of the runtime alone,
     then of runtime + stream sink + pump (encode, seq) writing to a no-op `write`."""
+    from bench.graphs import GRAPHS as TEST_GRAPHS
     from hypergraph import AsyncRunner
     from hypergraph_grpc.convert import EventEncoder
-    from bench.graphs import GRAPHS as TEST_GRAPHS
     from hypergraph_grpc.streams import StreamSink, pump
 
     graph, runner, tokens = TEST_GRAPHS["tokens"], AsyncRunner(), TOTAL_TOKENS

@@ -231,6 +231,42 @@ class StreamSink(TypedEventProcessor):
             self._waiter = None
             waiter.set_result(None)
 
+    def coalesce(self, first: Any) -> _Merge | None:
+        """Under pressure, at dequeue: ``first`` (a raw text chunk just popped) joined by
+        the raw text chunks of its span queued right behind it, within ``max_chunk_bytes``.
+
+        Arrivals past ``max_queued_events`` merge as they come (:meth:`_absorb`); this
+        merges the backlog that was queued before the pressure began, so a consumer
+        that fell behind catches up in a few messages instead of one per chunk.
+        None when there is no pressure or nothing to join.
+        """
+        queue = self.queue
+        if not self.merge or len(queue) + 1 < self.max_queued or not queue:
+            return None
+        head = queue[0]
+        span = first.span_id
+        if head.__class__ is not StreamingChunkEvent or head.span_id != span:
+            return None
+        if head.chunk.__class__ is not str or first.chunk.__class__ is not str:
+            return None
+        entry = _Merge(first, _utf8(first.chunk), str)
+        limit = self.max_chunk_bytes
+        popleft = queue.popleft
+        while queue:
+            head = queue[0]
+            if head.__class__ is not StreamingChunkEvent or head.span_id != span:
+                break
+            chunk = head.chunk
+            if chunk.__class__ is not str:
+                break
+            data = _utf8(chunk)
+            if len(entry.buf) + len(data) > limit:
+                break
+            entry.buf += data
+            entry.count += 1
+            popleft()
+        return entry if entry.count > 1 else None
+
     async def wait(self) -> None:
         waiter = asyncio.get_running_loop().create_future()
         self._waiter = waiter
@@ -252,6 +288,8 @@ async def pump(sink: StreamSink, write: Callable[[Any], Awaitable[None]]) -> int
     chunk_kind = StreamingChunkEvent
     merge_kind = _Merge
     end_kind = RunEndEvent
+    coalesce = sink.coalesce
+    pressure = sink.max_queued - 1 if sink.merge else 1 << 62  # queue length after the pop
     seq = 0
     while True:
         if not queue:
@@ -263,7 +301,11 @@ async def pump(sink: StreamSink, write: Callable[[Any], Awaitable[None]]) -> int
         seq += 1
         kind = item.__class__
         if kind is chunk_kind:
-            await write(encode_chunk(item, seq))
+            merged = coalesce(item) if len(queue) >= pressure else None
+            if merged is None:
+                await write(encode_chunk(item, seq))
+            else:
+                await write(encoder.merged_chunk(item, merged.payload(), merged.count, seq))
         elif kind is merge_kind:
             item.sent = True
             await write(encoder.merged_chunk(item.first, item.payload(), item.count, seq))
