@@ -292,7 +292,9 @@ async def test_a_failing_ctx_stream_is_not_reported_as_a_provider_error(fake_ant
 
 
 @pytest.mark.asyncio
-async def test_connection_cut_before_first_token_is_retried_then_reported(provider_fake, monkeypatch):
+async def test_connection_cut_before_first_token_is_retried_then_reported(
+    provider_fake, monkeypatch
+):
     """A connection dropped before any text is retried (bounded), then FAILED naming the provider,
     what happened and what to do; no text reaches the client."""
     name, fake = provider_fake
