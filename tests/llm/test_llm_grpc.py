@@ -64,6 +64,13 @@ async def test_list_graphs_shows_the_demo_graphs(client):
     assert {"chat", "rag", "multi_turn"} <= set(graphs)
     assert "streams the model's answer" in graphs["chat"].description
     assert [i.name for i in graphs["chat"].inputs][0] == "prompt"
+    # Every input and output of the demo graphs is described, so a client can build a form.
+    for name in ("chat", "rag", "multi_turn"):
+        graph = graphs[name]
+        assert graph.description and graph.inputs and graph.outputs, name
+        undescribed = [i.name for i in graph.inputs if not i.description]
+        undescribed += [o.name for o in graph.outputs if not o.description]
+        assert undescribed == [], f"{name}: no description for {undescribed}"
 
 
 @pytest.mark.asyncio
