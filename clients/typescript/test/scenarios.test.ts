@@ -12,6 +12,8 @@ import {
   codeFromName,
   codeName,
   createHypergraphClient,
+  ERROR_DOMAIN,
+  errorInfo,
   errorReason,
   fieldViolations,
   type HypergraphClient,
@@ -172,7 +174,10 @@ async function assertRpcError(call: Promise<unknown>, s: Scenario): Promise<void
     assert.ok(err instanceof ConnectError, `expected a ConnectError, got ${String(err)}`);
     assert.equal(codeName(err.code), s.expect_code, `status code (message: ${err.rawMessage})`);
     if (s.expect_message_contains !== undefined) assert.ok(err.rawMessage.includes(s.expect_message_contains), err.rawMessage);
-    if (s.expect_error_reason !== undefined) assert.equal(errorReason(err), s.expect_error_reason);
+    if (s.expect_error_reason !== undefined) {
+      assert.equal(errorReason(err), s.expect_error_reason);
+      assert.equal(errorInfo(err)?.domain, ERROR_DOMAIN, "ErrorInfo.domain");
+    }
     if (s.expect_field_violation !== undefined) {
       const fields = fieldViolations(err).map((v) => v.field);
       assert.ok(fields.includes(s.expect_field_violation), `field violations ${JSON.stringify(fields)}`);
