@@ -103,6 +103,7 @@ class ScenariosTest {
     for (String expected : c.strings("expect_graphs_include")) {
       assertTrue(names.contains(expected), "ListGraphs lacks " + expected + ": " + names);
     }
+    assertEquals(names.stream().sorted().toList(), names, "graphs are sorted by name");
   }
 
   private static void run(Scenarios.Case c) {
@@ -306,6 +307,7 @@ class ScenariosTest {
     }
     if (c.has("expect_error_reason")) {
       assertEquals(c.string("expect_error_reason"), e.reason(), e.getMessage());
+      assertEquals("hypergraph.dev", e.domain(), "ErrorInfo.domain");
     }
     if (c.has("expect_field_violation")) {
       List<String> fields = e.fieldViolations().stream()
