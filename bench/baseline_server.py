@@ -1,8 +1,8 @@
 """The baseline for bench_service.py: a bare grpc.aio server-streaming servicer.
 
 It serves the same RunnerService contract, but Iter does no runtime work at all:
-it yields one pre-built Event message per token (`values.count` of them), then
-one RunEnded. That is the ceiling for Python gRPC on this machine, the figure
+it yields one pre-built Event message per token (`values.count` of them; the
+same envelope fields and size as the service's chunk messages), then one RunEnded. That is the ceiling for Python gRPC on this machine, the figure
 every service timing is divided by. With `values.delay_ms` it sleeps between
 tokens and stamps each message with the send time (for the latency baseline).
 With `values.idle_s` it sends RunStarted then waits (for the idle-stream RSS).
@@ -44,12 +44,19 @@ class BaselineServicer(pb_grpc.RunnerServiceServicer):
     """Iter yields pre-built messages; Stop ends a live baseline stream early."""
 
     def __init__(self) -> None:
+        # The envelope the service sends with every chunk (ids, seq, time, node,
+        # span ids; 109 bytes like the service's "t100 "), so both servers put the
+        # same bytes on the wire and the client parses the same message.
         self._chunk = pb.Event(
-            workflow_id="baseline",
-            run_id="baseline",
-            node="emit_tokens",
-            streaming_chunk=pb.StreamingChunk(text="tok ", merged=1),
+            workflow_id="wf-0123456789ab",
+            run_id="run-0123456789abc",
+            seq=1000,
+            node="count_tokens",
+            span_id="0123456700000002",
+            parent_span_id="0123456700000001",
+            streaming_chunk=pb.StreamingChunk(text="t100 ", merged=1),
         )
+        self._chunk.time.FromNanoseconds(time.time_ns())
         self._started = pb.Event(
             workflow_id="baseline", run_id="baseline", run_started=pb.RunStarted()
         )
