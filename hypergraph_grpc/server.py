@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 import json
 import logging
 import os
@@ -103,12 +104,13 @@ async def start_server(
     # with RESOURCE_EXHAUSTED + details (REQUEST_TOO_LARGE).
     receive_limit = max(config.max_request_bytes * 2, config.max_request_bytes + (1 << 20))
     server = grpc.aio.server(
+        interceptors=[_InternalErrorInterceptor(SERVICE_NAME)],
         options=[
             ("grpc.max_receive_message_length", receive_limit),
             ("grpc.so_reuseport", 0),
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
-        ]
+        ],
     )
     add_to_server(service, server)
     names = [SERVICE_NAME]
@@ -131,6 +133,69 @@ async def start_server(
         await health_servicer.set("", serving)
         await health_servicer.set(SERVICE_NAME, serving)
     return RunningServer(server, service, health_servicer, host, bound, runner, coord)
+
+
+class _InternalErrorInterceptor(grpc.aio.ServerInterceptor):
+    """The safety net for the error table's last row: an exception that escapes a
+    RunnerService handler (a bug, not a refusal) becomes INTERNAL with google.rpc
+    details and a log line naming the workflow id. Without it grpc.aio answers
+    UNKNOWN with no details. Wraps per call only; streamed messages pay nothing."""
+
+    def __init__(self, service_name: str) -> None:
+        self._prefix = f"/{service_name}/"
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None or not handler_call_details.method.startswith(self._prefix):
+            return handler
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _guarded(handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _guarded(handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # the contract has no client-streaming methods
+
+
+def _guarded(behavior):
+    from hypergraph_grpc import errors
+
+    async def status_for(exc: Exception, request, context) -> None:
+        await errors.abort(
+            context,
+            exc,
+            graph=getattr(request, "graph", ""),
+            workflow_id=getattr(request, "workflow_id", ""),
+        )
+
+    if inspect.isasyncgenfunction(behavior):
+
+        async def guarded_stream(request, context):
+            try:
+                async for message in behavior(request, context):
+                    yield message
+            except grpc.aio.AbortError:
+                raise  # already a status (errors.abort)
+            except Exception as exc:
+                await status_for(exc, request, context)
+
+        return guarded_stream
+
+    async def guarded(request, context):
+        try:
+            return await behavior(request, context)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await status_for(exc, request, context)
+
+    return guarded
 
 
 def make_coordination(url: str, runner: Any) -> Any:

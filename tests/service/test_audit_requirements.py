@@ -1,0 +1,160 @@
+"""Requirements audit (issue 4, DESIGN.md 4): what the other service tests left implicit.
+
+- a sync node blocked in its worker thread never blocks the loop: another stream
+  flows meanwhile (the node waits for a signal only the other stream's end gives);
+- a client that cancels after the first event, or whose deadline passes, ends its
+  run STOPPED with the documented ``stop_info`` kind (seen through the runner);
+- a server bug outside a run (here: in Stop) is INTERNAL with google.rpc details
+  and a log line carrying the workflow id, never a bare UNKNOWN;
+- the run log lines carry the workflow id (structured logs).
+
+No test asserts a timing: waits are bounded guards, never measurements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import grpc
+import pytest
+
+from hypergraph import AsyncRunner, Graph, NodeContext, node
+from hypergraph_grpc.errors import DOMAIN
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+from hypergraph_grpc.server import start_server
+from tests.service.conftest import (
+    ALL_GRAPHS,
+    Harness,
+    close_harness,
+    collect,
+    eventually,
+    iter_request,
+    make_harness,
+    run_request,
+    text_of,
+)
+from tests.service.helpers import Details
+
+pytestmark = pytest.mark.asyncio
+
+ENTERED = threading.Event()
+RELEASE = threading.Event()
+
+
+@node(output_name="released")
+def wait_for_release(limit: float, ctx: NodeContext) -> bool:
+    """A sync node that blocks its thread until the test releases it (or `limit` passes)."""
+    ENTERED.set()
+    return RELEASE.wait(limit)
+
+
+BLOCKER = Graph([wait_for_release], name="blocker")
+
+
+class RecordingRunner(AsyncRunner):
+    """An AsyncRunner that keeps every RunResult by workflow id (the server's own view)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.results: dict[str, object] = {}
+
+    async def run(self, graph, values=None, **kw):
+        result = await super().run(graph, values, **kw)
+        self.results[result.workflow_id] = result
+        return result
+
+
+class StopBugRunner(AsyncRunner):
+    """A runner whose stop() has a plain bug while ``broken`` is set."""
+
+    broken = True
+
+    def stop(self, workflow_id, **kw):
+        if self.broken:
+            raise ZeroDivisionError("bug in stop")
+        return super().stop(workflow_id, **kw)
+
+
+async def test_sync_node_blocking_its_thread_never_blocks_another_stream():
+    ENTERED.clear()
+    RELEASE.clear()
+    running = await start_server({**ALL_GRAPHS, "blocker": BLOCKER}, port=0)
+    h = Harness(running, grpc.aio.insecure_channel(running.address))
+    try:
+        blocked = h.stub.Iter(iter_request("blocker", "audit-blocker", limit=30.0))
+        assert await asyncio.to_thread(ENTERED.wait, 10)
+        # The sync node now holds its worker thread; a loop it blocked could not serve this.
+        events = await collect(h.stub.Iter(iter_request("tokens", count=50)))
+        assert events[-1].run_ended.result.status == pb.RUN_STATUS_COMPLETED
+        assert text_of(events) == "".join(f"tok{i} " for i in range(50))
+        RELEASE.set()
+        ended = (await collect(blocked))[-1].run_ended.result
+        assert ended.status == pb.RUN_STATUS_COMPLETED
+        assert ended.values.fields["released"].bool_value  # released by us, not by the limit
+    finally:
+        RELEASE.set()
+        await close_harness(h)
+
+
+async def test_cancel_after_first_event_ends_the_run_stopped_client_cancelled():
+    runner = RecordingRunner()
+    h = await make_harness(runner=runner)
+    try:
+        call = h.stub.Iter(iter_request("tokens", "audit-cancel", count=100000, delay_ms=5))
+        assert (await call.read()).WhichOneof("kind") == "run_started"
+        call.cancel()
+        assert await eventually(lambda: "audit-cancel" in runner.results, timeout=10)
+        result = runner.results["audit-cancel"]
+        assert result.stopped
+        assert result.stop_info == {"kind": "client_cancelled"}
+    finally:
+        await close_harness(h)
+
+
+async def test_deadline_ends_the_run_stopped_deadline_exceeded():
+    runner = RecordingRunner()
+    h = await make_harness(runner=runner)
+    try:
+        call = h.stub.Iter(iter_request("sleep", "audit-deadline", seconds=30), timeout=0.3)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await collect(call)
+        assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert await eventually(lambda: "audit-deadline" in runner.results, timeout=10)
+        result = runner.results["audit-deadline"]
+        assert result.stopped and result.stop_info == {"kind": "deadline_exceeded"}
+    finally:
+        await close_harness(h)
+
+
+async def test_server_bug_in_stop_is_internal_with_details_and_logged(caplog):
+    runner = StopBugRunner()
+    h = await make_harness(runner=runner)
+    try:
+        call = h.stub.Iter(iter_request("sleep", "audit-bug", seconds=30))
+        assert (await call.read()).WhichOneof("kind") == "run_started"
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await h.stub.Stop(pb.StopRequest(workflow_id="audit-bug"))
+        details = Details(info.value)
+        assert details.code == grpc.StatusCode.INTERNAL
+        assert (details.reason, details.domain) == ("INTERNAL_ERROR", DOMAIN)
+        assert "audit-bug" in details.message and "ZeroDivisionError" in details.message
+        assert any(
+            getattr(r, "workflow_id", "") == "audit-bug" and r.levelno >= logging.ERROR
+            for r in caplog.records
+        )
+    finally:
+        runner.broken = False  # let the drain stop the run
+        await close_harness(h)
+
+
+async def test_run_log_lines_carry_the_workflow_id(caplog, harness):
+    caplog.set_level(logging.INFO, logger="hypergraph_grpc")
+    response = await harness.stub.Run(run_request("add", "audit-logs", a=1, b=2))
+    assert response.result.status == pb.RUN_STATUS_COMPLETED
+    mine = [r for r in caplog.records if getattr(r, "workflow_id", "") == "audit-logs"]
+    messages = {r.getMessage() for r in mine}
+    assert {"run started", "run ended"} <= messages
+    ended = next(r for r in mine if r.getMessage() == "run ended")
+    assert ended.status == "COMPLETED" and ended.graph == "add"
