@@ -158,3 +158,52 @@ async def test_run_log_lines_carry_the_workflow_id(caplog, harness):
     assert {"run started", "run ended"} <= messages
     ended = next(r for r in mine if r.getMessage() == "run ended")
     assert ended.status == "COMPLETED" and ended.graph == "add"
+
+
+async def test_reflection_serves_the_contract_file(harness):
+    """What grpcurl needs: the file that defines RunnerService, by symbol."""
+    from google.protobuf import descriptor_pb2
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    stub = reflection_pb2_grpc.ServerReflectionStub(harness.channel)
+
+    async def requests():
+        yield reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="hypergraph.v1.RunnerService"
+        )
+
+    replies = [reply async for reply in stub.ServerReflectionInfo(requests())]
+    protos = replies[0].file_descriptor_response.file_descriptor_proto
+    files = [descriptor_pb2.FileDescriptorProto.FromString(raw) for raw in protos]
+    services = {s.name: s for f in files for s in f.service}
+    methods = {m.name for m in services["RunnerService"].method}
+    assert methods == {"ListGraphs", "Run", "Iter", "Stop", "Watch"}
+
+
+async def test_drain_refuses_new_iter_with_details_and_every_service_is_not_serving():
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    h = await make_harness()
+    health = health_pb2_grpc.HealthStub(h.channel)
+    live = h.stub.Iter(iter_request("sleep", "audit-drain", seconds=30))
+    assert (await live.read()).WhichOneof("kind") == "run_started"
+    shutdown = asyncio.ensure_future(h.running.shutdown(drain_seconds=30))
+    try:
+        assert await eventually(lambda: h.service.draining)
+        for service in ("", "hypergraph.v1.RunnerService"):
+            reply = await health.Check(health_pb2.HealthCheckRequest(service=service))
+            assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING, service
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await collect(h.stub.Iter(iter_request("tokens", count=1)))
+        details = Details(info.value)
+        assert details.code == grpc.StatusCode.UNAVAILABLE
+        assert (details.reason, details.domain) == ("SERVER_DRAINING", DOMAIN)
+        # The live run may still finish on its own during the drain: stop it ourselves.
+        stop = await h.stub.Stop(pb.StopRequest(workflow_id="audit-drain"))
+        assert stop.found
+        ended = (await collect(live))[-1].run_ended.result
+        assert ended.status == pb.RUN_STATUS_STOPPED
+        await shutdown
+    finally:
+        shutdown.cancel()
+        await h.channel.close()
