@@ -7,6 +7,7 @@ not override are never called at all.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -122,6 +123,29 @@ def _typed_hooks(proc: TypedEventProcessor) -> dict[type, Callable]:
     return hooks
 
 
+_SYNC_CHECKED: set[type] = set()  # classes whose hooks were checked once
+_HOOK_ATTRS = ("on_event", "shutdown", *_HOOK_NAMES.values())
+
+
+def _check_not_async(proc: Any, hooks: dict[type, Callable]) -> None:
+    """A sync processor's hook written ``async def`` would only make never-awaited
+    coroutines: refuse it before the run starts, saying what to do instead."""
+    cls = type(proc)
+    own = getattr(proc, "__dict__", None) or {}
+    if cls in _SYNC_CHECKED and not any(name in own for name in _HOOK_ATTRS):
+        return
+    for hook in (*hooks.values(), getattr(proc, "shutdown", None)):
+        if hook is not None and inspect.iscoroutinefunction(hook):
+            name = getattr(hook, "__name__", "a hook")
+            raise TypeError(
+                f"event processor {cls.__qualname__} defines {name} with `async def`, but "
+                f"{name} is called synchronously, so its coroutine would never run.\n"
+                f"How to fix: make {name} a plain `def`, or subclass AsyncEventProcessor "
+                "and implement `async def on_event_async(self, event)`."
+            )
+    _SYNC_CHECKED.add(cls)
+
+
 def _is_async_processor(proc: Any) -> bool:
     return isinstance(proc, AsyncEventProcessor) or (
         not isinstance(proc, EventProcessor) and hasattr(proc, "on_event_async")
@@ -152,6 +176,7 @@ class HookTable:
                 hooks = _typed_hooks(proc)
             else:
                 hooks = {ev: proc.on_event for ev in EVENT_CLASSES}
+            _check_not_async(proc, hooks)
             for ev, hook in hooks.items():
                 lists[ev].append(hook)
         self.by_class = {ev: tuple(hs) for ev, hs in lists.items()}

@@ -687,3 +687,31 @@ async def test_c10_c24_gates_run_on_the_loop_thread_and_ctx_ids_are_read_only():
     assert seen["gate"] == loop_thread and seen["src"] != loop_thread
     assert seen["ids"] == ("ids", result.run_id, "src") and seen["gate_name"] == "gate"
     assert seen["read_only"] == ["workflow_id", "run_id", "node_name", "stop_requested"]
+
+
+# --- section 11: a sync processor hook written `async def` is refused up front -------------
+
+
+@pytest.mark.asyncio
+async def test_c53_async_def_hook_on_a_sync_processor_is_refused_before_the_run():
+    """Section 11/12: ``TypedEventProcessor.on_streaming_chunk`` (or ``on_event``) written
+    ``async def`` is called synchronously and would silently never run; the run refuses it
+    before any event, naming the processor and the hook, saying how to fix it."""
+    from hypergraph import TypedEventProcessor
+
+    class Typed(TypedEventProcessor):
+        async def on_streaming_chunk(self, event):
+            pass
+
+    class Plain(EventProcessor):
+        async def on_event(self, event):
+            pass
+
+    runner = AsyncRunner()
+    for proc, hook in ((Typed(), "on_streaming_chunk"), (Plain(), "on_event")):
+        rec = Recorder()
+        with pytest.raises(TypeError) as info:
+            await runner.run(Graph([quick]), x=1, event_processors=[rec, proc])
+        msg = str(info.value)
+        assert type(proc).__qualname__ in msg and hook in msg and "How to fix" in msg
+        assert rec.events == [] and runner.live_workflows() == ()
