@@ -74,6 +74,45 @@ def _run_values(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
+def _raw_texts(items: Sequence[str] | None) -> dict[str, str]:
+    """The `-i` values as typed, before JSON parsing (for inputs declared `str`)."""
+    return {key: raw for key, _, raw in (item.partition("=") for item in items or ())}
+
+
+def _is_text_type(type_text: str) -> bool | None:
+    """True for `str`, None for `str | None` / `Optional[str]`, False for anything else."""
+    text = type_text.strip()
+    if text.startswith("Optional[") and text.endswith("]"):
+        text = f"{text[len('Optional[') : -1]} | None"
+    parts = {part.strip() for part in text.split("|")}
+    if parts == {"str"}:
+        return True
+    return None if parts == {"str", "None"} else False
+
+
+async def _keep_text_inputs(client: Any, graph: str, values: dict, raw: dict[str, str]) -> dict:
+    """Why: `-i prompt=42` parses as the number 42, which a `str` input refuses.
+    For inputs the graph declares `str`, send the text as typed instead (one
+    ListGraphs call, made only when some `-i` value parsed to a non-string)."""
+    suspects = [k for k, text in raw.items() if not isinstance(values.get(k), str)]
+    if not suspects:
+        return values
+    from hypergraph_grpc.client import HypergraphClientError
+
+    try:
+        graphs = await client.list_graphs(timeout=10)
+    except HypergraphClientError:
+        return values  # the Run call reports the real problem
+    info = next((g for g in graphs if g.name == graph), None)
+    types = {i.name: i.type for i in info.inputs} if info else {}
+    fixed = dict(values)
+    for key in suspects:
+        text = _is_text_type(types.get(key, ""))
+        if text or (text is None and values[key] is not None):
+            fixed[key] = raw[key]
+    return fixed
+
+
 def _select(items: Sequence[str] | None) -> list[str] | None:
     names = [name for item in items or () for name in item.split(",") if name]
     return names or None
@@ -301,6 +340,9 @@ class _RunCommand:
         loop = asyncio.get_running_loop()
         async with AsyncClient(self.args.target, **_client_kwargs(self.args)) as client:
             self.client = client
+            # Before the SIGINT handler: a Ctrl-C here has no run to stop yet.
+            raw = _raw_texts(self.args.inputs)
+            self.values = await _keep_text_inputs(client, self.args.graph, self.values, raw)
             loop.add_signal_handler(signal.SIGINT, self._on_sigint)
             try:
                 self.stream = client.iter(
