@@ -51,7 +51,17 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    match chat(args).await {
+    // One Ctrl-C listener for the whole run, made before the call. A fresh `ctrl_c()` per
+    // loop turn listens only from its first poll, so a Ctrl-C landing between two turns was
+    // lost and the run streamed on (seen under load; see tokio's ctrl_c docs).
+    let interrupts = match interrupts() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("hgchat: cannot watch Ctrl-C: {e}");
+            std::process::exit(1);
+        }
+    };
+    match chat(args, interrupts).await {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("hgchat: {e}");
@@ -60,7 +70,7 @@ async fn main() {
     }
 }
 
-async fn chat(args: Args) -> Result<i32, hypergraph_client::Error> {
+async fn chat(args: Args, mut interrupts: Interrupts) -> Result<i32, hypergraph_client::Error> {
     let client = Client::connect(&args.target).await?;
     // Our own workflow id, so Ctrl-C can stop the run even before its first event.
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
@@ -89,7 +99,7 @@ async fn chat(args: Args) -> Result<i32, hypergraph_client::Error> {
                     _ => {}
                 }
             }
-            _ = tokio::signal::ctrl_c() => {
+            _ = interrupts.recv() => {
                 if stopping {
                     eprintln!("\n[quit]");
                     return Ok(130); // dropping the stream cancels the call
@@ -100,4 +110,20 @@ async fn chat(args: Args) -> Result<i32, hypergraph_client::Error> {
             }
         }
     }
+}
+
+/// Every Ctrl-C from the listener's creation on (SIGINT on Unix, CTRL_C on Windows).
+#[cfg(unix)]
+type Interrupts = tokio::signal::unix::Signal;
+#[cfg(windows)]
+type Interrupts = tokio::signal::windows::CtrlC;
+
+#[cfg(unix)]
+fn interrupts() -> std::io::Result<Interrupts> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+}
+
+#[cfg(windows)]
+fn interrupts() -> std::io::Result<Interrupts> {
+    tokio::signal::windows::ctrl_c()
 }
