@@ -173,7 +173,7 @@ async fn list_graphs_case(client: &Client, case: &Map<String, Value>) -> Outcome
     for want in case["expect_graphs_include"].as_array().unwrap() {
         check(names.contains(&want.as_str().unwrap()), format!("ListGraphs lacks {want}; got {names:?}"))?;
     }
-    Ok(())
+    check(names.is_sorted(), format!("graphs are not sorted by name: {names:?}"))
 }
 
 async fn run_case_kind(client: &Client, case: &Map<String, Value>) -> Outcome {
