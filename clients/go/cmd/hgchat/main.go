@@ -1,6 +1,7 @@
 // Command hgchat streams one turn of the `chat` demo graph to stdout, token by
 // token. Ctrl-C stops the run on the server (Stop with {"kind": "user_stop"})
 // and prints what was generated so far; a second Ctrl-C quits at once.
+// Exit codes: 0 completed, 1 failed or RPC error, 2 usage, 130 stopped.
 //
 //	go run ./cmd/hgchat -prompt "Tell me about hypergraphs"
 //	go run ./cmd/hgchat -graph tokens -i count=2000 -i delay_ms=5   # any graph, any inputs
@@ -94,6 +95,7 @@ func chat(target, graph string, values map[string]any) int {
 	if res := stream.Result(); res.Status == hypergraph.StatusStopped {
 		info, _ := json.Marshal(res.StopInfo)
 		fmt.Fprintf(os.Stderr, "[stopped: %s]\n", info)
+		return 130 // 128+SIGINT, as the TypeScript, Java and Rust examples exit
 	}
 	return 0
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -37,7 +38,7 @@ func flagArgs(args []string) []string {
 
 // TestCtrlCStopsTheRun runs hgchat, streams a long `tokens` run, sends
 // SIGINT after the first tokens and checks the run ends STOPPED with the
-// user_stop info, the program exiting normally.
+// user_stop info, the program exiting with 130 (128+SIGINT).
 func TestCtrlCStopsTheRun(t *testing.T) {
 	srv := startServer(t)
 	cmd := exec.Command(os.Args[0], "-target", srv.Addr, "-graph", "tokens", "-i", "count=100000", "-i", "delay_ms=5", "-i", "prefix=k")
@@ -69,8 +70,9 @@ func TestCtrlCStopsTheRun(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("hgchat did not end after Ctrl-C; stderr:\n%s", stderr.String())
 	}
-	if err != nil {
-		t.Fatalf("hgchat exited with %v; stderr:\n%s", err, stderr.String())
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("hgchat exited with %v, want exit status 130 (stopped); stderr:\n%s", err, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), `[stopped: {"kind":"user_stop"}]`) {
 		t.Fatalf("stderr does not report the user stop:\n%s", stderr.String())
