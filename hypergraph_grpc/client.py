@@ -675,6 +675,15 @@ class _StreamCore:
             self._done = True
             self._call.cancel()
 
+    def __del__(self) -> None:
+        # Why: grpc.aio keeps an unfinished call alive until its channel closes, so a
+        # stream dropped without closing would keep its run going as long as the
+        # client lives. Cancelling here makes "dropped = cancelled" hold for both clients.
+        try:
+            self.cancel()
+        except Exception:  # interpreter or loop shutdown: nothing left to cancel
+            pass
+
     def _event(self, msg: pb.Event) -> Event:
         """The typed event of `msg`, noting the ids and the final result it carries."""
         event = event_from_proto(msg)

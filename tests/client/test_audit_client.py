@@ -1,0 +1,70 @@
+"""Client audit: a stream dropped without closing stops its run (docs/python-client.md,
+"Cancellation"), for the async client too.
+
+grpc.aio keeps an unfinished call alive until its channel closes, so without the
+stream cancelling its call when it is collected, a leaked `iter()` kept its run
+going for as long as the client stayed open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+
+import pytest
+from hg_client_support import SLOW, new_id
+
+from hypergraph_grpc.client import AlreadyExistsError, AsyncClient, Client
+
+
+async def wait_until_free(client: AsyncClient, workflow_id: str, within: float = 15.0):
+    """Run `add` under `workflow_id`, retrying while the old run still holds it."""
+    give_up = time.monotonic() + within
+    while True:
+        try:
+            return await client.run("add", {"a": 1, "b": 1}, workflow_id=workflow_id)
+        except AlreadyExistsError:
+            if time.monotonic() > give_up:
+                raise
+            await asyncio.sleep(0.02)
+
+
+@pytest.mark.asyncio
+async def test_dropped_async_stream_stops_its_run_while_the_client_stays_open(target):
+    workflow_id = new_id("gc")
+    async with AsyncClient(target) as client:
+        events = client.iter("tokens", SLOW, workflow_id=workflow_id)
+        await events.__anext__()
+        del events
+        gc.collect()
+        assert (await wait_until_free(client, workflow_id)).completed
+
+
+@pytest.mark.asyncio
+async def test_dropped_text_stream_stops_its_run(target):
+    workflow_id = new_id("gc")
+    async with AsyncClient(target) as client:
+        tokens = client.stream_text("tokens", SLOW, workflow_id=workflow_id)
+        await tokens.__anext__()
+        del tokens
+        gc.collect()
+        assert (await wait_until_free(client, workflow_id)).completed
+
+
+def test_dropped_sync_stream_stops_its_run(target):
+    workflow_id = new_id("gc")
+    with Client(target) as client:
+        events = client.iter("tokens", SLOW, workflow_id=workflow_id)
+        next(events)
+        del events
+        gc.collect()
+        give_up = time.monotonic() + 15
+        while True:
+            try:
+                result = client.run("add", {"a": 1, "b": 1}, workflow_id=workflow_id)
+                break
+            except AlreadyExistsError:
+                assert time.monotonic() < give_up
+                time.sleep(0.02)
+        assert result.completed
