@@ -100,9 +100,7 @@ async def start_server(
     runner = AsyncRunner() if runner is None else runner
     coord = make_coordination(coordination, runner)
     service = RunnerService(GraphRegistry(graphs), runner, coord, config)
-    # The core refuses messages far over the limit; the service answers the rest
-    # with RESOURCE_EXHAUSTED + details (REQUEST_TOO_LARGE).
-    receive_limit = max(config.max_request_bytes * 2, config.max_request_bytes + (1 << 20))
+    receive_limit = _receive_limit(config.max_request_bytes)
     server = grpc.aio.server(
         interceptors=[_InternalErrorInterceptor(SERVICE_NAME)],
         options=[
@@ -219,6 +217,15 @@ def make_coordination(url: str, runner: Any) -> Any:
     )
 
 
+def _receive_limit(max_request_bytes: int) -> int:
+    """The core refuses messages far over the limit; the service answers the rest
+    with RESOURCE_EXHAUSTED + details (REQUEST_TOO_LARGE). Zero means no limit for
+    the service, so the core gets none either (-1)."""
+    if max_request_bytes <= 0:
+        return -1
+    return max(max_request_bytes * 2, max_request_bytes + (1 << 20))
+
+
 def _bind_address(host: str, port: int) -> str:
     if ":" in host and not host.startswith("["):
         return f"[{host}]:{port}"
@@ -280,7 +287,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-request-bytes",
         type=int,
         default=defaults.max_request_bytes,
-        help="largest Run/Iter request accepted (default 4 MiB)",
+        help="largest Run/Iter request accepted (default 4 MiB; 0 = no limit)",
     )
     parser.add_argument(
         "--log-level", default="INFO", help="DEBUG, INFO, WARNING... (default INFO)"

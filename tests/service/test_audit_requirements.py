@@ -21,6 +21,7 @@ import grpc
 import pytest
 
 from hypergraph import AsyncRunner, Graph, NodeContext, node
+from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.errors import DOMAIN
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.server import start_server
@@ -207,3 +208,28 @@ async def test_drain_refuses_new_iter_with_details_and_every_service_is_not_serv
     finally:
         shutdown.cancel()
         await h.channel.close()
+
+
+async def test_max_request_bytes_zero_means_no_limit():
+    """Zero is "no limit" in the service's check; the gRPC core limit must agree
+    (it was max(0, 0 + 1 MiB) = 1 MiB, below even the 4 MiB default)."""
+    h = await make_harness(ServiceConfig(max_request_bytes=0))
+    try:
+        big = "x" * (3 * 1024 * 1024)
+        response = await h.stub.Run(run_request("echo", value=big))
+        assert response.result.status == pb.RUN_STATUS_COMPLETED
+        assert response.result.values.fields["echoed"].string_value == big
+    finally:
+        await close_harness(h)
+
+
+async def test_unimplemented_service(harness):
+    """Interop unimplemented_service: a service this server does not have."""
+    method = harness.channel.unary_unary(
+        "/grpc.testing.UnimplementedService/UnimplementedCall",
+        request_serializer=pb.ListGraphsRequest.SerializeToString,
+        response_deserializer=pb.ListGraphsResponse.FromString,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await method(pb.ListGraphsRequest())
+    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
