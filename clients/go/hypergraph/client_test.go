@@ -81,6 +81,40 @@ func TestBreakingOutOfEventsStopsTheRun(t *testing.T) {
 	waitWorkflowFree(t, client, wfID)
 }
 
+// A streaming call past its context deadline ends with DeadlineExceeded (an
+// error wrapping context.DeadlineExceeded), and the server ends the run.
+func TestIterDeadlineEndsStreamAndRun(t *testing.T) {
+	client := dial(t)
+	wfID := uniqueID("deadline")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	stream, err := client.Iter(ctx, "tokens", map[string]any{"count": 100000, "delay_ms": 5}, hypergraph.WithWorkflowID(wfID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks := 0
+	var streamErr error
+	for ev, err := range stream.Events() {
+		if err != nil {
+			streamErr = err
+			break
+		}
+		if _, ok := ev.(*hypergraph.RunEnded); ok {
+			t.Fatal("the run ended before its deadline: make it longer")
+		}
+		if _, ok := ev.(*hypergraph.Chunk); ok {
+			chunks++
+		}
+	}
+	if status.Code(streamErr) != codes.DeadlineExceeded || !errors.Is(streamErr, context.DeadlineExceeded) {
+		t.Fatalf("the stream ended with %v, want DeadlineExceeded", streamErr)
+	}
+	if chunks == 0 {
+		t.Error("no chunk arrived before the deadline")
+	}
+	waitWorkflowFree(t, client, wfID)
+}
+
 // A detached stream's run survives the stream: Stop still finds it.
 func TestDetachedRunSurvivesClose(t *testing.T) {
 	client := dial(t)
