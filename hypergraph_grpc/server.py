@@ -120,10 +120,16 @@ async def start_server(
     if reflection_enabled:
         names.append(reflection.SERVICE_NAME)
         reflection.enable_server_reflection(names, server)
-    bound = server.add_insecure_port(_bind_address(host, port))
+    try:
+        bound = server.add_insecure_port(_bind_address(host, port))
+    except RuntimeError as exc:  # grpc raises (older versions returned 0)
+        bound, reason = 0, f" ({exc})"
+    else:
+        reason = ""
     if not bound:
         raise OSError(
-            f"cannot bind {host}:{port}. How to fix: pick another --port (0 = any free one)."
+            f"cannot bind {host}:{port}: the address is in use, not local or not allowed{reason}. "
+            "How to fix: pick another --port (0 = any free one) or another --host."
         )
     await server.start()
     if health_servicer is not None:

@@ -233,3 +233,16 @@ async def test_unimplemented_service(harness):
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await method(pb.ListGraphsRequest())
     assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_busy_port_is_refused_with_a_fix():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(
+            OSError, match=f"cannot bind 127.0.0.1:{port}.*How to fix: pick another"
+        ):
+            await start_server(ALL_GRAPHS, port=port)
