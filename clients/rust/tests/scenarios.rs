@@ -375,7 +375,30 @@ const EXTRAS: &[(&str, Extra)] = &[
     ("watch_unknown_workflow_is_refused", |c| Box::pin(watch_unknown(c))),
     ("detach_keeps_run_alive_after_drop", |c| Box::pin(detach_keeps_run(c))),
     ("into_result_reads_to_the_end", |c| Box::pin(into_result_reads_to_the_end(c))),
+    ("iter_deadline_ends_stream_and_run", |c| Box::pin(iter_deadline_ends_stream_and_run(c))),
 ];
+
+/// A streaming call past its deadline: the stream yields DEADLINE_EXCEEDED and ends, and
+/// the server ends the run (its workflow id becomes free again).
+async fn iter_deadline_ends_stream_and_run(client: Client) -> Outcome {
+    let wf = workflow_id("deadline");
+    let values = json!({"count": 100000, "delay_ms": 5, "prefix": "d"});
+    let opts = CallOptions::new().workflow_id(&wf).timeout(Duration::from_millis(300));
+    let mut events = client.iter("tokens", values, opts).await.map_err(|e| e.to_string())?;
+    let (mut chunks, mut failure) = (0, None);
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(e) if e.result().is_some() => return Err(format!("the run ended before its deadline: {e:?}")),
+            Ok(e) => chunks += e.is_chunk() as usize,
+            Err(e) => failure = Some(e),
+        }
+    }
+    let err = failure.ok_or("the stream ended without an error")?;
+    check(err.code() == hypergraph_client::Code::DeadlineExceeded, format!("expected DEADLINE_EXCEEDED, got {err}"))?;
+    check(chunks > 0, "no chunk arrived before the deadline".into())?;
+    let probe = json!({"graph": "add", "values": {"a": 1, "b": 1}, "retry_code": "ALREADY_EXISTS", "within_ms": 5000});
+    probe_until_free(&client, &probe, &wf).await
+}
 
 async fn stream_text_yields_tokens(client: Client) -> Outcome {
     let mut text = client
