@@ -115,6 +115,41 @@ class ClientLiveTest {
     assertFalse(client.stop("java-nobody-" + UUID.randomUUID().toString().substring(0, 8)));
   }
 
+  /** An Iter past its deadline throws DEADLINE_EXCEEDED, and the server ends the run. */
+  @Test
+  void iterPastItsDeadlineEndsTheStreamAndTheRun() throws InterruptedException {
+    String id = "java-deadline-" + UUID.randomUUID().toString().substring(0, 8);
+    RunOptions shortDeadline =
+        RunOptions.builder().workflowId(id).deadline(Duration.ofMillis(300)).build();
+    try (EventStream events = client.iter("tokens", LONG_STREAM, shortDeadline)) {
+      HypergraphException e = assertThrows(HypergraphException.class, () -> {
+        while (events.hasNext()) {
+          assertFalse(events.next().hasRunEnded(), "the run ended before its deadline");
+        }
+      });
+      assertEquals(Status.Code.DEADLINE_EXCEEDED, e.code(), e.getMessage());
+    }
+    awaitWorkflowFree(id);
+  }
+
+  /** Runs `add` under the workflow id until the server accepts it: the old run has ended. */
+  private static void awaitWorkflowFree(String id) throws InterruptedException {
+    RunOptions sameId = BOUNDED.toBuilder().workflowId(id).build();
+    long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      try {
+        assertEquals(RunResult.Status.COMPLETED,
+            client.run("add", Map.of("a", 1, "b", 1), sameId).status());
+        return;
+      } catch (HypergraphException e) {
+        if (e.code() != Status.Code.ALREADY_EXISTS || System.nanoTime() > giveUp) {
+          fail("the run " + id + " did not end: " + e.getMessage());
+        }
+        Thread.sleep(20);
+      }
+    }
+  }
+
   /** A detached stream's run outlives the stream; Stop (with grace) ends it. */
   @Test
   void detachedRunOutlivesItsStream() throws InterruptedException {
