@@ -270,6 +270,22 @@ describe("wrapper helpers against the server", () => {
     });
   });
 
+  test("an iter past its deadline fails with DeadlineExceeded and the run ends", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const workflowId = uniqueId("ts-deadline");
+    let chunks = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const event of client.iter("tokens", { count: 100000, delay_ms: 5 }, { workflowId, timeoutMs: 300 })) {
+          assert.notEqual(event.kind, "runEnded", "the run must not end by itself before the deadline");
+          if (event.kind === "streamingChunk") chunks++;
+        }
+      })(),
+      (err: unknown) => err instanceof ConnectError && err.code === Code.DeadlineExceeded,
+    );
+    assert.ok(chunks > 0, "chunks arrived before the deadline");
+    await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
+  });
+
   test("stop of an unknown workflow returns false", { timeout: TEST_TIMEOUT_MS }, async () => {
     assert.equal(await client.stop(uniqueId("ts-none"), { info: { kind: "user_stop" }, graceMs: 100 }), false);
   });
