@@ -579,8 +579,21 @@ def _run_fields(graph, values, workflow_id, select, max_iterations) -> dict[str,
         "values": dict_to_struct(values),
         "workflow_id": workflow_id or "",
         "select": _select(select),
-        "max_iterations": max_iterations or 0,
+        "max_iterations": _count("max_iterations", max_iterations),
     }
+
+
+def _count(name: str, value: int | None, bits: int = 32) -> int:
+    """A proto unsigned count, checked here so the error names the argument
+    (protobuf alone says only "Value out of range: -1")."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << bits:
+        raise ValueError(
+            f"{name}={value!r} is not a count the server accepts. How to fix: pass an int "
+            f"from 0 to {(1 << bits) - 1} (0 or None = the server's default)."
+        )
+    return value
 
 
 def _run_request(graph, values, workflow_id, select, max_iterations) -> pb.RunRequest:
@@ -604,14 +617,15 @@ def _stream_options(
     return pb.StreamOptions(
         detach=detach,
         disable_merge=disable_merge,
-        max_queued_events=max_queued_events or 0,
-        max_chunk_bytes=max_chunk_bytes or 0,
+        max_queued_events=_count("max_queued_events", max_queued_events),
+        max_chunk_bytes=_count("max_chunk_bytes", max_chunk_bytes),
     )
 
 
 def _watch_request(workflow_id: str, after_seq: int, disable_merge: bool) -> pb.WatchRequest:
     # A watcher never owns the run: leaving the stream must not stop it.
     options = _stream_options(detach=True, disable_merge=disable_merge)
+    after_seq = _count("after_seq", after_seq, bits=64)
     return pb.WatchRequest(workflow_id=workflow_id, after_seq=after_seq, options=options)
 
 

@@ -68,3 +68,21 @@ def test_dropped_sync_stream_stops_its_run(target):
                 assert time.monotonic() < give_up
                 time.sleep(0.02)
         assert result.completed
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [("max_iterations", -1), ("max_queued_events", -5), ("max_chunk_bytes", 1 << 40)],
+)
+async def test_out_of_range_counts_name_the_argument(target, keyword, value):
+    async with AsyncClient(target) as client:
+        with pytest.raises(ValueError, match=f"{keyword}={value}.*How to fix"):
+            client.iter("tokens", {"count": 1}, **{keyword: value})
+    with Client(target) as client, pytest.raises(ValueError, match=f"{keyword}={value}"):
+        client.iter("tokens", {"count": 1}, **{keyword: value})
+
+
+def test_watch_after_seq_is_checked(target):
+    with Client(target) as client, pytest.raises(ValueError, match="after_seq=-1"):
+        client.watch("w", after_seq=-1)
