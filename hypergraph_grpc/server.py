@@ -270,9 +270,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--graphs",
-        action="append",
+        action="extend",
+        nargs="+",
         metavar="MODULE:ATTR",
-        help=f"graphs to serve: a Graph or a dict name -> Graph; repeatable (default {DEFAULT_GRAPHS})",
+        help="graphs to serve: a Graph or a dict name -> Graph; several after one flag, "
+        f"or the flag repeated (default {DEFAULT_GRAPHS})",
     )
     parser.add_argument(
         "--provider",

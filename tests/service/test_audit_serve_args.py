@@ -1,0 +1,24 @@
+"""`serve --graphs` takes several specs after one flag (DESIGN.md 4:
+`--graphs pkg.module:attr ...`) as well as the flag repeated."""
+
+from __future__ import annotations
+
+from hypergraph_grpc.cli import build_parser
+
+
+def parse(*argv: str):
+    return build_parser(["serve", *argv]).parse_args(["serve", *argv])
+
+
+def test_several_specs_after_one_flag():
+    args = parse("--graphs", "a.b:C", "d.e:F", "--port", "0")
+    assert args.graphs == ["a.b:C", "d.e:F"] and args.port == 0
+
+
+def test_repeated_flag_still_works():
+    args = parse("--graphs", "a.b:C", "--graphs", "d.e:F")
+    assert args.graphs == ["a.b:C", "d.e:F"]
+
+
+def test_no_graphs_means_the_demo_graphs():
+    assert parse().graphs is None
