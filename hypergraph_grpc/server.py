@@ -283,17 +283,22 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--drain-seconds",
-        type=float,
+        type=_non_negative(float),
         default=defaults.drain_seconds,
         help="on SIGTERM, how long live runs may finish before they are stopped (default 10)",
     )
-    parser.add_argument("--max-runs", type=int, default=0, help="most live runs (0 = no limit)")
     parser.add_argument(
-        "--max-streams", type=int, default=0, help="most open Iter streams (0 = no limit)"
+        "--max-runs", type=_non_negative(int), default=0, help="most live runs (0 = no limit)"
+    )
+    parser.add_argument(
+        "--max-streams",
+        type=_non_negative(int),
+        default=0,
+        help="most open Iter streams (0 = no limit)",
     )
     parser.add_argument(
         "--max-request-bytes",
-        type=int,
+        type=_non_negative(int),
         default=defaults.max_request_bytes,
         help="largest Run/Iter request accepted (default 4 MiB; 0 = no limit)",
     )
@@ -319,6 +324,22 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-reflection", action="store_true", help="do not serve server reflection"
     )
+
+
+def _non_negative(kind):
+    """An argparse type: a number >= 0 (a negative limit would refuse every run)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text} is negative; use 0 for no limit or a count")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
 def serve_from_args(args: argparse.Namespace) -> int:

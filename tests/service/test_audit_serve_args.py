@@ -22,3 +22,13 @@ def test_repeated_flag_still_works():
 
 def test_no_graphs_means_the_demo_graphs():
     assert parse().graphs is None
+
+
+def test_negative_limits_are_refused(capsys):
+    import pytest
+
+    for flag in ("--max-runs", "--max-streams", "--max-request-bytes", "--drain-seconds"):
+        with pytest.raises(SystemExit):
+            parse(flag, "-1")
+        assert "is negative" in capsys.readouterr().err, flag
+    assert parse("--max-runs", "0", "--drain-seconds", "0.5").drain_seconds == 0.5
