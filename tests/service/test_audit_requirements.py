@@ -246,3 +246,43 @@ async def test_busy_port_is_refused_with_a_fix():
             OSError, match=f"cannot bind 127.0.0.1:{port}.*How to fix: pick another"
         ):
             await start_server(ALL_GRAPHS, port=port)
+
+
+CLIENT_SCRIPT = """
+import sys, time, grpc
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb, runner_pb2_grpc as pbg
+channel = grpc.insecure_channel(sys.argv[1])
+request = pb.IterRequest(graph="tokens", workflow_id="audit-killed")
+request.values.update({"count": 100000, "delay_ms": 5})
+stream = pbg.RunnerServiceStub(channel).Iter(request)
+next(stream)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+async def test_a_client_process_killed_mid_stream_stops_its_run():
+    """A real disconnect (the client process dies), not a polite cancel."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    runner = RecordingRunner()
+    h = await make_harness(runner=runner)
+    client = subprocess.Popen(
+        [sys.executable, "-c", CLIENT_SCRIPT, h.running.address],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert await asyncio.to_thread(client.stdout.readline) == b"ready\n"
+        client.kill()
+        await asyncio.to_thread(client.wait)
+        assert await eventually(lambda: "audit-killed" in runner.results, timeout=15)
+        result = runner.results["audit-killed"]
+        assert result.stopped and result.stop_info == {"kind": "client_cancelled"}
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+        await close_harness(h)
