@@ -462,7 +462,13 @@ def _exit_code(result: Any, user_stopped: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        # Ctrl-C outside `run`'s own handling (graphs, stop, connecting): nothing was
+        # started that needs a Stop, so end quietly with the shell's interrupt code.
+        _err("interrupted")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

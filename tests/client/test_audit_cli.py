@@ -43,3 +43,33 @@ def test_non_str_inputs_still_parse_as_json(target):
     assert done.stdout.strip() == '{"sum": 42}'
     refused = cli("run", "add", "-i", "a=2", "-i", "b=x", target=target)
     assert refused.returncode == 2 and "values.b" in refused.stderr
+
+
+def test_ctrl_c_while_a_call_waits_exits_130_without_a_traceback():
+    """`graphs` against a peer that accepts TCP but never speaks HTTP/2: the call
+    waits; Ctrl-C then ends the command quietly with 130."""
+    import signal
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        target = f"127.0.0.1:{silent.getsockname()[1]}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hypergraph_grpc.cli", "graphs", "--target", target],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            silent.settimeout(30)
+            peer, _ = silent.accept()  # the CLI is now inside its ListGraphs call
+            with peer:
+                proc.send_signal(signal.SIGINT)
+                _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err and b"interrupted" in err
