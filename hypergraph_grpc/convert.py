@@ -75,14 +75,15 @@ _STATUS = {
 class EncodeError(TypeError):
     """A value the codec cannot put on the wire (names where it is and its type)."""
 
-    def __init__(self, path: str, value: object) -> None:
+    def __init__(self, path: str, value: object, problem: str | None = None) -> None:
         self.path = path
         self.type_name = _qualname(type(value))
+        problem = problem or f"is a {self.type_name}, which cannot be encoded as JSON"
         super().__init__(
-            f"{path} is a {self.type_name}, which the service cannot encode as JSON. "
-            "How to fix: return JSON-like values (str, int, float, bool, None, list, dict), "
-            "a dataclass, a pydantic model, an enum, a datetime or bytes (see docs/protocol.md, "
-            "'Value codec')."
+            f"{path} {problem}. "
+            "How to fix: use JSON-like values (str, int, float, bool, None, list, dict with "
+            "distinct string keys), a dataclass, a pydantic model, an enum, a datetime or bytes "
+            "(see docs/protocol.md, 'Value codec')."
         )
 
 
@@ -124,7 +125,10 @@ def to_plain(obj: Any, path: str = "value") -> Any:
     if kind is int:
         return obj if -MAX_SAFE_INT <= obj <= MAX_SAFE_INT else str(obj)
     if kind is dict:
-        return {_key(k, path): to_plain(v, f"{path}.{k}") for k, v in obj.items()}
+        plain = {_key(k, path): to_plain(v, f"{path}.{k}") for k, v in obj.items()}
+        if len(plain) != len(obj):
+            _raise_key_collision(obj, path)
+        return plain
     if kind is list or kind is tuple:
         return [to_plain(item, f"{path}[{i}]") for i, item in enumerate(obj)]
     return _to_plain_slow(obj, path)
@@ -178,6 +182,20 @@ def _key(key: Any, path: str) -> str:
     raise EncodeError(f"{path} key {key!r}", key)
 
 
+def _raise_key_collision(obj: dict, path: str) -> None:
+    """Two keys that become the same string would overwrite each other: refuse, never drop."""
+    seen: dict[str, Any] = {}
+    for key in obj:
+        text = _key(key, path)
+        if text in seen:
+            raise EncodeError(
+                path,
+                obj,
+                f"has keys {seen[text]!r} and {key!r}, which both become the JSON key {text!r}",
+            )
+        seen[text] = key
+
+
 def to_struct(mapping: Mapping[str, Any] | None, path: str = "values") -> struct_pb2.Struct:
     """A mapping as a Struct, through :func:`to_plain` (raises EncodeError)."""
     struct = struct_pb2.Struct()
@@ -215,10 +233,13 @@ def _lenient_struct(mapping: Mapping[str, Any] | None, path: str) -> struct_pb2.
     except (EncodeError, UnicodeEncodeError):
         struct = struct_pb2.Struct()
         for key, item in (mapping or {}).items():
+            name = clean_text(str(key))
+            if name in struct.fields:  # keys like 1 and "1": keep both, never overwrite
+                name = f"{name} ({_qualname(type(key))})"
             try:
-                struct.update({clean_text(str(key)): to_plain(item, f"{path}.{key}")})
+                struct.update({name: to_plain(item, f"{path}.{key}")})
             except (EncodeError, UnicodeEncodeError):
-                struct.update({clean_text(str(key)): f"<unencodable {_qualname(type(item))}>"})
+                struct.update({name: f"<unencodable {_qualname(type(item))}>"})
         return struct
 
 

@@ -218,7 +218,10 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         await _wait_tasks(self._tasks, drain_seconds, force)
         grace = 0.0 if force.is_set() else self._config.shutdown_grace
         for run in self._coord.live_runs():
-            await self._coord.stop(run.workflow_id, {"kind": "server_shutdown"}, grace)
+            try:
+                await self._coord.stop(run.workflow_id, {"kind": "server_shutdown"}, grace)
+            except Exception:  # one failing stop must not leave the other runs running
+                log.exception("stop during drain failed", extra={"workflow_id": run.workflow_id})
         await _wait_tasks(self._tasks, grace + 2.0, force)
         for task in list(self._tasks):
             task.cancel()  # the runtime ends it STOPPED/forced and emits RunEnd
