@@ -96,8 +96,9 @@ test: install check-gen lint
 test-python: $(STAMPS)/venv
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# Soak tests marked @pytest.mark.slow (none today: load runs live in bench/); exit 5 = none found.
 test-slow: $(STAMPS)/venv
-	$(PY) -m pytest -q -p no:cacheprovider -m slow
+	$(PY) -m pytest -q -p no:cacheprovider -m slow || [ $$? -eq 5 ]
 
 # --- benchmarks ----------------------------------------------------------------
 
