@@ -675,11 +675,14 @@ type StreamOptions struct {
 	// deadline). By default such a stream stops its run.
 	Detach bool `protobuf:"varint,1,opt,name=detach,proto3" json:"detach,omitempty"`
 	// Send one message per ctx.stream() call, never merging queued text chunks.
-	// Memory is then bounded by blocking the run's chunk delivery to this stream
-	// (see docs/protocol.md); use for measurement or strict per-call framing.
+	// ctx.stream() never blocks a node, so memory is then bounded by a queue cap
+	// (max_queued_events x 1024): a stream that falls further behind stops its
+	// run with stop_info {"kind": "slow_consumer"} (see docs/protocol.md). Use
+	// for measurement or strict per-call framing.
 	DisableMerge bool `protobuf:"varint,2,opt,name=disable_merge,json=disableMerge,proto3" json:"disable_merge,omitempty"`
-	// The most events waiting for this stream before text chunks merge;
-	// 0 means the server default (256).
+	// The most events waiting for this stream before text chunks merge (below
+	// it every ctx.stream() call is its own message); 0 means the server default
+	// (256). The server clamps it to its own limit.
 	MaxQueuedEvents uint32 `protobuf:"varint,3,opt,name=max_queued_events,json=maxQueuedEvents,proto3" json:"max_queued_events,omitempty"`
 	// The most bytes of text one merged chunk message may hold; 0 means the
 	// server default (65536).

@@ -329,16 +329,19 @@ export type StreamOptions = Message<"hypergraph.v1.StreamOptions"> & {
 
   /**
    * Send one message per ctx.stream() call, never merging queued text chunks.
-   * Memory is then bounded by blocking the run's chunk delivery to this stream
-   * (see docs/protocol.md); use for measurement or strict per-call framing.
+   * ctx.stream() never blocks a node, so memory is then bounded by a queue cap
+   * (max_queued_events x 1024): a stream that falls further behind stops its
+   * run with stop_info {"kind": "slow_consumer"} (see docs/protocol.md). Use
+   * for measurement or strict per-call framing.
    *
    * @generated from field: bool disable_merge = 2;
    */
   disableMerge: boolean;
 
   /**
-   * The most events waiting for this stream before text chunks merge;
-   * 0 means the server default (256).
+   * The most events waiting for this stream before text chunks merge (below
+   * it every ctx.stream() call is its own message); 0 means the server default
+   * (256). The server clamps it to its own limit.
    *
    * @generated from field: uint32 max_queued_events = 3;
    */
