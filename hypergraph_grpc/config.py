@@ -33,3 +33,14 @@ class ServiceConfig:
     # Bearer tokens accepted on RunnerService calls; empty = no authentication.
     # (Health and reflection stay open, for load balancers and tools.)
     auth_tokens: frozenset[str] = frozenset()
+    # Per-token graph allowlists: (token, graphs) pairs. A token in auth_tokens with
+    # no entry here may run every graph; one with an entry only those graphs
+    # (others answer PERMISSION_DENIED, and ListGraphs hides them).
+    token_graphs: tuple[tuple[str, frozenset[str]], ...] = ()
+
+    def graphs_for(self, token: str) -> frozenset[str] | None:
+        """The graphs ``token`` may run, or None for every graph."""
+        for known, graphs in self.token_graphs:
+            if known == token:
+                return graphs
+        return None

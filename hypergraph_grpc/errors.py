@@ -18,6 +18,7 @@ too many streams        RESOURCE_EXHAUSTED   TOO_MANY_STREAMS
 request too large       RESOURCE_EXHAUSTED   REQUEST_TOO_LARGE
 slow consumer           RESOURCE_EXHAUSTED   SLOW_CONSUMER
 no/bad bearer token     UNAUTHENTICATED      MISSING_/INVALID_CREDENTIALS
+graph not in allowlist  PERMISSION_DENIED    GRAPH_NOT_ALLOWED
 Watch on one process    UNIMPLEMENTED        WATCH_NEEDS_CLUSTER
 bug in the server       INTERNAL             INTERNAL_ERROR
 ======================  ===================  ==============================
@@ -120,6 +121,20 @@ def unauthenticated(reason: str, what: str) -> ServiceError:
         reason,
         f"{what}. How to fix: send the metadata 'authorization: Bearer <token>' with a token "
         "the server was started with (--auth-token).",
+    )
+
+
+def permission_denied(graph: str, allowed: Iterable[str]) -> ServiceError:
+    """PERMISSION_DENIED: a valid token whose allowlist (--auth-token TOKEN:g1,g2) lacks ``graph``."""
+    names = sorted(allowed)
+    return ServiceError(
+        grpc.StatusCode.PERMISSION_DENIED,
+        "GRAPH_NOT_ALLOWED",
+        f"this bearer token may not run graph {graph!r}; it may run only: "
+        f"{', '.join(names) or '(none)'}. How to fix: use one of those graphs, send a token "
+        f"allowed to run {graph!r}, or restart the server with {graph!r} in this token's "
+        "allowlist (--auth-token TOKEN:graph1,graph2; a token without ':' may run every graph).",
+        metadata={"graph": graph, "allowed_graphs": ",".join(names)},
     )
 
 

@@ -25,7 +25,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -311,9 +311,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--auth-token",
         action="append",
-        metavar="TOKEN",
-        help="require 'authorization: Bearer TOKEN' on RunnerService calls (repeatable; "
-        "also HYPERGRAPH_AUTH_TOKENS=tok1,tok2); default: no authentication",
+        metavar="TOKEN[:GRAPH,...]",
+        help="require 'authorization: Bearer TOKEN' on RunnerService calls (repeatable); "
+        "TOKEN:graph1,graph2 lets that token run only those graphs (others: PERMISSION_DENIED); "
+        "also HYPERGRAPH_AUTH_TOKENS='tok1;tok2:graph1,graph2' (';' between tokens, or ',' when "
+        "no token has a graph list); default: no authentication",
     )
     parser.add_argument(
         "--coordination",
@@ -360,12 +362,20 @@ def serve_from_args(args: argparse.Namespace) -> int:
     except RegistryError as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 2
+    try:
+        tokens, token_graphs = _parse_auth_tokens(
+            args.auth_token, os.environ.get("HYPERGRAPH_AUTH_TOKENS", ""), graphs
+        )
+    except _AuthTokenError as exc:
+        print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
+        return 2
     config = ServiceConfig(
         max_runs=args.max_runs,
         max_streams=args.max_streams,
         max_request_bytes=args.max_request_bytes,
         drain_seconds=args.drain_seconds,
-        auth_tokens=_auth_tokens(args.auth_token),
+        auth_tokens=tokens,
+        token_graphs=token_graphs,
     )
     return asyncio.run(
         _serve(
@@ -381,10 +391,73 @@ def serve_from_args(args: argparse.Namespace) -> int:
     )
 
 
-def _auth_tokens(flags: list[str] | None) -> frozenset[str]:
-    tokens = list(flags or [])
-    tokens += [t for t in os.environ.get("HYPERGRAPH_AUTH_TOKENS", "").split(",") if t.strip()]
-    return frozenset(t.strip() for t in tokens if t.strip())
+class _AuthTokenError(ValueError):
+    """A malformed --auth-token / HYPERGRAPH_AUTH_TOKENS entry (the message says how to fix)."""
+
+
+_AUTH_SYNTAX = (
+    "use TOKEN (may run every graph) or TOKEN:graph1,graph2 (may run only those graphs); "
+    "in HYPERGRAPH_AUTH_TOKENS separate tokens with ';' (e.g. 'tok1;tok2:chat,rag')"
+)
+
+
+def _parse_auth_tokens(
+    flags: Sequence[str] | None, env: str = "", graphs: Iterable[str] | None = None
+) -> tuple[frozenset[str], tuple[tuple[str, frozenset[str]], ...]]:
+    """Tokens and per-token allowlists from ``--auth-token`` flags and the env var.
+
+    The env var separates entries with ';'. For compatibility a value with no ':'
+    (no allowlist anywhere) may also separate tokens with ',' (``tok1,tok2``).
+    ``graphs``, when given, are the served names: an allowlist naming any other
+    graph is refused (a typo would otherwise lock a token out silently).
+    """
+    entries = [(f"--auth-token {flag!r}", flag) for flag in flags or ()]
+    if env.strip():
+        separator = ";" if (";" in env or ":" in env) else ","
+        entries += [
+            (f"HYPERGRAPH_AUTH_TOKENS entry {item.strip()!r}", item)
+            for item in env.split(separator)
+            if item.strip()
+        ]
+    served = None if graphs is None else sorted(graphs)
+    allowlists: dict[str, frozenset[str] | None] = {}
+    for where, entry in entries:
+        token, allowed = _parse_auth_entry(where, entry.strip(), served)
+        if token in allowlists and allowlists[token] != allowed:
+            raise _AuthTokenError(
+                f"{where}: token given twice with different graph lists. How to fix: give each "
+                "token once, with every graph it may run"
+            )
+        allowlists[token] = allowed
+    token_graphs = tuple((t, g) for t, g in sorted(allowlists.items()) if g is not None)
+    return frozenset(allowlists), token_graphs
+
+
+def _parse_auth_entry(
+    where: str, entry: str, served: list[str] | None
+) -> tuple[str, frozenset[str] | None]:
+    token, colon, listed = entry.partition(":")
+    token = token.strip()
+    if not token or any(c in token for c in ",; \t"):
+        raise _AuthTokenError(
+            f"{where}: {token!r} is not a valid token (empty, or has ',', ';' or spaces). "
+            f"How to fix: {_AUTH_SYNTAX}"
+        )
+    if not colon:
+        return token, None
+    names = [name.strip() for name in listed.split(",")]
+    if not listed.strip() or not all(names):
+        raise _AuthTokenError(
+            f"{where}: the graph list after ':' has an empty name. How to fix: {_AUTH_SYNTAX} "
+            "(drop the ':' to let the token run every graph)"
+        )
+    unknown = [n for n in names if served is not None and n not in served]
+    if unknown:
+        raise _AuthTokenError(
+            f"{where}: graph(s) {', '.join(map(repr, unknown))} are not served; served graphs: "
+            f"{', '.join(served or []) or '(none)'}. How to fix: list only served graphs"
+        )
+    return token, frozenset(names)
 
 
 async def _serve(

@@ -91,11 +91,15 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
 
     async def ListGraphs(self, request, context):
         await self._echo(context)
-        return self._listing
+        allowed = self._allowed_graphs(context)
+        if allowed is None:
+            return self._listing
+        return pb.ListGraphsResponse(graphs=[g for g in self._listing.graphs if g.name in allowed])
 
     async def Run(self, request, context):
         echo = await self._echo(context)
         try:
+            self._check_graph(context, request.graph)
             prepared = self._prepare(request)
             hooks = streams.RunHooks(on_start=None)
             live = await self._start(prepared, hooks)
@@ -129,6 +133,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         sink = None
         try:
             try:
+                self._check_graph(context, request.graph)
                 prepared = self._prepare(request)
                 limit = self._config.max_streams
                 if limit and self.open_streams > limit:
@@ -186,6 +191,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                     violations.append(("grace", f"grace must not be negative, got {grace}s"))
             if violations:
                 raise errors.invalid_input("", violations)
+            self._check_live_graph(context, workflow_id)
         except errors.ServiceError as exc:
             await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
         info = convert.struct_to_dict(request.info) if request.HasField("info") else None
@@ -200,6 +206,10 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
 
     async def Watch(self, request, context):
         echo = await self._echo(context)
+        try:
+            self._check_live_graph(context, request.workflow_id)
+        except errors.ServiceError as exc:
+            await errors.abort(context, exc, workflow_id=request.workflow_id, extra_metadata=echo)
         await errors.abort(
             context,
             errors.watch_unimplemented(),
@@ -249,6 +259,30 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             if failure is not None:
                 await errors.abort(context, failure, extra_metadata=echo)
         return echo
+
+    def _allowed_graphs(self, context) -> frozenset[str] | None:
+        """The graphs the caller's (already checked) token may run; None = every graph."""
+        if not self._config.token_graphs:
+            return None
+        token = _bearer_token(context.invocation_metadata() or ())
+        return None if token is None else self._config.graphs_for(token)
+
+    def _check_graph(self, context, graph: str) -> None:
+        """PERMISSION_DENIED before anything else (so a restricted token learns no names)."""
+        allowed = self._allowed_graphs(context)
+        if allowed is not None and graph not in allowed:
+            raise errors.permission_denied(graph, allowed)
+
+    def _check_live_graph(self, context, workflow_id: str) -> None:
+        """Stop/Watch: refuse a live workflow of a graph the token may not run.
+
+        An id with no live run here is left alone (Stop answers found=false)."""
+        if self._allowed_graphs(context) is None:
+            return
+        for run in self._coord.live_runs():
+            if run.workflow_id == workflow_id:
+                self._check_graph(context, run.graph)
+                return
 
     def _prepare(self, request) -> _Prepared:
         name = request.graph
@@ -416,6 +450,14 @@ def add_to_server(service: RunnerService, server) -> None:
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     server.add_registered_method_handlers(SERVICE_NAME, handlers)
+
+
+def _bearer_token(metadata) -> str | None:
+    for key, value in metadata:
+        if key == "authorization":
+            scheme, _, token = value.partition(" ")
+            return token if scheme.lower() == "bearer" else None
+    return None
 
 
 def _check_credentials(metadata, tokens) -> errors.ServiceError | None:

@@ -1,0 +1,174 @@
+"""Per-token graph allowlists (`--auth-token TOKEN:graph1,graph2`): PERMISSION_DENIED.
+
+A real in-process server on a free port, real channels; one subprocess for the
+flag parsing as a user meets it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+import pytest_asyncio
+
+from hypergraph_grpc.config import ServiceConfig
+from hypergraph_grpc.errors import DOMAIN
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+from hypergraph_grpc.server import _AuthTokenError, _parse_auth_tokens
+from tests.service.conftest import close_harness, collect, iter_request, make_harness, run_request
+from tests.service.helpers import Details
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FULL = (("authorization", "Bearer full"),)
+LIMITED = (("authorization", "Bearer limited"),)
+
+
+async def rejected(call) -> Details:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        result = await call if not hasattr(call, "read") else call
+        if hasattr(result, "read"):
+            await collect(result)
+    return Details(info.value)
+
+
+def assert_not_allowed(details: Details, graph: str) -> None:
+    assert details.code == grpc.StatusCode.PERMISSION_DENIED
+    assert (details.reason, details.domain) == ("GRAPH_NOT_ALLOWED", DOMAIN)
+    assert details.info.metadata["graph"] == graph
+    assert details.info.metadata["allowed_graphs"] == "add,echo"
+    message = details.message
+    assert repr(graph) in message, message
+    assert "add, echo" in message, message  # the graphs this token may run
+    assert "How to fix" in message and "--auth-token TOKEN:graph1,graph2" in message
+
+
+@pytest_asyncio.fixture
+async def harness():
+    tokens, token_graphs = _parse_auth_tokens(["full", "limited:add,echo"])
+    h = await make_harness(ServiceConfig(auth_tokens=tokens, token_graphs=token_graphs))
+    try:
+        yield h
+    finally:
+        await close_harness(h)
+
+
+@pytest.mark.asyncio
+async def test_run_and_iter_outside_the_allowlist_are_denied_before_any_run(harness):
+    details = await rejected(harness.stub.Run(run_request("tokens", count=2), metadata=LIMITED))
+    assert_not_allowed(details, "tokens")
+    streamed = await rejected(harness.stub.Iter(iter_request("tokens", count=2), metadata=LIMITED))
+    assert_not_allowed(streamed, "tokens")
+    # An unknown graph is denied too, so a restricted token learns no other names.
+    unknown = await rejected(harness.stub.Run(run_request("no_such"), metadata=LIMITED))
+    assert_not_allowed(unknown, "no_such")
+    assert harness.service._coord.live_count() == 0  # nothing was started
+    # Graphs in the list still run; a bad token is still UNAUTHENTICATED.
+    done = await harness.stub.Run(run_request("add", a=1, b=2), metadata=LIMITED)
+    assert done.result.status == pb.RUN_STATUS_COMPLETED
+    events = await collect(harness.stub.Iter(iter_request("echo", value=3), metadata=LIMITED))
+    assert events[-1].WhichOneof("kind") == "run_ended"
+    bad = await rejected(
+        harness.stub.Run(run_request("add", a=1, b=2), metadata=(("authorization", "Bearer x"),))
+    )
+    assert bad.code == grpc.StatusCode.UNAUTHENTICATED
+
+
+@pytest.mark.asyncio
+async def test_a_token_without_a_list_runs_every_graph(harness):
+    listing = await harness.stub.ListGraphs(pb.ListGraphsRequest(), metadata=FULL)
+    assert {"add", "echo", "tokens", "sleep"} <= {g.name for g in listing.graphs}
+    done = await harness.stub.Run(run_request("tokens", count=2), metadata=FULL)
+    assert done.result.status == pb.RUN_STATUS_COMPLETED
+    missing = await rejected(harness.stub.Run(run_request("no_such"), metadata=FULL))
+    assert missing.code == grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.asyncio
+async def test_list_graphs_shows_only_the_allowed_graphs(harness):
+    listing = await harness.stub.ListGraphs(pb.ListGraphsRequest(), metadata=LIMITED)
+    assert sorted(g.name for g in listing.graphs) == ["add", "echo"]
+    assert listing.graphs[0].inputs  # full descriptions, not just names
+
+
+@pytest.mark.asyncio
+async def test_stop_and_watch_of_a_live_run_outside_the_allowlist(harness):
+    call = harness.stub.Iter(iter_request("sleep", "wf-perm", seconds=30.0), metadata=FULL)
+    first = await call.read()  # the run is claimed once the stream has started
+    assert first.WhichOneof("kind") == "run_started"
+    denied = await rejected(
+        harness.stub.Stop(pb.StopRequest(workflow_id="wf-perm"), metadata=LIMITED)
+    )
+    assert_not_allowed(denied, "sleep")
+    watched = await rejected(
+        harness.stub.Watch(pb.WatchRequest(workflow_id="wf-perm"), metadata=LIMITED)
+    )
+    assert_not_allowed(watched, "sleep")
+    # An id with no live run stays found=false, whatever the token.
+    unknown = await harness.stub.Stop(pb.StopRequest(workflow_id="wf-none"), metadata=LIMITED)
+    assert not unknown.found
+    # The run was not touched; the full token may stop it.
+    assert harness.service._coord.live_count() == 1
+    stopped = await harness.stub.Stop(pb.StopRequest(workflow_id="wf-perm"), metadata=FULL)
+    assert stopped.found
+    events = await collect(call)
+    assert events[-1].WhichOneof("kind") == "run_ended"
+
+
+def test_parse_flags_and_env():
+    tokens, lists = _parse_auth_tokens(
+        ["a", "b:add, echo"], "c;d:tokens", ["add", "echo", "tokens"]
+    )
+    assert tokens == {"a", "b", "c", "d"}
+    assert dict(lists) == {"b": {"add", "echo"}, "d": {"tokens"}}
+    # Legacy env syntax: commas between tokens when no token has a list.
+    tokens, lists = _parse_auth_tokens([], "tok1, tok2")
+    assert tokens == {"tok1", "tok2"} and lists == ()
+    config = ServiceConfig(auth_tokens=tokens, token_graphs=(("tok1", frozenset({"add"})),))
+    assert config.graphs_for("tok1") == {"add"} and config.graphs_for("tok2") is None
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "expected"),
+    [
+        (["tok:"], "", "empty name"),
+        (["tok:add,,echo"], "", "empty name"),
+        ([":add"], "", "not a valid token"),
+        (["tok:nope"], "", "'nope' are not served; served graphs: add, echo"),
+        (["tok:add", "tok:echo"], "", "token given twice"),
+        ([], "a:add,b", "'b' are not served"),
+    ],
+)
+def test_parse_errors_say_what_and_how_to_fix(flags, env, expected):
+    with pytest.raises(_AuthTokenError) as info:
+        _parse_auth_tokens(flags, env, ["add", "echo"])
+    message = str(info.value)
+    assert expected in message, message
+    assert "How to fix" in message
+
+
+def test_serve_refuses_a_bad_allowlist_with_a_clear_message():
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hypergraph_grpc.cli",
+            "serve",
+            "--port",
+            "0",
+            "--graphs",
+            "hypergraph_grpc.demo.testing:GRAPHS",
+            "--auth-token",
+            "tok:add,nope",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--auth-token 'tok:add,nope'" in done.stderr
+    assert "'nope' are not served" in done.stderr and "How to fix" in done.stderr
