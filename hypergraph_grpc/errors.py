@@ -47,6 +47,7 @@ __all__ = [
     "graph_not_found",
     "internal",
     "invalid_input",
+    "permission_denied",
     "resource_exhausted",
     "to_status",
     "unauthenticated",

@@ -32,6 +32,7 @@ PINNED = {
         "graph_not_found",
         "internal",
         "invalid_input",
+        "permission_denied",
         "resource_exhausted",
         "to_status",
         "unauthenticated",
