@@ -36,6 +36,9 @@ ECHO_METADATA_KEY = "x-hypergraph-echo"
 
 log = logging.getLogger("hypergraph_grpc.service")
 
+# How close to its deadline a cancelled call counts as "deadline_exceeded" (seconds).
+_DEADLINE_SLACK_S = 0.5
+
 # Bounds on StreamOptions (docs/protocol.md, "StreamOptions").
 MAX_QUEUED_EVENTS = 65536
 MIN_CHUNK_BYTES = 256
@@ -404,9 +407,10 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
 
     def _stop_for_gone_client(self, live: LiveRun, context) -> None:
         remaining = context.time_remaining()
-        kind = (
-            "deadline_exceeded" if remaining is not None and remaining <= 0 else "client_cancelled"
-        )
+        # The client's deadline fires before ours (ours starts when the request arrives,
+        # later under load), so a cancel this close to the deadline is the deadline.
+        near_deadline = remaining is not None and remaining <= _DEADLINE_SLACK_S
+        kind = "deadline_exceeded" if near_deadline else "client_cancelled"
         task = asyncio.ensure_future(
             self._coord.stop(live.workflow_id, {"kind": kind}, self._config.cancel_grace)
         )
