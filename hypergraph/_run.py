@@ -179,7 +179,12 @@ class Run:
             self._sink.push(ev)
 
     def _emit_chunk(self, ctx: NodeContext, chunk: Any, ts: float) -> None:
-        """The hot path: one chunk, dispatched synchronously on the loop thread."""
+        """The hot path: one chunk, dispatched synchronously on the loop thread.
+
+        This repeats ``_deliver`` inline on purpose: calling it (class lookup in
+        FAST, tuple packing and ``*own`` unpacking) measured ~0.3 us more per
+        chunk (1.2 us against 0.87 us in bench_runtime.py). Keep the two in step.
+        """
         if self._dispatching:
             self._defer((StreamingChunkEvent, ts, ctx._span, self.span, (ctx._name, chunk, 1)))
             return
