@@ -1,10 +1,14 @@
 # hypergraph-grpc: one Makefile, one Python environment (.venv at the root).
-#   make run        set up if needed, serve the demo graphs on 127.0.0.1:50051
-#   make test       set up if needed, run every test (Python and each client language)
-#   make lint       buf lint + ruff
-#   make gen        regenerate committed code from protos/
-#   make check-gen  fail when committed generated code is stale
-#   make bench      benchmarks -> bench/results/*.json and a table
+#   make run         set up if needed, serve the demo graphs on 127.0.0.1:50051
+#   make test        set up if needed, run every test (Python and each client language)
+#   make install     install exactly the locked dependencies (uv.lock, lockfiles per language)
+#   make lock        re-resolve uv.lock after editing pyproject.toml (UPGRADE=1: newest allowed)
+#   make check-lock  fail when pyproject.toml and uv.lock disagree (part of make test)
+#   make test-latest the Python suite against the newest versions pyproject.toml allows
+#   make lint        buf lint + ruff
+#   make gen         regenerate committed code from protos/
+#   make check-gen   fail when committed generated code is stale
+#   make bench       benchmarks -> bench/results/*.json and a table
 # Per-language targets live in mk/*.mk and register themselves in TEST_TARGETS / GEN_TARGETS.
 
 SHELL := /bin/bash
@@ -16,6 +20,16 @@ VENV    := $(ROOT)/.venv
 PY      := $(VENV)/bin/python
 STAMPS  := $(ROOT)/.stamps
 BUF     := $(ROOT)/protos/node_modules/.bin/buf
+# uv installs the Python environment from uv.lock; it is itself installed, by hash, from
+# scripts/uv-requirements.txt into its own venv (uv sync would remove it from .venv).
+UV_HOME := $(ROOT)/.tools/uv
+UV      := $(UV_HOME)/bin/uv
+LATEST  := $(ROOT)/.venv-latest
+# The machine's python3, never a downloaded interpreter; .venv is the project environment.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+UV_PYTHON ?= python3
+PY_EXTRAS := --extra server --extra llm
 HOST    ?= 127.0.0.1
 PORT    ?= 50051
 
@@ -28,10 +42,10 @@ GEN_PATHS    := hypergraph_grpc/gen
 
 -include mk/*.mk
 
-.PHONY: help install deps-apt run test test-python test-slow lint gen gen-python check-gen bench bench-python clean
+.PHONY: help install deps-apt run test test-python test-slow test-latest lock check-lock lint gen gen-python check-gen bench bench-python clean
 
 help:
-	@sed -n '2,9p' Makefile
+	@sed -n '2,13p' Makefile
 
 # --- setup -------------------------------------------------------------------
 
@@ -46,11 +60,25 @@ deps-apt:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(STAMPS)/venv: pyproject.toml | $(STAMPS)
-	@[ -x $(PY) ] || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+$(UV): scripts/uv-requirements.txt
+	@mkdir -p $(ROOT)/.tools
+	@printf '*\n' > $(ROOT)/.tools/.gitignore
+	python3 -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install -q --no-deps --require-hashes -r scripts/uv-requirements.txt
 	@touch $@
+
+# Exactly the locked set (hashes checked), nothing else: `uv sync` also removes strays.
+# --locked refuses a uv.lock that no longer matches pyproject.toml (run `make lock`).
+$(STAMPS)/venv: pyproject.toml uv.lock $(UV) | $(STAMPS)
+	$(UV) sync --locked --python $(UV_PYTHON) $(PY_EXTRAS)
+	@touch $@
+
+lock: $(UV)
+	$(UV) lock --python $(UV_PYTHON) $(if $(UPGRADE),--upgrade,)
+
+check-lock: $(UV)
+	@$(UV) lock --check --python $(UV_PYTHON) \
+	  || { echo "uv.lock does not match pyproject.toml; run 'make lock' and commit uv.lock"; exit 1; }
 
 $(STAMPS)/buf: protos/package.json | $(STAMPS)
 	cd protos && npm ci --no-audit --no-fund --loglevel=error
@@ -90,11 +118,21 @@ lint: install
 
 # --- tests ---------------------------------------------------------------------
 
-test: install check-gen lint
+test: install check-lock check-gen lint
 	@$(MAKE) --no-print-directory $(TEST_TARGETS)
 
 test-python: $(STAMPS)/venv
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Upstream drift on purpose: the newest versions pyproject.toml allows, in a venv of their own
+# (.venv-latest), then the Python suite. Not part of `make test`: a new release must not break CI.
+test-latest: $(UV)
+	$(UV) venv --quiet --allow-existing --python $(UV_PYTHON) $(LATEST)
+	$(UV) pip install --quiet --python $(LATEST)/bin/python --upgrade \
+	  -e '.[server,llm]' --group pyproject.toml:dev
+	@$(UV) pip list --python $(LATEST)/bin/python 2>/dev/null \
+	  | grep -i -E '^(grpcio|protobuf|anthropic|openai|httpx|pytest) ' || true
+	$(LATEST)/bin/python -m pytest -q -p no:cacheprovider
 
 # Soak tests marked @pytest.mark.slow (none today: load runs live in bench/); exit 5 = none found.
 test-slow: $(STAMPS)/venv
@@ -110,4 +148,4 @@ bench-python: $(STAMPS)/venv
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean:
-	rm -rf $(STAMPS) $(VENV) protos/node_modules
+	rm -rf $(STAMPS) $(VENV) $(LATEST) $(UV_HOME) protos/node_modules

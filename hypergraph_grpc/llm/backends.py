@@ -88,16 +88,12 @@ def _openai_usage(call: Call, response) -> None:
     call.stop_reason = details.reason if details is not None and details.reason else response.status
 
 
-def _openai_failure(event):
-    from openai import APIError
-
+def _openai_failure(event) -> StreamErrorEvent:
+    # A `response.failed` or `error` event inside a 200 stream: described with the
+    # project's own type, as the Anthropic path does (SDK exceptions are the SDK's to build).
     error = getattr(getattr(event, "response", None), "error", None) or event
     message = getattr(error, "message", None) or "the response failed"
-    return APIError(
-        message=message,
-        request=None,
-        body={"message": message, "code": getattr(error, "code", None)},
-    )
+    return StreamErrorEvent({"message": message, "code": getattr(error, "code", None)})
 
 
 # -- the offline stand-in ---------------------------------------------------------
