@@ -25,7 +25,7 @@ import pathlib
 import re
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from google.protobuf import struct_pb2, timestamp_pb2
@@ -43,6 +43,7 @@ from hypergraph import (
     StreamingChunkEvent,
     SuperstepStartEvent,
 )
+from hypergraph_grpc.coordination import StopOutcome, StopState
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 
 __all__ = [
@@ -54,7 +55,10 @@ __all__ = [
     "error_info",
     "error_type_name",
     "graph_info",
+    "graph_list",
+    "run_response",
     "run_result",
+    "stop_response",
     "struct_to_dict",
     "timestamp",
     "to_plain",
@@ -69,6 +73,13 @@ _STATUS = {
     RunStatus.COMPLETED: pb.RUN_STATUS_COMPLETED,
     RunStatus.FAILED: pb.RUN_STATUS_FAILED,
     RunStatus.STOPPED: pb.RUN_STATUS_STOPPED,
+}
+
+
+_STOP_STATE = {
+    StopState.UNKNOWN: pb.RUN_STATE_UNSPECIFIED,
+    StopState.STOPPING: pb.RUN_STATE_STOPPING,
+    StopState.ENDED: pb.RUN_STATE_ENDED,
 }
 
 
@@ -308,6 +319,18 @@ def run_result(result: Any, *, error_node: str = "") -> pb.RunResult:
     return message
 
 
+def run_response(result: Any, *, error_node: str = "") -> pb.RunResponse:
+    """The answer of a unary Run (see :func:`run_result`)."""
+    return pb.RunResponse(result=run_result(result, error_node=error_node))
+
+
+def stop_response(outcome: StopOutcome) -> pb.StopResponse:
+    """What Stop found, as the contract's StopResponse."""
+    return pb.StopResponse(
+        found=outcome.found, run_id=outcome.run_id, state=_STOP_STATE[outcome.state]
+    )
+
+
 def _encode_each(target: struct_pb2.Struct, values: Mapping[str, Any]) -> list[str]:
     bad = []
     for name, value in values.items():
@@ -545,3 +568,8 @@ def graph_info(description: Any) -> pb.GraphInfo:
     for item in description.outputs:
         info.outputs.add(name=item.name, node=item.node, description=item.description)
     return info
+
+
+def graph_list(infos: Iterable[pb.GraphInfo]) -> pb.ListGraphsResponse:
+    """The answer of ListGraphs: the given graphs' GraphInfo messages."""
+    return pb.ListGraphsResponse(graphs=list(infos))

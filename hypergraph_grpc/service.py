@@ -22,7 +22,7 @@ import grpc
 
 from hypergraph_grpc import convert, errors, streams
 from hypergraph_grpc.config import ServiceConfig
-from hypergraph_grpc.coordination import Coordination, LiveRun, StopState, WorkflowBusy
+from hypergraph_grpc.coordination import Coordination, LiveRun, WorkflowBusy
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 from hypergraph_grpc.registry import GraphRegistry, check_value
@@ -45,11 +45,6 @@ MIN_CHUNK_BYTES = 256
 MAX_CHUNK_BYTES = 1 << 20
 
 _WORKFLOW_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_STOP_STATE = {
-    StopState.UNKNOWN: pb.RUN_STATE_UNSPECIFIED,
-    StopState.STOPPING: pb.RUN_STATE_STOPPING,
-    StopState.ENDED: pb.RUN_STATE_ENDED,
-}
 
 
 class _Prepared:
@@ -80,9 +75,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         self._runner = runner
         self._coord = coordination
         self._config = config or ServiceConfig()
-        self._listing = pb.ListGraphsResponse(
-            graphs=[convert.graph_info(d) for d in registry.descriptions()]
-        )
+        self._listing = convert.graph_list(convert.graph_info(d) for d in registry.descriptions())
         self._tasks: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
         self.open_streams = 0
@@ -97,7 +90,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         allowed = self._allowed_graphs(context)
         if allowed is None:
             return self._listing
-        return pb.ListGraphsResponse(graphs=[g for g in self._listing.graphs if g.name in allowed])
+        return convert.graph_list(g for g in self._listing.graphs if g.name in allowed)
 
     async def Run(self, request, context):
         echo = await self._echo(context)
@@ -127,7 +120,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             )
         else:
             result = task.result()
-        return pb.RunResponse(result=convert.run_result(result, error_node=hooks.error_node))
+        return convert.run_response(result, error_node=hooks.error_node)
 
     async def Iter(self, request, context):
         echo = await self._echo(context)
@@ -203,9 +196,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             "stop requested",
             extra={"workflow_id": workflow_id, "found": outcome.found, "stop_info": info},
         )
-        return pb.StopResponse(
-            found=outcome.found, run_id=outcome.run_id, state=_STOP_STATE[outcome.state]
-        )
+        return convert.stop_response(outcome)
 
     async def Watch(self, request, context):
         echo = await self._echo(context)
