@@ -97,8 +97,9 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         try:
             self._check_graph(context, request.graph)
             prepared = self._prepare(request)
-            hooks = streams.RunHooks(on_start=None)
-            live = await self._start(prepared, hooks)
+            live = await self._claim(prepared)
+            hooks = streams.RunHooks(**self._claim_hooks(live))
+            self._launch(live, prepared, hooks)
         except errors.ServiceError as exc:
             await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
         task = live.task
@@ -140,8 +141,9 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                         "replica, or raise --max-streams.",
                         limit=str(limit),
                     )
-                sink = self._sink(prepared, options)
-                live = await self._start(prepared, sink)
+                live = await self._claim(prepared)
+                sink = self._sink(prepared, options, live)
+                self._launch(live, prepared, sink)
             except errors.ServiceError as exc:
                 await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
             await self._stream(sink, live, prepared, options, context, echo)
@@ -151,9 +153,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                 self.sinks.discard(sink)
 
     async def _stream(self, sink, live, prepared, options, context, echo) -> None:
-        sink._on_overflow = lambda: self._runner.stop(
-            live.workflow_id, info={"kind": "slow_consumer"}, grace=self._config.cancel_grace
-        )
         live.task.add_done_callback(sink.task_done)
         self.sinks.add(sink)
         try:
@@ -319,7 +318,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             request.max_iterations or self._config.max_iterations,
         )
 
-    def _sink(self, prepared: _Prepared, options) -> streams.StreamSink:
+    def _sink(self, prepared: _Prepared, options, live: LiveRun) -> streams.StreamSink:
         # Client-chosen limits are clamped so no option can unbound a stream's memory.
         config = self._config
         queued = min(options.max_queued_events or config.max_queued_events, MAX_QUEUED_EVENTS)
@@ -327,16 +326,18 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         chunk_bytes = min(max(chunk_bytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
         return streams.StreamSink(
             convert.EventEncoder(prepared.name, prepared.workflow_id),
-            on_start=None,
-            on_overflow=None,
+            **self._claim_hooks(live),
+            on_overflow=lambda: self._runner.stop(
+                live.workflow_id, info={"kind": "slow_consumer"}, grace=config.cancel_grace
+            ),
             max_queued_events=queued,
             max_chunk_bytes=chunk_bytes,
             merge=not options.disable_merge,
             hard_cap=queued * config.unmerged_queue_factor,
         )
 
-    async def _start(self, prepared: _Prepared, processor) -> LiveRun:
-        """Claim the workflow id and start the run task (raises ServiceError)."""
+    async def _claim(self, prepared: _Prepared) -> LiveRun:
+        """Claim the workflow id for a new run (raises ServiceError)."""
         if self.draining:
             raise errors.draining()
         limit = self._config.max_runs
@@ -351,15 +352,23 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             live = await self._coord.claim(prepared.workflow_id, prepared.name)
         except WorkflowBusy:
             raise errors.already_running(prepared.workflow_id) from None
-        processor._on_start = lambda event: self._coord.started(live, event.run_id)
+        return live
+
+    def _claim_hooks(self, live: LiveRun) -> dict[str, Any]:
+        """The run processor's start and end hooks that keep the claim of ``live`` current."""
         # The runtime frees the id before it emits RunEndEvent; so do we, so a client
         # that reuses the id right after RunEnded (a chat, turn after turn) never races.
-        processor._on_end = lambda: self._coord.release(live)
+        return {
+            "on_start": lambda event: self._coord.started(live, event.run_id),
+            "on_end": lambda: self._coord.release(live),
+        }
+
+    def _launch(self, live: LiveRun, prepared: _Prepared, processor) -> None:
+        """Start the run task of a claimed workflow id."""
         task = asyncio.get_running_loop().create_task(self._execute(live, prepared, processor))
         live.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return live
 
     async def _execute(self, live: LiveRun, prepared: _Prepared, processor) -> Any:
         started = time.monotonic()

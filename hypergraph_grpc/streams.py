@@ -48,7 +48,7 @@ class RunHooks(TypedEventProcessor):
 
     def __init__(
         self,
-        on_start: Callable[[Any], None] | None = None,
+        on_start: Callable[[Any], None],
         on_end: Callable[[], None] | None = None,
     ) -> None:
         self._on_start = on_start
@@ -107,6 +107,7 @@ class StreamSink(TypedEventProcessor):
         *,
         on_start: Callable[[Any], None],
         on_overflow: Callable[[], None],
+        on_end: Callable[[], None] | None = None,
         max_queued_events: int,
         max_chunk_bytes: int,
         merge: bool,
@@ -125,7 +126,7 @@ class StreamSink(TypedEventProcessor):
         self._open: dict[str, _Merge] = {}
         self._waiter: asyncio.Future | None = None
         self._on_start = on_start
-        self._on_end: Callable[[], None] | None = None
+        self._on_end = on_end
         self._on_overflow = on_overflow
         self._overflowed = False
 
