@@ -16,6 +16,7 @@ doubles. The codec (documented in docs/protocol.md, "Value codec"):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import datetime
@@ -42,6 +43,7 @@ from hypergraph import (
     StopRequestedEvent,
     StreamingChunkEvent,
     SuperstepStartEvent,
+    error_type_name,
 )
 from hypergraph_grpc.coordination import StopOutcome, StopState
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
@@ -53,7 +55,7 @@ __all__ = [
     "MAX_SAFE_INT",
     "clean_text",
     "error_info",
-    "error_type_name",
+    "first_failing_node",
     "graph_info",
     "graph_list",
     "run_response",
@@ -269,9 +271,16 @@ def _qualname(cls: type) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
-def error_type_name(exc: BaseException) -> str:
-    """The qualified type name clients see (``ValueError``, ``pkg.mod.MyError``)."""
-    return _qualname(type(exc))
+_CANCELLED_TYPE = error_type_name(asyncio.CancelledError())
+
+
+def first_failing_node(found: str, event: NodeErrorEvent) -> str:
+    """The node a failed run's error is charged to, once ``event`` is seen (``found``:
+    the one so far): the first node that failed other than by cancellation. Nodes
+    cancelled because another failed are a consequence, not the cause."""
+    if found or event.error_type == _CANCELLED_TYPE:
+        return found
+    return event.node_name
 
 
 def error_info(exc: BaseException | None, node: str = "") -> pb.ErrorInfo:
@@ -524,8 +533,7 @@ class EventEncoder:
             message.node_failed.error.CopyFrom(
                 pb.ErrorInfo(type=event.error_type, message=str(event.error), node=event.node_name)
             )
-            if not self.error_node and event.error_type != "asyncio.CancelledError":
-                self.error_node = event.node_name
+            self.error_node = first_failing_node(self.error_node, event)
         elif kind is RouteDecisionEvent:
             message.node = event.node_name
             message.route_decision.CopyFrom(_route_decision(event.decision))

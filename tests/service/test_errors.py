@@ -197,3 +197,16 @@ async def test_bearer_token_auth_unauthenticated():
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         await close_harness(h)
+
+
+async def test_node_failed_and_the_run_result_name_the_exception_alike(harness):
+    """An exception class re-exported by its package (``hypergraph.NodeOutputError``,
+    defined in a private module) has one name in node_failed, RunEnded and Run."""
+    expected = "hypergraph.NodeOutputError"
+    events = await collect(harness.stub.Iter(iter_request("bad_outputs", x=1)))
+    failed = [e.node_failed.error for e in events if e.WhichOneof("kind") == "node_failed"]
+    ended = events[-1].run_ended.result
+    assert [error.type for error in failed] == [expected]
+    assert ended.error.type == expected and ended.error.node == "one_value_for_two_outputs"
+    answer = await harness.stub.Run(run_request("bad_outputs", x=1))
+    assert answer.result.error.type == expected

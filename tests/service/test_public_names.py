@@ -13,7 +13,7 @@ PINNED = {
         "MAX_SAFE_INT",
         "clean_text",
         "error_info",
-        "error_type_name",
+        "first_failing_node",
         "graph_info",
         "graph_list",
         "run_response",
