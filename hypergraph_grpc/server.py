@@ -18,14 +18,13 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import inspect
 import json
 import logging
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import grpc
@@ -33,7 +32,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from hypergraph_grpc.auth import AuthInterceptor, AuthTokenError, AuthTokens
 from hypergraph_grpc.config import ServiceConfig
+from hypergraph_grpc.interceptors import InternalErrorInterceptor
 
 __all__ = [
     "DEFAULT_GRAPHS",
@@ -90,8 +91,12 @@ async def start_server(
     reflection_enabled: bool = True,
     runner: Any = None,
     coordination: str = "memory",
+    auth: AuthTokens | None = None,
 ) -> RunningServer:
-    """Build and start a server in the running loop (port 0 picks a free port)."""
+    """Build and start a server in the running loop (port 0 picks a free port).
+
+    ``auth``: the bearer tokens RunnerService calls must carry (None: no authentication).
+    """
     from hypergraph import AsyncRunner
     from hypergraph_grpc.registry import GraphRegistry
     from hypergraph_grpc.service import SERVICE_NAME, RunnerService, add_to_server
@@ -101,8 +106,12 @@ async def start_server(
     coord = make_coordination(coordination, runner)
     service = RunnerService(GraphRegistry(graphs), runner, coord, config)
     receive_limit = _receive_limit(config.max_request_bytes)
+    # The safety net first: it also turns a bug in the auth check into INTERNAL.
+    interceptors: list[grpc.aio.ServerInterceptor] = [InternalErrorInterceptor(SERVICE_NAME)]
+    if auth:
+        interceptors.append(AuthInterceptor(auth, coord))
     server = grpc.aio.server(
-        interceptors=[_InternalErrorInterceptor(SERVICE_NAME)],
+        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", receive_limit),
             ("grpc.so_reuseport", 0),
@@ -137,69 +146,6 @@ async def start_server(
         await health_servicer.set("", serving)
         await health_servicer.set(SERVICE_NAME, serving)
     return RunningServer(server, service, health_servicer, host, bound, runner, coord)
-
-
-class _InternalErrorInterceptor(grpc.aio.ServerInterceptor):
-    """The safety net for the error table's last row: an exception that escapes a
-    RunnerService handler (a bug, not a refusal) becomes INTERNAL with google.rpc
-    details and a log line naming the workflow id. Without it grpc.aio answers
-    UNKNOWN with no details. Wraps per call only; streamed messages pay nothing."""
-
-    def __init__(self, service_name: str) -> None:
-        self._prefix = f"/{service_name}/"
-
-    async def intercept_service(self, continuation, handler_call_details):
-        handler = await continuation(handler_call_details)
-        if handler is None or not handler_call_details.method.startswith(self._prefix):
-            return handler
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _guarded(handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _guarded(handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler  # the contract has no client-streaming methods
-
-
-def _guarded(behavior):
-    from hypergraph_grpc import errors
-
-    async def status_for(exc: Exception, request, context) -> None:
-        await errors.abort(
-            context,
-            exc,
-            graph=getattr(request, "graph", ""),
-            workflow_id=getattr(request, "workflow_id", ""),
-        )
-
-    if inspect.isasyncgenfunction(behavior):
-
-        async def guarded_stream(request, context):
-            try:
-                async for message in behavior(request, context):
-                    yield message
-            except grpc.aio.AbortError:
-                raise  # already a status (errors.abort)
-            except Exception as exc:
-                await status_for(exc, request, context)
-
-        return guarded_stream
-
-    async def guarded(request, context):
-        try:
-            return await behavior(request, context)
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:
-            await status_for(exc, request, context)
-
-    return guarded
 
 
 def make_coordination(url: str, runner: Any) -> Any:
@@ -363,10 +309,10 @@ def serve_from_args(args: argparse.Namespace) -> int:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 2
     try:
-        tokens, token_graphs = _parse_auth_tokens(
+        auth = AuthTokens.parse(
             args.auth_token, os.environ.get("HYPERGRAPH_AUTH_TOKENS", ""), graphs
         )
-    except _AuthTokenError as exc:
+    except AuthTokenError as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 2
     config = ServiceConfig(
@@ -374,8 +320,6 @@ def serve_from_args(args: argparse.Namespace) -> int:
         max_streams=args.max_streams,
         max_request_bytes=args.max_request_bytes,
         drain_seconds=args.drain_seconds,
-        auth_tokens=tokens,
-        token_graphs=token_graphs,
     )
     return asyncio.run(
         _serve(
@@ -387,77 +331,9 @@ def serve_from_args(args: argparse.Namespace) -> int:
             not args.no_health,
             not args.no_reflection,
             args.coordination,
+            auth,
         )
     )
-
-
-class _AuthTokenError(ValueError):
-    """A malformed --auth-token / HYPERGRAPH_AUTH_TOKENS entry (the message says how to fix)."""
-
-
-_AUTH_SYNTAX = (
-    "use TOKEN (may run every graph) or TOKEN:graph1,graph2 (may run only those graphs); "
-    "in HYPERGRAPH_AUTH_TOKENS separate tokens with ';' (e.g. 'tok1;tok2:chat,rag')"
-)
-
-
-def _parse_auth_tokens(
-    flags: Sequence[str] | None, env: str = "", graphs: Iterable[str] | None = None
-) -> tuple[frozenset[str], tuple[tuple[str, frozenset[str]], ...]]:
-    """Tokens and per-token allowlists from ``--auth-token`` flags and the env var.
-
-    The env var separates entries with ';'. For compatibility a value with no ':'
-    (no allowlist anywhere) may also separate tokens with ',' (``tok1,tok2``).
-    ``graphs``, when given, are the served names: an allowlist naming any other
-    graph is refused (a typo would otherwise lock a token out silently).
-    """
-    entries = [(f"--auth-token {flag!r}", flag) for flag in flags or ()]
-    if env.strip():
-        separator = ";" if (";" in env or ":" in env) else ","
-        entries += [
-            (f"HYPERGRAPH_AUTH_TOKENS entry {item.strip()!r}", item)
-            for item in env.split(separator)
-            if item.strip()
-        ]
-    served = None if graphs is None else sorted(graphs)
-    allowlists: dict[str, frozenset[str] | None] = {}
-    for where, entry in entries:
-        token, allowed = _parse_auth_entry(where, entry.strip(), served)
-        if token in allowlists and allowlists[token] != allowed:
-            raise _AuthTokenError(
-                f"{where}: token given twice with different graph lists. How to fix: give each "
-                "token once, with every graph it may run"
-            )
-        allowlists[token] = allowed
-    token_graphs = tuple((t, g) for t, g in sorted(allowlists.items()) if g is not None)
-    return frozenset(allowlists), token_graphs
-
-
-def _parse_auth_entry(
-    where: str, entry: str, served: list[str] | None
-) -> tuple[str, frozenset[str] | None]:
-    token, colon, listed = entry.partition(":")
-    token = token.strip()
-    if not token or any(c in token for c in ",; \t"):
-        raise _AuthTokenError(
-            f"{where}: {token!r} is not a valid token (empty, or has ',', ';' or spaces). "
-            f"How to fix: {_AUTH_SYNTAX}"
-        )
-    if not colon:
-        return token, None
-    names = [name.strip() for name in listed.split(",")]
-    if not listed.strip() or not all(names):
-        raise _AuthTokenError(
-            f"{where}: the graph list after ':' has an empty name. How to fix: {_AUTH_SYNTAX} "
-            "(drop the ':' to let the token run every graph)"
-        )
-    unknown = [n for n in names if served is not None and n not in served]
-    if unknown:
-        raise _AuthTokenError(
-            f"{where}: graph(s) {', '.join(map(repr, unknown))} are not served; served graphs: "
-            f"{', '.join(served or []) or '(none)'}. How to fix: list only served graphs"
-        )
-    return token, frozenset(names)
 
 
 async def _serve(
@@ -469,6 +345,7 @@ async def _serve(
     health: bool,
     reflection_enabled: bool,
     coordination: str = "memory",
+    auth: AuthTokens | None = None,
 ) -> int:
     try:
         running = await start_server(
@@ -479,6 +356,7 @@ async def _serve(
             health=health,
             reflection_enabled=reflection_enabled,
             coordination=coordination,
+            auth=auth,
         )
     except (OSError, RuntimeError) as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import hmac
 import logging
 import re
 import secrets
@@ -27,7 +26,7 @@ from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 from hypergraph_grpc.registry import GraphRegistry, check_value
 
-__all__ = ["ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME", "add_to_server"]
+__all__ = ["ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME", "add_to_server", "echo_metadata"]
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RunnerService"].full_name
 # Initial metadata with this key is sent back as initial and trailing metadata
@@ -86,16 +85,12 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
     # --- RPCs ------------------------------------------------------------------------
 
     async def ListGraphs(self, request, context):
-        await self._echo(context)
-        allowed = self._allowed_graphs(context)
-        if allowed is None:
-            return self._listing
-        return convert.graph_list(g for g in self._listing.graphs if g.name in allowed)
+        await echo_metadata(context)
+        return self._listing
 
     async def Run(self, request, context):
-        echo = await self._echo(context)
+        echo = await echo_metadata(context)
         try:
-            self._check_graph(context, request.graph)
             prepared = self._prepare(request)
             live = await self._claim(prepared)
             hooks = streams.RunHooks(**self._claim_hooks(live))
@@ -124,13 +119,12 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         return convert.run_response(result, error_node=hooks.error_node)
 
     async def Iter(self, request, context):
-        echo = await self._echo(context)
+        echo = await echo_metadata(context)
         options = request.options
         self.open_streams += 1  # reserved before any await, so the limit holds under races
         sink = None
         try:
             try:
-                self._check_graph(context, request.graph)
                 prepared = self._prepare(request)
                 limit = self._config.max_streams
                 if limit and self.open_streams > limit:
@@ -173,7 +167,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             raise
 
     async def Stop(self, request, context):
-        echo = await self._echo(context)
+        echo = await echo_metadata(context)
         workflow_id = request.workflow_id
         try:
             violations = []
@@ -186,7 +180,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                     violations.append(("grace", f"grace must not be negative, got {grace}s"))
             if violations:
                 raise errors.invalid_input("", violations)
-            self._check_live_graph(context, workflow_id)
         except errors.ServiceError as exc:
             await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
         info = convert.struct_to_dict(request.info) if request.HasField("info") else None
@@ -198,11 +191,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         return convert.stop_response(outcome)
 
     async def Watch(self, request, context):
-        echo = await self._echo(context)
-        try:
-            self._check_live_graph(context, request.workflow_id)
-        except errors.ServiceError as exc:
-            await errors.abort(context, exc, workflow_id=request.workflow_id, extra_metadata=echo)
+        echo = await echo_metadata(context)
         await errors.abort(
             context,
             errors.watch_unimplemented(),
@@ -236,46 +225,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         log.info("drained", extra={"open_streams": self.open_streams})
 
     # --- helpers ------------------------------------------------------------------------
-
-    async def _echo(self, context) -> tuple[tuple[str, str], ...]:
-        """Echo ``x-hypergraph-echo``, then check credentials when tokens are configured."""
-        metadata = context.invocation_metadata() or ()
-        echo: tuple[tuple[str, str], ...] = ()
-        for key, value in metadata:
-            if key == ECHO_METADATA_KEY:
-                echo = ((key, value),)
-                await context.send_initial_metadata(echo)
-                context.set_trailing_metadata(echo)
-                break
-        if self._config.auth_tokens:
-            failure = _check_credentials(metadata, self._config.auth_tokens)
-            if failure is not None:
-                await errors.abort(context, failure, extra_metadata=echo)
-        return echo
-
-    def _allowed_graphs(self, context) -> frozenset[str] | None:
-        """The graphs the caller's (already checked) token may run; None = every graph."""
-        if not self._config.token_graphs:
-            return None
-        token = _bearer_token(context.invocation_metadata() or ())
-        return None if token is None else self._config.graphs_for(token)
-
-    def _check_graph(self, context, graph: str) -> None:
-        """PERMISSION_DENIED before anything else (so a restricted token learns no names)."""
-        allowed = self._allowed_graphs(context)
-        if allowed is not None and graph not in allowed:
-            raise errors.permission_denied(graph, allowed)
-
-    def _check_live_graph(self, context, workflow_id: str) -> None:
-        """Stop/Watch: refuse a live workflow of a graph the token may not run.
-
-        An id with no live run here is left alone (Stop answers found=false)."""
-        if self._allowed_graphs(context) is None:
-            return
-        for run in self._coord.live_runs():
-            if run.workflow_id == workflow_id:
-                self._check_graph(context, run.graph)
-                return
 
     def _prepare(self, request) -> _Prepared:
         name = request.graph
@@ -421,6 +370,18 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         )
 
 
+async def echo_metadata(context: grpc.aio.ServicerContext) -> tuple[tuple[str, str], ...]:
+    """Send ``x-hypergraph-echo`` back as initial and trailing metadata; returns the pair
+    (empty when the call has none) for the trailers of an error status."""
+    for key, value in context.invocation_metadata() or ():
+        if key == ECHO_METADATA_KEY:
+            echo = ((key, value),)
+            await context.send_initial_metadata(echo)
+            context.set_trailing_metadata(echo)
+            return echo
+    return ()
+
+
 def add_to_server(service: RunnerService, server) -> None:
     """Register the servicer like the generated ``add_RunnerServiceServicer_to_server``,
     except that the streaming methods' serializer lets pre-serialized chunks through
@@ -454,28 +415,6 @@ def add_to_server(service: RunnerService, server) -> None:
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     server.add_registered_method_handlers(SERVICE_NAME, handlers)
-
-
-def _bearer_token(metadata) -> str | None:
-    for key, value in metadata:
-        if key == "authorization":
-            scheme, _, token = value.partition(" ")
-            return token if scheme.lower() == "bearer" else None
-    return None
-
-
-def _check_credentials(metadata, tokens) -> errors.ServiceError | None:
-    for key, value in metadata:
-        if key == "authorization":
-            scheme, _, token = value.partition(" ")
-            if scheme.lower() == "bearer" and any(
-                hmac.compare_digest(token.encode(), t.encode()) for t in tokens
-            ):
-                return None
-            return errors.unauthenticated("INVALID_CREDENTIALS", "the bearer token is not valid")
-    return errors.unauthenticated(
-        "MISSING_CREDENTIALS", "this server requires an 'authorization: Bearer <token>' header"
-    )
 
 
 def _check_inputs(description, values: dict) -> list[tuple[str, str]]:

@@ -83,6 +83,13 @@ class Coordination(abc.ABC):
     def live_runs(self) -> list[LiveRun]:
         """The runs live on this replica."""
 
+    def live_run(self, workflow_id: str) -> LiveRun | None:
+        """The run of ``workflow_id`` live on this replica, if any."""
+        for run in self.live_runs():
+            if run.workflow_id == workflow_id:
+                return run
+        return None
+
     def live_count(self) -> int:
         """How many runs are live on this replica."""
         return len(self.live_runs())

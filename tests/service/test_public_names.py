@@ -47,6 +47,14 @@ PINNED = {
         "RunnerService",
         "SERVICE_NAME",
         "add_to_server",
+        "echo_metadata",
+    },
+    "hypergraph_grpc.auth": {"AuthInterceptor", "AuthTokenError", "AuthTokens"},
+    "hypergraph_grpc.interceptors": {
+        "Behavior",
+        "InternalErrorInterceptor",
+        "RunnerServiceInterceptor",
+        "before_call",
     },
     "hypergraph_grpc.server": {
         "DEFAULT_GRAPHS",
