@@ -163,10 +163,11 @@ def _add_serve(sub: Any, argv: Sequence[str] | None) -> None:
     # commands should start fast and work without them.
     args = sys.argv[1:] if argv is None else list(argv)
     if "serve" in args:
-        from hypergraph_grpc import server
+        from hypergraph_grpc.serve import serve_from_args
+        from hypergraph_grpc.serve_args import add_serve_arguments
 
-        server.add_serve_arguments(serve)
-        serve.set_defaults(func=server.serve_from_args)
+        add_serve_arguments(serve)
+        serve.set_defaults(func=serve_from_args)
 
 
 def _add_graphs(sub: Any) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import hmac
 import logging
 import re
 import secrets
@@ -22,12 +21,12 @@ import grpc
 
 from hypergraph_grpc import convert, errors, streams
 from hypergraph_grpc.config import ServiceConfig
-from hypergraph_grpc.coordination import Coordination, LiveRun, StopState, WorkflowBusy
+from hypergraph_grpc.coordination import Coordination, LiveRun, WorkflowBusy
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 from hypergraph_grpc.registry import GraphRegistry, check_value
 
-__all__ = ["ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME", "add_to_server"]
+__all__ = ["ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME", "add_to_server", "echo_metadata"]
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RunnerService"].full_name
 # Initial metadata with this key is sent back as initial and trailing metadata
@@ -45,11 +44,6 @@ MIN_CHUNK_BYTES = 256
 MAX_CHUNK_BYTES = 1 << 20
 
 _WORKFLOW_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_STOP_STATE = {
-    StopState.UNKNOWN: pb.RUN_STATE_UNSPECIFIED,
-    StopState.STOPPING: pb.RUN_STATE_STOPPING,
-    StopState.ENDED: pb.RUN_STATE_ENDED,
-}
 
 
 class _Prepared:
@@ -80,9 +74,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         self._runner = runner
         self._coord = coordination
         self._config = config or ServiceConfig()
-        self._listing = pb.ListGraphsResponse(
-            graphs=[convert.graph_info(d) for d in registry.descriptions()]
-        )
+        self._listing = convert.graph_list(convert.graph_info(d) for d in registry.descriptions())
         self._tasks: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
         self.open_streams = 0
@@ -93,19 +85,16 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
     # --- RPCs ------------------------------------------------------------------------
 
     async def ListGraphs(self, request, context):
-        await self._echo(context)
-        allowed = self._allowed_graphs(context)
-        if allowed is None:
-            return self._listing
-        return pb.ListGraphsResponse(graphs=[g for g in self._listing.graphs if g.name in allowed])
+        await echo_metadata(context)
+        return self._listing
 
     async def Run(self, request, context):
-        echo = await self._echo(context)
+        echo = await echo_metadata(context)
         try:
-            self._check_graph(context, request.graph)
             prepared = self._prepare(request)
-            hooks = streams.RunHooks(on_start=None)
-            live = await self._start(prepared, hooks)
+            live = await self._claim(prepared)
+            hooks = streams.RunHooks(**self._claim_hooks(live))
+            self._launch(live, prepared, hooks)
         except errors.ServiceError as exc:
             await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
         task = live.task
@@ -127,16 +116,15 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             )
         else:
             result = task.result()
-        return pb.RunResponse(result=convert.run_result(result, error_node=hooks.error_node))
+        return convert.run_response(result, error_node=hooks.error_node)
 
     async def Iter(self, request, context):
-        echo = await self._echo(context)
+        echo = await echo_metadata(context)
         options = request.options
         self.open_streams += 1  # reserved before any await, so the limit holds under races
         sink = None
         try:
             try:
-                self._check_graph(context, request.graph)
                 prepared = self._prepare(request)
                 limit = self._config.max_streams
                 if limit and self.open_streams > limit:
@@ -147,8 +135,9 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                         "replica, or raise --max-streams.",
                         limit=str(limit),
                     )
-                sink = self._sink(prepared, options)
-                live = await self._start(prepared, sink)
+                live = await self._claim(prepared)
+                sink = self._sink(prepared, options, live)
+                self._launch(live, prepared, sink)
             except errors.ServiceError as exc:
                 await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
             await self._stream(sink, live, prepared, options, context, echo)
@@ -158,9 +147,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                 self.sinks.discard(sink)
 
     async def _stream(self, sink, live, prepared, options, context, echo) -> None:
-        sink._on_overflow = lambda: self._runner.stop(
-            live.workflow_id, info={"kind": "slow_consumer"}, grace=self._config.cancel_grace
-        )
         live.task.add_done_callback(sink.task_done)
         self.sinks.add(sink)
         try:
@@ -181,7 +167,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             raise
 
     async def Stop(self, request, context):
-        echo = await self._echo(context)
+        echo = await echo_metadata(context)
         workflow_id = request.workflow_id
         try:
             violations = []
@@ -194,7 +180,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                     violations.append(("grace", f"grace must not be negative, got {grace}s"))
             if violations:
                 raise errors.invalid_input("", violations)
-            self._check_live_graph(context, workflow_id)
         except errors.ServiceError as exc:
             await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
         info = convert.struct_to_dict(request.info) if request.HasField("info") else None
@@ -203,16 +188,10 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             "stop requested",
             extra={"workflow_id": workflow_id, "found": outcome.found, "stop_info": info},
         )
-        return pb.StopResponse(
-            found=outcome.found, run_id=outcome.run_id, state=_STOP_STATE[outcome.state]
-        )
+        return convert.stop_response(outcome)
 
     async def Watch(self, request, context):
-        echo = await self._echo(context)
-        try:
-            self._check_live_graph(context, request.workflow_id)
-        except errors.ServiceError as exc:
-            await errors.abort(context, exc, workflow_id=request.workflow_id, extra_metadata=echo)
+        echo = await echo_metadata(context)
         await errors.abort(
             context,
             errors.watch_unimplemented(),
@@ -246,46 +225,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         log.info("drained", extra={"open_streams": self.open_streams})
 
     # --- helpers ------------------------------------------------------------------------
-
-    async def _echo(self, context) -> tuple[tuple[str, str], ...]:
-        """Echo ``x-hypergraph-echo``, then check credentials when tokens are configured."""
-        metadata = context.invocation_metadata() or ()
-        echo: tuple[tuple[str, str], ...] = ()
-        for key, value in metadata:
-            if key == ECHO_METADATA_KEY:
-                echo = ((key, value),)
-                await context.send_initial_metadata(echo)
-                context.set_trailing_metadata(echo)
-                break
-        if self._config.auth_tokens:
-            failure = _check_credentials(metadata, self._config.auth_tokens)
-            if failure is not None:
-                await errors.abort(context, failure, extra_metadata=echo)
-        return echo
-
-    def _allowed_graphs(self, context) -> frozenset[str] | None:
-        """The graphs the caller's (already checked) token may run; None = every graph."""
-        if not self._config.token_graphs:
-            return None
-        token = _bearer_token(context.invocation_metadata() or ())
-        return None if token is None else self._config.graphs_for(token)
-
-    def _check_graph(self, context, graph: str) -> None:
-        """PERMISSION_DENIED before anything else (so a restricted token learns no names)."""
-        allowed = self._allowed_graphs(context)
-        if allowed is not None and graph not in allowed:
-            raise errors.permission_denied(graph, allowed)
-
-    def _check_live_graph(self, context, workflow_id: str) -> None:
-        """Stop/Watch: refuse a live workflow of a graph the token may not run.
-
-        An id with no live run here is left alone (Stop answers found=false)."""
-        if self._allowed_graphs(context) is None:
-            return
-        for run in self._coord.live_runs():
-            if run.workflow_id == workflow_id:
-                self._check_graph(context, run.graph)
-                return
 
     def _prepare(self, request) -> _Prepared:
         name = request.graph
@@ -328,7 +267,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             request.max_iterations or self._config.max_iterations,
         )
 
-    def _sink(self, prepared: _Prepared, options) -> streams.StreamSink:
+    def _sink(self, prepared: _Prepared, options, live: LiveRun) -> streams.StreamSink:
         # Client-chosen limits are clamped so no option can unbound a stream's memory.
         config = self._config
         queued = min(options.max_queued_events or config.max_queued_events, MAX_QUEUED_EVENTS)
@@ -336,16 +275,18 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         chunk_bytes = min(max(chunk_bytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
         return streams.StreamSink(
             convert.EventEncoder(prepared.name, prepared.workflow_id),
-            on_start=None,
-            on_overflow=None,
+            **self._claim_hooks(live),
+            on_overflow=lambda: self._runner.stop(
+                live.workflow_id, info={"kind": "slow_consumer"}, grace=config.cancel_grace
+            ),
             max_queued_events=queued,
             max_chunk_bytes=chunk_bytes,
             merge=not options.disable_merge,
             hard_cap=queued * config.unmerged_queue_factor,
         )
 
-    async def _start(self, prepared: _Prepared, processor) -> LiveRun:
-        """Claim the workflow id and start the run task (raises ServiceError)."""
+    async def _claim(self, prepared: _Prepared) -> LiveRun:
+        """Claim the workflow id for a new run (raises ServiceError)."""
         if self.draining:
             raise errors.draining()
         limit = self._config.max_runs
@@ -360,15 +301,23 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             live = await self._coord.claim(prepared.workflow_id, prepared.name)
         except WorkflowBusy:
             raise errors.already_running(prepared.workflow_id) from None
-        processor._on_start = lambda event: self._coord.started(live, event.run_id)
+        return live
+
+    def _claim_hooks(self, live: LiveRun) -> dict[str, Any]:
+        """The run processor's start and end hooks that keep the claim of ``live`` current."""
         # The runtime frees the id before it emits RunEndEvent; so do we, so a client
         # that reuses the id right after RunEnded (a chat, turn after turn) never races.
-        processor._on_end = lambda: self._coord.release(live)
+        return {
+            "on_start": lambda event: self._coord.started(live, event.run_id),
+            "on_end": lambda: self._coord.release(live),
+        }
+
+    def _launch(self, live: LiveRun, prepared: _Prepared, processor) -> None:
+        """Start the run task of a claimed workflow id."""
         task = asyncio.get_running_loop().create_task(self._execute(live, prepared, processor))
         live.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return live
 
     async def _execute(self, live: LiveRun, prepared: _Prepared, processor) -> Any:
         started = time.monotonic()
@@ -421,6 +370,18 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         )
 
 
+async def echo_metadata(context: grpc.aio.ServicerContext) -> tuple[tuple[str, str], ...]:
+    """Send ``x-hypergraph-echo`` back as initial and trailing metadata; returns the pair
+    (empty when the call has none) for the trailers of an error status."""
+    for key, value in context.invocation_metadata() or ():
+        if key == ECHO_METADATA_KEY:
+            echo = ((key, value),)
+            await context.send_initial_metadata(echo)
+            context.set_trailing_metadata(echo)
+            return echo
+    return ()
+
+
 def add_to_server(service: RunnerService, server) -> None:
     """Register the servicer like the generated ``add_RunnerServiceServicer_to_server``,
     except that the streaming methods' serializer lets pre-serialized chunks through
@@ -454,28 +415,6 @@ def add_to_server(service: RunnerService, server) -> None:
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     server.add_registered_method_handlers(SERVICE_NAME, handlers)
-
-
-def _bearer_token(metadata) -> str | None:
-    for key, value in metadata:
-        if key == "authorization":
-            scheme, _, token = value.partition(" ")
-            return token if scheme.lower() == "bearer" else None
-    return None
-
-
-def _check_credentials(metadata, tokens) -> errors.ServiceError | None:
-    for key, value in metadata:
-        if key == "authorization":
-            scheme, _, token = value.partition(" ")
-            if scheme.lower() == "bearer" and any(
-                hmac.compare_digest(token.encode(), t.encode()) for t in tokens
-            ):
-                return None
-            return errors.unauthenticated("INVALID_CREDENTIALS", "the bearer token is not valid")
-    return errors.unauthenticated(
-        "MISSING_CREDENTIALS", "this server requires an 'authorization: Bearer <token>' header"
-    )
 
 
 def _check_inputs(description, values: dict) -> list[tuple[str, str]]:

@@ -21,7 +21,14 @@ import dataclasses
 import enum
 from typing import Any
 
-__all__ = ["Coordination", "LiveRun", "StopOutcome", "StopState", "WorkflowBusy"]
+__all__ = [
+    "Coordination",
+    "LiveRun",
+    "StopOutcome",
+    "StopState",
+    "WorkflowBusy",
+    "make_coordination",
+]
 
 
 class WorkflowBusy(Exception):
@@ -83,9 +90,37 @@ class Coordination(abc.ABC):
     def live_runs(self) -> list[LiveRun]:
         """The runs live on this replica."""
 
+    def live_run(self, workflow_id: str) -> LiveRun | None:
+        """The run of ``workflow_id`` live on this replica, if any."""
+        for run in self.live_runs():
+            if run.workflow_id == workflow_id:
+                return run
+        return None
+
     def live_count(self) -> int:
         """How many runs are live on this replica."""
         return len(self.live_runs())
 
     async def close(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release connections (nothing to do in memory)."""
+
+
+def make_coordination(url: str, runner: Any) -> Coordination:
+    """``memory`` (one process), or ``redis://...`` when a Redis implementation is installed
+    as ``hypergraph_grpc.coordination.redis`` (``RedisCoordination.from_url(url, runner)``)."""
+    if url in ("", "memory"):
+        from hypergraph_grpc.coordination.memory import InMemoryCoordination
+
+        return InMemoryCoordination(runner)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            from hypergraph_grpc.coordination.redis import RedisCoordination
+        except ImportError as exc:
+            raise RuntimeError(
+                f"--coordination {url!r}: Redis coordination is not available in this build "
+                f"({exc}). How to fix: use --coordination memory (one process)."
+            ) from exc
+        return RedisCoordination.from_url(url, runner)
+    raise RuntimeError(
+        f"--coordination {url!r} is not understood. How to fix: use 'memory' or a redis:// URL."
+    )

@@ -77,5 +77,8 @@ class InMemoryCoordination(Coordination):
     def live_runs(self) -> list[LiveRun]:
         return list(self._live.values())
 
+    def live_run(self, workflow_id: str) -> LiveRun | None:
+        return self._live.get(workflow_id)
+
     def live_count(self) -> int:
         return len(self._live)

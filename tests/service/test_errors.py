@@ -9,9 +9,11 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from hypergraph import AsyncRunner
+from hypergraph_grpc.auth import AuthTokens
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.errors import DOMAIN
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+from hypergraph_grpc.service import ECHO_METADATA_KEY
 from tests.service.conftest import close_harness, collect, iter_request, make_harness, run_request
 from tests.service.helpers import Details
 
@@ -176,7 +178,7 @@ async def test_stop_with_malformed_id_is_invalid_argument(harness):
 
 
 async def test_bearer_token_auth_unauthenticated():
-    h = await make_harness(ServiceConfig(auth_tokens=frozenset({"s3cret"})))
+    h = await make_harness(auth=AuthTokens.parse(["s3cret"]))
     try:
         missing = await rejected(h.stub.Run(run_request("add", a=1, b=1)))
         assert missing.code == grpc.StatusCode.UNAUTHENTICATED
@@ -189,6 +191,11 @@ async def test_bearer_token_auth_unauthenticated():
         )
         streamed = await rejected_iter(h.stub.Iter(iter_request("add", a=1, b=1)))
         assert streamed.code == grpc.StatusCode.UNAUTHENTICATED
+        echo = (ECHO_METADATA_KEY, "call-7")
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await h.stub.Run(run_request("add", a=1, b=1), metadata=(echo,))
+        assert echo in tuple(refused.value.trailing_metadata())  # echoed beside the refusal
+        assert Details(refused.value).reason == "MISSING_CREDENTIALS"
         good = (("authorization", "Bearer s3cret"),)
         response = await h.stub.Run(run_request("add", a=1, b=1), metadata=good)
         assert response.result.status == pb.RUN_STATUS_COMPLETED
@@ -197,3 +204,16 @@ async def test_bearer_token_auth_unauthenticated():
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         await close_harness(h)
+
+
+async def test_node_failed_and_the_run_result_name_the_exception_alike(harness):
+    """An exception class re-exported by its package (``hypergraph.NodeOutputError``,
+    defined in a private module) has one name in node_failed, RunEnded and Run."""
+    expected = "hypergraph.NodeOutputError"
+    events = await collect(harness.stub.Iter(iter_request("bad_outputs", x=1)))
+    failed = [e.node_failed.error for e in events if e.WhichOneof("kind") == "node_failed"]
+    ended = events[-1].run_ended.result
+    assert [error.type for error in failed] == [expected]
+    assert ended.error.type == expected and ended.error.node == "one_value_for_two_outputs"
+    answer = await harness.stub.Run(run_request("bad_outputs", x=1))
+    assert answer.result.error.type == expected

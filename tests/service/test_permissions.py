@@ -14,10 +14,9 @@ import grpc
 import pytest
 import pytest_asyncio
 
-from hypergraph_grpc.config import ServiceConfig
+from hypergraph_grpc.auth import AuthTokenError, AuthTokens
 from hypergraph_grpc.errors import DOMAIN
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
-from hypergraph_grpc.server import _AuthTokenError, _parse_auth_tokens
 from tests.service.conftest import close_harness, collect, iter_request, make_harness, run_request
 from tests.service.helpers import Details
 
@@ -48,8 +47,7 @@ def assert_not_allowed(details: Details, graph: str) -> None:
 
 @pytest_asyncio.fixture
 async def harness():
-    tokens, token_graphs = _parse_auth_tokens(["full", "limited:add,echo"])
-    h = await make_harness(ServiceConfig(auth_tokens=tokens, token_graphs=token_graphs))
+    h = await make_harness(auth=AuthTokens.parse(["full", "limited:add,echo"]))
     try:
         yield h
     finally:
@@ -119,16 +117,17 @@ async def test_stop_and_watch_of_a_live_run_outside_the_allowlist(harness):
 
 
 def test_parse_flags_and_env():
-    tokens, lists = _parse_auth_tokens(
-        ["a", "b:add, echo"], "c;d:tokens", ["add", "echo", "tokens"]
-    )
-    assert tokens == {"a", "b", "c", "d"}
-    assert dict(lists) == {"b": {"add", "echo"}, "d": {"tokens"}}
-    # Legacy env syntax: commas between tokens when no token has a list.
-    tokens, lists = _parse_auth_tokens([], "tok1, tok2")
-    assert tokens == {"tok1", "tok2"} and lists == ()
-    config = ServiceConfig(auth_tokens=tokens, token_graphs=(("tok1", frozenset({"add"})),))
-    assert config.graphs_for("tok1") == {"add"} and config.graphs_for("tok2") is None
+    tokens = AuthTokens.parse(["a", "b:add, echo"], "c;d:tokens", ["add", "echo", "tokens"])
+    assert tokens.allowlists == {
+        "a": None,
+        "b": {"add", "echo"},
+        "c": None,
+        "d": {"tokens"},
+    }
+    assert tokens.known("b") == "b" and tokens.known("e") is None
+    assert tokens.graphs_for("b") == {"add", "echo"} and tokens.graphs_for("a") is None
+    # The env var may also separate tokens with commas when no token has a list.
+    assert AuthTokens.parse([], "tok1, tok2").allowlists == {"tok1": None, "tok2": None}
 
 
 @pytest.mark.parametrize(
@@ -143,8 +142,8 @@ def test_parse_flags_and_env():
     ],
 )
 def test_parse_errors_say_what_and_how_to_fix(flags, env, expected):
-    with pytest.raises(_AuthTokenError) as info:
-        _parse_auth_tokens(flags, env, ["add", "echo"])
+    with pytest.raises(AuthTokenError) as info:
+        AuthTokens.parse(flags, env, ["add", "echo"])
     message = str(info.value)
     assert expected in message, message
     assert "How to fix" in message
