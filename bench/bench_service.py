@@ -65,6 +65,7 @@ sys.path.insert(0, str(ROOT))
 
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb  # noqa: E402
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc  # noqa: E402
+from tests.support import server_process  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 TOTAL_TOKENS = int(100_000 * SCALE)
@@ -86,19 +87,12 @@ GRAPHS = "bench.graphs:GRAPHS"  # `tokens`: streams N tokens, returns only the c
 # --------------------------------------------------------------------- processes
 
 
-class ServerProcess:
-    """A server in its own process; `target`, and its RSS and CPU via psutil."""
+class ServerProcess(server_process.ServerProcess):
+    """The tests' server launcher, plus the process's RSS and CPU via psutil."""
 
-    def __init__(self, name: str, argv: list[str]) -> None:
+    def __init__(self, name: str, command: list[str]) -> None:
+        super().__init__(command=command)
         self.name = name
-        self.popen = subprocess.Popen(
-            argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        line = self.popen.stdout.readline()
-        if not line.startswith("listening on "):
-            self.popen.kill()
-            raise RuntimeError(f"{name} did not start: first line {line!r}")
-        self.target = line.split()[-1]
         self.proc = psutil.Process(self.popen.pid)
 
     def rss(self) -> int:
@@ -108,21 +102,12 @@ class ServerProcess:
         times = self.proc.cpu_times()
         return times.user + times.system
 
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(30)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
 
 def start_service(profile_to: Path | None = None) -> ServerProcess:
     argv = [sys.executable]
     if profile_to is not None:
         argv += ["-m", "cProfile", "-o", str(profile_to)]
-    argv += ["-m", "hypergraph_grpc.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+    argv += server_process.SERVE[1:]
     return ServerProcess("service", argv + ["--graphs", GRAPHS])
 
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
-import threading
-from pathlib import Path
 
 import grpc
 import pytest
@@ -18,43 +15,13 @@ from hypergraph_grpc.convert import struct_to_dict
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 from tests.service.conftest import collect, iter_request, run_request, text_of
+from tests.support.server_process import ROOT, ServerProcess
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.asyncio
 
 
-def start(*args: str) -> tuple[subprocess.Popen, str, list[str]]:
-    popen = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hypergraph_grpc.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            *args,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    first = popen.stdout.readline().strip()
-    assert first.startswith("listening on 127.0.0.1:"), (
-        first,
-        popen.stderr.read() if popen.poll() is not None else "",
-    )
-    logs: list[str] = []
-    threading.Thread(target=lambda: logs.extend(popen.stderr), daemon=True).start()
-    threading.Thread(target=popen.stdout.read, daemon=True).start()
-    return popen, first.split()[-1], logs
-
-
 async def test_serve_prints_listening_then_serves_and_drains_on_sigterm():
-    popen, address, logs = start(
+    server = ServerProcess(
         "--graphs",
         "hypergraph_grpc.demo.testing:GRAPHS",
         "--drain-seconds",
@@ -62,8 +29,8 @@ async def test_serve_prints_listening_then_serves_and_drains_on_sigterm():
         "--log-format",
         "json",
     )
-    try:
-        async with grpc.aio.insecure_channel(address) as channel:
+    with server:
+        async with grpc.aio.insecure_channel(server.target) as channel:
             stub = pb_grpc.RunnerServiceStub(channel)
             health = health_pb2_grpc.HealthStub(channel)
             listing = await stub.ListGraphs(pb.ListGraphsRequest())
@@ -74,7 +41,7 @@ async def test_serve_prints_listening_then_serves_and_drains_on_sigterm():
             calls.append(stub.Iter(iter_request("sleep", seconds=60)))
             for call in calls:
                 assert (await call.read()).WhichOneof("kind") == "run_started"
-            popen.send_signal(signal.SIGTERM)
+            server.popen.send_signal(signal.SIGTERM)
             # During the drain: NOT_SERVING, and new runs are refused with UNAVAILABLE.
             for _ in range(100):
                 reply = await health.Check(health_pb2.HealthCheckRequest())
@@ -90,13 +57,9 @@ async def test_serve_prints_listening_then_serves_and_drains_on_sigterm():
                 result = events[-1].run_ended.result
                 assert result.status == pb.RUN_STATUS_STOPPED
                 assert struct_to_dict(result.stop_info) == {"kind": "server_shutdown"}
-        assert popen.wait(timeout=20) == 0
-        joined = "\n".join(logs)
-        assert '"message": "run started"' in joined and '"workflow_id": "wf-' in joined
-    finally:
-        if popen.poll() is None:
-            popen.kill()
-            popen.wait()
+        assert server.popen.wait(timeout=20) == 0
+        log = server.log()
+        assert '"message": "run started"' in log and '"workflow_id": "wf-' in log
 
 
 async def test_serve_rejects_a_bad_graphs_spec():
@@ -121,29 +84,25 @@ async def test_serve_rejects_a_bad_graphs_spec():
 
 
 async def test_second_signal_skips_the_drain():
-    popen, address, _ = start(
+    server = ServerProcess(
         "--graphs", "hypergraph_grpc.demo.testing:GRAPHS", "--drain-seconds", "600"
     )
-    try:
-        async with grpc.aio.insecure_channel(address) as channel:
+    with server:
+        async with grpc.aio.insecure_channel(server.target) as channel:
             stub = pb_grpc.RunnerServiceStub(channel)
             health = health_pb2_grpc.HealthStub(channel)
             call = stub.Iter(iter_request("sleep", seconds=600))
             assert (await call.read()).WhichOneof("kind") == "run_started"
-            popen.send_signal(signal.SIGINT)
+            server.popen.send_signal(signal.SIGINT)
             for _ in range(200):
                 reply = await health.Check(health_pb2.HealthCheckRequest())
                 if reply.status == health_pb2.HealthCheckResponse.NOT_SERVING:
                     break
                 await asyncio.sleep(0.01)
             assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
-            popen.send_signal(signal.SIGTERM)  # do not wait the 600 s drain
+            server.popen.send_signal(signal.SIGTERM)  # do not wait the 600 s drain
             events = await collect(call)
             result = events[-1].run_ended.result
             assert result.status == pb.RUN_STATUS_STOPPED
             assert struct_to_dict(result.stop_info) == {"kind": "server_shutdown"}
-        assert popen.wait(timeout=30) == 0
-    finally:
-        if popen.poll() is None:
-            popen.kill()
-            popen.wait()
+        assert server.popen.wait(timeout=30) == 0
