@@ -20,7 +20,7 @@ from grpc_reflection.v1alpha import reflection
 from hypergraph import AsyncRunner
 from hypergraph_grpc.auth import AuthInterceptor, AuthTokens
 from hypergraph_grpc.config import ServiceConfig
-from hypergraph_grpc.coordination import make_coordination
+from hypergraph_grpc.coordination import Coordination, make_coordination
 from hypergraph_grpc.interceptors import InternalErrorInterceptor
 from hypergraph_grpc.registry import GraphRegistry
 from hypergraph_grpc.service import SERVICE_NAME, RunnerService, add_to_server
@@ -33,12 +33,11 @@ class RunningServer:
     """A started server: its port, its parts, and how to stop it."""
 
     server: grpc.aio.Server
-    service: Any
+    service: RunnerService
     health: grpc_health.aio.HealthServicer | None
     host: str
     port: int
-    runner: Any
-    coordination: Any = None
+    coordination: Coordination
 
     @property
     def address(self) -> str:
@@ -52,8 +51,7 @@ class RunningServer:
             await self.health.enter_graceful_shutdown()
         await self.service.drain(drain_seconds, force)
         await self.server.stop(grace=1.0)
-        if self.coordination is not None:
-            await self.coordination.close()
+        await self.coordination.close()
 
 
 async def start_server(
@@ -116,7 +114,7 @@ async def start_server(
         serving = health_pb2.HealthCheckResponse.SERVING
         await health_servicer.set("", serving)
         await health_servicer.set(SERVICE_NAME, serving)
-    return RunningServer(server, service, health_servicer, host, bound, runner, coord)
+    return RunningServer(server, service, health_servicer, host, bound, coord)
 
 
 def _receive_limit(max_request_bytes: int) -> int:
