@@ -1,4 +1,6 @@
-"""`hypergraph-grpc serve` as a user runs it: first line, then SIGTERM drain."""
+"""`hypergraph-grpc serve` as a user runs it: the first stdout line is
+``listening on HOST:PORT``; SIGTERM drains (a second signal skips the wait) and
+exits 0; a bad ``--graphs`` spec exits 2 naming it."""
 
 from __future__ import annotations
 
@@ -17,9 +19,8 @@ from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 from tests.service.conftest import collect, iter_request, run_request, text_of
 from tests.support.server_process import ROOT, ServerProcess
 
-pytestmark = pytest.mark.asyncio
 
-
+@pytest.mark.asyncio
 async def test_serve_prints_listening_then_serves_and_drains_on_sigterm():
     server = ServerProcess(
         "--graphs",
@@ -62,6 +63,7 @@ async def test_serve_prints_listening_then_serves_and_drains_on_sigterm():
         assert '"message": "run started"' in log and '"workflow_id": "wf-' in log
 
 
+@pytest.mark.asyncio
 async def test_serve_rejects_a_bad_graphs_spec():
     popen = subprocess.run(
         [
@@ -83,6 +85,7 @@ async def test_serve_rejects_a_bad_graphs_spec():
     assert "cannot import module 'nope.mod'" in popen.stderr
 
 
+@pytest.mark.asyncio
 async def test_second_signal_skips_the_drain():
     server = ServerProcess(
         "--graphs", "hypergraph_grpc.demo.testing:GRAPHS", "--drain-seconds", "600"
