@@ -6,9 +6,6 @@ env syntax is parsed with errors that say how to fix them. Health stays open."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import grpc
 import pytest
 import pytest_asyncio
@@ -20,7 +17,7 @@ from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.service import ECHO_METADATA_KEY
 from tests.service.conftest import close_harness, collect, iter_request, make_harness, run_request
 from tests.service.helpers import Details, rejected
-from tests.support.server_process import ROOT
+from tests.support.server_process import serve_refused
 
 FULL = (("authorization", "Bearer full"),)
 
@@ -174,23 +171,8 @@ def test_parse_errors_say_what_and_how_to_fix(flags, env, expected):
 
 
 def test_serve_refuses_a_bad_allowlist_with_a_clear_message():
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hypergraph_grpc.cli",
-            "serve",
-            "--port",
-            "0",
-            "--graphs",
-            "hypergraph_grpc.demo.testing:GRAPHS",
-            "--auth-token",
-            "tok:add,nope",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = serve_refused(
+        "--graphs", "hypergraph_grpc.demo.testing:GRAPHS", "--auth-token", "tok:add,nope"
     )
     assert done.returncode == 2, done.stderr
     assert "--auth-token 'tok:add,nope'" in done.stderr

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
-import sys
 
 import grpc
 import pytest
@@ -17,7 +15,17 @@ from hypergraph_grpc.convert import struct_to_dict
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 from tests.service.conftest import collect, iter_request, run_request, text_of
-from tests.support.server_process import ROOT, ServerProcess
+from tests.support.server_process import ServerProcess, serve_refused
+
+
+async def not_serving(health: health_pb2_grpc.HealthStub) -> bool:
+    """Whether the server's health turns NOT_SERVING (polled, bounded)."""
+    for _ in range(500):
+        reply = await health.Check(health_pb2.HealthCheckRequest())
+        if reply.status == health_pb2.HealthCheckResponse.NOT_SERVING:
+            return True
+        await asyncio.sleep(0.01)
+    return False
 
 
 @pytest.mark.asyncio
@@ -44,12 +52,7 @@ async def test_serve_prints_listening_then_serves_and_drains_on_sigterm():
                 assert (await call.read()).WhichOneof("kind") == "run_started"
             server.popen.send_signal(signal.SIGTERM)
             # During the drain: NOT_SERVING, and new runs are refused with UNAVAILABLE.
-            for _ in range(100):
-                reply = await health.Check(health_pb2.HealthCheckRequest())
-                if reply.status == health_pb2.HealthCheckResponse.NOT_SERVING:
-                    break
-                await asyncio.sleep(0.01)
-            assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            assert await not_serving(health)
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await stub.Run(run_request("add", a=1, b=1))
             assert info.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -65,22 +68,7 @@ async def test_serve_prints_listening_then_serves_and_drains_on_sigterm():
 
 @pytest.mark.asyncio
 async def test_serve_rejects_a_bad_graphs_spec():
-    popen = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hypergraph_grpc.cli",
-            "serve",
-            "--port",
-            "0",
-            "--graphs",
-            "nope.mod:X",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    popen = serve_refused("--graphs", "nope.mod:X")
     assert popen.returncode == 2
     assert "cannot import module 'nope.mod'" in popen.stderr
 
@@ -97,12 +85,7 @@ async def test_second_signal_skips_the_drain():
             call = stub.Iter(iter_request("sleep", seconds=600))
             assert (await call.read()).WhichOneof("kind") == "run_started"
             server.popen.send_signal(signal.SIGINT)
-            for _ in range(200):
-                reply = await health.Check(health_pb2.HealthCheckRequest())
-                if reply.status == health_pb2.HealthCheckResponse.NOT_SERVING:
-                    break
-                await asyncio.sleep(0.01)
-            assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            assert await not_serving(health)
             server.popen.send_signal(signal.SIGTERM)  # do not wait the 600 s drain
             events = await collect(call)
             result = events[-1].run_ended.result

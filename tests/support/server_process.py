@@ -7,6 +7,7 @@ the fake LLM provider) and reads its address from that line. Its stderr lines
 are kept in ``stderr`` and its stdout is drained, so a chatty server never
 blocks on a full pipe.
 
+:func:`serve_refused` runs ``serve`` with arguments it refuses before listening.
 :func:`wait_until_free` and :func:`wait_until_free_async` wait for a workflow
 id's run to end, with the Python client (sync or async).
 """
@@ -24,7 +25,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ROOT", "SERVE", "ServerProcess", "wait_until_free", "wait_until_free_async"]
+__all__ = [
+    "ROOT",
+    "SERVE",
+    "ServerProcess",
+    "serve_refused",
+    "wait_until_free",
+    "wait_until_free_async",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVE = (sys.executable, "-m", "hypergraph_grpc.cli", "serve", "--host", "127.0.0.1", "--port", "0")
@@ -92,6 +100,13 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def serve_refused(*serve_args: str) -> subprocess.CompletedProcess:
+    """``serve`` with arguments it refuses before it listens: the ended process (text output)."""
+    return subprocess.run(
+        [*SERVE, *serve_args], cwd=ROOT, capture_output=True, text=True, timeout=STARTUP_TIMEOUT
+    )
 
 
 def wait_until_free(client: Any, workflow_id: str, within: float = 15.0) -> Any:
