@@ -4,7 +4,8 @@ One AsyncRunner serves every run. Each run is a task of its own (so a client
 that goes away never cancels it by accident: the service stops it with a
 reason instead), claimed in the :mod:`coordination` under its workflow id.
 Every exception becomes a status in :mod:`errors`; every protobuf comes from
-:mod:`convert`; stream delivery is :mod:`streams`.
+:mod:`convert`; stream delivery is :mod:`streams`. Calls reach it already
+authenticated and allowed (:mod:`auth`'s interceptor, installed by :mod:`server`).
 """
 
 from __future__ import annotations
