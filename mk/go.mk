@@ -27,7 +27,9 @@ gen-go: $(STAMPS)/buf $(STAMPS)/go-plugins
 	cd protos && $(BUF) generate --template buf.gen.go.yaml
 
 # The tests start the Python server (.venv) themselves on a free port.
+# `go mod verify` checks the module cache against go.sum first.
 test-go: $(STAMPS)/venv
+	cd $(GO_DIR) && $(GO) mod verify
 	cd $(GO_DIR) && HYPERGRAPH_ROOT=$(ROOT) $(GO) test -v -count=1 -timeout 10m ./...
 
 # 16 concurrent Iter streams of the `tokens` graph, read by a Go client.
