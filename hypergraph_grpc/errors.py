@@ -3,8 +3,9 @@
 Every non-OK answer carries ``google.rpc.Status`` details (read them with
 grpcio-status ``rpc_status.from_call``): an ``ErrorInfo`` with domain
 ``hypergraph.dev`` and a ``reason`` from the table below, plus a ``BadRequest``
-with one field violation per bad field for INVALID_ARGUMENT. The table is the
-contract (docs/protocol.md, "Errors"):
+with one field violation per bad field for INVALID_ARGUMENT, and a ``RetryInfo``
+(how long to wait before retrying) on the refusals marked "retry" below. The
+table is the contract (docs/protocol.md, "Errors"):
 
 ======================  ===================  ==============================
 situation               code                 reason
@@ -13,8 +14,9 @@ unknown graph           NOT_FOUND            GRAPH_NOT_FOUND
 bad input/select/id     INVALID_ARGUMENT     INVALID_INPUT
 workflow id is live     ALREADY_EXISTS       WORKFLOW_ALREADY_RUNNING
 server draining         UNAVAILABLE          SERVER_DRAINING
-too many runs           RESOURCE_EXHAUSTED   TOO_MANY_RUNS
-too many streams        RESOURCE_EXHAUSTED   TOO_MANY_STREAMS
+too many runs           RESOURCE_EXHAUSTED   TOO_MANY_RUNS (retry)
+too many streams        RESOURCE_EXHAUSTED   TOO_MANY_STREAMS (retry)
+event loop overloaded   RESOURCE_EXHAUSTED   SERVER_OVERLOADED (retry)
 request too large       RESOURCE_EXHAUSTED   REQUEST_TOO_LARGE
 slow consumer           RESOURCE_EXHAUSTED   SLOW_CONSUMER
 no/bad bearer token     UNAUTHENTICATED      MISSING_/INVALID_CREDENTIALS
@@ -32,7 +34,7 @@ import logging
 from collections.abc import Iterable, Sequence
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -47,6 +49,7 @@ __all__ = [
     "graph_not_found",
     "internal",
     "invalid_input",
+    "overloaded",
     "permission_denied",
     "resource_exhausted",
     "to_status",
@@ -69,6 +72,7 @@ class ServiceError(Exception):
         *,
         violations: Sequence[tuple[str, str]] = (),
         metadata: dict[str, str] | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -76,6 +80,8 @@ class ServiceError(Exception):
         self.message = message
         self.violations = list(violations)
         self.metadata = dict(metadata or {})
+        # Seconds a client should wait before retrying (sent as google.rpc.RetryInfo).
+        self.retry_after = retry_after
 
 
 def graph_not_found(name: str, known: Iterable[str]) -> ServiceError:
@@ -148,8 +154,30 @@ def draining() -> ServiceError:
     )
 
 
-def resource_exhausted(reason: str, message: str, **metadata: str) -> ServiceError:
-    return ServiceError(grpc.StatusCode.RESOURCE_EXHAUSTED, reason, message, metadata=metadata)
+def resource_exhausted(
+    reason: str, message: str, *, retry_after: float | None = None, **metadata: str
+) -> ServiceError:
+    return ServiceError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        reason,
+        message,
+        metadata=metadata,
+        retry_after=retry_after,
+    )
+
+
+def overloaded(lag_s: float, limit_s: float, retry_after: float) -> ServiceError:
+    """RESOURCE_EXHAUSTED: the event loop runs ``lag_s`` behind, over ``--max-loop-lag-ms``."""
+    return resource_exhausted(
+        "SERVER_OVERLOADED",
+        f"this server is overloaded: its event loop runs {lag_s * 1000:.0f} ms behind (limit "
+        f"--max-loop-lag-ms {limit_s * 1000:.0f}), so the run was not started. How to fix: "
+        f"retry after {retry_after:g} s (the RetryInfo delay), preferably on another replica; "
+        "add replicas if this persists.",
+        retry_after=retry_after,
+        loop_lag_ms=f"{lag_s * 1000:.0f}",
+        limit_ms=f"{limit_s * 1000:.0f}",
+    )
 
 
 def watch_unimplemented() -> ServiceError:
@@ -212,6 +240,10 @@ def to_status(
         for field, text in error.violations:
             request.field_violations.add(field=field, description=text)
         details.append(_pack(request))
+    if error.retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(round(error.retry_after * 1e9))
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     status = status_pb2.Status(code=_CODES[error.code], message=error.message, details=details)
     converted = rpc_status.to_status(status)
     if extra_metadata:

@@ -35,6 +35,7 @@ PINNED = {
         "graph_not_found",
         "internal",
         "invalid_input",
+        "overloaded",
         "permission_denied",
         "resource_exhausted",
         "to_status",
@@ -72,6 +73,7 @@ PINNED = {
         "load_specs",
     },
     "hypergraph_grpc.config": {"ServiceConfig"},
+    "hypergraph_grpc.admission": {"Admission", "CORE_PENDING_CALLS", "core_options"},
     "hypergraph_grpc.coordination": {
         "Coordination",
         "LiveRun",
