@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from hypergraph_grpc.coordination import EventLogLimits
+
 __all__ = ["ServiceConfig"]
 
 
@@ -37,6 +39,9 @@ class ServiceConfig:
     # no entry here may run every graph; one with an entry only those graphs
     # (others answer PERMISSION_DENIED, and ListGraphs hides them).
     token_graphs: tuple[tuple[str, frozenset[str]], ...] = ()
+    # Each run's event log (what Watch replays): newest events kept, and how long a
+    # finished run's log is kept.
+    event_log: EventLogLimits = EventLogLimits()
 
     def graphs_for(self, token: str) -> frozenset[str] | None:
         """The graphs ``token`` may run, or None for every graph."""

@@ -53,8 +53,10 @@ __all__ = [
     "clean_text",
     "error_info",
     "error_type_name",
+    "events_lost",
     "graph_info",
     "run_result",
+    "run_summary",
     "struct_to_dict",
     "timestamp",
     "to_plain",
@@ -518,6 +520,28 @@ class EventEncoder:
                 f"unknown runtime event {kind.__name__}; update hypergraph_grpc.convert"
             )
         return message
+
+
+def events_lost(workflow_id: str, run_id: str, first_seq: int, last_seq: int) -> pb.Event:
+    """The Watch message naming events no longer kept (its seq is the last one missing)."""
+    return pb.Event(
+        workflow_id=workflow_id,
+        run_id=run_id,
+        seq=last_seq,
+        events_lost=pb.EventsLost(first_seq=first_seq, last_seq=last_seq),
+    )
+
+
+def run_summary(info: Any) -> pb.RunSummary:
+    """One live run (a coordination ``RunInfo``) for ListRuns."""
+    return pb.RunSummary(
+        workflow_id=info.workflow_id,
+        run_id=info.run_id,
+        graph=info.graph,
+        owner=info.owner,
+        start_time=timestamp(info.started_at),
+        state=pb.RUN_STATE_STOPPING if info.stopping else pb.RUN_STATE_RUNNING,
+    )
 
 
 # --- graphs --------------------------------------------------------------------

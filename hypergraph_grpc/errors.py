@@ -12,18 +12,21 @@ situation               code                 reason
 unknown graph           NOT_FOUND            GRAPH_NOT_FOUND
 bad input/select/id     INVALID_ARGUMENT     INVALID_INPUT
 workflow id is live     ALREADY_EXISTS       WORKFLOW_ALREADY_RUNNING
+Watch of unknown id     NOT_FOUND            WORKFLOW_NOT_FOUND
 server draining         UNAVAILABLE          SERVER_DRAINING
+Redis/owner unreachable UNAVAILABLE          COORDINATION_UNAVAILABLE
 too many runs           RESOURCE_EXHAUSTED   TOO_MANY_RUNS
 too many streams        RESOURCE_EXHAUSTED   TOO_MANY_STREAMS
 request too large       RESOURCE_EXHAUSTED   REQUEST_TOO_LARGE
 slow consumer           RESOURCE_EXHAUSTED   SLOW_CONSUMER
 no/bad bearer token     UNAUTHENTICATED      MISSING_/INVALID_CREDENTIALS
 graph not in allowlist  PERMISSION_DENIED    GRAPH_NOT_ALLOWED
-Watch on one process    UNIMPLEMENTED        WATCH_NEEDS_CLUSTER
 bug in the server       INTERNAL             INTERNAL_ERROR
 ======================  ===================  ==============================
 
 A node that raises is not here: the RPC is OK and the RunResult is FAILED.
+COORDINATION_UNAVAILABLE also carries a ``RetryInfo`` (how long to wait before
+retrying).
 """
 
 from __future__ import annotations
@@ -37,12 +40,14 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 import hypergraph
+from hypergraph_grpc import coordination
 
 __all__ = [
     "DOMAIN",
     "ServiceError",
     "abort",
     "already_running",
+    "coordination_unavailable",
     "draining",
     "graph_not_found",
     "internal",
@@ -51,7 +56,7 @@ __all__ = [
     "resource_exhausted",
     "to_status",
     "unauthenticated",
-    "watch_unimplemented",
+    "workflow_not_found",
 ]
 
 DOMAIN = "hypergraph.dev"
@@ -69,8 +74,10 @@ class ServiceError(Exception):
         *,
         violations: Sequence[tuple[str, str]] = (),
         metadata: dict[str, str] | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
+        self.retry_after_s = retry_after_s
         self.code = code
         self.reason = reason
         self.message = message
@@ -106,13 +113,41 @@ def invalid_input(graph: str, violations: Sequence[tuple[str, str]]) -> ServiceE
     )
 
 
-def already_running(workflow_id: str) -> ServiceError:
+def already_running(workflow_id: str, owner: str = "") -> ServiceError:
+    """ALREADY_EXISTS; ``owner`` (the replica running it) goes into the metadata."""
+    where = f" on replica {owner!r:.140}" if owner else ""
+    metadata = {"workflow_id": workflow_id}
+    if owner:
+        metadata["owner"] = owner[:256]
     return ServiceError(
         grpc.StatusCode.ALREADY_EXISTS,
         "WORKFLOW_ALREADY_RUNNING",
-        f"workflow {workflow_id!r} already has a live run. How to fix: wait for it to end "
-        "(its RunEnded event), stop it with Stop, or use another workflow_id.",
+        f"workflow {workflow_id!r} already has a live run{where}. How to fix: wait for it to "
+        "end (its RunEnded event, or Watch it), stop it with Stop, or use another workflow_id.",
+        metadata=metadata,
+    )
+
+
+def workflow_not_found(workflow_id: str) -> ServiceError:
+    return ServiceError(
+        grpc.StatusCode.NOT_FOUND,
+        "WORKFLOW_NOT_FOUND",
+        f"workflow {workflow_id!r} has no live run and no kept events. How to fix: check the "
+        "id (ListRuns lists live runs); a finished run can be watched only until the server's "
+        "--event-log-ttl has passed.",
         metadata={"workflow_id": workflow_id},
+    )
+
+
+def coordination_unavailable(what: str, retry_after_s: float) -> ServiceError:
+    """UNAVAILABLE with a RetryInfo: the shared store or a run's owner did not answer."""
+    return ServiceError(
+        grpc.StatusCode.UNAVAILABLE,
+        "COORDINATION_UNAVAILABLE",
+        f"{what}. How to fix: retry after {retry_after_s:g}s; if it persists, check that the "
+        "coordination store (--coordination) is reachable from every replica.",
+        metadata={"retry_after_ms": str(round(retry_after_s * 1000))},
+        retry_after_s=retry_after_s,
     )
 
 
@@ -152,16 +187,6 @@ def resource_exhausted(reason: str, message: str, **metadata: str) -> ServiceErr
     return ServiceError(grpc.StatusCode.RESOURCE_EXHAUSTED, reason, message, metadata=metadata)
 
 
-def watch_unimplemented() -> ServiceError:
-    return ServiceError(
-        grpc.StatusCode.UNIMPLEMENTED,
-        "WATCH_NEEDS_CLUSTER",
-        "Watch needs a cluster deployment with --coordination redis://...; this server runs "
-        "in-memory coordination. How to fix: consume the run through the Iter stream that "
-        "started it, or deploy with Redis coordination (docs/deployment.md).",
-    )
-
-
 def internal(workflow_id: str, exc: BaseException) -> ServiceError:
     return ServiceError(
         grpc.StatusCode.INTERNAL,
@@ -174,9 +199,15 @@ def internal(workflow_id: str, exc: BaseException) -> ServiceError:
 
 
 def _from_runtime(exc: BaseException, graph: str, workflow_id: str) -> ServiceError | None:
-    """Runtime validation errors (raised before any event) as service errors."""
+    """Runtime validation and coordination errors as service errors."""
     if isinstance(exc, hypergraph.WorkflowAlreadyRunningError):
         return already_running(workflow_id)
+    if isinstance(exc, coordination.WorkflowBusy):
+        return already_running(exc.workflow_id, exc.owner)
+    if isinstance(exc, coordination.UnknownWorkflow):
+        return workflow_not_found(exc.workflow_id)
+    if isinstance(exc, coordination.CoordinationUnavailable):
+        return coordination_unavailable(str(exc), exc.retry_after_s)
     if isinstance(exc, hypergraph.MissingInputError):
         names = getattr(exc, "missing", None) or getattr(exc, "names", None) or ()
         fields = [(f"values.{n}", "required input is missing") for n in names]
@@ -212,6 +243,10 @@ def to_status(
         for field, text in error.violations:
             request.field_violations.add(field=field, description=text)
         details.append(_pack(request))
+    if error.retry_after_s is not None:
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromMilliseconds(round(error.retry_after_s * 1000))
+        details.append(_pack(retry))
     status = status_pb2.Status(code=_CODES[error.code], message=error.message, details=details)
     converted = rpc_status.to_status(status)
     if extra_metadata:

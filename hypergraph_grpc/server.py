@@ -34,6 +34,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from hypergraph_grpc.config import ServiceConfig
+from hypergraph_grpc.coordination import EventLogLimits
 
 __all__ = [
     "DEFAULT_GRAPHS",
@@ -98,7 +99,7 @@ async def start_server(
 
     config = config or ServiceConfig()
     runner = AsyncRunner() if runner is None else runner
-    coord = make_coordination(coordination, runner)
+    coord = make_coordination(coordination, runner.stop, config.event_log)
     service = RunnerService(GraphRegistry(graphs), runner, coord, config)
     receive_limit = _receive_limit(config.max_request_bytes)
     server = grpc.aio.server(
@@ -202,13 +203,14 @@ def _guarded(behavior):
     return guarded
 
 
-def make_coordination(url: str, runner: Any) -> Any:
+def make_coordination(url: str, stop_receiver: Any, limits: EventLogLimits) -> Any:
     """``memory`` (one process), or ``redis://...`` when a Redis implementation is installed
-    as ``hypergraph_grpc.coordination.redis`` (``RedisCoordination.from_url(url, runner)``)."""
+    as ``hypergraph_grpc.coordination.redis`` (``RedisCoordination.from_url``).
+    ``stop_receiver`` applies a stop routed to this replica (the runner's ``stop``)."""
     if url in ("", "memory"):
         from hypergraph_grpc.coordination.memory import InMemoryCoordination
 
-        return InMemoryCoordination(runner)
+        return InMemoryCoordination(stop_receiver, limits)
     if url.startswith(("redis://", "rediss://", "unix://")):
         try:
             from hypergraph_grpc.coordination.redis import RedisCoordination
@@ -217,7 +219,7 @@ def make_coordination(url: str, runner: Any) -> Any:
                 f"--coordination {url!r}: Redis coordination is not available in this build "
                 f"({exc}). How to fix: use --coordination memory (one process)."
             ) from exc
-        return RedisCoordination.from_url(url, runner)
+        return RedisCoordination.from_url(url, stop_receiver, limits)
     raise RuntimeError(
         f"--coordination {url!r} is not understood. How to fix: use 'memory' or a redis:// URL."
     )
@@ -322,6 +324,19 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default="memory",
         help="where live runs are coordinated: memory (one process, default) or redis://HOST:PORT",
     )
+    parser.add_argument(
+        "--event-log-length",
+        type=_positive_int,
+        default=defaults.event_log.max_events,
+        help="events kept per run for Watch (the newest; default "
+        f"{defaults.event_log.max_events}); a watcher further behind is told which seqs it lost",
+    )
+    parser.add_argument(
+        "--event-log-ttl",
+        type=_non_negative(float),
+        default=defaults.event_log.ttl_seconds,
+        help=f"seconds a finished run stays watchable (default {defaults.event_log.ttl_seconds:g})",
+    )
     parser.add_argument("--no-health", action="store_true", help="do not serve grpc.health.v1")
     parser.add_argument(
         "--no-reflection", action="store_true", help="do not serve server reflection"
@@ -342,6 +357,17 @@ def _non_negative(kind):
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a count >= 1 (a log that keeps nothing could not be watched)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is below 1; keep at least one event")
+    return value
 
 
 def serve_from_args(args: argparse.Namespace) -> int:
@@ -374,6 +400,7 @@ def serve_from_args(args: argparse.Namespace) -> int:
         max_streams=args.max_streams,
         max_request_bytes=args.max_request_bytes,
         drain_seconds=args.drain_seconds,
+        event_log=EventLogLimits(args.event_log_length, args.event_log_ttl),
         auth_tokens=tokens,
         token_graphs=token_graphs,
     )

@@ -18,7 +18,6 @@ from hypergraph_grpc.client import (
     RunFailedError,
     RunStarted,
     StreamingChunk,
-    UnimplementedError,
 )
 
 
@@ -84,8 +83,9 @@ def test_errors(target):
         assert "values.b" in [v.field for v in info.value.field_violations]
         with pytest.raises(DeadlineExceededError):
             client.run("sleep", {"seconds": 30}, timeout=0.3)
-        with pytest.raises(UnimplementedError):
-            list(client.watch("anything"))
+        with pytest.raises(NotFoundError) as info:
+            list(client.watch("wf-nobody-here"))
+        assert info.value.reason == "WORKFLOW_NOT_FOUND"
 
 
 class Interrupted(Exception):

@@ -178,7 +178,7 @@ async def test_reflection_serves_the_contract_file(harness):
     files = [descriptor_pb2.FileDescriptorProto.FromString(raw) for raw in protos]
     services = {s.name: s for f in files for s in f.service}
     methods = {m.name for m in services["RunnerService"].method}
-    assert methods == {"ListGraphs", "Run", "Iter", "Stop", "Watch"}
+    assert methods == {"ListGraphs", "Run", "Iter", "Stop", "Watch", "ListRuns"}
 
 
 async def test_drain_refuses_new_iter_with_details_and_every_service_is_not_serving():

@@ -13,6 +13,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from hypergraph_grpc.convert import struct_to_dict
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from tests.service.conftest import collect, iter_request, run_request, text_of
+from tests.service.sequence import assert_seq_counts_calls
 
 pytestmark = pytest.mark.asyncio
 
@@ -81,7 +82,7 @@ async def test_node_failure_is_an_ok_rpc_with_failed_result(harness):
 
 async def test_iter_streams_every_event_in_order(harness):
     events = await collect(harness.stub.Iter(iter_request("tokens", count=50, prefix="t")))
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert_seq_counts_calls(events)
     kinds = [e.WhichOneof("kind") for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_ended"
     assert kinds.count("run_ended") == 1
@@ -192,14 +193,6 @@ async def test_sync_node_and_concurrent_runs(harness):
     ]
 
 
-async def test_unimplemented_watch(harness):
-    call = harness.stub.Watch(pb.WatchRequest(workflow_id="x"))
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await collect(call)
-    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "--coordination redis://" in info.value.details()
-
-
 async def test_unknown_coordination_is_refused_with_a_fix():
     from hypergraph_grpc.server import start_server
     from tests.service.conftest import ALL_GRAPHS
@@ -227,6 +220,6 @@ async def test_health_and_reflection_can_be_turned_off():
 
 async def test_sync_node_chunks_from_a_worker_thread_arrive_in_order(harness):
     events = await collect(harness.stub.Iter(iter_request("sync_stream", count=5000)))
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert_seq_counts_calls(events)
     assert text_of(events) == "".join(f"w{i} " for i in range(5000))
     assert struct_to_dict(events[-1].run_ended.result.values)["sync_text"] == text_of(events)

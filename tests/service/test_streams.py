@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -17,6 +18,7 @@ from hypergraph import (
 from hypergraph_grpc.convert import EventEncoder
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.streams import RunNotStarted, StreamSink, pump
+from tests.service.sequence import assert_seq_counts_calls
 
 RUN = ("run-1", "wf-1", 0, 1.0, "run-span", None)
 
@@ -38,7 +40,6 @@ def make_sink(**kw) -> tuple[StreamSink, list]:
     options.update(kw)
     sink = StreamSink(
         EventEncoder("g", "wf-1"),
-        on_start=lambda event: None,
         on_overflow=lambda: overflows.append(1),
         **options,
     )
@@ -72,13 +73,15 @@ async def drain(sink: StreamSink) -> list:
 
 
 def run_events(chunks):
-    return [
+    """A run around ``chunks``, numbered 1, 2, 3... as the runtime numbers its events."""
+    events = [
         RunStartEvent(*RUN, graph_name="g"),
         NodeStartEvent(*node("a"), node_name="n"),
         *chunks,
         NodeEndEvent(*node("a"), node_name="n", duration_ms=1.0),
         RunEndEvent(*RUN, status=RunStatus.COMPLETED, error=None, duration_ms=1.0, result=Result()),
     ]
+    return [dataclasses.replace(event, seq=seq) for seq, event in enumerate(events, 1)]
 
 
 @pytest.mark.asyncio
@@ -88,7 +91,7 @@ async def test_idle_consumer_sees_every_chunk_unmerged():
     sent = await drain(sink)
     chunks = [m.streaming_chunk for m in sent if m.WhichOneof("kind") == "streaming_chunk"]
     assert [c.merged for c in chunks] == [1] * 20
-    assert [m.seq for m in sent] == list(range(1, len(sent) + 1))
+    assert_seq_counts_calls(sent)
 
 
 @pytest.mark.asyncio
@@ -103,7 +106,7 @@ async def test_pressure_merges_text_bounded_by_chunk_bytes():
     assert max(c.merged for c in chunks) == 5 and all(len(c.text) <= 10 for c in chunks)
     kinds = [m.WhichOneof("kind") for m in sent]
     assert kinds[-2:] == ["node_ended", "run_ended"]
-    assert [m.seq for m in sent] == list(range(1, len(sent) + 1))
+    assert_seq_counts_calls(sent)
 
 
 @pytest.mark.asyncio
