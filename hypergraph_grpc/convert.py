@@ -24,6 +24,7 @@ import enum
 import pathlib
 import re
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -54,6 +55,7 @@ __all__ = [
     "error_info",
     "error_type_name",
     "events_lost",
+    "replica_lost_end",
     "graph_info",
     "run_result",
     "run_summary",
@@ -529,6 +531,30 @@ def events_lost(workflow_id: str, run_id: str, first_seq: int, last_seq: int) ->
         run_id=run_id,
         seq=last_seq,
         events_lost=pb.EventsLost(first_seq=first_seq, last_seq=last_seq),
+    )
+
+
+def replica_lost_end(workflow_id: str, run_id: str, seq: int, owner: str) -> pb.Event:
+    """The RunEnded a surviving replica writes for a run whose replica is gone."""
+    error = pb.ErrorInfo(
+        type="replica_lost",
+        message=f"replica {owner!r} running this workflow stopped answering (its lease "
+        "expired); the run's outcome is unknown. How to fix: start the workflow again.",
+    )
+    now = timestamp(time.time())
+    return pb.Event(
+        workflow_id=workflow_id,
+        run_id=run_id,
+        seq=seq,
+        time=now,
+        run_ended=pb.RunEnded(
+            result=pb.RunResult(
+                workflow_id=workflow_id,
+                run_id=run_id,
+                status=pb.RUN_STATUS_FAILED,
+                error=error,
+            )
+        ),
     )
 
 

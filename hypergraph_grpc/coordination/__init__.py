@@ -208,5 +208,8 @@ class Coordination(abc.ABC):
         """How many runs are live on this replica."""
         return len(self.live_runs())
 
+    async def start(self) -> None:  # noqa: B027 - optional hook, not abstract
+        """Start background work (listening for routed stops, renewing leases)."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook, not abstract
-        """Release connections (nothing to do in memory)."""
+        """Stop background work and release connections (nothing to do in memory)."""

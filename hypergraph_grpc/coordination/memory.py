@@ -21,6 +21,7 @@ from hypergraph_grpc.coordination import (
     UnknownWorkflow,
     WorkflowBusy,
 )
+from hypergraph_grpc.coordination.local import LocalRuns
 from hypergraph_grpc.coordination.memory_log import MemoryEventFeed, MemoryRunLog
 from hypergraph_grpc.coordination.recorder import RunRecorder
 
@@ -50,8 +51,7 @@ class InMemoryCoordination(Coordination):
     ) -> None:
         self.replica_id = replica_id or default_replica_id()
         self.limits = limits or EventLogLimits()
-        self._receive_stop = stop_receiver
-        self._live: dict[str, LiveRun] = {}
+        self._local = LocalRuns(stop_receiver)
         self._ended: OrderedDict[str, str] = OrderedDict()
         # The latest run's log per workflow id; finished ones in the order they ended.
         self._logs: dict[str, MemoryRunLog] = {}
@@ -60,12 +60,12 @@ class InMemoryCoordination(Coordination):
 
     async def claim(self, workflow_id: str, graph: str) -> LiveRun:
         self._expire_logs()
-        if workflow_id in self._live:
+        if self._local.get(workflow_id) is not None:
             raise WorkflowBusy(workflow_id, self.replica_id)
         run = LiveRun(
             workflow_id=workflow_id, graph=graph, owner=self.replica_id, token=next(self._tokens)
         )
-        self._live[workflow_id] = run
+        self._local.add(run)
         self._finished.pop(workflow_id, None)
         self._logs[workflow_id] = MemoryRunLog(workflow_id, graph, self.limits)
         return run
@@ -77,8 +77,7 @@ class InMemoryCoordination(Coordination):
         if run.released:
             return
         run.released = True
-        if self._live.get(run.workflow_id) is run:
-            del self._live[run.workflow_id]
+        self._local.remove(run)
         self._ended[run.workflow_id] = run.run_id
         self._ended.move_to_end(run.workflow_id)
         while len(self._ended) > _RECENT_ENDED:
@@ -98,38 +97,22 @@ class InMemoryCoordination(Coordination):
                 log.abandon()
 
     async def stop(self, workflow_id: str, info: Any, grace: float | None) -> StopOutcome:
-        run = self._live.get(workflow_id)
-        if run is None:
-            if workflow_id in self._ended:
-                return StopOutcome(False, "", StopState.ENDED)
-            return StopOutcome(False)
-        if not run.started:
-            # Claimed but RunStartEvent not dispatched yet: the runtime does not know
-            # the run; keep the first request (and the earliest grace) for `started`.
-            if run.pending_stop is None:
-                run.pending_stop = (info, grace)
-            elif grace is not None:
-                first_info, first_grace = run.pending_stop
-                run.pending_stop = (
-                    first_info,
-                    grace if first_grace is None else min(grace, first_grace),
-                )
-            run.stopping = True
-            return StopOutcome(True, "", StopState.STOPPING)
-        if self._receive_stop(workflow_id, info=info, grace=grace):
-            run.stopping = True
-            return StopOutcome(True, run.run_id, StopState.STOPPING)
-        return StopOutcome(False, "", StopState.ENDED)
+        run = self._local.get(workflow_id)
+        if run is not None:
+            return self._local.stop(run, info, grace)
+        if workflow_id in self._ended:
+            return StopOutcome(False, "", StopState.ENDED)
+        return StopOutcome(False)
 
     async def lookup(self, workflow_id: str) -> RunInfo | None:
-        run = self._live.get(workflow_id)
+        run = self._local.get(workflow_id)
         return None if run is None else run.info()
 
     async def list_runs(self) -> list[RunInfo]:
-        return [run.info() for run in self._live.values()]
+        return [run.info() for run in self._local.runs()]
 
     def recorder(self, run: LiveRun, graph: str) -> RunRecorder:
-        return RunRecorder(self, run, self._logs[run.workflow_id], self._receive_stop)
+        return RunRecorder(self, run, self._logs[run.workflow_id], self._local.receive_stop)
 
     async def watch(self, workflow_id: str, after_seq: int) -> EventFeed:
         self._expire_logs()
@@ -139,10 +122,10 @@ class InMemoryCoordination(Coordination):
         return MemoryEventFeed(log, after_seq)
 
     def live_runs(self) -> list[LiveRun]:
-        return list(self._live.values())
+        return self._local.runs()
 
     def live_count(self) -> int:
-        return len(self._live)
+        return len(self._local)
 
     def _expire_logs(self) -> None:
         """Drop finished logs past their TTL (they end in order, so from the front)."""

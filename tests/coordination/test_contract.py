@@ -72,7 +72,7 @@ async def wait_for(predicate, timeout=10.0):
 
 
 async def test_claim_is_exclusive_until_release_and_names_the_owner(make_coordination):
-    coord = make_coordination(AsyncRunner().stop, replica_id="replica-a")
+    coord = await make_coordination(AsyncRunner().stop, replica_id="replica-a")
     run = await coord.claim("wf-a", "tokens")
     assert run.owner == "replica-a"
     with pytest.raises(WorkflowBusy) as busy:
@@ -87,14 +87,14 @@ async def test_claim_is_exclusive_until_release_and_names_the_owner(make_coordin
 
 
 async def test_stop_of_an_unknown_id_is_not_found(make_coordination):
-    coord = make_coordination(AsyncRunner().stop)
+    coord = await make_coordination(AsyncRunner().stop)
     outcome = await coord.stop("wf-nobody", None, None)
     assert outcome.found is False and outcome.state is StopState.UNKNOWN
 
 
 async def test_stop_before_run_start_is_applied_when_it_starts(make_coordination):
     runner = AsyncRunner()
-    coord = make_coordination(runner.stop)
+    coord = await make_coordination(runner.stop)
     live = await coord.claim("wf-early", "tokens")
     first = await coord.stop("wf-early", {"kind": "early"}, None)
     second = await coord.stop("wf-early", {"kind": "later"}, 0.5)
@@ -109,7 +109,7 @@ async def test_stop_before_run_start_is_applied_when_it_starts(make_coordination
 
 async def test_stop_reaches_a_live_run_and_reports_its_run_id(make_coordination):
     runner = AsyncRunner()
-    coord = make_coordination(runner.stop)
+    coord = await make_coordination(runner.stop)
     live, task = await start_tokens(runner, coord, "wf-live")
     await wait_for(lambda: live.started)
     outcome = await coord.stop("wf-live", {"kind": "user_stop"}, 1.0)
@@ -121,7 +121,7 @@ async def test_stop_reaches_a_live_run_and_reports_its_run_id(make_coordination)
 
 async def test_stop_after_the_status_is_decided_is_not_found(make_coordination):
     runner = AsyncRunner()
-    coord = make_coordination(runner.stop)
+    coord = await make_coordination(runner.stop)
     live = await coord.claim("wf-done", "add")
     result = await runner.run(
         GRAPHS["add"],
@@ -137,7 +137,7 @@ async def test_stop_after_the_status_is_decided_is_not_found(make_coordination):
 
 async def test_lookup_and_list_runs_see_live_runs_only(make_coordination):
     runner = AsyncRunner()
-    coord = make_coordination(runner.stop, replica_id="replica-l")
+    coord = await make_coordination(runner.stop, replica_id="replica-l")
     live, task = await start_tokens(runner, coord, "wf-listed")
     await wait_for(lambda: live.started)
     info = await coord.lookup("wf-listed")
@@ -152,7 +152,7 @@ async def test_lookup_and_list_runs_see_live_runs_only(make_coordination):
 
 async def test_release_comes_before_run_ended_is_watchable(make_coordination):
     runner = AsyncRunner()
-    coord = make_coordination(runner.stop)
+    coord = await make_coordination(runner.stop)
     live = await coord.claim("wf-reuse", "add")
     seen_free = []
 
@@ -174,14 +174,14 @@ async def test_release_comes_before_run_ended_is_watchable(make_coordination):
 
 
 async def test_watch_of_an_unknown_id_raises(make_coordination):
-    coord = make_coordination(AsyncRunner().stop)
+    coord = await make_coordination(AsyncRunner().stop)
     with pytest.raises(UnknownWorkflow):
         await coord.watch("wf-never", 0)
 
 
 async def test_watch_replays_then_follows_live_until_run_ended(make_coordination):
     runner = AsyncRunner()
-    coord = make_coordination(runner.stop)
+    coord = await make_coordination(runner.stop)
     live, task = await start_tokens(runner, coord, "wf-watch", count=60, delay_ms=2)
     await wait_for(lambda: live.started)
     events = await collect(await coord.watch("wf-watch", 0))
@@ -199,7 +199,7 @@ async def test_watch_replays_then_follows_live_until_run_ended(make_coordination
 
 async def test_watch_resumes_exactly_after_a_seq(make_coordination):
     runner = AsyncRunner()
-    coord = make_coordination(runner.stop)
+    coord = await make_coordination(runner.stop)
     live, task = await start_tokens(runner, coord, "wf-resume", count=40, delay_ms=1)
     first_part = await collect(await coord.watch("wf-resume", 0), limit=10)
     rest = await collect(await coord.watch("wf-resume", first_part[-1].seq))
@@ -213,7 +213,7 @@ async def test_watch_resumes_exactly_after_a_seq(make_coordination):
 
 async def test_watch_after_a_trimmed_seq_names_the_lost_range_first(make_coordination):
     runner = AsyncRunner()
-    coord = make_coordination(runner.stop, EventLogLimits(max_events=10, ttl_seconds=60))
+    coord = await make_coordination(runner.stop, EventLogLimits(max_events=10, ttl_seconds=60))
     live = await coord.claim("wf-trim", "tokens")
     await run_claimed(runner, coord, live, "tokens", {"count": 50})
     events = await collect(await coord.watch("wf-trim", 3))
@@ -221,13 +221,14 @@ async def test_watch_after_a_trimmed_seq_names_the_lost_range_first(make_coordin
     assert lost.WhichOneof("kind") == "events_lost"
     assert lost.events_lost.first_seq == 4
     assert lost.events_lost.last_seq == events[1].seq - 1
-    assert len(events) == 11 and events[-1].WhichOneof("kind") == "run_ended"
+    # At least the newest 10 are kept (Redis trims in whole blocks, so maybe more).
+    assert len(events) >= 11 and events[-1].WhichOneof("kind") == "run_ended"
     assert_seq_counts_calls(events, after_seq=3)
 
 
 async def test_finished_run_is_watchable_until_its_ttl(make_coordination):
     runner = AsyncRunner()
-    coord = make_coordination(runner.stop, EventLogLimits(max_events=100, ttl_seconds=0.3))
+    coord = await make_coordination(runner.stop, EventLogLimits(max_events=100, ttl_seconds=0.3))
     live = await coord.claim("wf-ttl", "add")
     await run_claimed(runner, coord, live, "add", {"a": 1, "b": 2})
     events = await collect(await coord.watch("wf-ttl", 0))
@@ -239,7 +240,7 @@ async def test_finished_run_is_watchable_until_its_ttl(make_coordination):
 
 async def test_watch_of_a_reused_id_follows_the_latest_run(make_coordination):
     runner = AsyncRunner()
-    coord = make_coordination(runner.stop)
+    coord = await make_coordination(runner.stop)
     first = await coord.claim("wf-twice", "add")
     one = await run_claimed(runner, coord, first, "add", {"a": 1, "b": 2})
     second = await coord.claim("wf-twice", "add")

@@ -16,6 +16,7 @@ PINNED = {
         "error_type_name",
         "events_lost",
         "graph_info",
+        "replica_lost_end",
         "run_result",
         "run_summary",
         "struct_to_dict",
@@ -87,6 +88,15 @@ PINNED = {
     "hypergraph_grpc.coordination.memory": {"InMemoryCoordination", "default_replica_id"},
     "hypergraph_grpc.coordination.memory_log": {"MemoryEventFeed", "MemoryRunLog"},
     "hypergraph_grpc.coordination.recorder": {"RunLogWriter", "RunRecorder"},
+    "hypergraph_grpc.coordination.local": {"LocalRuns"},
+    "hypergraph_grpc.coordination.redis": {"RedisCoordination"},
+    "hypergraph_grpc.coordination.redis_log": {
+        "RedisEventFeed",
+        "RedisRunLog",
+        "append_end",
+        "entry_seq",
+        "last_seq",
+    },
 }
 
 

@@ -13,6 +13,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from hypergraph_grpc.convert import struct_to_dict
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from tests.service.conftest import collect, iter_request, run_request, text_of
+from tests.service.helpers import Details
 from tests.service.sequence import assert_seq_counts_calls
 
 pytestmark = pytest.mark.asyncio
@@ -197,10 +198,27 @@ async def test_unknown_coordination_is_refused_with_a_fix():
     from hypergraph_grpc.server import start_server
     from tests.service.conftest import ALL_GRAPHS
 
-    with pytest.raises(RuntimeError, match="use --coordination memory"):
-        await start_server(ALL_GRAPHS, port=0, coordination="redis://127.0.0.1:1")
     with pytest.raises(RuntimeError, match="not understood"):
         await start_server(ALL_GRAPHS, port=0, coordination="zookeeper")
+
+
+async def test_unreachable_redis_makes_new_runs_unavailable_with_a_retry_hint():
+    from google.rpc import error_details_pb2
+
+    from tests.redis_support import free_port
+    from tests.service.conftest import close_harness, make_harness
+
+    h = await make_harness(coordination=f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await h.stub.Run(run_request("add", a=1, b=2))
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        details = Details(info.value)
+        assert details.reason == "COORDINATION_UNAVAILABLE"
+        retry = [d for d in details.status.details if d.Is(error_details_pb2.RetryInfo.DESCRIPTOR)]
+        assert retry, "a RetryInfo tells the client when to retry"
+    finally:
+        await close_harness(h)
 
 
 async def test_health_and_reflection_can_be_turned_off():
