@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -37,6 +36,7 @@ RESULTS = ROOT / "bench" / "results" / "llm.json"
 sys.path.insert(0, str(ROOT))
 
 from hypergraph_grpc.client import AsyncClient, StreamingChunk  # noqa: E402
+from tests.support.server_process import ServerProcess  # noqa: E402
 
 TOKENS = 1000
 KEY = "sk-bench-fake"
@@ -45,39 +45,15 @@ KEY = "sk-bench-fake"
 # -- processes -------------------------------------------------------------------
 
 
-def _start(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise RuntimeError(f"{cmd[:4]} did not start: {line!r}")
-    return proc, line.removeprefix("listening on ")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 class Fake:
     """The fake provider process, controlled over its HTTP control endpoints."""
 
     def __init__(self) -> None:
-        self.proc, address = _start(
-            [sys.executable, "-m", "fakes", "--kind", "anthropic"],
-            {"PYTHONPATH": str(ROOT / "tests")},
+        self.process = ServerProcess(
+            command=[sys.executable, "-m", "fakes", "--kind", "anthropic"],
+            env={"PYTHONPATH": str(ROOT / "tests")},
         )
-        self.url = f"http://{address}"
+        self.url = f"http://{self.process.target}"
 
     def _post(self, path: str, body: dict | None = None) -> dict:
         data = json.dumps(body or {}).encode()
@@ -99,7 +75,7 @@ class Fake:
         return self._post("/_fake/records")
 
     def close(self) -> None:
-        _stop(self.proc)
+        self.process.stop()
 
 
 # -- throughput ------------------------------------------------------------------
@@ -291,21 +267,8 @@ async def bench(rounds: int, trials: int) -> dict:
         "HYPERGRAPH_LLM_RETRIES": "0",
         "PYTHONPATH": str(ROOT),
     }
-    server, address = _start(
-        [
-            sys.executable,
-            "-m",
-            "hypergraph_grpc.cli",
-            "serve",
-            "--port",
-            "0",
-            "--provider",
-            "anthropic",
-            "--log-level",
-            "WARNING",
-        ],
-        env,
-    )
+    server = ServerProcess("--provider", "anthropic", "--log-level", "WARNING", env=env)
+    address = server.target
     sdk = AsyncAnthropic(api_key=KEY, base_url=fake.url, max_retries=0)
     os.environ.update(
         {
@@ -320,7 +283,7 @@ async def bench(rounds: int, trials: int) -> dict:
         stop_local = await stop_latency_in_process(fake, trials)
     finally:
         await sdk.close()
-        _stop(server)
+        server.stop()
         fake.close()
     return {
         "benchmark": "llm",

@@ -65,6 +65,7 @@ sys.path.insert(0, str(ROOT))
 
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb  # noqa: E402
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc  # noqa: E402
+from tests.support import server_process  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 TOTAL_TOKENS = int(100_000 * SCALE)
@@ -86,19 +87,12 @@ GRAPHS = "bench.graphs:GRAPHS"  # `tokens`: streams N tokens, returns only the c
 # --------------------------------------------------------------------- processes
 
 
-class ServerProcess:
-    """A server in its own process; `target`, and its RSS and CPU via psutil."""
+class MeasuredServer(server_process.ServerProcess):
+    """The tests' server launcher, plus the process's RSS and CPU via psutil."""
 
-    def __init__(self, name: str, argv: list[str]) -> None:
+    def __init__(self, name: str, command: list[str]) -> None:
+        super().__init__(command=command)
         self.name = name
-        self.popen = subprocess.Popen(
-            argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        line = self.popen.stdout.readline()
-        if not line.startswith("listening on "):
-            self.popen.kill()
-            raise RuntimeError(f"{name} did not start: first line {line!r}")
-        self.target = line.split()[-1]
         self.proc = psutil.Process(self.popen.pid)
 
     def rss(self) -> int:
@@ -108,27 +102,18 @@ class ServerProcess:
         times = self.proc.cpu_times()
         return times.user + times.system
 
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(30)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
 
-
-def start_service(profile_to: Path | None = None) -> ServerProcess:
+def start_service(profile_to: Path | None = None) -> MeasuredServer:
     argv = [sys.executable]
     if profile_to is not None:
         argv += ["-m", "cProfile", "-o", str(profile_to)]
-    argv += ["-m", "hypergraph_grpc.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
-    return ServerProcess("service", argv + ["--graphs", GRAPHS])
+    argv += server_process.SERVE[1:]
+    return MeasuredServer("service", argv + ["--graphs", GRAPHS])
 
 
-def start_baseline() -> ServerProcess:
+def start_baseline() -> MeasuredServer:
     argv = [sys.executable, str(ROOT / "bench" / "baseline_server.py"), "--port", "0"]
-    return ServerProcess("baseline", argv)
+    return MeasuredServer("baseline", argv)
 
 
 def channel(target: str, *, separate: bool = False) -> grpc.aio.Channel:
@@ -168,7 +153,7 @@ async def consume(stub, request) -> tuple[int, int, pb.Event | None]:
     return tokens, messages, last
 
 
-async def throughput(server: ServerProcess, streams: int, merge: bool) -> dict:
+async def throughput(server: MeasuredServer, streams: int, merge: bool) -> dict:
     per_stream = max(1, TOTAL_TOKENS // streams)
     async with channel(server.target) as ch:
         stub = pb_grpc.RunnerServiceStub(ch)
@@ -232,7 +217,7 @@ def _median_round(rounds: list[tuple[float, dict]]) -> dict:
     return dict(ordered[len(ordered) // 2][1])
 
 
-async def latency(server: ServerProcess) -> dict:
+async def latency(server: MeasuredServer) -> dict:
     """256 paced streams; Event.time (ctx.stream() call) -> receipt, in steady state.
 
     Samples count once every stream has its first chunk: the start-up burst
@@ -269,7 +254,7 @@ async def latency(server: ServerProcess) -> dict:
     }
 
 
-async def stop_latency(server: ServerProcess, *, forced: bool = False) -> dict:
+async def stop_latency(server: MeasuredServer, *, forced: bool = False) -> dict:
     """64 live paced streams; stop each in turn; time Stop call -> RunEnded(STOPPED).
 
     forced: Stop with grace 0, so the node is cancelled at once instead of
@@ -320,7 +305,7 @@ async def stop_latency(server: ServerProcess, *, forced: bool = False) -> dict:
     }
 
 
-async def first_event(server: ServerProcess) -> dict:
+async def first_event(server: MeasuredServer) -> dict:
     samples = []
     async with channel(server.target) as ch:
         stub = pb_grpc.RunnerServiceStub(ch)
@@ -334,7 +319,7 @@ async def first_event(server: ServerProcess) -> dict:
     return {"calls": FIRST_EVENT_CALLS, **percentiles(samples)}
 
 
-async def idle_rss(server: ServerProcess, *, baseline: bool) -> dict:
+async def idle_rss(server: MeasuredServer, *, baseline: bool) -> dict:
     """Open IDLE_STREAMS streams whose node waits; server RSS growth per stream."""
     channels = [channel(server.target, separate=True) for _ in range(IDLE_CHANNELS)]
     stubs = [pb_grpc.RunnerServiceStub(ch) for ch in channels]
@@ -385,7 +370,7 @@ async def _drain(call) -> None:
         pass
 
 
-async def slow_consumer(server: ServerProcess, *, read: bool = False) -> dict:
+async def slow_consumer(server: MeasuredServer, *, read: bool = False) -> dict:
     """One stream whose node emits SLOW_TOKENS tokens; the consumer reads nothing
     until the node is done (read=False), or reads as they come (read=True: the
     control: what the run costs when nothing waits)."""

@@ -35,6 +35,7 @@ from ._iter import RunHandle
 from ._nodes import END, FunctionNode, RouteNode, node, route
 from ._processors import AsyncEventProcessor, EventProcessor, TypedEventProcessor
 from ._result import RunResult, RunStatus
+from ._run import error_type_name
 from ._runner import AsyncRunner
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "EventProcessor",
     "AsyncEventProcessor",
     "TypedEventProcessor",
+    "error_type_name",
     # errors
     "HypergraphError",
     "GraphConfigError",

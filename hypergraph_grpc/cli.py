@@ -9,7 +9,8 @@
 `run` prints tokens as they arrive; Ctrl-C sends Stop(info={"kind": "user_stop"})
 and prints the STOPPED result (Ctrl-C again abandons the stream). Exit codes:
 0 completed, 1 failed (or stop found no run), 2 bad usage or a failed call,
-3 stopped by someone else, 130 stopped by Ctrl-C. See docs/cli.md.
+3 stopped by someone else, 130 stopped by Ctrl-C, 141 stdout closed (`| head`:
+the run is stopped). See docs/cli.md.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STOPPED_ELSEWHERE = 3
 EXIT_INTERRUPTED = 130
+EXIT_OUTPUT_CLOSED = 128 + signal.SIGPIPE  # what a shell shows for a Unix tool killed by SIGPIPE
 TARGET_ENV = "HYPERGRAPH_TARGET"
 TOKEN_ENV = "HYPERGRAPH_TOKEN"
 
@@ -163,10 +165,11 @@ def _add_serve(sub: Any, argv: Sequence[str] | None) -> None:
     # commands should start fast and work without them.
     args = sys.argv[1:] if argv is None else list(argv)
     if "serve" in args:
-        from hypergraph_grpc import server
+        from hypergraph_grpc.serve import serve_from_args
+        from hypergraph_grpc.serve_args import add_serve_arguments
 
-        server.add_serve_arguments(serve)
-        serve.set_defaults(func=server.serve_from_args)
+        add_serve_arguments(serve)
+        serve.set_defaults(func=serve_from_args)
 
 
 def _add_graphs(sub: Any) -> None:
@@ -464,11 +467,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # Whoever read stdout is gone (`| head`): end quietly, as Unix tools do. The
+        # exception has already left the command's stream, and a run whose client is
+        # gone is stopped by the server.
+        _discard_stdout()
+        return EXIT_OUTPUT_CLOSED
     except KeyboardInterrupt:
         # Ctrl-C outside `run`'s own handling (graphs, stop, connecting): nothing was
         # started that needs a Stop, so end quietly with the shell's interrupt code.
         _err("interrupted")
         return EXIT_INTERRUPTED
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -32,20 +32,6 @@ class ServiceConfig:
     # factor stops its run (info {"kind": "slow_consumer"}) instead of growing forever.
     unmerged_queue_factor: int = 1024
     max_iterations: int = 1000
-    # Bearer tokens accepted on RunnerService calls; empty = no authentication.
-    # (Health and reflection stay open, for load balancers and tools.)
-    auth_tokens: frozenset[str] = frozenset()
-    # Per-token graph allowlists: (token, graphs) pairs. A token in auth_tokens with
-    # no entry here may run every graph; one with an entry only those graphs
-    # (others answer PERMISSION_DENIED, and ListGraphs hides them).
-    token_graphs: tuple[tuple[str, frozenset[str]], ...] = ()
     # Each run's event log (what Watch replays): newest events kept, and how long a
     # finished run's log is kept.
     event_log: EventLogLimits = EventLogLimits()
-
-    def graphs_for(self, token: str) -> frozenset[str] | None:
-        """The graphs ``token`` may run, or None for every graph."""
-        for known, graphs in self.token_graphs:
-            if known == token:
-                return graphs
-        return None

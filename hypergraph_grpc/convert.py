@@ -16,6 +16,7 @@ doubles. The codec (documented in docs/protocol.md, "Value codec"):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import datetime
@@ -26,7 +27,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from google.protobuf import struct_pb2, timestamp_pb2
@@ -43,7 +44,9 @@ from hypergraph import (
     StopRequestedEvent,
     StreamingChunkEvent,
     SuperstepStartEvent,
+    error_type_name,
 )
+from hypergraph_grpc.coordination import StopOutcome, StopState
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 
 __all__ = [
@@ -53,12 +56,15 @@ __all__ = [
     "MAX_SAFE_INT",
     "clean_text",
     "error_info",
-    "error_type_name",
     "events_lost",
-    "replica_lost_end",
+    "first_failing_node",
     "graph_info",
+    "graph_list",
+    "run_response",
     "run_result",
+    "replica_lost_end",
     "run_summary",
+    "stop_response",
     "struct_to_dict",
     "timestamp",
     "to_plain",
@@ -73,6 +79,13 @@ _STATUS = {
     RunStatus.COMPLETED: pb.RUN_STATUS_COMPLETED,
     RunStatus.FAILED: pb.RUN_STATUS_FAILED,
     RunStatus.STOPPED: pb.RUN_STATUS_STOPPED,
+}
+
+
+_STOP_STATE = {
+    StopState.UNKNOWN: pb.RUN_STATE_UNSPECIFIED,
+    StopState.STOPPING: pb.RUN_STATE_STOPPING,
+    StopState.ENDED: pb.RUN_STATE_ENDED,
 }
 
 
@@ -262,9 +275,16 @@ def _qualname(cls: type) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
-def error_type_name(exc: BaseException) -> str:
-    """The qualified type name clients see (``ValueError``, ``pkg.mod.MyError``)."""
-    return _qualname(type(exc))
+_CANCELLED_TYPE = error_type_name(asyncio.CancelledError())
+
+
+def first_failing_node(found: str, event: NodeErrorEvent) -> str:
+    """The node a failed run's error is charged to, once ``event`` is seen (``found``:
+    the one so far): the first node that failed other than by cancellation. Nodes
+    cancelled because another failed are a consequence, not the cause."""
+    if found or event.error_type == _CANCELLED_TYPE:
+        return found
+    return event.node_name
 
 
 def error_info(exc: BaseException | None, node: str = "") -> pb.ErrorInfo:
@@ -310,6 +330,18 @@ def run_result(result: Any, *, error_node: str = "") -> pb.RunResult:
     if usage:
         message.usage.CopyFrom(_lenient_struct(usage, "usage"))
     return message
+
+
+def run_response(result: Any, *, error_node: str = "") -> pb.RunResponse:
+    """The answer of a unary Run (see :func:`run_result`)."""
+    return pb.RunResponse(result=run_result(result, error_node=error_node))
+
+
+def stop_response(outcome: StopOutcome) -> pb.StopResponse:
+    """What Stop found, as the contract's StopResponse."""
+    return pb.StopResponse(
+        found=outcome.found, run_id=outcome.run_id, state=_STOP_STATE[outcome.state]
+    )
 
 
 def _encode_each(target: struct_pb2.Struct, values: Mapping[str, Any]) -> list[str]:
@@ -505,8 +537,7 @@ class EventEncoder:
             message.node_failed.error.CopyFrom(
                 pb.ErrorInfo(type=event.error_type, message=str(event.error), node=event.node_name)
             )
-            if not self.error_node and event.error_type != "asyncio.CancelledError":
-                self.error_node = event.node_name
+            self.error_node = first_failing_node(self.error_node, event)
         elif kind is RouteDecisionEvent:
             message.node = event.node_name
             message.route_decision.CopyFrom(_route_decision(event.decision))
@@ -595,3 +626,8 @@ def graph_info(description: Any) -> pb.GraphInfo:
     for item in description.outputs:
         info.outputs.add(name=item.name, node=item.node, description=item.description)
     return info
+
+
+def graph_list(infos: Iterable[pb.GraphInfo]) -> pb.ListGraphsResponse:
+    """The answer of ListGraphs: the given graphs' GraphInfo messages."""
+    return pb.ListGraphsResponse(graphs=list(infos))

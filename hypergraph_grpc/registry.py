@@ -32,8 +32,6 @@ __all__ = [
     "load_specs",
 ]
 
-_NO_DEFAULT = inspect.Parameter.empty
-
 
 class RegistryError(ValueError):
     """A --graphs spec that cannot be loaded (names the spec and how to fix it)."""
@@ -63,10 +61,6 @@ class GraphDescription:
     inputs: tuple[InputDescription, ...]
     outputs: tuple[OutputDescription, ...]
     nodes: tuple[str, ...]
-
-    @property
-    def input_names(self) -> frozenset[str]:
-        return frozenset(item.name for item in self.inputs)
 
     @property
     def output_names(self) -> frozenset[str]:

@@ -4,7 +4,8 @@ One AsyncRunner serves every run. Each run is a task of its own (so a client
 that goes away never cancels it by accident: the service stops it with a
 reason instead), claimed in the :mod:`coordination` under its workflow id.
 Every exception becomes a status in :mod:`errors`; every protobuf comes from
-:mod:`convert`; stream delivery is :mod:`streams`.
+:mod:`convert`; stream delivery is :mod:`streams`. Calls reach it already
+authenticated and allowed (:mod:`auth`'s interceptor, installed by :mod:`server`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import difflib
-import hmac
 import json
 import logging
 import re
@@ -24,12 +24,12 @@ import grpc
 
 from hypergraph_grpc import convert, coordination, errors, streams
 from hypergraph_grpc.config import ServiceConfig
-from hypergraph_grpc.coordination import Coordination, LiveRun, StopState
+from hypergraph_grpc.coordination import Coordination, LiveRun
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 from hypergraph_grpc.registry import GraphRegistry, check_value
 
-__all__ = ["ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME", "add_to_server"]
+__all__ = ["ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME", "add_to_server", "echo_metadata"]
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RunnerService"].full_name
 # Initial metadata with this key is sent back as initial and trailing metadata
@@ -52,11 +52,6 @@ MAX_PAGE_SIZE = 1000
 _MAX_PAGE_TOKEN = 1024
 
 _WORKFLOW_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_STOP_STATE = {
-    StopState.UNKNOWN: pb.RUN_STATE_UNSPECIFIED,
-    StopState.STOPPING: pb.RUN_STATE_STOPPING,
-    StopState.ENDED: pb.RUN_STATE_ENDED,
-}
 
 
 class _Prepared:
@@ -87,9 +82,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         self._runner = runner
         self._coord = coordination
         self._config = config or ServiceConfig()
-        self._listing = pb.ListGraphsResponse(
-            graphs=[convert.graph_info(d) for d in registry.descriptions()]
-        )
+        self._listing = convert.graph_list(convert.graph_info(d) for d in registry.descriptions())
         self._tasks: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
         self.open_streams = 0
@@ -100,19 +93,16 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
     # --- RPCs ------------------------------------------------------------------------
 
     async def ListGraphs(self, request, context):
-        await self._echo(context)
-        allowed = self._allowed_graphs(context)
-        if allowed is None:
-            return self._listing
-        return pb.ListGraphsResponse(graphs=[g for g in self._listing.graphs if g.name in allowed])
+        await echo_metadata(context)
+        return self._listing
 
     async def Run(self, request, context):
-        echo = await self._echo(context)
+        echo = await echo_metadata(context)
         try:
-            self._check_graph(context, request.graph)
             prepared = self._prepare(request)
+            live = await self._claim(prepared)
             hooks = streams.RunHooks()
-            live = await self._start(prepared, hooks)
+            self._launch(live, prepared, hooks)
         except errors.ServiceError as exc:
             await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
         task = live.task
@@ -135,20 +125,20 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             )
         else:
             result = task.result()
-        return pb.RunResponse(result=convert.run_result(result, error_node=hooks.error_node))
+        return convert.run_response(result, error_node=hooks.error_node)
 
     async def Iter(self, request, context):
-        echo = await self._echo(context)
+        echo = await echo_metadata(context)
         options = request.options
         self.open_streams += 1  # reserved before any await, so the limit holds under races
         sink = None
         try:
             try:
-                self._check_graph(context, request.graph)
                 prepared = self._prepare(request)
                 self._check_stream_limit()
-                sink = self._sink(prepared, options)
-                live = await self._start(prepared, sink)
+                live = await self._claim(prepared)
+                sink = self._sink(prepared, options, live)
+                self._launch(live, prepared, sink)
             except errors.ServiceError as exc:
                 await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
             await self._stream(sink, live, prepared, options, context, echo)
@@ -156,6 +146,18 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             self.open_streams -= 1
             if sink is not None:
                 self.sinks.discard(sink)
+
+    def _check_stream_limit(self) -> None:
+        """RESOURCE_EXHAUSTED past --max-streams (Iter and Watch streams count alike)."""
+        limit = self._config.max_streams
+        if limit and self.open_streams > limit:
+            raise errors.resource_exhausted(
+                "TOO_MANY_STREAMS",
+                f"this server already has {self.open_streams - 1} open streams "
+                f"(limit --max-streams {limit}). How to fix: retry later or on another "
+                "replica, or raise --max-streams.",
+                limit=str(limit),
+            )
 
     async def _stream(self, sink, live, prepared, options, context, echo) -> None:
         live.task.add_done_callback(sink.task_done)
@@ -178,7 +180,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             raise
 
     async def Stop(self, request, context):
-        echo = await self._echo(context)
+        echo = await echo_metadata(context)
         workflow_id = request.workflow_id
         try:
             violations = []
@@ -191,7 +193,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                     violations.append(("grace", f"grace must not be negative, got {grace}s"))
             if violations:
                 raise errors.invalid_input("", violations)
-            await self._check_live_graph(context, workflow_id)
             info = convert.struct_to_dict(request.info) if request.HasField("info") else None
             outcome = await self._coord.stop(workflow_id, info, grace)
         except (errors.ServiceError, coordination.CoordinationUnavailable) as exc:
@@ -200,12 +201,10 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             "stop requested",
             extra={"workflow_id": workflow_id, "found": outcome.found, "stop_info": info},
         )
-        return pb.StopResponse(
-            found=outcome.found, run_id=outcome.run_id, state=_STOP_STATE[outcome.state]
-        )
+        return convert.stop_response(outcome)
 
     async def Watch(self, request, context):
-        echo = await self._echo(context)
+        echo = await echo_metadata(context)
         workflow_id = request.workflow_id
         self.open_streams += 1  # reserved before any await, so the limit holds under races
         try:
@@ -214,7 +213,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                     raise errors.invalid_input("", [("workflow_id", _bad_workflow_id(workflow_id))])
                 self._check_stream_limit()
                 feed = await self._coord.watch(workflow_id, request.after_seq)
-                self._check_graph(context, feed.graph)
             except (
                 errors.ServiceError,
                 coordination.UnknownWorkflow,
@@ -227,19 +225,13 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             self.open_streams -= 1
 
     async def ListRuns(self, request, context):
-        echo = await self._echo(context)
+        echo = await echo_metadata(context)
         try:
             page = _page(request)
             runs = await self._coord.list_runs()
         except (errors.ServiceError, coordination.CoordinationUnavailable) as exc:
             await errors.abort(context, exc, extra_metadata=echo)
-        allowed = self._allowed_graphs(context)
-        selected = [
-            run
-            for run in runs
-            if (not request.graph or run.graph == request.graph)
-            and (allowed is None or run.graph in allowed)
-        ]
+        selected = [run for run in runs if not request.graph or run.graph == request.graph]
         # Oldest first; a page token is the (start time, workflow id) of the last run
         # sent, so runs that end between pages never shift the next page.
         selected.sort(key=lambda run: (run.started_at, run.workflow_id))
@@ -280,57 +272,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         log.info("drained", extra={"open_streams": self.open_streams})
 
     # --- helpers ------------------------------------------------------------------------
-
-    async def _echo(self, context) -> tuple[tuple[str, str], ...]:
-        """Echo ``x-hypergraph-echo``, then check credentials when tokens are configured."""
-        metadata = context.invocation_metadata() or ()
-        echo: tuple[tuple[str, str], ...] = ()
-        for key, value in metadata:
-            if key == ECHO_METADATA_KEY:
-                echo = ((key, value),)
-                await context.send_initial_metadata(echo)
-                context.set_trailing_metadata(echo)
-                break
-        if self._config.auth_tokens:
-            failure = _check_credentials(metadata, self._config.auth_tokens)
-            if failure is not None:
-                await errors.abort(context, failure, extra_metadata=echo)
-        return echo
-
-    def _allowed_graphs(self, context) -> frozenset[str] | None:
-        """The graphs the caller's (already checked) token may run; None = every graph."""
-        if not self._config.token_graphs:
-            return None
-        token = _bearer_token(context.invocation_metadata() or ())
-        return None if token is None else self._config.graphs_for(token)
-
-    def _check_graph(self, context, graph: str) -> None:
-        """PERMISSION_DENIED before anything else (so a restricted token learns no names)."""
-        allowed = self._allowed_graphs(context)
-        if allowed is not None and graph not in allowed:
-            raise errors.permission_denied(graph, allowed)
-
-    async def _check_live_graph(self, context, workflow_id: str) -> None:
-        """Stop: refuse a live workflow (on any replica) of a graph the token may not run.
-
-        An id with no live run is left alone (Stop answers found=false)."""
-        if self._allowed_graphs(context) is None:
-            return
-        run = await self._coord.lookup(workflow_id)
-        if run is not None:
-            self._check_graph(context, run.graph)
-
-    def _check_stream_limit(self) -> None:
-        """RESOURCE_EXHAUSTED past --max-streams (Iter and Watch streams count alike)."""
-        limit = self._config.max_streams
-        if limit and self.open_streams > limit:
-            raise errors.resource_exhausted(
-                "TOO_MANY_STREAMS",
-                f"this server already has {self.open_streams - 1} open streams "
-                f"(limit --max-streams {limit}). How to fix: retry later or on another "
-                "replica, or raise --max-streams.",
-                limit=str(limit),
-            )
 
     def _prepare(self, request) -> _Prepared:
         name = request.graph
@@ -373,17 +314,16 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             request.max_iterations or self._config.max_iterations,
         )
 
-    def _sink(self, prepared: _Prepared, options) -> streams.StreamSink:
+    def _sink(self, prepared: _Prepared, options, live: LiveRun) -> streams.StreamSink:
         # Client-chosen limits are clamped so no option can unbound a stream's memory.
         config = self._config
         queued = min(options.max_queued_events or config.max_queued_events, MAX_QUEUED_EVENTS)
         chunk_bytes = options.max_chunk_bytes or config.max_chunk_bytes
         chunk_bytes = min(max(chunk_bytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
-        workflow_id = prepared.workflow_id
         return streams.StreamSink(
-            convert.EventEncoder(prepared.name, workflow_id),
+            convert.EventEncoder(prepared.name, prepared.workflow_id),
             on_overflow=lambda: self._runner.stop(
-                workflow_id, info={"kind": "slow_consumer"}, grace=config.cancel_grace
+                live.workflow_id, info={"kind": "slow_consumer"}, grace=config.cancel_grace
             ),
             max_queued_events=queued,
             max_chunk_bytes=chunk_bytes,
@@ -391,8 +331,8 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             hard_cap=queued * config.unmerged_queue_factor,
         )
 
-    async def _start(self, prepared: _Prepared, processor) -> LiveRun:
-        """Claim the workflow id and start the run task (raises ServiceError)."""
+    async def _claim(self, prepared: _Prepared) -> LiveRun:
+        """Claim the workflow id for a new run (raises ServiceError)."""
         if self.draining:
             raise errors.draining()
         limit = self._config.max_runs
@@ -409,14 +349,20 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             raise errors.already_running(exc.workflow_id, exc.owner) from None
         except coordination.CoordinationUnavailable as exc:
             raise errors.coordination_unavailable(str(exc), exc.retry_after_s) from None
-        # The recorder goes first: at RunEndEvent it starts releasing the id, and the
-        # streams write RunEnded only after that (a chat reusing the id never races).
+        return live
+
+    def _launch(self, live: LiveRun, prepared: _Prepared, processor) -> None:
+        """Start the run task of a claimed workflow id.
+
+        The coordination's recorder goes first among the run's processors: at
+        RunEndEvent it starts releasing the id, and streams write RunEnded only after
+        that (so a client reusing the id right after RunEnded, a chat turn after
+        turn, never races)."""
         processors = [self._coord.recorder(live, prepared.name), processor]
         task = asyncio.get_running_loop().create_task(self._execute(live, prepared, processors))
         live.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return live
 
     async def _execute(self, live: LiveRun, prepared: _Prepared, processors: list) -> Any:
         started = time.monotonic()
@@ -443,7 +389,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             raise
         finally:
             await live.wait_ended()
-            await self._coord.release(live)  # a run rejected before RunStartEvent
+            await self._coord.release(live)  # a run refused before its RunStartEvent
             log.info(
                 "run ended",
                 extra={
@@ -468,6 +414,18 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         log.info(
             "client gone, stopping run", extra={"workflow_id": live.workflow_id, "reason": kind}
         )
+
+
+async def echo_metadata(context: grpc.aio.ServicerContext) -> tuple[tuple[str, str], ...]:
+    """Send ``x-hypergraph-echo`` back as initial and trailing metadata; returns the pair
+    (empty when the call has none) for the trailers of an error status."""
+    for key, value in context.invocation_metadata() or ():
+        if key == ECHO_METADATA_KEY:
+            echo = ((key, value),)
+            await context.send_initial_metadata(echo)
+            context.set_trailing_metadata(echo)
+            return echo
+    return ()
 
 
 def add_to_server(service: RunnerService, server) -> None:
@@ -508,28 +466,6 @@ def add_to_server(service: RunnerService, server) -> None:
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     server.add_registered_method_handlers(SERVICE_NAME, handlers)
-
-
-def _bearer_token(metadata) -> str | None:
-    for key, value in metadata:
-        if key == "authorization":
-            scheme, _, token = value.partition(" ")
-            return token if scheme.lower() == "bearer" else None
-    return None
-
-
-def _check_credentials(metadata, tokens) -> errors.ServiceError | None:
-    for key, value in metadata:
-        if key == "authorization":
-            scheme, _, token = value.partition(" ")
-            if scheme.lower() == "bearer" and any(
-                hmac.compare_digest(token.encode(), t.encode()) for t in tokens
-            ):
-                return None
-            return errors.unauthenticated("INVALID_CREDENTIALS", "the bearer token is not valid")
-    return errors.unauthenticated(
-        "MISSING_CREDENTIALS", "this server requires an 'authorization: Bearer <token>' header"
-    )
 
 
 def _check_inputs(description, values: dict) -> list[tuple[str, str]]:

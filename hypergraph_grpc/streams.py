@@ -27,11 +27,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hypergraph import RunEndEvent, StreamingChunkEvent, TypedEventProcessor
-from hypergraph_grpc.convert import EventEncoder, clean_text
+from hypergraph_grpc.convert import EventEncoder, clean_text, first_failing_node
 
 __all__ = ["RunHooks", "RunNotStarted", "StreamSink", "pump"]
-
-_CANCELLED = "asyncio.CancelledError"
 
 
 class RunNotStarted(Exception):
@@ -53,8 +51,7 @@ class RunHooks(TypedEventProcessor):
         self.end: Any = None
 
     def on_node_error(self, event: Any) -> None:
-        if not self.error_node and event.error_type != _CANCELLED:
-            self.error_node = event.node_name
+        self.error_node = first_failing_node(self.error_node, event)
 
     def on_run_end(self, event: Any) -> None:
         self.end = event
@@ -112,7 +109,6 @@ class StreamSink(TypedEventProcessor):
         self.closed = False  # the client went away: keep hooks, queue nothing
         self.ended = False  # RunEndEvent was queued
         self.failure: BaseException | None = None
-        self.error_node = ""
         self._open: dict[str, _Merge] = {}
         self._waiter: asyncio.Future | None = None
         self._on_overflow = on_overflow
@@ -130,11 +126,8 @@ class StreamSink(TypedEventProcessor):
         if self._open:
             self._open.pop(event.span_id, None)
         queue.append(event)
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        if self._waiter is not None:
+            self._wake()
 
     def _lifecycle(self, event: Any) -> None:
         if self.closed:
@@ -142,19 +135,11 @@ class StreamSink(TypedEventProcessor):
         if self._open:
             self._open.pop(event.span_id, None)
         self.queue.append(event)
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        if self._waiter is not None:
+            self._wake()
 
     def on_run_start(self, event: Any) -> None:
         self.encoder.run_id = event.run_id
-        self._lifecycle(event)
-
-    def on_node_error(self, event: Any) -> None:
-        if not self.error_node and event.error_type != _CANCELLED:
-            self.error_node = event.node_name
         self._lifecycle(event)
 
     def on_run_end(self, event: Any) -> None:
@@ -165,6 +150,7 @@ class StreamSink(TypedEventProcessor):
     on_node_start = _lifecycle
     on_route_decision = _lifecycle
     on_node_end = _lifecycle
+    on_node_error = _lifecycle  # the encoder finds the failing node as it writes
     on_stop_requested = _lifecycle
 
     def _absorb(self, event: Any) -> bool:
@@ -213,9 +199,15 @@ class StreamSink(TypedEventProcessor):
             self.failure = task.exception() or RuntimeError(
                 "the run task returned without a RunEndEvent"
             )
+        if self._waiter is not None:
+            self._wake()
+
+    def _wake(self) -> None:
+        """Wake the writer sleeping in :meth:`wait` (callers check ``_waiter`` first:
+        the hot path pays for no call while the writer is busy)."""
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            self._waiter = None
+        self._waiter = None
+        if not waiter.done():
             waiter.set_result(None)
 
     def coalesce(self, first: Any) -> _Merge | None:
@@ -302,10 +294,8 @@ async def pump(
             item.sent = True
             await write(encoder.merged_chunk(item.first, item.payload(), item.count, item.seq))
         else:
-            if kind is end_kind:
-                encoder.error_node = encoder.error_node or sink.error_node
-                if before_end is not None:
-                    await before_end()
-                await write(encode_event(item, item.seq))
-                return item.seq
+            if kind is end_kind and before_end is not None:
+                await before_end()
             await write(encode_event(item, item.seq))
+            if kind is end_kind:
+                return item.seq

@@ -45,6 +45,7 @@ __all__ = [
     "StopState",
     "UnknownWorkflow",
     "WorkflowBusy",
+    "make_coordination",
 ]
 
 # Applies a stop to a run of this replica's runner, called as
@@ -204,6 +205,10 @@ class Coordination(abc.ABC):
     def live_runs(self) -> list[LiveRun]:
         """The runs live on this replica."""
 
+    @abc.abstractmethod
+    async def graph_of(self, workflow_id: str) -> str | None:
+        """The graph of ``workflow_id``'s live run (any replica) or kept events, or None."""
+
     def live_count(self) -> int:
         """How many runs are live on this replica."""
         return len(self.live_runs())
@@ -213,3 +218,28 @@ class Coordination(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Stop background work and release connections (nothing to do in memory)."""
+
+
+def make_coordination(
+    url: str, stop_receiver: StopReceiver, limits: EventLogLimits | None = None
+) -> Coordination:
+    """``memory`` (one process), or ``redis://...`` (a cluster: every replica on one Redis).
+
+    ``stop_receiver`` applies a stop routed to this replica (the runner's ``stop``)."""
+    if url in ("", "memory"):
+        from hypergraph_grpc.coordination.memory import InMemoryCoordination
+
+        return InMemoryCoordination(stop_receiver, limits)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            from hypergraph_grpc.coordination.redis import RedisCoordination
+        except ImportError as exc:
+            raise RuntimeError(
+                f"--coordination {url!r}: Redis coordination is not available in this build "
+                f"({exc}). How to fix: install the cluster extra (make install), or use "
+                "--coordination memory (one process)."
+            ) from exc
+        return RedisCoordination.from_url(url, stop_receiver, limits)
+    raise RuntimeError(
+        f"--coordination {url!r} is not understood. How to fix: use 'memory' or a redis:// URL."
+    )

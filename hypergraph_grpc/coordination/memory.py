@@ -108,6 +108,14 @@ class InMemoryCoordination(Coordination):
         run = self._local.get(workflow_id)
         return None if run is None else run.info()
 
+    async def graph_of(self, workflow_id: str) -> str | None:
+        run = self._local.get(workflow_id)
+        if run is not None:
+            return run.graph
+        self._expire_logs()
+        log = self._logs.get(workflow_id)
+        return None if log is None else log.graph
+
     async def list_runs(self) -> list[RunInfo]:
         return [run.info() for run in self._local.runs()]
 
@@ -123,6 +131,9 @@ class InMemoryCoordination(Coordination):
 
     def live_runs(self) -> list[LiveRun]:
         return self._local.runs()
+
+    def live_run(self, workflow_id: str) -> LiveRun | None:
+        return self._live.get(workflow_id)
 
     def live_count(self) -> int:
         return len(self._local)

@@ -13,10 +13,9 @@ import asyncio
 from typing import Any, Protocol
 
 from hypergraph import TypedEventProcessor
+from hypergraph_grpc.convert import first_failing_node
 
 __all__ = ["RunLogWriter", "RunRecorder"]
-
-_CANCELLED = "asyncio.CancelledError"
 
 
 class RunLogWriter(Protocol):
@@ -63,8 +62,7 @@ class RunRecorder(TypedEventProcessor):
         )
 
     def on_node_error(self, event: Any) -> None:
-        if not self._error_node and event.error_type != _CANCELLED:
-            self._error_node = event.node_name
+        self._error_node = first_failing_node(self._error_node, event)
         self._writer.append(event)
 
     def on_run_end(self, event: Any) -> None:

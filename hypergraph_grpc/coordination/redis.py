@@ -349,6 +349,20 @@ class RedisCoordination(Coordination):
             raise _unavailable("look the workflow up", exc) from None
         return _info(workflow_id, record) if record else None
 
+    async def graph_of(self, workflow_id: str) -> str | None:
+        run = self._local.get(workflow_id)
+        if run is not None:
+            return run.graph
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.hget(self._run_key(workflow_id), "graph")
+            pipe.hget(self._meta_key(workflow_id), "graph")
+            live, kept = await pipe.execute()
+        except _ERRORS as exc:
+            raise _unavailable("look the workflow up", exc) from None
+        graph = live or kept
+        return None if graph is None else graph.decode()
+
     async def list_runs(self) -> list[RunInfo]:
         try:
             ids = [w.decode() for w in await self._client.zrange(self._runs_key, 0, -1)]

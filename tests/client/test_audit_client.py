@@ -8,7 +8,6 @@ going for as long as the client stayed open.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import time
 
@@ -16,18 +15,7 @@ import pytest
 from hg_client_support import SLOW, new_id
 
 from hypergraph_grpc.client import AlreadyExistsError, AsyncClient, Client
-
-
-async def wait_until_free(client: AsyncClient, workflow_id: str, within: float = 15.0):
-    """Run `add` under `workflow_id`, retrying while the old run still holds it."""
-    give_up = time.monotonic() + within
-    while True:
-        try:
-            return await client.run("add", {"a": 1, "b": 1}, workflow_id=workflow_id)
-        except AlreadyExistsError:
-            if time.monotonic() > give_up:
-                raise
-            await asyncio.sleep(0.02)
+from tests.support.server_process import wait_until_free_async
 
 
 @pytest.mark.asyncio
@@ -38,7 +26,7 @@ async def test_dropped_async_stream_stops_its_run_while_the_client_stays_open(ta
         await events.__anext__()
         del events
         gc.collect()
-        assert (await wait_until_free(client, workflow_id)).completed
+        assert (await wait_until_free_async(client, workflow_id)).completed
 
 
 @pytest.mark.asyncio
@@ -49,7 +37,7 @@ async def test_dropped_text_stream_stops_its_run(target):
         await tokens.__anext__()
         del tokens
         gc.collect()
-        assert (await wait_until_free(client, workflow_id)).completed
+        assert (await wait_until_free_async(client, workflow_id)).completed
 
 
 def test_dropped_sync_stream_stops_its_run(target):

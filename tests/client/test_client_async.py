@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 
 import grpc
 import pytest
@@ -27,20 +26,9 @@ from hypergraph_grpc.client import (
     SuperstepStarted,
     UnavailableError,
 )
+from tests.support.server_process import wait_until_free_async
 
 pytestmark = pytest.mark.asyncio
-
-
-async def wait_until_free(client: AsyncClient, workflow_id: str, within: float = 15.0):
-    """Run `add` under `workflow_id`, retrying while the old run still holds it."""
-    give_up = time.monotonic() + within
-    while True:
-        try:
-            return await client.run("add", {"a": 1, "b": 1}, workflow_id=workflow_id)
-        except AlreadyExistsError:
-            if time.monotonic() > give_up:
-                raise
-            await asyncio.sleep(0.02)
 
 
 async def test_list_graphs_describes_inputs_and_outputs(target):
@@ -170,7 +158,7 @@ async def test_breaking_out_of_iter_stops_the_run(target):
                 if isinstance(event, StreamingChunk):
                     break
         assert stream.result is None
-        assert (await wait_until_free(client, workflow_id)).completed
+        assert (await wait_until_free_async(client, workflow_id)).completed
 
 
 async def test_cancelling_the_consuming_task_stops_the_run(target):
@@ -188,7 +176,7 @@ async def test_cancelling_the_consuming_task_stops_the_run(target):
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert (await wait_until_free(client, workflow_id)).completed
+        assert (await wait_until_free_async(client, workflow_id)).completed
 
 
 async def test_detached_stream_keeps_running_after_cancel(target):
@@ -203,7 +191,7 @@ async def test_detached_stream_keeps_running_after_cancel(target):
             await client.run("add", {"a": 1, "b": 1}, workflow_id=workflow_id)
         assert info.value.reason
         assert (await client.stop(workflow_id, {"kind": "cleanup"}, grace=1)).found
-        await wait_until_free(client, workflow_id)
+        await wait_until_free_async(client, workflow_id)
 
 
 async def test_errors_are_typed_with_details(target):
@@ -300,4 +288,4 @@ async def test_cancelling_a_unary_run_stops_it(target):
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert (await wait_until_free(client, workflow_id)).completed
+        assert (await wait_until_free_async(client, workflow_id)).completed

@@ -6,16 +6,17 @@ import subprocess
 import sys
 
 import pytest
-from hg_client_support import ROOT, TESTING_GRAPHS, ServerProcess
+from hg_client_support import ROOT, TESTING_GRAPHS
 
 from hypergraph_grpc.client import Client, UnauthenticatedError
+from tests.support.server_process import ServerProcess
 
 TOKEN = "s3cret-token"
 
 
 @pytest.fixture(scope="module")
 def auth_target():
-    server = ServerProcess([*TESTING_GRAPHS, "--auth-token", TOKEN])
+    server = ServerProcess(*TESTING_GRAPHS, "--auth-token", TOKEN)
     yield server.target
     server.stop()
 

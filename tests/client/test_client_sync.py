@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import signal
-import time
 
 import pytest
 from hg_client_support import SLOW, new_id
 
 from hypergraph_grpc.client import (
-    AlreadyExistsError,
     Client,
     DeadlineExceededError,
     InvalidArgumentError,
@@ -19,17 +17,7 @@ from hypergraph_grpc.client import (
     RunStarted,
     StreamingChunk,
 )
-
-
-def wait_until_free(client: Client, workflow_id: str, within: float = 15.0):
-    give_up = time.monotonic() + within
-    while True:
-        try:
-            return client.run("add", {"a": 1, "b": 1}, workflow_id=workflow_id)
-        except AlreadyExistsError:
-            if time.monotonic() > give_up:
-                raise
-            time.sleep(0.02)
+from tests.support.server_process import wait_until_free
 
 
 def test_list_run_and_iter(target):

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from hypergraph_grpc.coordination.memory import InMemoryCoordination
-from tests.redis_support import RedisServer
+from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")

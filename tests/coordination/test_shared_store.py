@@ -22,8 +22,8 @@ from hypergraph_grpc.coordination import (
 )
 from hypergraph_grpc.coordination.redis import RedisCoordination
 from tests.coordination.test_contract import collect, start_tokens, wait_for
-from tests.redis_support import RedisServer
 from tests.service.sequence import assert_seq_counts_calls
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.asyncio
 

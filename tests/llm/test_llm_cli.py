@@ -9,7 +9,8 @@ import time
 
 import pytest
 from fakes import FakeProvider, Script
-from llm_grpc_stack import ROOT, ServerProcess
+
+from tests.support.server_process import ROOT, ServerProcess
 
 TOKENS = [f"t{i} " for i in range(12)]
 
@@ -22,7 +23,7 @@ def _start_line(server: ServerProcess) -> str:
             if "model: " in line:
                 return line
         time.sleep(0.02)
-    raise AssertionError(f"no 'model:' line in the server log:\n{''.join(server.stderr)}")
+    raise AssertionError(f"no 'model:' line in the server log:\n{server.log()}")
 
 
 def _cli_run(target: str, *args: str) -> subprocess.CompletedProcess:
@@ -43,12 +44,12 @@ def fakes():
 def test_without_a_key_the_server_announces_the_offline_model_and_run_chat_uses_it():
     """No API key anywhere: the start line says the offline stand-in answers and why; `run chat`
     prints its deterministic answer."""
-    server = ServerProcess({"HYPERGRAPH_OFFLINE_TOKENS_PER_SECOND": "0"})
+    server = ServerProcess(env={"HYPERGRAPH_OFFLINE_TOKENS_PER_SECOND": "0"})
     try:
         assert "offline stand-in (no API key set" in _start_line(server)
-        done = _cli_run(server.address, "-i", "prompt=hello there")
+        done = _cli_run(server.target, "-i", "prompt=hello there")
     finally:
-        server.close()
+        server.stop()
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith('[offline stand-in] You asked: "hello there"'), done.stdout
 
@@ -58,16 +59,16 @@ def test_run_chat_provider_flag_picks_the_model(fakes):
     and its base URL; `--provider anthropic|openai|offline` each answer the same `run chat`."""
     anthropic, openai = fakes
     env = {**anthropic.env(), **openai.env(), "HYPERGRAPH_OFFLINE_TOKENS_PER_SECOND": "0"}
-    server = ServerProcess(env)
+    server = ServerProcess(env=env)
     try:
         line = _start_line(server)
         assert "model: anthropic" in line and anthropic.base_url in line, line
         outputs = {
-            provider: _cli_run(server.address, "-i", "prompt=count", "--provider", provider)
+            provider: _cli_run(server.target, "-i", "prompt=count", "--provider", provider)
             for provider in ("anthropic", "openai", "offline")
         }
     finally:
-        server.close()
+        server.stop()
     for provider, done in outputs.items():
         assert done.returncode == 0, f"{provider}: {done.stderr}"
     assert outputs["anthropic"].stdout.startswith("".join(TOKENS))

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 import pytest_asyncio
 from fakes import FakeProvider, Script
-from llm_grpc_stack import ServerProcess
 
 from hypergraph_grpc.client import AsyncClient, NodeEnded, RunEnded, RunStatus, StreamingChunk
+from tests.support.server_process import ServerProcess
 
 TOKENS = [f"t{i} " for i in range(40)]
 
@@ -24,9 +24,9 @@ def stack():
         "HYPERGRAPH_OFFLINE_TOKENS_PER_SECOND": "0",
         "HYPERGRAPH_LLM_RETRIES": "0",
     }
-    server = ServerProcess(env, "--provider", "anthropic")
+    server = ServerProcess("--provider", "anthropic", env=env)
     yield server, anthropic, openai
-    server.close()
+    server.stop()
     anthropic.stop()
     openai.stop()
 
@@ -42,7 +42,7 @@ def fakes(stack):
 
 @pytest_asyncio.fixture
 async def client(stack):
-    async with AsyncClient(stack[0].address, timeout=30) as c:
+    async with AsyncClient(stack[0].target, timeout=30) as c:
         yield c
 
 

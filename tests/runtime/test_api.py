@@ -11,7 +11,7 @@ EXPECTED = [
     "BaseEvent", "Event", "RunStartEvent", "SuperstepStartEvent", "NodeStartEvent",
     "StreamingChunkEvent", "NodeEndEvent", "NodeErrorEvent", "RouteDecisionEvent",
     "StopRequestedEvent", "RunEndEvent",
-    "EventProcessor", "AsyncEventProcessor", "TypedEventProcessor",
+    "EventProcessor", "AsyncEventProcessor", "TypedEventProcessor", "error_type_name",
     "HypergraphError", "GraphConfigError", "MissingInputError", "UnknownInputError",
     "NodeOutputError", "InvalidRouteError", "InfiniteLoopError", "WorkflowAlreadyRunningError",
 ]  # fmt: skip

@@ -141,6 +141,12 @@ def again(count: int, limit: int):
     return END if count >= limit else "bump"
 
 
+@node(output_name=("left", "right"))
+def one_value_for_two_outputs(x: int):
+    """Return one value where two outputs are declared: the runtime's NodeOutputError."""
+    return x
+
+
 GRAPHS = {
     "rich": Graph([rich_values], name="rich"),
     "opaque": Graph([opaque_value], name="opaque"),
@@ -151,4 +157,5 @@ GRAPHS = {
     "sync_sleep": Graph([sync_sleeper], name="sync_sleep"),
     "loop": Graph([bump, again], name="loop"),
     "sync_stream": Graph([sync_streamer], name="sync_stream"),
+    "bad_outputs": Graph([one_value_for_two_outputs], name="bad_outputs"),
 }

@@ -1,8 +1,11 @@
-"""Reading rich error details (google.rpc.Status) from an aio RPC error."""
+"""Helpers of the service tests: a failed call's google.rpc details, retrying a Run."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
+import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 DETAILS_KEY = "grpc-status-details-bin"
@@ -45,3 +48,28 @@ class Details:
         if self.bad_request is None:
             return []
         return [v.field for v in self.bad_request.field_violations]
+
+
+async def rejected(call) -> Details:
+    """The details of a call that must fail (unary, or a stream read to its end)."""
+    from tests.service.conftest import collect
+
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        if hasattr(call, "read"):
+            await collect(call)
+        else:
+            await call
+    return Details(info.value)
+
+
+async def retry_run(stub, request, within: float = 5.0):
+    """Run, retrying while the workflow id is still live (ALREADY_EXISTS)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    while True:
+        try:
+            return await stub.Run(request)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.ALREADY_EXISTS or loop.time() > end:
+                raise
+            await asyncio.sleep(0.02)

@@ -54,7 +54,8 @@ def test_check_value():
 
 
 def test_default_graphs_are_the_demo_graphs():
-    from hypergraph_grpc.server import DEFAULT_GRAPHS, load_default_graphs
+    from hypergraph_grpc.serve import load_default_graphs
+    from hypergraph_grpc.serve_args import DEFAULT_GRAPHS
 
     graphs, source = load_default_graphs()
     assert source == DEFAULT_GRAPHS

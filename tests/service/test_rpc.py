@@ -1,10 +1,10 @@
-"""Every RPC's happy path against an in-process server on a free loopback port."""
+"""Every RPC's behaviour on valid requests against an in-process server on a free
+loopback port: ListGraphs, Run, Iter, Stop, Watch, health and reflection."""
 
 from __future__ import annotations
 
 import asyncio
 
-import grpc
 import pytest
 from google.protobuf import duration_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -12,13 +12,16 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from hypergraph_grpc.convert import struct_to_dict
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
-from tests.service.conftest import collect, iter_request, run_request, text_of
-from tests.service.helpers import Details
+from tests.service.conftest import (
+    collect,
+    iter_request,
+    run_request,
+    text_of,
+)
 from tests.service.sequence import assert_seq_counts_calls
 
-pytestmark = pytest.mark.asyncio
 
-
+@pytest.mark.asyncio
 async def test_list_graphs_describes_inputs_outputs_nodes(harness):
     response = await harness.stub.ListGraphs(pb.ListGraphsRequest())
     names = [g.name for g in response.graphs]
@@ -36,6 +39,7 @@ async def test_list_graphs_describes_inputs_outputs_nodes(harness):
     assert (count.type, count.description) == ("int", "how many items to count.")
 
 
+@pytest.mark.asyncio
 async def test_run_returns_result_with_ints(harness):
     response = await harness.stub.Run(run_request("add", a=2, b=40))
     result = response.result
@@ -46,6 +50,7 @@ async def test_run_returns_result_with_ints(harness):
     assert result.run_id
 
 
+@pytest.mark.asyncio
 async def test_run_values_round_trip_and_codec(harness):
     value = {"n": 7, "x": 1.5, "s": "héllo", "b": True, "l": [1, "two", None], "none": None}
     response = await harness.stub.Run(run_request("echo", value=value))
@@ -56,6 +61,7 @@ async def test_run_values_round_trip_and_codec(harness):
     assert rich["pair"] == [1, 2] and rich["tags"] == ["a", "b"] and rich["big"] == str(2**60)
 
 
+@pytest.mark.asyncio
 async def test_run_unencodable_output_is_reported_not_dropped(harness):
     result = (await harness.stub.Run(run_request("opaque", n=1))).result
     assert result.status == pb.RUN_STATUS_FAILED
@@ -64,6 +70,7 @@ async def test_run_unencodable_output_is_reported_not_dropped(harness):
     assert struct_to_dict(result.values) == {"fine": 1}
 
 
+@pytest.mark.asyncio
 async def test_run_select_and_given_workflow_id(harness):
     response = await harness.stub.Run(
         run_request(
@@ -74,6 +81,7 @@ async def test_run_select_and_given_workflow_id(harness):
     assert struct_to_dict(response.result.values) == {"report": "n:1:0.5:1:False:none"}
 
 
+@pytest.mark.asyncio
 async def test_node_failure_is_an_ok_rpc_with_failed_result(harness):
     result = (await harness.stub.Run(run_request("fail", message="boom"))).result
     assert result.status == pb.RUN_STATUS_FAILED
@@ -81,6 +89,7 @@ async def test_node_failure_is_an_ok_rpc_with_failed_result(harness):
     assert "boom" in result.error.message
 
 
+@pytest.mark.asyncio
 async def test_iter_streams_every_event_in_order(harness):
     events = await collect(harness.stub.Iter(iter_request("tokens", count=50, prefix="t")))
     assert_seq_counts_calls(events)
@@ -102,6 +111,7 @@ async def test_iter_streams_every_event_in_order(harness):
     assert struct_to_dict(result.values) == {"text": text_of(events)}
 
 
+@pytest.mark.asyncio
 async def test_iter_mixed_chunks_and_usage(harness):
     events = await collect(harness.stub.Iter(iter_request("mixed")))
     chunks = [e.streaming_chunk for e in events if e.WhichOneof("kind") == "streaming_chunk"]
@@ -116,6 +126,7 @@ async def test_iter_mixed_chunks_and_usage(harness):
     assert struct_to_dict(events[-1].run_ended.result.usage)["output_tokens"] == 4
 
 
+@pytest.mark.asyncio
 async def test_iter_route_decisions_and_failed_node(harness):
     events = await collect(harness.stub.Iter(iter_request("loop", count=0, limit=2)))
     decisions = [e.route_decision for e in events if e.WhichOneof("kind") == "route_decision"]
@@ -127,6 +138,7 @@ async def test_iter_route_decisions_and_failed_node(harness):
     assert failed[-1].run_ended.result.status == pb.RUN_STATUS_FAILED
 
 
+@pytest.mark.asyncio
 async def test_stop_mid_stream_from_second_call(harness):
     call = harness.stub.Iter(
         iter_request("tokens", "stop-me", count=100000, delay_ms=5, prefix="s")
@@ -150,6 +162,7 @@ async def test_stop_mid_stream_from_second_call(harness):
     assert not again.found and again.state == pb.RUN_STATE_ENDED
 
 
+@pytest.mark.asyncio
 async def test_stop_unknown_and_repeated_and_grace(harness):
     unknown = await harness.stub.Stop(pb.StopRequest(workflow_id="never-ran"))
     assert (unknown.found, unknown.run_id, unknown.state) == (False, "", pb.RUN_STATE_UNSPECIFIED)
@@ -168,6 +181,7 @@ async def test_stop_unknown_and_repeated_and_grace(harness):
     assert failed and failed[0].node_failed.error.type == "asyncio.CancelledError"
 
 
+@pytest.mark.asyncio
 async def test_health_and_reflection(harness):
     health = health_pb2_grpc.HealthStub(harness.channel)
     for service in ("", "hypergraph.v1.RunnerService"):
@@ -184,6 +198,7 @@ async def test_health_and_reflection(harness):
     assert "hypergraph.v1.RunnerService" in names and "grpc.health.v1.Health" in names
 
 
+@pytest.mark.asyncio
 async def test_sync_node_and_concurrent_runs(harness):
     calls = [harness.stub.Run(run_request("sync_sleep", seconds=0.05)) for _ in range(5)]
     calls += [harness.stub.Run(run_request("add", a=i, b=1)) for i in range(20)]
@@ -194,50 +209,30 @@ async def test_sync_node_and_concurrent_runs(harness):
     ]
 
 
-async def test_unknown_coordination_is_refused_with_a_fix():
-    from hypergraph_grpc.server import start_server
-    from tests.service.conftest import ALL_GRAPHS
-
-    with pytest.raises(RuntimeError, match="not understood"):
-        await start_server(ALL_GRAPHS, port=0, coordination="zookeeper")
-
-
-async def test_unreachable_redis_makes_new_runs_unavailable_with_a_retry_hint():
-    from google.rpc import error_details_pb2
-
-    from tests.redis_support import free_port
-    from tests.service.conftest import close_harness, make_harness
-
-    h = await make_harness(coordination=f"redis://127.0.0.1:{free_port()}/0")
-    try:
-        with pytest.raises(grpc.aio.AioRpcError) as info:
-            await h.stub.Run(run_request("add", a=1, b=2))
-        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
-        details = Details(info.value)
-        assert details.reason == "COORDINATION_UNAVAILABLE"
-        retry = [d for d in details.status.details if d.Is(error_details_pb2.RetryInfo.DESCRIPTOR)]
-        assert retry, "a RetryInfo tells the client when to retry"
-    finally:
-        await close_harness(h)
-
-
-async def test_health_and_reflection_can_be_turned_off():
-    from tests.service.conftest import close_harness, make_harness
-
-    h = await make_harness(health=False, reflection_enabled=False)
-    try:
-        with pytest.raises(grpc.aio.AioRpcError) as info:
-            await health_pb2_grpc.HealthStub(h.channel).Check(health_pb2.HealthCheckRequest())
-        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
-        assert (
-            await h.stub.Run(run_request("add", a=1, b=1))
-        ).result.status == pb.RUN_STATUS_COMPLETED
-    finally:
-        await close_harness(h)
-
-
+@pytest.mark.asyncio
 async def test_sync_node_chunks_from_a_worker_thread_arrive_in_order(harness):
     events = await collect(harness.stub.Iter(iter_request("sync_stream", count=5000)))
     assert_seq_counts_calls(events)
     assert text_of(events) == "".join(f"w{i} " for i in range(5000))
     assert struct_to_dict(events[-1].run_ended.result.values)["sync_text"] == text_of(events)
+
+
+@pytest.mark.asyncio
+async def test_reflection_serves_the_contract_file(harness):
+    """What grpcurl needs: the file that defines RunnerService, by symbol."""
+    from google.protobuf import descriptor_pb2
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    stub = reflection_pb2_grpc.ServerReflectionStub(harness.channel)
+
+    async def requests():
+        yield reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="hypergraph.v1.RunnerService"
+        )
+
+    replies = [reply async for reply in stub.ServerReflectionInfo(requests())]
+    protos = replies[0].file_descriptor_response.file_descriptor_proto
+    files = [descriptor_pb2.FileDescriptorProto.FromString(raw) for raw in protos]
+    services = {s.name: s for f in files for s in f.service}
+    methods = {m.name for m in services["RunnerService"].method}
+    assert methods == {"ListGraphs", "Run", "Iter", "Stop", "Watch", "ListRuns"}

@@ -127,10 +127,9 @@ async def test_watch_older_than_kept_starts_with_the_lost_range():
 
 
 async def test_watch_of_a_graph_the_token_may_not_run_is_denied():
-    from hypergraph_grpc.server import _parse_auth_tokens
+    from hypergraph_grpc.auth import AuthTokens
 
-    tokens, token_graphs = _parse_auth_tokens(["full", "limited:add"])
-    h = await make_harness(ServiceConfig(auth_tokens=tokens, token_graphs=token_graphs))
+    h = await make_harness(auth=AuthTokens.parse(["full", "limited:add"]))
     try:
         full = (("authorization", "Bearer full"),)
         limited = (("authorization", "Bearer limited"),)
@@ -140,6 +139,14 @@ async def test_watch_of_a_graph_the_token_may_not_run_is_denied():
         assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
         runs = await h.stub.ListRuns(pb.ListRunsRequest(), metadata=limited)
         assert list(runs.runs) == []
+        live = h.stub.Iter(iter_request("tokens", "wf-hidden", count=100000), metadata=full)
+        assert (await live.read()).WhichOneof("kind") == "run_started"
+        seen = await h.stub.ListRuns(pb.ListRunsRequest(), metadata=full)
+        hidden = await h.stub.ListRuns(pb.ListRunsRequest(), metadata=limited)
+        asked = await h.stub.ListRuns(pb.ListRunsRequest(graph="tokens"), metadata=limited)
+        live.cancel()
+        assert [r.workflow_id for r in seen.runs] == ["wf-hidden"]
+        assert list(hidden.runs) == [] and list(asked.runs) == []
     finally:
         await close_harness(h)
 

@@ -1,5 +1,5 @@
-"""`serve --graphs` takes several specs after one flag (DESIGN.md 4:
-`--graphs pkg.module:attr ...`) as well as the flag repeated."""
+"""`serve` flags: ``--graphs`` takes several specs after one flag or the flag
+repeated (none: the demo graphs); negative limits are refused."""
 
 from __future__ import annotations
 

@@ -1,13 +1,11 @@
-"""convert: the value codec and the event mapping (no server)."""
+"""Runtime events and results as protobuf (``convert.EventEncoder``,
+``convert.run_result``), without a server: every event class has its kind,
+chunks keep their payload type, the pre-serialized text-chunk path gives the
+same bytes as the message path, and lone surrogates never break a stream."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import enum
-
-import pytest
-from google.protobuf import struct_pb2
 
 from hypergraph import (
     END,
@@ -26,75 +24,9 @@ from hypergraph_grpc import convert
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 
 BASE = ("run-1", "wf-1", 1, 1_700_000_000.25, "span-n", "span-r")
+
+
 RUN_BASE = ("run-1", "wf-1", 1, 1_700_000_000.25, "span-r", None)
-
-
-def test_ints_come_back_as_ints_recursively():
-    struct = struct_pb2.Struct()
-    struct.update({"n": 7, "x": 1.5, "l": [1, 2.5, {"k": 3}], "big": 2.0**60, "neg": -4})
-    plain = convert.struct_to_dict(struct)
-    assert plain == {"n": 7, "x": 1.5, "l": [1, 2.5, {"k": 3}], "big": 2.0**60, "neg": -4}
-    assert type(plain["n"]) is int and type(plain["l"][0]) is int
-    assert type(plain["l"][2]["k"]) is int
-    assert type(plain["big"]) is float  # beyond 2**53: stays a double
-
-
-class Mood(enum.Enum):
-    HAPPY = "happy"
-
-
-@dataclasses.dataclass
-class Pair:
-    a: int
-    b: tuple
-
-
-def test_codec_of_non_json_values():
-    plain = convert.to_plain(
-        {
-            "pair": Pair(1, (2, 3)),
-            "mood": Mood.HAPPY,
-            "at": datetime.datetime(2026, 1, 2, 3, 4, 5),
-            "day": datetime.date(2026, 1, 2),
-            "raw": b"\x00\xff",
-            "set": {3, 1, 2},
-            "big": 2**60,
-            1: "int key",
-        }
-    )
-    assert plain == {
-        "pair": {"a": 1, "b": [2, 3]},
-        "mood": "happy",
-        "at": "2026-01-02T03:04:05",
-        "day": "2026-01-02",
-        "raw": "AP8=",
-        "set": [1, 2, 3],
-        "big": str(2**60),
-        "1": "int key",
-    }
-
-
-def test_pydantic_models_use_model_dump():
-    pydantic = pytest.importorskip("pydantic")
-
-    class Model(pydantic.BaseModel):
-        name: str
-        when: datetime.date
-
-    assert convert.to_plain(Model(name="x", when=datetime.date(2026, 5, 6))) == {
-        "name": "x",
-        "when": "2026-05-06",
-    }
-
-
-def test_unencodable_value_is_reported_with_path_and_type():
-    class Thing:
-        pass
-
-    with pytest.raises(convert.EncodeError) as info:
-        convert.to_plain({"out": [1, Thing()]}, "values")
-    message = str(info.value)
-    assert "values.out[1]" in message and "Thing" in message and "How to fix" in message
 
 
 @dataclasses.dataclass

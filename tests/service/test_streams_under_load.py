@@ -1,17 +1,25 @@
-"""Cancellation, deadlines, Stop races, many streams, slow consumers, drain."""
+"""Iter streams over a real server under load: many streams at once keep every
+token in order; a slow consumer gets merged chunks within bounded memory and
+per-node order; an unmerged runaway queue stops its run; a sync node blocking
+its worker thread never blocks another stream; a workflow id is free as soon
+as its RunEnded is received."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from hypergraph import Graph, NodeContext, node
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.convert import struct_to_dict
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+from hypergraph_grpc.server import start_server
 from tests.service.conftest import (
+    ALL_GRAPHS,
+    Harness,
     close_harness,
     collect,
     eventually,
@@ -22,92 +30,8 @@ from tests.service.conftest import (
 )
 from tests.service.sequence import assert_seq_counts_calls
 
-pytestmark = pytest.mark.asyncio
 
-
-async def retry_run(stub, request, within: float = 5.0):
-    """Run, retrying while the workflow id is still live (ALREADY_EXISTS)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while True:
-        try:
-            return await stub.Run(request)
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.ALREADY_EXISTS or loop.time() > end:
-                raise
-            await asyncio.sleep(0.02)
-
-
-async def test_cancel_after_first_event_stops_the_run(harness):
-    call = harness.stub.Iter(iter_request("tokens", "cancel-1", count=100000, delay_ms=5))
-    first = await call.read()
-    assert first.WhichOneof("kind") == "run_started"
-    call.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await call.read()
-    probe = await retry_run(harness.stub, run_request("add", "cancel-1", a=1, b=1))
-    assert probe.result.status == pb.RUN_STATUS_COMPLETED
-
-
-async def test_detached_stream_keeps_running_after_cancel(harness):
-    options = pb.StreamOptions(detach=True)
-    call = harness.stub.Iter(
-        iter_request("tokens", "detach-1", count=100000, delay_ms=5, options=options)
-    )
-    await call.read()
-    call.cancel()
-    await asyncio.sleep(0.2)
-    assert "detach-1" in {r.workflow_id for r in harness.service._coord.live_runs()}
-    stop = await harness.stub.Stop(pb.StopRequest(workflow_id="detach-1"))
-    assert stop.found
-    assert await eventually(lambda: harness.service._coord.live_count() == 0)
-
-
-async def test_cancel_before_run_started_still_stops(harness):
-    for i in range(10):
-        call = harness.stub.Iter(iter_request("sleep", f"early-{i}", seconds=30))
-        await asyncio.sleep(0)
-        call.cancel()
-    for i in range(10):
-        probe = await retry_run(harness.stub, run_request("add", f"early-{i}", a=1, b=1))
-        assert probe.result.status == pb.RUN_STATUS_COMPLETED
-
-
-async def test_stop_racing_run_start(harness):
-    async def one(i: int):
-        wf = f"race-start-{i}"
-        call = harness.stub.Iter(iter_request("tokens", wf, count=200, delay_ms=1))
-        stop_task = asyncio.ensure_future(harness.stub.Stop(pb.StopRequest(workflow_id=wf)))
-        events = await collect(call)
-        stop = await stop_task
-        result = events[-1].run_ended.result
-        if stop.found:
-            assert result.status == pb.RUN_STATUS_STOPPED
-        else:
-            assert result.status == pb.RUN_STATUS_COMPLETED
-        return stop.found
-
-    found = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(20))), 30)
-    assert len(found) == 20
-
-
-async def test_stop_racing_run_end(harness):
-    async def one(i: int):
-        wf = f"race-end-{i}"
-        run = asyncio.ensure_future(harness.stub.Run(run_request("add", wf, a=i, b=1)))
-        for _ in range(i % 4):
-            await asyncio.sleep(0)
-        stop = await harness.stub.Stop(pb.StopRequest(workflow_id=wf))
-        result = (await run).result
-        if stop.found:
-            assert result.status == pb.RUN_STATUS_STOPPED
-        else:
-            assert result.status == pb.RUN_STATUS_COMPLETED
-            assert struct_to_dict(result.values) == {"sum": i + 1}
-
-    await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(30))), 30)
-
-
+@pytest.mark.asyncio
 async def test_200_concurrent_streams_every_token_in_order(harness):
     async def one(i: int):
         events = await collect(harness.stub.Iter(iter_request("tokens", count=40, prefix=f"s{i}.")))
@@ -130,6 +54,7 @@ def _window_limited_stub(address: str):
     return channel, pb_grpc.RunnerServiceStub(channel)
 
 
+@pytest.mark.asyncio
 async def test_slow_consumer_memory_bounded_and_merging_visible(harness):
     channel, stub = _window_limited_stub(harness.running.address)
     try:
@@ -157,6 +82,7 @@ async def test_slow_consumer_memory_bounded_and_merging_visible(harness):
     assert struct_to_dict(events[-1].run_ended.result.values)["text"] == text_of(events)
 
 
+@pytest.mark.asyncio
 async def test_slow_consumer_two_nodes_keep_per_node_order(harness):
     channel, stub = _window_limited_stub(harness.running.address)
     try:
@@ -174,12 +100,13 @@ async def test_slow_consumer_two_nodes_keep_per_node_order(harness):
             by_node[e.node] = by_node.get(e.node, "") + e.streaming_chunk.text
     assert by_node["stream_a"] == "".join(f"a{i} " for i in range(30_000))
     assert by_node["stream_b"] == "".join(f"b{i} " for i in range(30_000))
-    for node in ("stream_a", "stream_b"):
-        own = [e.WhichOneof("kind") for e in events if e.node == node]
+    for name in ("stream_a", "stream_b"):
+        own = [e.WhichOneof("kind") for e in events if e.node == name]
         assert own[0] == "node_started" and own[-1] == "node_ended"
         assert set(own[1:-1]) == {"streaming_chunk"}
 
 
+@pytest.mark.asyncio
 async def test_disable_merge_never_merges_and_stops_a_runaway_queue():
     h = await make_harness(ServiceConfig(unmerged_queue_factor=4))
     channel, stub = _window_limited_stub(h.running.address)
@@ -200,36 +127,45 @@ async def test_disable_merge_never_merges_and_stops_a_runaway_queue():
     assert struct_to_dict(result.values)["text"] == text_of(events)
 
 
-async def test_drain_stops_live_runs_and_every_stream_gets_run_ended():
-    h = await make_harness(ServiceConfig(shutdown_grace=0.3))
-    health = health_pb2_grpc.HealthStub(h.channel)
-    calls = [
-        h.stub.Iter(iter_request("tokens", count=100000, delay_ms=5)),
-        h.stub.Iter(iter_request("sleep", seconds=30)),
-        h.stub.Iter(iter_request("stubborn", seconds=30)),
-        h.stub.Iter(iter_request("sync_sleep", seconds=30)),
-    ]
-    for call in calls:
-        assert (await call.read()).WhichOneof("kind") == "run_started"
-    shutdown = asyncio.ensure_future(h.running.shutdown(drain_seconds=0.5))
+ENTERED = threading.Event()
+
+
+RELEASE = threading.Event()
+
+
+@node(output_name="released")
+def wait_for_release(limit: float, ctx: NodeContext) -> bool:
+    """A sync node that blocks its thread until the test releases it (or `limit` passes)."""
+    ENTERED.set()
+    return RELEASE.wait(limit)
+
+
+BLOCKER = Graph([wait_for_release], name="blocker")
+
+
+@pytest.mark.asyncio
+async def test_sync_node_blocking_its_thread_never_blocks_another_stream():
+    ENTERED.clear()
+    RELEASE.clear()
+    running = await start_server({**ALL_GRAPHS, "blocker": BLOCKER}, port=0)
+    h = Harness(running, grpc.aio.insecure_channel(running.address))
     try:
-        await asyncio.sleep(0.1)
-        reply = await health.Check(health_pb2.HealthCheckRequest(service=""))
-        assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
-        with pytest.raises(grpc.aio.AioRpcError) as info:
-            await h.stub.Run(run_request("add", a=1, b=1))
-        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
-        endings = [(await collect(call))[-1] for call in calls]
-        await shutdown
+        blocked = h.stub.Iter(iter_request("blocker", "wf-blocker", limit=30.0))
+        assert await asyncio.to_thread(ENTERED.wait, 10)
+        # The sync node now holds its worker thread; a loop it blocked could not serve this.
+        events = await collect(h.stub.Iter(iter_request("tokens", count=50)))
+        assert events[-1].run_ended.result.status == pb.RUN_STATUS_COMPLETED
+        assert text_of(events) == "".join(f"tok{i} " for i in range(50))
+        RELEASE.set()
+        ended = (await collect(blocked))[-1].run_ended.result
+        assert ended.status == pb.RUN_STATUS_COMPLETED
+        assert ended.values.fields["released"].bool_value  # released by us, not by the limit
     finally:
-        await h.channel.close()
-    for ending in endings:
-        result = ending.run_ended.result
-        assert result.status == pb.RUN_STATUS_STOPPED
-        assert struct_to_dict(result.stop_info) == {"kind": "server_shutdown"}
-    assert endings[2].run_ended.result.forced  # stubborn ignores stop: grace cancels it
+        RELEASE.set()
+        await close_harness(h)
 
 
+@pytest.mark.asyncio
 async def test_workflow_id_is_free_as_soon_as_run_ended_is_received(harness):
     """A chat reuses one workflow id turn after turn: no ALREADY_EXISTS in between."""
     for turn in range(30):

@@ -1,4 +1,9 @@
-"""streams: the per-stream queue, merging policy and writer, without a server."""
+"""One stream's queue and writer (``streams.StreamSink``, ``streams.pump``), without
+a server: an idle consumer sees every chunk unmerged; once ``max_queued_events``
+wait, text of one span merges (arrivals as they come, the backlog at dequeue)
+within ``max_chunk_bytes``; lifecycle events and values never merge; without
+merging a queue past the hard cap stops the run; the writer wakes for late
+events and reports a run that died without RunEnded."""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from hypergraph import (
 )
 from hypergraph_grpc.convert import EventEncoder
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
-from hypergraph_grpc.streams import RunNotStarted, StreamSink, pump
+from hypergraph_grpc.streams import RunNotStarted, StreamSink, _Merge, pump
 from tests.service.sequence import assert_seq_counts_calls
 
 RUN = ("run-1", "wf-1", 0, 1.0, "run-span", None)
@@ -197,3 +202,52 @@ async def test_merged_text_is_utf8_bounded_and_exact():
     assert "".join(c.text for c in chunks) == "".join(tokens).replace("\ud800", "\ufffd")
     assert sum(c.merged for c in chunks) == len(tokens)
     assert all(len(c.text.encode()) <= 12 for c in chunks if c.merged > 1)
+
+
+@pytest.mark.asyncio
+async def test_backlog_merges_once_max_queued_events_wait():
+    sink, _ = make_sink(max_queued_events=8, max_chunk_bytes=1000)
+    feed(sink, run_events([chunk("a", f"{i},") for i in range(20)]))
+    kinds = [isinstance(e, _Merge) for e in sink.queue]
+    # RunStarted, NodeStarted, 6 text chunks; the rest merged on arrival; NodeEnded, RunEnded
+    assert kinds == [False] * 8 + [True] + [False] * 2
+    sent = await drain(sink)
+    chunks = [m.streaming_chunk for m in sent if m.WhichOneof("kind") == "streaming_chunk"]
+    assert "".join(c.text for c in chunks) == "".join(f"{i}," for i in range(20))
+    assert sum(c.merged for c in chunks) == 20
+    assert [c.merged for c in chunks] == [6, 14]  # the backlog, then the arrivals
+    assert_seq_counts_calls(sent)
+
+
+@pytest.mark.asyncio
+async def test_backlog_merge_respects_span_kind_and_chunk_bytes():
+    sink, _ = make_sink(max_queued_events=6, max_chunk_bytes=4)
+    events = [chunk("a", "aa"), chunk("a", "bb"), chunk("a", "cc"), chunk("b", "x", "nb")]
+    events += [chunk("a", {"v": 1}), chunk("a", "dd")]
+    feed(sink, run_events(events))
+    sent = await drain(sink)
+    got = [
+        (m.node, m.streaming_chunk.WhichOneof("payload"), m.streaming_chunk.merged)
+        for m in sent
+        if m.WhichOneof("kind") == "streaming_chunk"
+    ]
+    # "aa"+"bb" fill 4 bytes; "cc" goes alone; other spans and value chunks are never joined
+    assert got == [
+        ("n", "text", 2),
+        ("n", "text", 1),
+        ("nb", "text", 1),
+        ("n", "value", 1),
+        ("n", "text", 1),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_no_backlog_merge_below_pressure_or_with_merge_disabled():
+    for options in ({"max_queued_events": 100}, {"merge": False, "hard_cap": 1000}):
+        sink, _ = make_sink(**options)
+        feed(sink, run_events([chunk("a", "t") for _ in range(30)]))
+        sent = await drain(sink)
+        merged = [
+            m.streaming_chunk.merged for m in sent if m.WhichOneof("kind") == "streaming_chunk"
+        ]
+        assert merged == [1] * 30

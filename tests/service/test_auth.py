@@ -1,38 +1,28 @@
-"""Per-token graph allowlists (`--auth-token TOKEN:graph1,graph2`): PERMISSION_DENIED.
-
-A real in-process server on a free port, real channels; one subprocess for the
-flag parsing as a user meets it.
-"""
+"""Bearer tokens and per-token graph allowlists (``--auth-token TOKEN[:graph1,graph2]``):
+a missing or unknown token is UNAUTHENTICATED; a restricted token gets
+PERMISSION_DENIED / GRAPH_NOT_ALLOWED for other graphs (Run, Iter, Stop and
+Watch of their live runs) and sees only its graphs in ListGraphs; the flag and
+env syntax is parsed with errors that say how to fix them. Health stays open."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-from pathlib import Path
 
 import grpc
 import pytest
 import pytest_asyncio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from hypergraph_grpc.config import ServiceConfig
+from hypergraph_grpc.auth import AuthTokenError, AuthTokens
 from hypergraph_grpc.errors import DOMAIN
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
-from hypergraph_grpc.server import _AuthTokenError, _parse_auth_tokens
+from hypergraph_grpc.service import ECHO_METADATA_KEY
 from tests.service.conftest import close_harness, collect, iter_request, make_harness, run_request
-from tests.service.helpers import Details
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.service.helpers import Details, rejected
+from tests.support.server_process import serve_refused
 
 FULL = (("authorization", "Bearer full"),)
+
+
 LIMITED = (("authorization", "Bearer limited"),)
-
-
-async def rejected(call) -> Details:
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        result = await call if not hasattr(call, "read") else call
-        if hasattr(result, "read"):
-            await collect(result)
-    return Details(info.value)
 
 
 def assert_not_allowed(details: Details, graph: str) -> None:
@@ -48,10 +38,39 @@ def assert_not_allowed(details: Details, graph: str) -> None:
 
 @pytest_asyncio.fixture
 async def harness():
-    tokens, token_graphs = _parse_auth_tokens(["full", "limited:add,echo"])
-    h = await make_harness(ServiceConfig(auth_tokens=tokens, token_graphs=token_graphs))
+    h = await make_harness(auth=AuthTokens.parse(["full", "limited:add,echo"]))
     try:
         yield h
+    finally:
+        await close_harness(h)
+
+
+@pytest.mark.asyncio
+async def test_bearer_token_auth_unauthenticated():
+    h = await make_harness(auth=AuthTokens.parse(["s3cret"]))
+    try:
+        missing = await rejected(h.stub.Run(run_request("add", a=1, b=1)))
+        assert missing.code == grpc.StatusCode.UNAUTHENTICATED
+        assert missing.reason == "MISSING_CREDENTIALS" and "Bearer" in missing.message
+        wrong = await rejected(
+            h.stub.ListGraphs(pb.ListGraphsRequest(), metadata=(("authorization", "Bearer nope"),))
+        )
+        assert (
+            wrong.code == grpc.StatusCode.UNAUTHENTICATED and wrong.reason == "INVALID_CREDENTIALS"
+        )
+        streamed = await rejected(h.stub.Iter(iter_request("add", a=1, b=1)))
+        assert streamed.code == grpc.StatusCode.UNAUTHENTICATED
+        echo = (ECHO_METADATA_KEY, "call-7")
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await h.stub.Run(run_request("add", a=1, b=1), metadata=(echo,))
+        assert echo in tuple(refused.value.trailing_metadata())  # echoed beside the refusal
+        assert Details(refused.value).reason == "MISSING_CREDENTIALS"
+        good = (("authorization", "Bearer s3cret"),)
+        response = await h.stub.Run(run_request("add", a=1, b=1), metadata=good)
+        assert response.result.status == pb.RUN_STATUS_COMPLETED
+        health = health_pb2_grpc.HealthStub(h.channel)  # health stays open for load balancers
+        reply = await health.Check(health_pb2.HealthCheckRequest())
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         await close_harness(h)
 
@@ -119,16 +138,17 @@ async def test_stop_and_watch_of_a_live_run_outside_the_allowlist(harness):
 
 
 def test_parse_flags_and_env():
-    tokens, lists = _parse_auth_tokens(
-        ["a", "b:add, echo"], "c;d:tokens", ["add", "echo", "tokens"]
-    )
-    assert tokens == {"a", "b", "c", "d"}
-    assert dict(lists) == {"b": {"add", "echo"}, "d": {"tokens"}}
-    # Legacy env syntax: commas between tokens when no token has a list.
-    tokens, lists = _parse_auth_tokens([], "tok1, tok2")
-    assert tokens == {"tok1", "tok2"} and lists == ()
-    config = ServiceConfig(auth_tokens=tokens, token_graphs=(("tok1", frozenset({"add"})),))
-    assert config.graphs_for("tok1") == {"add"} and config.graphs_for("tok2") is None
+    tokens = AuthTokens.parse(["a", "b:add, echo"], "c;d:tokens", ["add", "echo", "tokens"])
+    assert tokens.allowlists == {
+        "a": None,
+        "b": {"add", "echo"},
+        "c": None,
+        "d": {"tokens"},
+    }
+    assert tokens.known("b") == "b" and tokens.known("e") is None
+    assert tokens.graphs_for("b") == {"add", "echo"} and tokens.graphs_for("a") is None
+    # The env var may also separate tokens with commas when no token has a list.
+    assert AuthTokens.parse([], "tok1, tok2").allowlists == {"tok1": None, "tok2": None}
 
 
 @pytest.mark.parametrize(
@@ -143,31 +163,16 @@ def test_parse_flags_and_env():
     ],
 )
 def test_parse_errors_say_what_and_how_to_fix(flags, env, expected):
-    with pytest.raises(_AuthTokenError) as info:
-        _parse_auth_tokens(flags, env, ["add", "echo"])
+    with pytest.raises(AuthTokenError) as info:
+        AuthTokens.parse(flags, env, ["add", "echo"])
     message = str(info.value)
     assert expected in message, message
     assert "How to fix" in message
 
 
 def test_serve_refuses_a_bad_allowlist_with_a_clear_message():
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hypergraph_grpc.cli",
-            "serve",
-            "--port",
-            "0",
-            "--graphs",
-            "hypergraph_grpc.demo.testing:GRAPHS",
-            "--auth-token",
-            "tok:add,nope",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = serve_refused(
+        "--graphs", "hypergraph_grpc.demo.testing:GRAPHS", "--auth-token", "tok:add,nope"
     )
     assert done.returncode == 2, done.stderr
     assert "--auth-token 'tok:add,nope'" in done.stderr

@@ -1,0 +1,122 @@
+"""Per-call wrappers around the RunnerService handlers (grpc.aio server interceptors).
+
+:class:`RunnerServiceInterceptor` picks the RunnerService calls (health and
+reflection pass untouched) and swaps each one's behavior for a wrapped one,
+keeping its (de)serializers. It wraps per call only: streamed messages pay
+nothing. :class:`InternalErrorInterceptor` is the safety net of the error
+table's last row; :mod:`hypergraph_grpc.auth` holds the other interceptor.
+"""
+
+from __future__ import annotations
+
+import abc
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from hypergraph_grpc import errors
+
+__all__ = ["Behavior", "InternalErrorInterceptor", "RunnerServiceInterceptor", "before_call"]
+
+Behavior = Callable[[Any, grpc.aio.ServicerContext], Any]
+
+
+class RunnerServiceInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
+    """Wraps the behavior of every call to one service (the contract has no
+    client-streaming methods: unary-unary and unary-stream handlers only)."""
+
+    def __init__(self, service_name: str) -> None:
+        self._prefix = f"/{service_name}/"
+
+    @abc.abstractmethod
+    def wrap(self, method: str, behavior: Behavior, call: grpc.HandlerCallDetails) -> Behavior:
+        """The behavior to call instead of ``behavior`` for this call of ``method``
+        (its short name, ``Run``)."""
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        full = handler_call_details.method
+        if handler is None or not full.startswith(self._prefix):
+            return handler
+        method = full[len(self._prefix) :]
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self.wrap(method, handler.unary_unary, handler_call_details),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self.wrap(method, handler.unary_stream, handler_call_details),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+def before_call(
+    behavior: Behavior, check: Callable[[Any, grpc.aio.ServicerContext], Awaitable[None]]
+) -> Behavior:
+    """``behavior`` preceded by ``check`` (which may end the call with a status).
+
+    Async-generator behaviors stay async generators, so grpc.aio still streams
+    what they yield; the service's own streaming methods write with
+    ``context.write`` and are plain coroutines."""
+    if inspect.isasyncgenfunction(behavior):
+
+        async def checked_stream(request, context):
+            await check(request, context)
+            async for message in behavior(request, context):
+                yield message
+
+        return checked_stream
+
+    async def checked(request, context):
+        await check(request, context)
+        return await behavior(request, context)
+
+    return checked
+
+
+class InternalErrorInterceptor(RunnerServiceInterceptor):
+    """An exception that escapes a RunnerService handler (a bug, not a refusal)
+    becomes INTERNAL with google.rpc details and a log line naming the workflow
+    id. Without it grpc.aio answers UNKNOWN with no details."""
+
+    def wrap(self, method: str, behavior: Behavior, call: grpc.HandlerCallDetails) -> Behavior:
+        return _guarded(behavior)
+
+
+def _guarded(behavior: Behavior) -> Behavior:
+    async def status_for(exc: Exception, request, context) -> None:
+        await errors.abort(
+            context,
+            exc,
+            graph=getattr(request, "graph", ""),
+            workflow_id=getattr(request, "workflow_id", ""),
+        )
+
+    if inspect.isasyncgenfunction(behavior):
+
+        async def guarded_stream(request, context):
+            try:
+                async for message in behavior(request, context):
+                    yield message
+            except grpc.aio.AbortError:
+                raise  # already a status (errors.abort)
+            except Exception as exc:
+                await status_for(exc, request, context)
+
+        return guarded_stream
+
+    async def guarded(request, context):
+        try:
+            return await behavior(request, context)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await status_for(exc, request, context)
+
+    return guarded

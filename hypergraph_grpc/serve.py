@@ -1,0 +1,159 @@
+"""``hypergraph-grpc serve``: load the graphs, start the server, serve until a signal.
+
+:func:`serve_from_args` prints ``listening on HOST:PORT`` as the first stdout
+line, then serves until SIGTERM or SIGINT, and shuts down gracefully
+(docs/protocol.md, "Shutdown"):
+
+1. health turns NOT_SERVING and new runs get UNAVAILABLE (SERVER_DRAINING);
+2. live runs get ``--drain-seconds`` to finish on their own;
+3. the rest are stopped (``{"kind": "server_shutdown"}``, short grace), then
+   cancelled if they still run; every open stream receives its RunEnded;
+4. the server stops. A second signal skips the waiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from hypergraph_grpc.auth import AuthTokenError, AuthTokens
+from hypergraph_grpc.config import ServiceConfig
+from hypergraph_grpc.coordination import EventLogLimits
+from hypergraph_grpc.logs import configure_logging
+from hypergraph_grpc.registry import RegistryError, load_specs
+from hypergraph_grpc.serve_args import DEFAULT_GRAPHS
+from hypergraph_grpc.server import start_server
+
+__all__ = ["FALLBACK_GRAPHS", "load_default_graphs", "serve_from_args"]
+
+FALLBACK_GRAPHS = "hypergraph_grpc.demo.testing:GRAPHS"
+log = logging.getLogger("hypergraph_grpc.server")
+
+
+def load_default_graphs() -> tuple[dict[str, Any], str]:
+    """The demo graphs; the test graphs when this install has no demo package."""
+    module = DEFAULT_GRAPHS.partition(":")[0]
+    if importlib.util.find_spec(module) is not None:
+        return load_specs([DEFAULT_GRAPHS]), DEFAULT_GRAPHS
+    log.warning(
+        "demo graphs not installed, serving the test graphs instead",
+        extra={"wanted": DEFAULT_GRAPHS, "serving": FALLBACK_GRAPHS},
+    )
+    return load_specs([FALLBACK_GRAPHS]), FALLBACK_GRAPHS
+
+
+def serve_from_args(args: argparse.Namespace) -> int:
+    """Run the server until a signal; 0 on a clean shutdown."""
+    configure_logging(args.log_level, args.log_format)
+    if args.provider:
+        os.environ["HYPERGRAPH_PROVIDER"] = args.provider  # read by the demo graphs at import
+    try:
+        # Whatever graph modules print at import goes to stderr: the first stdout
+        # line must be "listening on HOST:PORT".
+        with contextlib.redirect_stdout(sys.stderr):
+            if args.graphs:
+                graphs, source = load_specs(args.graphs), ", ".join(args.graphs)
+            else:
+                graphs, source = load_default_graphs()
+    except RegistryError as exc:
+        print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        auth = AuthTokens.parse(
+            args.auth_token, os.environ.get("HYPERGRAPH_AUTH_TOKENS", ""), graphs
+        )
+    except AuthTokenError as exc:
+        print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
+        return 2
+    config = ServiceConfig(
+        max_runs=args.max_runs,
+        max_streams=args.max_streams,
+        max_request_bytes=args.max_request_bytes,
+        drain_seconds=args.drain_seconds,
+        event_log=EventLogLimits(args.event_log_length, args.event_log_ttl),
+    )
+    return asyncio.run(
+        _serve(
+            graphs,
+            source,
+            args.host,
+            args.port,
+            config,
+            not args.no_health,
+            not args.no_reflection,
+            args.coordination,
+            auth,
+        )
+    )
+
+
+async def _serve(
+    graphs: dict[str, Any],
+    source: str,
+    host: str,
+    port: int,
+    config: ServiceConfig,
+    health: bool,
+    reflection_enabled: bool,
+    coordination: str = "memory",
+    auth: AuthTokens | None = None,
+) -> int:
+    try:
+        running = await start_server(
+            graphs,
+            host=host,
+            port=port,
+            config=config,
+            health=health,
+            reflection_enabled=reflection_enabled,
+            coordination=coordination,
+            auth=auth,
+        )
+    except (OSError, RuntimeError) as exc:
+        print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(f"listening on {running.address}\n")
+    sys.stdout.flush()
+    log.info(
+        "serving", extra={"address": running.address, "graphs": ",".join(graphs), "source": source}
+    )
+    _log_provider()
+    stop = asyncio.Event()
+    force = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.warning("second signal: skipping the drain", extra={"signal": signum})
+            force.set()
+        else:
+            log.info("signal received, draining", extra={"signal": signum})
+            stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    await stop.wait()
+    started = time.monotonic()
+    await running.shutdown(config.drain_seconds, force)
+    log.info("stopped", extra={"shutdown_s": round(time.monotonic() - started, 3)})
+    return 0
+
+
+def _log_provider() -> None:
+    """Which model answers the demo graphs by default (the service itself knows no LLM)."""
+    try:
+        from hypergraph_grpc.llm import describe_provider
+    except ImportError:
+        return
+    try:
+        log.info(describe_provider())
+    except Exception as exc:  # a log line must never stop the server
+        log.warning("cannot describe the LLM provider", extra={"error": repr(exc)})

@@ -1,0 +1,119 @@
+"""The ``serve`` subcommand's flags (docs/protocol.md, "Limits and server flags")."""
+
+from __future__ import annotations
+
+import argparse
+
+from hypergraph_grpc.config import ServiceConfig
+
+__all__ = ["DEFAULT_GRAPHS", "add_serve_arguments"]
+
+DEFAULT_GRAPHS = "hypergraph_grpc.demo:GRAPHS"
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``serve`` subcommand's flags."""
+    defaults = ServiceConfig()
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=50051, help="port (0 picks a free one; default 50051)"
+    )
+    parser.add_argument(
+        "--graphs",
+        action="extend",
+        nargs="+",
+        metavar="MODULE:ATTR",
+        help="graphs to serve: a Graph or a dict name -> Graph; several after one flag, "
+        f"or the flag repeated (default {DEFAULT_GRAPHS})",
+    )
+    parser.add_argument(
+        "--provider",
+        choices=["offline", "anthropic", "openai", "auto"],
+        help="LLM provider for the demo graphs (sets HYPERGRAPH_PROVIDER before graphs load)",
+    )
+    parser.add_argument(
+        "--drain-seconds",
+        type=_non_negative(float),
+        default=defaults.drain_seconds,
+        help="on SIGTERM, how long live runs may finish before they are stopped (default 10)",
+    )
+    parser.add_argument(
+        "--max-runs", type=_non_negative(int), default=0, help="most live runs (0 = no limit)"
+    )
+    parser.add_argument(
+        "--max-streams",
+        type=_non_negative(int),
+        default=0,
+        help="most open Iter and Watch streams (0 = no limit)",
+    )
+    parser.add_argument(
+        "--max-request-bytes",
+        type=_non_negative(int),
+        default=defaults.max_request_bytes,
+        help="largest Run/Iter request accepted (default 4 MiB; 0 = no limit)",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", help="DEBUG, INFO, WARNING... (default INFO)"
+    )
+    parser.add_argument(
+        "--log-format", choices=["text", "json"], default="text", help="log line format"
+    )
+    parser.add_argument(
+        "--auth-token",
+        action="append",
+        metavar="TOKEN[:GRAPH,...]",
+        help="require 'authorization: Bearer TOKEN' on RunnerService calls (repeatable); "
+        "TOKEN:graph1,graph2 lets that token run only those graphs (others: PERMISSION_DENIED); "
+        "also HYPERGRAPH_AUTH_TOKENS='tok1;tok2:graph1,graph2' (';' between tokens, or ',' when "
+        "no token has a graph list); default: no authentication",
+    )
+    parser.add_argument(
+        "--coordination",
+        default="memory",
+        help="where live runs are coordinated: memory (one process, default) or "
+        "redis://HOST:PORT/DB (a cluster: every replica on the same Redis)",
+    )
+    parser.add_argument(
+        "--event-log-length",
+        type=_positive_int,
+        default=defaults.event_log.max_events,
+        help="events kept per run for Watch (the newest; default "
+        f"{defaults.event_log.max_events}); a watcher further behind is told which seqs it lost",
+    )
+    parser.add_argument(
+        "--event-log-ttl",
+        type=_non_negative(float),
+        default=defaults.event_log.ttl_seconds,
+        help=f"seconds a finished run stays watchable (default {defaults.event_log.ttl_seconds:g})",
+    )
+    parser.add_argument("--no-health", action="store_true", help="do not serve grpc.health.v1")
+    parser.add_argument(
+        "--no-reflection", action="store_true", help="do not serve server reflection"
+    )
+
+
+def _non_negative(kind):
+    """An argparse type: a number >= 0 (a negative limit would refuse every run)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text} is negative; use 0 for no limit or a count")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a count >= 1 (a log that keeps nothing could not be watched)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is below 1; keep at least one event")
+    return value
