@@ -35,3 +35,6 @@ class ServiceConfig:
     # Each run's event log (what Watch replays): newest events kept, and how long a
     # finished run's log is kept.
     event_log: EventLogLimits = EventLogLimits()
+    # Cluster coordination: how long a replica's claim on a workflow id lasts without
+    # renewal (a replica that dies frees its ids, and its runs end, after about this).
+    lease_seconds: float = 10.0

@@ -79,6 +79,7 @@ def serve_from_args(args: argparse.Namespace) -> int:
         max_request_bytes=args.max_request_bytes,
         drain_seconds=args.drain_seconds,
         event_log=EventLogLimits(args.event_log_length, args.event_log_ttl),
+        lease_seconds=args.lease_seconds,
     )
     return asyncio.run(
         _serve(

@@ -86,6 +86,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.event_log.ttl_seconds,
         help=f"seconds a finished run stays watchable (default {defaults.event_log.ttl_seconds:g})",
     )
+    parser.add_argument(
+        "--lease-seconds",
+        type=_positive_float,
+        default=defaults.lease_seconds,
+        help="with Redis coordination: how long a claim on a workflow id lasts unrenewed; a "
+        f"dead replica's runs end as replica_lost after about this (default {defaults.lease_seconds:g})",
+    )
     parser.add_argument("--no-health", action="store_true", help="do not serve grpc.health.v1")
     parser.add_argument(
         "--no-reflection", action="store_true", help="do not serve server reflection"
@@ -116,4 +123,15 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is below 1; keep at least one event")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not above 0 seconds")
     return value

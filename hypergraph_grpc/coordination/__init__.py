@@ -221,11 +221,15 @@ class Coordination(abc.ABC):
 
 
 def make_coordination(
-    url: str, stop_receiver: StopReceiver, limits: EventLogLimits | None = None
+    url: str,
+    stop_receiver: StopReceiver,
+    limits: EventLogLimits | None = None,
+    lease_seconds: float = 10.0,
 ) -> Coordination:
     """``memory`` (one process), or ``redis://...`` (a cluster: every replica on one Redis).
 
-    ``stop_receiver`` applies a stop routed to this replica (the runner's ``stop``)."""
+    ``stop_receiver`` applies a stop routed to this replica (the runner's ``stop``);
+    ``lease_seconds`` is how long a claim lasts unrenewed (Redis only)."""
     if url in ("", "memory"):
         from hypergraph_grpc.coordination.memory import InMemoryCoordination
 
@@ -239,7 +243,7 @@ def make_coordination(
                 f"({exc}). How to fix: install the cluster extra (make install), or use "
                 "--coordination memory (one process)."
             ) from exc
-        return RedisCoordination.from_url(url, stop_receiver, limits)
+        return RedisCoordination.from_url(url, stop_receiver, limits, lease_seconds=lease_seconds)
     raise RuntimeError(
         f"--coordination {url!r} is not understood. How to fix: use 'memory' or a redis:// URL."
     )
