@@ -29,7 +29,7 @@ LATEST  := $(ROOT)/.venv-latest
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 UV_PYTHON ?= python3
-PY_EXTRAS := --extra server --extra llm
+PY_EXTRAS := --extra server --extra llm --extra cluster
 HOST    ?= 127.0.0.1
 PORT    ?= 50051
 

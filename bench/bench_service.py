@@ -445,7 +445,6 @@ async def in_process(merge: bool) -> dict:
 
     sink = StreamSink(
         EventEncoder("tokens", "bench-inproc"),
-        on_start=lambda event: None,
         on_overflow=lambda: None,
         max_queued_events=256,
         max_chunk_bytes=65536,

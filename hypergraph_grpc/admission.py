@@ -114,10 +114,10 @@ class Admission:
             self._refuse(
                 errors.resource_exhausted(
                     "TOO_MANY_STREAMS",
-                    f"this server already has {open_streams - 1} open Iter streams "
+                    f"this server already has {open_streams - 1} open Iter and Watch streams "
                     f"(limit --max-streams {limit}). How to fix: retry after the RetryInfo "
                     "delay or on another replica, or raise --max-streams.",
-                    retry_after=1.0,
+                    retry_after_s=1.0,
                     limit=str(limit),
                 )
             )
@@ -132,7 +132,7 @@ class Admission:
                     f"this server already has {live_runs} live runs (limit --max-runs "
                     f"{limit}). How to fix: retry after the RetryInfo delay or on another "
                     "replica, or raise --max-runs.",
-                    retry_after=1.0,
+                    retry_after_s=1.0,
                     limit=str(limit),
                 )
             )

@@ -23,7 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import grpc
 
 from hypergraph_grpc import convert, errors
-from hypergraph_grpc.coordination import Coordination
+from hypergraph_grpc.coordination import Coordination, CoordinationUnavailable
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.interceptors import Behavior, RunnerServiceInterceptor, before_call
 from hypergraph_grpc.service import SERVICE_NAME, echo_metadata
 
@@ -134,19 +135,21 @@ class AuthInterceptor(RunnerServiceInterceptor):
         refusal, allowed = self._authenticate(call.invocation_metadata or ())
 
         async def check(request, context) -> None:
-            failure = refusal or _not_allowed(allowed, self._graph_of(method, request))
+            failure = refusal or _not_allowed(allowed, await self._graph_of(method, request))
             if failure is not None:
                 await errors.abort(context, failure, extra_metadata=await echo_metadata(context))
 
         checked = before_call(behavior, check)
-        if method != "ListGraphs" or allowed is None:
+        if allowed is None or method not in ("ListGraphs", "ListRuns"):
             return checked
 
         async def list_allowed(request, context):
             listing = await checked(request, context)
             return convert.graph_list(g for g in listing.graphs if g.name in allowed)
 
-        return list_allowed
+        if method == "ListGraphs":
+            return list_allowed
+        return _filtered_runs(checked, allowed)
 
     def _authenticate(self, metadata) -> tuple[errors.ServiceError | None, frozenset[str] | None]:
         """(refusal or None, the graphs the caller may run or None for every graph)."""
@@ -163,15 +166,32 @@ class AuthInterceptor(RunnerServiceInterceptor):
             "MISSING_CREDENTIALS", "this server requires an 'authorization: Bearer <token>' header"
         ), None
 
-    def _graph_of(self, method: str, request) -> str | None:
-        """The graph a call acts on: the request's for Run/Iter; the live run's for
-        Stop/Watch (None when the id has no live run here: Stop answers found=false)."""
+    async def _graph_of(self, method: str, request) -> str | None:
+        """The graph a call acts on: the request's for Run/Iter; for Stop/Watch the
+        graph of the workflow's live run on any replica, or of its kept events (None
+        when there is neither: Stop answers found=false, Watch NOT_FOUND)."""
         if method in ("Run", "Iter"):
             return request.graph
         if method in ("Stop", "Watch"):
-            run = self._coord.live_run(request.workflow_id)
-            return None if run is None else run.graph
+            try:
+                return await self._coord.graph_of(request.workflow_id)
+            except CoordinationUnavailable:
+                return None  # the call itself then answers UNAVAILABLE
         return None
+
+
+def _filtered_runs(checked: Behavior, allowed: frozenset[str]) -> Behavior:
+    """ListRuns for a restricted token: only runs of graphs it may run. A page keeps its
+    next_page_token, so a page may hold fewer runs than page_size."""
+
+    async def runs(request, context):
+        if request.graph and request.graph not in allowed:
+            return pb.ListRunsResponse()  # a graph it may not use: nothing to see
+        page = await checked(request, context)
+        kept = [run for run in page.runs if run.graph in allowed]
+        return pb.ListRunsResponse(runs=kept, next_page_token=page.next_page_token)
+
+    return runs
 
 
 def _not_allowed(allowed: frozenset[str] | None, graph: str | None) -> errors.ServiceError | None:

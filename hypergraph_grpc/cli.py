@@ -1,9 +1,10 @@
-"""The `hypergraph-grpc` command: serve graphs, list them, run one live, stop one.
+"""The `hypergraph-grpc` command: serve graphs, list them, run one live, list live runs, stop one.
 
     hypergraph-grpc serve [--host H] [--port P] [--graphs pkg.mod:attr ...]
     hypergraph-grpc graphs [--target HOST:PORT] [--json]
     hypergraph-grpc run GRAPH [-i key=value ...] [--json-values JSON] [--provider P]
                         [--workflow-id ID] [--select NAME ...] [--events] [--json]
+    hypergraph-grpc runs [--graph NAME] [--json]
     hypergraph-grpc stop WORKFLOW_ID [--info key=value ...] [--grace SECONDS]
 
 `run` prints tokens as they arrive; Ctrl-C sends Stop(info={"kind": "user_stop"})
@@ -155,6 +156,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     _add_serve(sub, argv)
     _add_graphs(sub)
     _add_run(sub)
+    _add_runs(sub)
     _add_stop(sub)
     return parser
 
@@ -207,6 +209,14 @@ def _add_run(sub: Any) -> None:
     )
     _add_target(run)
     run.set_defaults(func=cmd_run)
+
+
+def _add_runs(sub: Any) -> None:
+    runs = sub.add_parser("runs", help="list the live runs (of every replica in a cluster)")
+    runs.add_argument("--graph", help="only runs of this graph")
+    runs.add_argument("--json", action="store_true", help="one JSON object per run")
+    _add_target(runs)
+    runs.set_defaults(func=cmd_runs)
 
 
 def _add_stop(sub: Any) -> None:
@@ -293,6 +303,34 @@ def _input_text(info: Any) -> str:
     if info.has_default:
         text += f"={_dumps(info.default)}"
     return text
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    import time
+
+    from hypergraph_grpc.client import Client, HypergraphClientError
+
+    try:
+        with Client(args.target, **_client_kwargs(args)) as client:
+            runs = client.list_runs(graph=args.graph)
+    except HypergraphClientError as err:
+        return _report_call_error(err, args.target)
+    if args.json:
+        for run in runs:
+            print(_dumps(dataclasses.asdict(run)))
+        return EXIT_OK
+    now = time.time()
+    rows = [("WORKFLOW", "GRAPH", "STATE", "AGE", "OWNER", "RUN")]
+    rows += [
+        (r.workflow_id, r.graph, r.state, f"{max(0.0, now - r.start_time):.0f}s", r.owner, r.run_id)
+        for r in runs
+    ]
+    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return EXIT_OK
 
 
 def cmd_stop(args: argparse.Namespace) -> int:

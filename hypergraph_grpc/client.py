@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+import time as _time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Self, TypeVar
 
@@ -44,6 +45,7 @@ __all__ = [
     "RunResult",
     "RunError",
     "StopOutcome",
+    "RunSummary",
     "GraphInfo",
     "InputInfo",
     "OutputInfo",
@@ -58,6 +60,7 @@ __all__ = [
     "RouteDecision",
     "StopRequested",
     "RunEnded",
+    "EventsLost",
     "event_from_proto",
     "result_from_proto",
     # errors
@@ -206,6 +209,18 @@ class StopOutcome:
         return self.found
 
 
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """A live run as ListRuns shows it; `start_time` is seconds since the epoch."""
+
+    workflow_id: str
+    run_id: str
+    graph: str
+    owner: str  # the replica running it
+    start_time: float
+    state: str  # "RUNNING" or "STOPPING"
+
+
 # ------------------------------------------------------------------------- graphs
 
 
@@ -336,6 +351,14 @@ class RunEnded(Event):
         return self.result.status
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsLost(Event):
+    """Watch only, first event: the seqs `first_seq`..`last_seq` are no longer kept."""
+
+    first_seq: int
+    last_seq: int
+
+
 def _chunk(msg: pb.StreamingChunk) -> Any:
     which = msg.WhichOneof("payload")
     if which == "text":
@@ -364,6 +387,7 @@ _BUILDERS: dict[str, Any] = {
         RunEnded,
         {"result": result_from_proto(m.result), "duration_ms": m.duration_ms},
     ),
+    "events_lost": lambda m: (EventsLost, {"first_seq": m.first_seq, "last_seq": m.last_seq}),
 }
 
 
@@ -663,6 +687,32 @@ def _stop_outcome(msg: pb.StopResponse) -> StopOutcome:
     return StopOutcome(found=msg.found, run_id=msg.run_id, state=state)
 
 
+def _list_runs_request(graph: str | None, page_size: int | None, token: str):
+    return pb.ListRunsRequest(
+        graph=graph or "", page_size=_count("page_size", page_size, bits=31), page_token=token
+    )
+
+
+def _runs(msg: pb.ListRunsResponse) -> list[RunSummary]:
+    return [
+        RunSummary(
+            workflow_id=r.workflow_id,
+            run_id=r.run_id,
+            graph=r.graph,
+            owner=r.owner,
+            start_time=r.start_time.seconds + r.start_time.nanos / 1e9,
+            state=pb.RunState.Name(r.state).removeprefix("RUN_STATE_"),
+        )
+        for r in msg.runs
+    ]
+
+
+# Watch resumes: consecutive attempts after UNAVAILABLE, and the wait before each.
+_RESUME_ATTEMPTS = 6
+_RESUME_FIRST_WAIT_S = 0.1
+_RESUME_MAX_WAIT_S = 2.0
+
+
 # ------------------------------------------------------------------------ streams
 
 
@@ -672,12 +722,21 @@ class _StreamCore:
     Subclasses add only the read itself (await or block) and their `with` form.
     """
 
-    def __init__(self, call: Any, workflow_id: str | None) -> None:
+    def __init__(
+        self,
+        call: Any,
+        workflow_id: str | None,
+        reopen: Callable[[int], Any] | None = None,
+    ) -> None:
         self._call = call
         self._workflow_id = workflow_id or ""
         self._run_id = ""
         self._result: RunResult | None = None
         self._done = False
+        # Watch with resume: reopen(after_seq) opens the call again after a lost connection.
+        self._reopen = reopen
+        self._failed_resumes = 0
+        self.last_seq = 0  # the seq of the last event read: Watch(after_seq=...) resumes here
 
     workflow_id = property(lambda self: self._workflow_id)
     run_id = property(lambda self: self._run_id)
@@ -711,6 +770,27 @@ class _StreamCore:
         """The call failed: the stream is over, and this is the error to raise."""
         self._done = True
         return error_from_rpc(err)
+
+    def _resume_wait(self, err: grpc.RpcError) -> float | None:
+        """Seconds to wait before re-attaching after ``err``, or None to give up.
+
+        Only a resumable Watch re-attaches, only on UNAVAILABLE (connection lost,
+        replica draining), and only a bounded number of times in a row."""
+        if (
+            self._reopen is None
+            or self._result is not None
+            or err.code() != grpc.StatusCode.UNAVAILABLE
+            or self._failed_resumes >= _RESUME_ATTEMPTS
+        ):
+            return None
+        wait = min(_RESUME_FIRST_WAIT_S * 2**self._failed_resumes, _RESUME_MAX_WAIT_S)
+        self._failed_resumes += 1
+        return wait
+
+    def _read(self, msg: pb.Event) -> pb.Event:
+        self.last_seq = msg.seq
+        self._failed_resumes = 0
+        return msg
 
 
 class _TextCore:
@@ -791,22 +871,27 @@ class EventStream(_StreamCore, _AsyncClosing):
 
     async def read_raw(self) -> pb.Event | None:
         """The next protobuf Event, or None at the end (skips the dataclass conversion)."""
-        if self._done:
-            return None
-        try:
-            msg = await self._call.read()
-        except grpc.aio.AioRpcError as err:
-            raise self._failed(err) from None
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if self._done and not (task and task.cancelling()):
-                return None  # our own cancel() ended the call: a quiet end, not an error
-            self.cancel()  # the task reading us was cancelled: end the call (and so the run)
-            raise
-        if msg is grpc.aio.EOF:
-            self._done = True
-            return None
-        return msg
+        while not self._done:
+            try:
+                msg = await self._call.read()
+            except grpc.aio.AioRpcError as err:
+                wait = self._resume_wait(err)
+                if wait is None:
+                    raise self._failed(err) from None
+                await asyncio.sleep(wait)
+                self._call = self._reopen(self.last_seq)
+                continue
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if self._done and not (task and task.cancelling()):
+                    return None  # our own cancel() ended the call: a quiet end, not an error
+                self.cancel()  # the task reading us was cancelled: end the call (and so the run)
+                raise
+            if msg is grpc.aio.EOF:
+                self._done = True
+                return None
+            return self._read(msg)
+        return None
 
     async def result_or_none(self) -> RunResult | None:
         """Read to the end and return the RunResult (None if the stream ended without one)."""
@@ -852,21 +937,25 @@ class SyncEventStream(_StreamCore, _SyncClosing):
 
     def read_raw(self) -> pb.Event | None:
         """The next protobuf Event, or None at the end."""
-        if self._done:
-            return None
-        try:
-            return next(self._call)
-        except StopIteration:
-            self._done = True
-            return None
-        except grpc.RpcError as err:
-            raise self._failed(err) from None
-        except BaseException:
-            # KeyboardInterrupt (or any exception a signal handler raised) while
-            # grpc waited: its pending read cannot be resumed, so end the call
-            # cleanly (the server stops the run unless detached) and propagate.
-            self.cancel()
-            raise
+        while not self._done:
+            try:
+                return self._read(next(self._call))
+            except StopIteration:
+                self._done = True
+                return None
+            except grpc.RpcError as err:
+                wait = self._resume_wait(err)
+                if wait is None:
+                    raise self._failed(err) from None
+                _time.sleep(wait)
+                self._call = self._reopen(self.last_seq)
+            except BaseException:
+                # KeyboardInterrupt (or any exception a signal handler raised) while
+                # grpc waited: its pending read cannot be resumed, so end the call
+                # cleanly (the server stops the run unless detached) and propagate.
+                self.cancel()
+                raise
+        return None
 
 
 class SyncTextStream(_TextCore, _SyncClosing):
@@ -970,12 +1059,23 @@ class _ClientCore(Generic[_Events, _Text]):
         workflow_id: str,
         *,
         after_seq: int = 0,
+        resume: bool = True,
         disable_merge: bool = False,
         timeout: float | None = None,
     ) -> _Events:
-        """Attach to a workflow's events after `after_seq` (cluster servers; else UNIMPLEMENTED)."""
-        request = _watch_request(workflow_id, after_seq, disable_merge)
-        return self._events(self.stub.Watch(request, **self._kw(timeout)), workflow_id)
+        """Attach to a workflow's events after `after_seq`, then follow it until RunEnded.
+
+        With `resume` (the default) a lost connection (UNAVAILABLE) re-attaches
+        with `after_seq` = the last seq read, a few times in a row with a growing
+        wait: no event is lost or repeated. An `EventsLost` event first says which
+        seqs the server no longer keeps. Unknown ids raise NotFoundError.
+        """
+        kw = self._kw(timeout)
+
+        def reopen(seq: int) -> Any:
+            return self.stub.Watch(_watch_request(workflow_id, seq, disable_merge), **kw)
+
+        return self._events(reopen(after_seq), workflow_id, reopen if resume else None)
 
 
 # The unary methods below are written out in both clients on purpose: `async def`
@@ -1044,6 +1144,23 @@ class AsyncClient(_ClientCore[EventStream, TextStream]):
         request = _stop_request(workflow_id, info, grace)
         return _stop_outcome(await self._unary(self.stub.Stop, request, timeout))
 
+    async def list_runs(
+        self,
+        graph: str | None = None,
+        *,
+        page_size: int | None = None,
+        timeout: float | None = None,
+    ) -> list[RunSummary]:
+        """Every live run of the deployment (all replicas), oldest first; all pages."""
+        runs, token = [], ""
+        while True:
+            request = _list_runs_request(graph, page_size, token)
+            page = await self._unary(self.stub.ListRuns, request, timeout)
+            runs += _runs(page)
+            token = page.next_page_token
+            if not token:
+                return runs
+
 
 class Client(_ClientCore[SyncEventStream, SyncTextStream]):
     """A blocking client for RunnerService over the sync grpc stubs (no event loop inside).
@@ -1104,3 +1221,21 @@ class Client(_ClientCore[SyncEventStream, SyncTextStream]):
         """
         request = _stop_request(workflow_id, info, grace)
         return _stop_outcome(self._unary(self.stub.Stop, request, timeout))
+
+    def list_runs(
+        self,
+        graph: str | None = None,
+        *,
+        page_size: int | None = None,
+        timeout: float | None = None,
+    ) -> list[RunSummary]:
+        """Every live run of the deployment (all replicas), oldest first; all pages."""
+        runs, token = [], ""
+        while True:
+            page = self._unary(
+                self.stub.ListRuns, _list_runs_request(graph, page_size, token), timeout
+            )
+            runs += _runs(page)
+            token = page.next_page_token
+            if not token:
+                return runs

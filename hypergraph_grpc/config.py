@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from hypergraph_grpc.coordination import EventLogLimits
+
 __all__ = ["ServiceConfig"]
 
 
@@ -18,7 +20,7 @@ class ServiceConfig:
     max_streams: int = 0
     # New runs are refused (RESOURCE_EXHAUSTED, SERVER_OVERLOADED) while the event loop
     # runs more than this many milliseconds behind; 0 turns load shedding off.
-    max_loop_lag_ms: float = 250.0
+    max_loop_lag_ms: float = 0.0  # off: a busy machine's stalls must not refuse runs unasked
     max_request_bytes: int = 4 * 1024 * 1024
     # Seconds live runs get to finish on SIGTERM before they are stopped.
     drain_seconds: float = 10.0
@@ -33,3 +35,9 @@ class ServiceConfig:
     # factor stops its run (info {"kind": "slow_consumer"}) instead of growing forever.
     unmerged_queue_factor: int = 1024
     max_iterations: int = 1000
+    # Each run's event log (what Watch replays): newest events kept, and how long a
+    # finished run's log is kept.
+    event_log: EventLogLimits = EventLogLimits()
+    # Cluster coordination: how long a replica's claim on a workflow id lasts without
+    # renewal (a replica that dies frees its ids, and its runs end, after about this).
+    lease_seconds: float = 10.0

@@ -25,6 +25,7 @@ import enum
 import pathlib
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -55,11 +56,14 @@ __all__ = [
     "MAX_SAFE_INT",
     "clean_text",
     "error_info",
+    "events_lost",
     "first_failing_node",
     "graph_info",
     "graph_list",
     "run_response",
     "run_result",
+    "replica_lost_end",
+    "run_summary",
     "stop_response",
     "struct_to_dict",
     "timestamp",
@@ -549,6 +553,52 @@ class EventEncoder:
                 f"unknown runtime event {kind.__name__}; update hypergraph_grpc.convert"
             )
         return message
+
+
+def events_lost(workflow_id: str, run_id: str, first_seq: int, last_seq: int) -> pb.Event:
+    """The Watch message naming events no longer kept (its seq is the last one missing)."""
+    return pb.Event(
+        workflow_id=workflow_id,
+        run_id=run_id,
+        seq=last_seq,
+        events_lost=pb.EventsLost(first_seq=first_seq, last_seq=last_seq),
+    )
+
+
+def replica_lost_end(workflow_id: str, run_id: str, seq: int, owner: str) -> pb.Event:
+    """The RunEnded a surviving replica writes for a run whose replica is gone."""
+    error = pb.ErrorInfo(
+        type="replica_lost",
+        message=f"replica {owner!r} running this workflow stopped answering (its lease "
+        "expired); the run's outcome is unknown. How to fix: start the workflow again.",
+    )
+    now = timestamp(time.time())
+    return pb.Event(
+        workflow_id=workflow_id,
+        run_id=run_id,
+        seq=seq,
+        time=now,
+        run_ended=pb.RunEnded(
+            result=pb.RunResult(
+                workflow_id=workflow_id,
+                run_id=run_id,
+                status=pb.RUN_STATUS_FAILED,
+                error=error,
+            )
+        ),
+    )
+
+
+def run_summary(info: Any) -> pb.RunSummary:
+    """One live run (a coordination ``RunInfo``) for ListRuns."""
+    return pb.RunSummary(
+        workflow_id=info.workflow_id,
+        run_id=info.run_id,
+        graph=info.graph,
+        owner=info.owner,
+        start_time=timestamp(info.started_at),
+        state=pb.RUN_STATE_STOPPING if info.stopping else pb.RUN_STATE_RUNNING,
+    )
 
 
 # --- graphs --------------------------------------------------------------------

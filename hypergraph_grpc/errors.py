@@ -13,19 +13,22 @@ situation               code                 reason
 unknown graph           NOT_FOUND            GRAPH_NOT_FOUND
 bad input/select/id     INVALID_ARGUMENT     INVALID_INPUT
 workflow id is live     ALREADY_EXISTS       WORKFLOW_ALREADY_RUNNING
+Watch of unknown id     NOT_FOUND            WORKFLOW_NOT_FOUND
 server draining         UNAVAILABLE          SERVER_DRAINING
 too many runs           RESOURCE_EXHAUSTED   TOO_MANY_RUNS (retry)
 too many streams        RESOURCE_EXHAUSTED   TOO_MANY_STREAMS (retry)
 event loop overloaded   RESOURCE_EXHAUSTED   SERVER_OVERLOADED (retry)
+Redis/owner unreachable UNAVAILABLE          COORDINATION_UNAVAILABLE (retry)
 request too large       RESOURCE_EXHAUSTED   REQUEST_TOO_LARGE
 slow consumer           RESOURCE_EXHAUSTED   SLOW_CONSUMER
 no/bad bearer token     UNAUTHENTICATED      MISSING_/INVALID_CREDENTIALS
 graph not in allowlist  PERMISSION_DENIED    GRAPH_NOT_ALLOWED
-Watch on one process    UNIMPLEMENTED        WATCH_NEEDS_CLUSTER
 bug in the server       INTERNAL             INTERNAL_ERROR
 ======================  ===================  ==============================
 
 A node that raises is not here: the RPC is OK and the RunResult is FAILED.
+COORDINATION_UNAVAILABLE also carries a ``RetryInfo`` (how long to wait before
+retrying).
 """
 
 from __future__ import annotations
@@ -39,12 +42,14 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 import hypergraph
+from hypergraph_grpc import coordination
 
 __all__ = [
     "DOMAIN",
     "ServiceError",
     "abort",
     "already_running",
+    "coordination_unavailable",
     "draining",
     "graph_not_found",
     "internal",
@@ -54,7 +59,7 @@ __all__ = [
     "resource_exhausted",
     "to_status",
     "unauthenticated",
-    "watch_unimplemented",
+    "workflow_not_found",
 ]
 
 DOMAIN = "hypergraph.dev"
@@ -72,7 +77,7 @@ class ServiceError(Exception):
         *,
         violations: Sequence[tuple[str, str]] = (),
         metadata: dict[str, str] | None = None,
-        retry_after: float | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -81,7 +86,7 @@ class ServiceError(Exception):
         self.violations = list(violations)
         self.metadata = dict(metadata or {})
         # Seconds a client should wait before retrying (sent as google.rpc.RetryInfo).
-        self.retry_after = retry_after
+        self.retry_after_s = retry_after_s
 
 
 def graph_not_found(name: str, known: Iterable[str]) -> ServiceError:
@@ -112,13 +117,41 @@ def invalid_input(graph: str, violations: Sequence[tuple[str, str]]) -> ServiceE
     )
 
 
-def already_running(workflow_id: str) -> ServiceError:
+def already_running(workflow_id: str, owner: str = "") -> ServiceError:
+    """ALREADY_EXISTS; ``owner`` (the replica running it) goes into the metadata."""
+    where = f" on replica {owner!r:.140}" if owner else ""
+    metadata = {"workflow_id": workflow_id}
+    if owner:
+        metadata["owner"] = owner[:256]
     return ServiceError(
         grpc.StatusCode.ALREADY_EXISTS,
         "WORKFLOW_ALREADY_RUNNING",
-        f"workflow {workflow_id!r} already has a live run. How to fix: wait for it to end "
-        "(its RunEnded event), stop it with Stop, or use another workflow_id.",
+        f"workflow {workflow_id!r} already has a live run{where}. How to fix: wait for it to "
+        "end (its RunEnded event, or Watch it), stop it with Stop, or use another workflow_id.",
+        metadata=metadata,
+    )
+
+
+def workflow_not_found(workflow_id: str) -> ServiceError:
+    return ServiceError(
+        grpc.StatusCode.NOT_FOUND,
+        "WORKFLOW_NOT_FOUND",
+        f"workflow {workflow_id!r} has no live run and no kept events. How to fix: check the "
+        "id (ListRuns lists live runs); a finished run can be watched only until the server's "
+        "--event-log-ttl has passed.",
         metadata={"workflow_id": workflow_id},
+    )
+
+
+def coordination_unavailable(what: str, retry_after_s: float) -> ServiceError:
+    """UNAVAILABLE with a RetryInfo: the shared store or a run's owner did not answer."""
+    return ServiceError(
+        grpc.StatusCode.UNAVAILABLE,
+        "COORDINATION_UNAVAILABLE",
+        f"{what}. How to fix: retry after {retry_after_s:g}s; if it persists, check that the "
+        "coordination store (--coordination) is reachable from every replica.",
+        metadata={"retry_after_ms": str(round(retry_after_s * 1000))},
+        retry_after_s=retry_after_s,
     )
 
 
@@ -155,38 +188,28 @@ def draining() -> ServiceError:
 
 
 def resource_exhausted(
-    reason: str, message: str, *, retry_after: float | None = None, **metadata: str
+    reason: str, message: str, *, retry_after_s: float | None = None, **metadata: str
 ) -> ServiceError:
     return ServiceError(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         reason,
         message,
         metadata=metadata,
-        retry_after=retry_after,
+        retry_after_s=retry_after_s,
     )
 
 
-def overloaded(lag_s: float, limit_s: float, retry_after: float) -> ServiceError:
+def overloaded(lag_s: float, limit_s: float, retry_after_s: float) -> ServiceError:
     """RESOURCE_EXHAUSTED: the event loop runs ``lag_s`` behind, over ``--max-loop-lag-ms``."""
     return resource_exhausted(
         "SERVER_OVERLOADED",
         f"this server is overloaded: its event loop runs {lag_s * 1000:.0f} ms behind (limit "
         f"--max-loop-lag-ms {limit_s * 1000:.0f}), so the run was not started. How to fix: "
-        f"retry after {retry_after:g} s (the RetryInfo delay), preferably on another replica; "
+        f"retry after {retry_after_s:g} s (the RetryInfo delay), preferably on another replica; "
         "add replicas if this persists.",
-        retry_after=retry_after,
+        retry_after_s=retry_after_s,
         loop_lag_ms=f"{lag_s * 1000:.0f}",
         limit_ms=f"{limit_s * 1000:.0f}",
-    )
-
-
-def watch_unimplemented() -> ServiceError:
-    return ServiceError(
-        grpc.StatusCode.UNIMPLEMENTED,
-        "WATCH_NEEDS_CLUSTER",
-        "Watch needs a cluster deployment with --coordination redis://...; this server runs "
-        "in-memory coordination. How to fix: consume the run through the Iter stream that "
-        "started it, or deploy with Redis coordination (docs/deployment.md).",
     )
 
 
@@ -202,9 +225,15 @@ def internal(workflow_id: str, exc: BaseException) -> ServiceError:
 
 
 def _from_runtime(exc: BaseException, graph: str, workflow_id: str) -> ServiceError | None:
-    """Runtime validation errors (raised before any event) as service errors."""
+    """Runtime validation and coordination errors as service errors."""
     if isinstance(exc, hypergraph.WorkflowAlreadyRunningError):
         return already_running(workflow_id)
+    if isinstance(exc, coordination.WorkflowBusy):
+        return already_running(exc.workflow_id, exc.owner)
+    if isinstance(exc, coordination.UnknownWorkflow):
+        return workflow_not_found(exc.workflow_id)
+    if isinstance(exc, coordination.CoordinationUnavailable):
+        return coordination_unavailable(str(exc), exc.retry_after_s)
     if isinstance(exc, hypergraph.MissingInputError):
         names = getattr(exc, "missing", None) or getattr(exc, "names", None) or ()
         fields = [(f"values.{n}", "required input is missing") for n in names]
@@ -240,9 +269,9 @@ def to_status(
         for field, text in error.violations:
             request.field_violations.add(field=field, description=text)
         details.append(_pack(request))
-    if error.retry_after is not None:
+    if error.retry_after_s is not None:
         delay = duration_pb2.Duration()
-        delay.FromNanoseconds(round(error.retry_after * 1e9))
+        delay.FromNanoseconds(round(error.retry_after_s * 1e9))
         details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     status = status_pb2.Status(code=_CODES[error.code], message=error.message, details=details)
     converted = rpc_status.to_status(status)

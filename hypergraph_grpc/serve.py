@@ -26,6 +26,7 @@ from typing import Any
 
 from hypergraph_grpc.auth import AuthTokenError, AuthTokens
 from hypergraph_grpc.config import ServiceConfig
+from hypergraph_grpc.coordination import EventLogLimits
 from hypergraph_grpc.logs import configure_logging
 from hypergraph_grpc.registry import RegistryError, load_specs
 from hypergraph_grpc.serve_args import DEFAULT_GRAPHS
@@ -78,6 +79,8 @@ def serve_from_args(args: argparse.Namespace) -> int:
         max_loop_lag_ms=args.max_loop_lag_ms,
         max_request_bytes=args.max_request_bytes,
         drain_seconds=args.drain_seconds,
+        event_log=EventLogLimits(args.event_log_length, args.event_log_ttl),
+        lease_seconds=args.lease_seconds,
     )
     return asyncio.run(
         _serve(

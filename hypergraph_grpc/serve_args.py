@@ -44,7 +44,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-streams",
         type=_non_negative(int),
         default=0,
-        help="most open Iter streams (0 = no limit)",
+        help="most open Iter and Watch streams (0 = no limit)",
     )
     parser.add_argument(
         "--max-loop-lag-ms",
@@ -77,7 +77,28 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--coordination",
         default="memory",
-        help="where live runs are coordinated: memory (one process, default) or redis://HOST:PORT",
+        help="where live runs are coordinated: memory (one process, default) or "
+        "redis://HOST:PORT/DB (a cluster: every replica on the same Redis)",
+    )
+    parser.add_argument(
+        "--event-log-length",
+        type=_positive_int,
+        default=defaults.event_log.max_events,
+        help="events kept per run for Watch (the newest; default "
+        f"{defaults.event_log.max_events}); a watcher further behind is told which seqs it lost",
+    )
+    parser.add_argument(
+        "--event-log-ttl",
+        type=_non_negative(float),
+        default=defaults.event_log.ttl_seconds,
+        help=f"seconds a finished run stays watchable (default {defaults.event_log.ttl_seconds:g})",
+    )
+    parser.add_argument(
+        "--lease-seconds",
+        type=_positive_float,
+        default=defaults.lease_seconds,
+        help="with Redis coordination: how long a claim on a workflow id lasts unrenewed; a "
+        f"dead replica's runs end as replica_lost after about this (default {defaults.lease_seconds:g})",
     )
     parser.add_argument("--no-health", action="store_true", help="do not serve grpc.health.v1")
     parser.add_argument(
@@ -99,3 +120,25 @@ def _non_negative(kind):
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a count >= 1 (a log that keeps nothing could not be watched)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is below 1; keep at least one event")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not above 0 seconds")
+    return value

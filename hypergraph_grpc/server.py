@@ -73,7 +73,10 @@ async def start_server(
     """
     config = config or ServiceConfig()
     runner = AsyncRunner() if runner is None else runner
-    coord = make_coordination(coordination, runner)
+    coord = make_coordination(
+        coordination, runner.stop, config.event_log, lease_seconds=config.lease_seconds
+    )
+    await coord.start()
     service = RunnerService(GraphRegistry(graphs), runner, coord, config)
     receive_limit = _receive_limit(config.max_request_bytes)
     # The safety net first: it also turns a bug in the auth check into INTERNAL.

@@ -11,7 +11,9 @@ authenticated and allowed (:mod:`auth`'s interceptor, installed by :mod:`server`
 from __future__ import annotations
 
 import asyncio
+import base64
 import difflib
+import json
 import logging
 import re
 import secrets
@@ -20,10 +22,10 @@ from typing import Any
 
 import grpc
 
-from hypergraph_grpc import convert, errors, streams
+from hypergraph_grpc import convert, coordination, errors, streams
 from hypergraph_grpc.admission import Admission
 from hypergraph_grpc.config import ServiceConfig
-from hypergraph_grpc.coordination import Coordination, LiveRun, WorkflowBusy
+from hypergraph_grpc.coordination import Coordination, LiveRun
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 from hypergraph_grpc.registry import GraphRegistry, check_value
@@ -44,6 +46,11 @@ _DEADLINE_SLACK_S = 0.5
 MAX_QUEUED_EVENTS = 65536
 MIN_CHUNK_BYTES = 256
 MAX_CHUNK_BYTES = 1 << 20
+
+# ListRuns paging.
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+_MAX_PAGE_TOKEN = 1024
 
 _WORKFLOW_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -98,7 +105,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         try:
             prepared = self._prepare(request)
             live = await self._claim(prepared)
-            hooks = streams.RunHooks(**self._claim_hooks(live))
+            hooks = streams.RunHooks()
             self._launch(live, prepared, hooks)
         except errors.ServiceError as exc:
             await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
@@ -108,6 +115,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         except asyncio.CancelledError:
             self._stop_for_gone_client(live, context)
             raise
+        await live.wait_ended()  # the id is free before the client sees the result
         if hooks.end is not None:
             result = hooks.end.result
         elif task.cancelled() or task.exception() is not None:
@@ -147,7 +155,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         live.task.add_done_callback(sink.task_done)
         self.sinks.add(sink)
         try:
-            await streams.pump(sink, context.write)
+            await streams.pump(sink, context.write, live.wait_ended)
         except streams.RunNotStarted as exc:
             await errors.abort(
                 context,
@@ -177,10 +185,10 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                     violations.append(("grace", f"grace must not be negative, got {grace}s"))
             if violations:
                 raise errors.invalid_input("", violations)
-        except errors.ServiceError as exc:
+            info = convert.struct_to_dict(request.info) if request.HasField("info") else None
+            outcome = await self._coord.stop(workflow_id, info, grace)
+        except (errors.ServiceError, coordination.CoordinationUnavailable) as exc:
             await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
-        info = convert.struct_to_dict(request.info) if request.HasField("info") else None
-        outcome = await self._coord.stop(workflow_id, info, grace)
         log.info(
             "stop requested",
             extra={"workflow_id": workflow_id, "found": outcome.found, "stop_info": info},
@@ -189,11 +197,45 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
 
     async def Watch(self, request, context):
         echo = await echo_metadata(context)
-        await errors.abort(
-            context,
-            errors.watch_unimplemented(),
-            workflow_id=request.workflow_id,
-            extra_metadata=echo,
+        workflow_id = request.workflow_id
+        self.open_streams += 1  # reserved before any await, so the limit holds under races
+        try:
+            try:
+                if not _WORKFLOW_ID.fullmatch(workflow_id):
+                    raise errors.invalid_input("", [("workflow_id", _bad_workflow_id(workflow_id))])
+                self.admission.check_streams(self.open_streams)
+                feed = await self._coord.watch(workflow_id, request.after_seq)
+            except (
+                errors.ServiceError,
+                coordination.UnknownWorkflow,
+                coordination.CoordinationUnavailable,
+            ) as exc:
+                await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
+            async for message in feed:
+                await context.write(message)
+        finally:
+            self.open_streams -= 1
+
+    async def ListRuns(self, request, context):
+        echo = await echo_metadata(context)
+        try:
+            page = _page(request)
+            runs = await self._coord.list_runs()
+        except (errors.ServiceError, coordination.CoordinationUnavailable) as exc:
+            await errors.abort(context, exc, extra_metadata=echo)
+        selected = [run for run in runs if not request.graph or run.graph == request.graph]
+        # Oldest first; a page token is the (start time, workflow id) of the last run
+        # sent, so runs that end between pages never shift the next page.
+        selected.sort(key=lambda run: (run.started_at, run.workflow_id))
+        if page.after is not None:
+            selected = [r for r in selected if (r.started_at, r.workflow_id) > page.after]
+        shown = selected[: page.size]
+        token = ""
+        if len(selected) > page.size:
+            last = shown[-1]
+            token = _page_token(request.graph, last.started_at, last.workflow_id)
+        return pb.ListRunsResponse(
+            runs=[convert.run_summary(run) for run in shown], next_page_token=token
         )
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -273,7 +315,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         chunk_bytes = min(max(chunk_bytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
         return streams.StreamSink(
             convert.EventEncoder(prepared.name, prepared.workflow_id),
-            **self._claim_hooks(live),
             on_overflow=lambda: self._runner.stop(
                 live.workflow_id, info={"kind": "slow_consumer"}, grace=config.cancel_grace
             ),
@@ -290,27 +331,26 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         self.admission.check_start(self._coord.live_count())
         try:
             live = await self._coord.claim(prepared.workflow_id, prepared.name)
-        except WorkflowBusy:
-            raise errors.already_running(prepared.workflow_id) from None
+        except coordination.WorkflowBusy as exc:
+            raise errors.already_running(exc.workflow_id, exc.owner) from None
+        except coordination.CoordinationUnavailable as exc:
+            raise errors.coordination_unavailable(str(exc), exc.retry_after_s) from None
         return live
 
-    def _claim_hooks(self, live: LiveRun) -> dict[str, Any]:
-        """The run processor's start and end hooks that keep the claim of ``live`` current."""
-        # The runtime frees the id before it emits RunEndEvent; so do we, so a client
-        # that reuses the id right after RunEnded (a chat, turn after turn) never races.
-        return {
-            "on_start": lambda event: self._coord.started(live, event.run_id),
-            "on_end": lambda: self._coord.release(live),
-        }
-
     def _launch(self, live: LiveRun, prepared: _Prepared, processor) -> None:
-        """Start the run task of a claimed workflow id."""
-        task = asyncio.get_running_loop().create_task(self._execute(live, prepared, processor))
+        """Start the run task of a claimed workflow id.
+
+        The coordination's recorder goes first among the run's processors: at
+        RunEndEvent it starts releasing the id, and streams write RunEnded only after
+        that (so a client reusing the id right after RunEnded, a chat turn after
+        turn, never races)."""
+        processors = [self._coord.recorder(live, prepared.name), processor]
+        task = asyncio.get_running_loop().create_task(self._execute(live, prepared, processors))
         live.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _execute(self, live: LiveRun, prepared: _Prepared, processor) -> Any:
+    async def _execute(self, live: LiveRun, prepared: _Prepared, processors: list) -> Any:
         started = time.monotonic()
         fields = {"workflow_id": live.workflow_id, "graph": prepared.name}
         log.info("run started", extra=fields)
@@ -322,7 +362,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                 workflow_id=live.workflow_id,
                 select=prepared.select or None,
                 max_iterations=prepared.max_iterations,
-                event_processors=[processor],
+                event_processors=processors,
                 error_handling="continue",
             )
             outcome = result.status.name
@@ -334,7 +374,8 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             outcome = f"rejected: {type(exc).__name__}"
             raise
         finally:
-            self._coord.release(live)
+            await live.wait_ended()
+            await self._coord.release(live)  # a run refused before its RunStartEvent
             log.info(
                 "run ended",
                 extra={
@@ -403,6 +444,11 @@ def add_to_server(service: RunnerService, server) -> None:
             request_deserializer=pb.WatchRequest.FromString,
             response_serializer=convert.serialize_event,
         ),
+        "ListRuns": grpc.unary_unary_rpc_method_handler(
+            service.ListRuns,
+            request_deserializer=pb.ListRunsRequest.FromString,
+            response_serializer=pb.ListRunsResponse.SerializeToString,
+        ),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     server.add_registered_method_handlers(SERVICE_NAME, handlers)
@@ -444,6 +490,58 @@ def _check_inputs(description, values: dict) -> list[tuple[str, str]]:
 def _close(name: str, names) -> str:
     match = difflib.get_close_matches(name, list(names), n=1)
     return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+class _Page:
+    __slots__ = ("size", "after")
+
+    def __init__(self, size: int, after: tuple[float, str] | None) -> None:
+        self.size = size
+        self.after = after
+
+
+def _page(request) -> _Page:
+    """ListRuns paging (AIP-158): page_size and the page_token of the previous page."""
+    violations = []
+    size = request.page_size or DEFAULT_PAGE_SIZE
+    if size < 0:
+        violations.append(("page_size", f"page_size must not be negative, got {size}"))
+    size = min(size, MAX_PAGE_SIZE)
+    after = None
+    if request.page_token:
+        after = _read_page_token(request.page_token, request.graph)
+        if after is None:
+            violations.append(
+                (
+                    "page_token",
+                    "not a next_page_token of a ListRuns call with the same graph filter; "
+                    "start again with an empty page_token",
+                )
+            )
+    if violations:
+        raise errors.invalid_input("", violations)
+    return _Page(size, after)
+
+
+def _page_token(graph: str, started_at: float, workflow_id: str) -> str:
+    raw = json.dumps([graph, started_at, workflow_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _read_page_token(token: str, graph: str) -> tuple[float, str] | None:
+    if len(token) > _MAX_PAGE_TOKEN:
+        return None
+    try:
+        token_graph, started_at, workflow_id = json.loads(base64.urlsafe_b64decode(token))
+    except (ValueError, TypeError):
+        return None
+    if (
+        token_graph != graph
+        or not isinstance(started_at, (int, float))
+        or not isinstance(workflow_id, str)
+    ):
+        return None
+    return float(started_at), workflow_id
 
 
 def _bad_workflow_id(workflow_id: str) -> str:

@@ -4,14 +4,16 @@ The hot path of the service. The runtime calls :meth:`StreamSink.on_streaming_ch
 (and the lifecycle hooks) synchronously on the loop thread for every event of the run, chunks included;
 it appends the event to the stream's deque (no conversion, no allocation) and
 wakes the writer if it sleeps. :func:`pump` is the one writer coroutine: it
-pops, converts to protobuf, numbers (``seq``) and writes.
+pops, converts to protobuf and writes. ``seq`` is the runtime event's own number,
+so every stream (and Watch) of a run numbers its events alike.
 
 Bounded memory under a slow consumer (docs/protocol.md, "Merging"): once
 ``max_queued_events`` events wait, a text chunk merges into the newest waiting
 text chunk of its node execution (span) instead of adding an entry; bytes chunks
 likewise. Lifecycle events and other chunks are always appended, and they close
 their span's open merge so per-node order is kept. A merged message carries
-``merged`` = the number of ``ctx.stream()`` calls it holds and takes one seq.
+``merged`` = the number of ``ctx.stream()`` calls it holds and the seq of the
+last one, so seq advances by ``merged``.
 With ``disable_merge`` nothing merges, and value chunks never do; a queue that
 reaches ``max_queued_events * unmerged_queue_factor`` stops the run
 (``{"kind": "slow_consumer"}``) so memory stays bounded.
@@ -39,31 +41,20 @@ class RunNotStarted(Exception):
 
 
 class RunHooks(TypedEventProcessor):
-    """The processor of a unary Run: start hook, first failing node, the end event.
+    """The processor of a unary Run: the first failing node and the end event.
 
     It overrides no chunk hook, so the runtime never calls it for chunks.
     """
 
-    def __init__(
-        self,
-        on_start: Callable[[Any], None],
-        on_end: Callable[[], None] | None = None,
-    ) -> None:
-        self._on_start = on_start
-        self._on_end = on_end
+    def __init__(self) -> None:
         self.error_node = ""
         self.end: Any = None
-
-    def on_run_start(self, event: Any) -> None:
-        self._on_start(event)
 
     def on_node_error(self, event: Any) -> None:
         self.error_node = first_failing_node(self.error_node, event)
 
     def on_run_end(self, event: Any) -> None:
         self.end = event
-        if self._on_end is not None:
-            self._on_end()
 
 
 class _Merge:
@@ -73,12 +64,13 @@ class _Merge:
     slow consumer costs the text's bytes, not an object per ``ctx.stream()`` call.
     """
 
-    __slots__ = ("first", "buf", "count", "kind", "sent")
+    __slots__ = ("first", "buf", "count", "seq", "kind", "sent")
 
     def __init__(self, first: Any, data: bytes, kind: type) -> None:
         self.first = first
         self.buf = bytearray(data)
         self.count = 1
+        self.seq = first.seq  # the last merged call's seq
         self.kind = kind
         self.sent = False
 
@@ -102,9 +94,7 @@ class StreamSink(TypedEventProcessor):
         self,
         encoder: EventEncoder,
         *,
-        on_start: Callable[[Any], None],
         on_overflow: Callable[[], None],
-        on_end: Callable[[], None] | None = None,
         max_queued_events: int,
         max_chunk_bytes: int,
         merge: bool,
@@ -121,8 +111,6 @@ class StreamSink(TypedEventProcessor):
         self.failure: BaseException | None = None
         self._open: dict[str, _Merge] = {}
         self._waiter: asyncio.Future | None = None
-        self._on_start = on_start
-        self._on_end = on_end
         self._on_overflow = on_overflow
         self._overflowed = False
 
@@ -152,13 +140,10 @@ class StreamSink(TypedEventProcessor):
 
     def on_run_start(self, event: Any) -> None:
         self.encoder.run_id = event.run_id
-        self._on_start(event)
         self._lifecycle(event)
 
     def on_run_end(self, event: Any) -> None:
         self.ended = True
-        if self._on_end is not None:
-            self._on_end()  # the id is free once RunEnd is out, before the client sees it
         self._lifecycle(event)
 
     on_superstep_start = _lifecycle
@@ -189,6 +174,7 @@ class StreamSink(TypedEventProcessor):
         ):
             entry.buf += data
             entry.count += 1
+            entry.seq = event.seq
             return True
         entry = _Merge(event, data, kind)
         self._open[span] = entry
@@ -257,6 +243,7 @@ class StreamSink(TypedEventProcessor):
                 break
             entry.buf += data
             entry.count += 1
+            entry.seq = head.seq
             popleft()
         return entry if entry.count > 1 else None
 
@@ -269,9 +256,15 @@ class StreamSink(TypedEventProcessor):
             self._waiter = None
 
 
-async def pump(sink: StreamSink, write: Callable[[Any], Awaitable[None]]) -> int:
+async def pump(
+    sink: StreamSink,
+    write: Callable[[Any], Awaitable[None]],
+    before_end: Callable[[], Awaitable[None]] | None = None,
+) -> int:
     """Write the run's events until RunEnded; returns the last seq sent.
 
+    ``before_end`` is awaited before RunEnded is written (the service releases the
+    workflow id there, so a client that sees RunEnded may reuse the id at once).
     Raises :class:`RunNotStarted` when the run task ended without a RunEndEvent.
     """
     queue = sink.queue
@@ -283,7 +276,6 @@ async def pump(sink: StreamSink, write: Callable[[Any], Awaitable[None]]) -> int
     end_kind = RunEndEvent
     coalesce = sink.coalesce
     pressure = sink.max_queued - 1 if sink.merge else 1 << 62  # queue length after the pop
-    seq = 0
     while True:
         if not queue:
             if sink.failure is not None:
@@ -291,18 +283,19 @@ async def pump(sink: StreamSink, write: Callable[[Any], Awaitable[None]]) -> int
             await sink.wait()
             continue
         item = queue.popleft()
-        seq += 1
         kind = item.__class__
         if kind is chunk_kind:
             merged = coalesce(item) if len(queue) >= pressure else None
             if merged is None:
-                await write(encode_chunk(item, seq))
+                await write(encode_chunk(item, item.seq))
             else:
-                await write(encoder.merged_chunk(item, merged.payload(), merged.count, seq))
+                await write(encoder.merged_chunk(item, merged.payload(), merged.count, merged.seq))
         elif kind is merge_kind:
             item.sent = True
-            await write(encoder.merged_chunk(item.first, item.payload(), item.count, seq))
+            await write(encoder.merged_chunk(item.first, item.payload(), item.count, item.seq))
         else:
-            await write(encode_event(item, seq))
+            if kind is end_kind and before_end is not None:
+                await before_end()
+            await write(encode_event(item, item.seq))
             if kind is end_kind:
-                return seq
+                return item.seq

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import grpc
 import pytest
 from hg_client_support import SLOW, new_id
+from tcp_relay import Relay
 
 from hypergraph_grpc.client import (
     AlreadyExistsError,
@@ -23,7 +25,6 @@ from hypergraph_grpc.client import (
     StreamingChunk,
     SuperstepStarted,
     UnavailableError,
-    UnimplementedError,
 )
 from tests.support.server_process import wait_until_free_async
 
@@ -217,11 +218,48 @@ async def test_deadline_exceeded(target):
                 pass
 
 
-async def test_watch_is_unimplemented_on_a_single_server(target):
+async def test_watch_of_an_unknown_workflow_is_not_found(target):
     async with AsyncClient(target) as client:
-        with pytest.raises(UnimplementedError):
-            async for _ in client.watch("anything"):
+        with pytest.raises(NotFoundError) as info:
+            async for _ in client.watch("wf-nobody-here"):
                 pass
+    assert info.value.reason == "WORKFLOW_NOT_FOUND"
+
+
+async def test_watch_resumes_after_a_cut_connection_without_loss_or_duplicate(target):
+    workflow_id = new_id("watch-resume")
+    relay = await Relay(target).start()
+    try:
+        async with AsyncClient(target) as starter, AsyncClient(relay.address) as watcher:
+            events = starter.iter(
+                "tokens", {"count": 150, "delay_ms": 3}, workflow_id=workflow_id, detach=True
+            )
+            assert isinstance(await anext(events), RunStarted)
+            await events.aclose()  # detached: the run goes on
+            seen = []
+            stream = watcher.watch(workflow_id)
+            async for event in stream:
+                seen.append(event)
+                if len(seen) == 30:
+                    relay.cut()  # the connection is lost mid-stream
+            assert isinstance(seen[-1], RunEnded) and stream.result.completed
+            text = "".join(e.chunk for e in seen if isinstance(e, StreamingChunk))
+            assert text == "".join(f"tok{i} " for i in range(150))
+            for before, event in itertools.pairwise(seen):
+                step = event.merged if isinstance(event, StreamingChunk) else 1
+                assert event.seq == before.seq + step  # no loss, no duplicate
+    finally:
+        await relay.close()
+
+
+async def test_list_runs_shows_a_live_run(target):
+    workflow_id = new_id("listed")
+    async with AsyncClient(target) as client:
+        events = client.iter("tokens", SLOW, workflow_id=workflow_id)
+        assert isinstance(await anext(events), RunStarted)
+        runs = {r.workflow_id: r for r in await client.list_runs(graph="tokens", page_size=1)}
+        await events.aclose()
+    assert runs[workflow_id].graph == "tokens" and runs[workflow_id].state == "RUNNING"
 
 
 async def test_unreachable_server_is_unavailable():

@@ -159,6 +159,23 @@ def test_stop_from_another_process(target):
     assert b"STOPPED" in err and b'"kind": "test"' in err
 
 
+def test_runs_lists_a_live_run_as_a_table_and_as_json(target):
+    def list_it(run, workflow_id):
+        table = cli("runs", "--graph", "tokens", target=target)
+        assert table.returncode == 0, table.stderr
+        header, *rows = table.stdout.splitlines()
+        assert header.split()[:3] == ["WORKFLOW", "GRAPH", "STATE"]
+        assert any(row.split()[:3] == [workflow_id, "tokens", "RUNNING"] for row in rows)
+        lines = cli("runs", "--json", target=target).stdout.splitlines()
+        listed = {json.loads(line)["workflow_id"]: json.loads(line) for line in lines}
+        assert listed[workflow_id]["graph"] == "tokens" and listed[workflow_id]["run_id"]
+        stop = cli("stop", workflow_id, "--grace", "5", target=target)
+        assert stop.returncode == 0, stop.stderr
+
+    run, _, _ = live_run(target, list_it)
+    assert run.returncode == 3
+
+
 def test_stop_unknown_workflow_exits_1(target):
     done = cli("stop", "no-such-workflow", target=target)
     assert done.returncode == 1 and "no live run" in done.stderr

@@ -16,7 +16,6 @@ from hypergraph_grpc.client import (
     RunFailedError,
     RunStarted,
     StreamingChunk,
-    UnimplementedError,
 )
 from tests.support.server_process import wait_until_free
 
@@ -72,8 +71,9 @@ def test_errors(target):
         assert "values.b" in [v.field for v in info.value.field_violations]
         with pytest.raises(DeadlineExceededError):
             client.run("sleep", {"seconds": 30}, timeout=0.3)
-        with pytest.raises(UnimplementedError):
-            list(client.watch("anything"))
+        with pytest.raises(NotFoundError) as info:
+            list(client.watch("wf-nobody-here"))
+        assert info.value.reason == "WORKFLOW_NOT_FOUND"
 
 
 class Interrupted(Exception):

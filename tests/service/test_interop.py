@@ -78,10 +78,6 @@ async def test_unimplemented_method(harness):
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await method(pb.ListGraphsRequest())
     assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    with pytest.raises(grpc.aio.AioRpcError) as watch:
-        await collect(harness.stub.Watch(pb.WatchRequest(workflow_id="w")))
-    assert watch.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert Details(watch.value).reason == "WATCH_NEEDS_CLUSTER"
 
 
 @pytest.mark.asyncio

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import grpc
 import pytest
 from google.protobuf import duration_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -19,6 +18,7 @@ from tests.service.conftest import (
     run_request,
     text_of,
 )
+from tests.service.sequence import assert_seq_counts_calls
 
 
 @pytest.mark.asyncio
@@ -92,7 +92,7 @@ async def test_node_failure_is_an_ok_rpc_with_failed_result(harness):
 @pytest.mark.asyncio
 async def test_iter_streams_every_event_in_order(harness):
     events = await collect(harness.stub.Iter(iter_request("tokens", count=50, prefix="t")))
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert_seq_counts_calls(events)
     kinds = [e.WhichOneof("kind") for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_ended"
     assert kinds.count("run_ended") == 1
@@ -218,18 +218,9 @@ async def test_sync_node_and_concurrent_runs(harness):
 
 
 @pytest.mark.asyncio
-async def test_unimplemented_watch(harness):
-    call = harness.stub.Watch(pb.WatchRequest(workflow_id="x"))
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await collect(call)
-    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "--coordination redis://" in info.value.details()
-
-
-@pytest.mark.asyncio
 async def test_sync_node_chunks_from_a_worker_thread_arrive_in_order(harness):
     events = await collect(harness.stub.Iter(iter_request("sync_stream", count=5000)))
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert_seq_counts_calls(events)
     assert text_of(events) == "".join(f"w{i} " for i in range(5000))
     assert struct_to_dict(events[-1].run_ended.result.values)["sync_text"] == text_of(events)
 
@@ -252,4 +243,4 @@ async def test_reflection_serves_the_contract_file(harness):
     files = [descriptor_pb2.FileDescriptorProto.FromString(raw) for raw in protos]
     services = {s.name: s for f in files for s in f.service}
     methods = {m.name for m in services["RunnerService"].method}
-    assert methods == {"ListGraphs", "Run", "Iter", "Stop", "Watch"}
+    assert methods == {"ListGraphs", "Run", "Iter", "Stop", "Watch", "ListRuns"}

@@ -42,10 +42,29 @@ async def test_unknown_coordination_is_refused_with_a_fix():
     from hypergraph_grpc.server import start_server
     from tests.service.conftest import ALL_GRAPHS
 
-    with pytest.raises(RuntimeError, match="use --coordination memory"):
-        await start_server(ALL_GRAPHS, port=0, coordination="redis://127.0.0.1:1")
     with pytest.raises(RuntimeError, match="not understood"):
         await start_server(ALL_GRAPHS, port=0, coordination="zookeeper")
+
+
+@pytest.mark.asyncio
+async def test_unreachable_redis_makes_new_runs_unavailable_with_a_retry_hint():
+    from google.rpc import error_details_pb2
+
+    from tests.service.conftest import close_harness, make_harness
+    from tests.service.helpers import Details
+    from tests.support.redis_server import free_port
+
+    h = await make_harness(coordination=f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await h.stub.Run(run_request("add", a=1, b=2))
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        details = Details(info.value)
+        assert details.reason == "COORDINATION_UNAVAILABLE"
+        retry = [d for d in details.status.details if d.Is(error_details_pb2.RetryInfo.DESCRIPTOR)]
+        assert retry, "a RetryInfo tells the client when to retry"
+    finally:
+        await close_harness(h)
 
 
 @pytest.mark.asyncio

@@ -8,6 +8,7 @@ events and reports a run that died without RunEnded."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -22,6 +23,7 @@ from hypergraph import (
 from hypergraph_grpc.convert import EventEncoder
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.streams import RunNotStarted, StreamSink, _Merge, pump
+from tests.service.sequence import assert_seq_counts_calls
 
 RUN = ("run-1", "wf-1", 0, 1.0, "run-span", None)
 
@@ -43,7 +45,6 @@ def make_sink(**kw) -> tuple[StreamSink, list]:
     options.update(kw)
     sink = StreamSink(
         EventEncoder("g", "wf-1"),
-        on_start=lambda event: None,
         on_overflow=lambda: overflows.append(1),
         **options,
     )
@@ -77,13 +78,15 @@ async def drain(sink: StreamSink) -> list:
 
 
 def run_events(chunks):
-    return [
+    """A run around ``chunks``, numbered 1, 2, 3... as the runtime numbers its events."""
+    events = [
         RunStartEvent(*RUN, graph_name="g"),
         NodeStartEvent(*node("a"), node_name="n"),
         *chunks,
         NodeEndEvent(*node("a"), node_name="n", duration_ms=1.0),
         RunEndEvent(*RUN, status=RunStatus.COMPLETED, error=None, duration_ms=1.0, result=Result()),
     ]
+    return [dataclasses.replace(event, seq=seq) for seq, event in enumerate(events, 1)]
 
 
 @pytest.mark.asyncio
@@ -93,7 +96,7 @@ async def test_idle_consumer_sees_every_chunk_unmerged():
     sent = await drain(sink)
     chunks = [m.streaming_chunk for m in sent if m.WhichOneof("kind") == "streaming_chunk"]
     assert [c.merged for c in chunks] == [1] * 20
-    assert [m.seq for m in sent] == list(range(1, len(sent) + 1))
+    assert_seq_counts_calls(sent)
 
 
 @pytest.mark.asyncio
@@ -108,7 +111,7 @@ async def test_pressure_merges_text_bounded_by_chunk_bytes():
     assert max(c.merged for c in chunks) == 5 and all(len(c.text) <= 10 for c in chunks)
     kinds = [m.WhichOneof("kind") for m in sent]
     assert kinds[-2:] == ["node_ended", "run_ended"]
-    assert [m.seq for m in sent] == list(range(1, len(sent) + 1))
+    assert_seq_counts_calls(sent)
 
 
 @pytest.mark.asyncio
@@ -213,7 +216,7 @@ async def test_backlog_merges_once_max_queued_events_wait():
     assert "".join(c.text for c in chunks) == "".join(f"{i}," for i in range(20))
     assert sum(c.merged for c in chunks) == 20
     assert [c.merged for c in chunks] == [6, 14]  # the backlog, then the arrivals
-    assert [m.seq for m in sent] == list(range(1, len(sent) + 1))
+    assert_seq_counts_calls(sent)
 
 
 @pytest.mark.asyncio

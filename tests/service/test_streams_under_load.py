@@ -28,13 +28,14 @@ from tests.service.conftest import (
     run_request,
     text_of,
 )
+from tests.service.sequence import assert_seq_counts_calls
 
 
 @pytest.mark.asyncio
 async def test_200_concurrent_streams_every_token_in_order(harness):
     async def one(i: int):
         events = await collect(harness.stub.Iter(iter_request("tokens", count=40, prefix=f"s{i}.")))
-        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert_seq_counts_calls(events)
         assert text_of(events) == "".join(f"s{i}.{k} " for k in range(40))
         assert events[-1].run_ended.result.status == pb.RUN_STATUS_COMPLETED
 
@@ -70,7 +71,7 @@ async def test_slow_consumer_memory_bounded_and_merging_visible(harness):
         events = [first] + await collect(call)
     finally:
         await channel.close()
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert_seq_counts_calls(events)
     chunks = [e.streaming_chunk for e in events if e.WhichOneof("kind") == "streaming_chunk"]
     assert sum(c.merged for c in chunks) == count
     assert max(c.merged for c in chunks) > 1

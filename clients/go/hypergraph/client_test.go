@@ -222,11 +222,11 @@ func TestReceiveLoopSeesLifecycle(t *testing.T) {
 	}
 }
 
-func TestWatchOnOneProcessIsUnimplemented(t *testing.T) {
+func TestWatchOfAnUnknownWorkflowIsNotFound(t *testing.T) {
 	client := dial(t)
-	_, err := client.Watch(context.Background(), "go-any", 0)
+	_, err := client.Watch(context.Background(), "go-nobody-here", 0)
 	var e *hypergraph.Error
-	if !errors.As(err, &e) || e.Code() != codes.Unimplemented {
-		t.Fatalf("Watch error %v, want Unimplemented from a single-process server", err)
+	if !errors.As(err, &e) || e.Code() != codes.NotFound {
+		t.Fatalf("Watch error %v, want NotFound for a workflow the server does not know", err)
 	}
 }

@@ -250,8 +250,13 @@ func runIter(t *testing.T, client *hypergraph.Client, sc scenario) {
 			checkCallError(t, sc, err)
 			return
 		}
-		if seq := ev.Meta().Seq; seq != lastSeq+1 {
-			t.Fatalf("event seq %d follows %d: seq must count 1, 2, 3... without gaps", seq, lastSeq)
+		// seq is per run: it advances by Merged for a chunk, by 1 for other events.
+		step := uint64(1)
+		if c, ok := ev.(*hypergraph.Chunk); ok {
+			step = uint64(c.Merged)
+		}
+		if seq := ev.Meta().Seq; seq != lastSeq+step {
+			t.Fatalf("event seq %d follows %d: want previous seq + %d (merged), no other gaps", seq, lastSeq, step)
 		}
 		lastSeq = ev.Meta().Seq
 		if c, ok := ev.(*hypergraph.Chunk); ok {

@@ -211,6 +211,8 @@ pub enum EventKind {
     StopRequested { info: Map<String, Value> },
     /// The run ended; always the last event of a run.
     RunEnded { result: RunResult, duration_ms: f64 },
+    /// Watch only, first event: the seqs `first_seq..=last_seq` are no longer kept.
+    EventsLost { first_seq: u64, last_seq: u64 },
     /// A kind this client does not know (the server is newer); skip it.
     Unknown,
 }
@@ -222,7 +224,8 @@ pub struct Event {
     pub workflow_id: String,
     /// The run this event belongs to.
     pub run_id: String,
-    /// 1, 2, 3... within a run, without gaps.
+    /// The run's number of this event (the same on every stream); a merged chunk
+    /// carries its last call's, so seq advances by `merged`.
     pub seq: u64,
     /// When it happened, if the server said.
     pub time: Option<SystemTime>,
@@ -287,6 +290,7 @@ fn kind_from(kind: &pb::event::Kind) -> EventKind {
         K::NodeFailed(k) => EventKind::NodeFailed { error: k.error.as_ref().map(RunError::from).unwrap_or_default() },
         K::RouteDecision(k) => EventKind::RouteDecision { decision: k.decision.clone(), end: k.end },
         K::StopRequested(k) => EventKind::StopRequested { info: from_optional_struct(k.info.as_ref()) },
+        K::EventsLost(k) => EventKind::EventsLost { first_seq: k.first_seq, last_seq: k.last_seq },
         K::RunEnded(k) => EventKind::RunEnded {
             result: k.result.as_ref().map(RunResult::from).unwrap_or_else(empty_result),
             duration_ms: k.duration_ms,

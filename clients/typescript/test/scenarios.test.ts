@@ -198,10 +198,12 @@ function checkResult(result: RunResult, s: Scenario): void {
   }
 }
 
-/** seq runs 1, 2, 3... without gaps and the last event is runEnded. */
+/** seq advances by merged for a chunk and by 1 otherwise (no other gaps); the last event is runEnded. */
 function checkSequence(events: HypergraphEvent[]): void {
   assert.ok(events.length > 0, "no events");
-  assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1), "seq is 1, 2, 3... without gaps");
+  let expected = 0;
+  const want = events.map((e) => (expected += e.kind === "streamingChunk" ? Math.max(1, e.merged) : 1));
+  assert.deepEqual(events.map((e) => e.seq), want, "seq = previous seq + merged, no other gaps");
   assert.equal(events.at(-1)!.kind, "runEnded", "the last event is runEnded");
   assert.equal(events[0]!.kind, "runStarted", "the first event is runStarted");
 }
@@ -277,10 +279,10 @@ describe("wrapper helpers against the server", () => {
     await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
   });
 
-  test("watch on a single process answers UNIMPLEMENTED (contract: cluster only)", { timeout: TEST_TIMEOUT_MS }, async () => {
+  test("watch of an unknown workflow answers NOT_FOUND", { timeout: TEST_TIMEOUT_MS }, async () => {
     await assert.rejects(collect(client.watch(uniqueId("ts-watch"))), (err: unknown) => {
       assert.ok(err instanceof RpcError, String(err));
-      assert.equal(err.code, Code.Unimplemented, err.rawMessage);
+      assert.equal(err.code, Code.NotFound, err.rawMessage);
       return true;
     });
   });

@@ -17,6 +17,7 @@ class RunState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RUN_STATE_UNSPECIFIED: _ClassVar[RunState]
     RUN_STATE_STOPPING: _ClassVar[RunState]
     RUN_STATE_ENDED: _ClassVar[RunState]
+    RUN_STATE_RUNNING: _ClassVar[RunState]
 
 class RunStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -27,6 +28,7 @@ class RunStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 RUN_STATE_UNSPECIFIED: RunState
 RUN_STATE_STOPPING: RunState
 RUN_STATE_ENDED: RunState
+RUN_STATE_RUNNING: RunState
 RUN_STATUS_UNSPECIFIED: RunStatus
 RUN_STATUS_COMPLETED: RunStatus
 RUN_STATUS_FAILED: RunStatus
@@ -159,7 +161,7 @@ class WatchRequest(_message.Message):
     def __init__(self, workflow_id: _Optional[str] = ..., after_seq: _Optional[int] = ..., options: _Optional[_Union[StreamOptions, _Mapping]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("workflow_id", "run_id", "seq", "time", "node", "span_id", "parent_span_id", "run_started", "superstep_started", "node_started", "streaming_chunk", "node_ended", "node_failed", "route_decision", "stop_requested", "run_ended")
+    __slots__ = ("workflow_id", "run_id", "seq", "time", "node", "span_id", "parent_span_id", "run_started", "superstep_started", "node_started", "streaming_chunk", "node_ended", "node_failed", "route_decision", "stop_requested", "run_ended", "events_lost")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +178,7 @@ class Event(_message.Message):
     ROUTE_DECISION_FIELD_NUMBER: _ClassVar[int]
     STOP_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     RUN_ENDED_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_LOST_FIELD_NUMBER: _ClassVar[int]
     workflow_id: str
     run_id: str
     seq: int
@@ -192,7 +195,16 @@ class Event(_message.Message):
     route_decision: RouteDecision
     stop_requested: StopRequested
     run_ended: RunEnded
-    def __init__(self, workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., node: _Optional[str] = ..., span_id: _Optional[str] = ..., parent_span_id: _Optional[str] = ..., run_started: _Optional[_Union[RunStarted, _Mapping]] = ..., superstep_started: _Optional[_Union[SuperstepStarted, _Mapping]] = ..., node_started: _Optional[_Union[NodeStarted, _Mapping]] = ..., streaming_chunk: _Optional[_Union[StreamingChunk, _Mapping]] = ..., node_ended: _Optional[_Union[NodeEnded, _Mapping]] = ..., node_failed: _Optional[_Union[NodeFailed, _Mapping]] = ..., route_decision: _Optional[_Union[RouteDecision, _Mapping]] = ..., stop_requested: _Optional[_Union[StopRequested, _Mapping]] = ..., run_ended: _Optional[_Union[RunEnded, _Mapping]] = ...) -> None: ...
+    events_lost: EventsLost
+    def __init__(self, workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., node: _Optional[str] = ..., span_id: _Optional[str] = ..., parent_span_id: _Optional[str] = ..., run_started: _Optional[_Union[RunStarted, _Mapping]] = ..., superstep_started: _Optional[_Union[SuperstepStarted, _Mapping]] = ..., node_started: _Optional[_Union[NodeStarted, _Mapping]] = ..., streaming_chunk: _Optional[_Union[StreamingChunk, _Mapping]] = ..., node_ended: _Optional[_Union[NodeEnded, _Mapping]] = ..., node_failed: _Optional[_Union[NodeFailed, _Mapping]] = ..., route_decision: _Optional[_Union[RouteDecision, _Mapping]] = ..., stop_requested: _Optional[_Union[StopRequested, _Mapping]] = ..., run_ended: _Optional[_Union[RunEnded, _Mapping]] = ..., events_lost: _Optional[_Union[EventsLost, _Mapping]] = ...) -> None: ...
+
+class EventsLost(_message.Message):
+    __slots__ = ("first_seq", "last_seq")
+    FIRST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    first_seq: int
+    last_seq: int
+    def __init__(self, first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ...) -> None: ...
 
 class RunStarted(_message.Message):
     __slots__ = ("graph",)
@@ -257,6 +269,40 @@ class RunEnded(_message.Message):
     result: RunResult
     duration_ms: float
     def __init__(self, result: _Optional[_Union[RunResult, _Mapping]] = ..., duration_ms: _Optional[float] = ...) -> None: ...
+
+class ListRunsRequest(_message.Message):
+    __slots__ = ("graph", "page_size", "page_token")
+    GRAPH_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    graph: str
+    page_size: int
+    page_token: str
+    def __init__(self, graph: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRunsResponse(_message.Message):
+    __slots__ = ("runs", "next_page_token")
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[RunSummary]
+    next_page_token: str
+    def __init__(self, runs: _Optional[_Iterable[_Union[RunSummary, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RunSummary(_message.Message):
+    __slots__ = ("workflow_id", "run_id", "graph", "owner", "start_time", "state")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    GRAPH_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: str
+    run_id: str
+    graph: str
+    owner: str
+    start_time: _timestamp_pb2.Timestamp
+    state: RunState
+    def __init__(self, workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., graph: _Optional[str] = ..., owner: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[RunState, str]] = ...) -> None: ...
 
 class ErrorInfo(_message.Message):
     __slots__ = ("type", "message", "node")

@@ -60,6 +60,11 @@ class RunnerServiceStub:
                 request_serializer=hypergraph_dot_v1_dot_runner__pb2.WatchRequest.SerializeToString,
                 response_deserializer=hypergraph_dot_v1_dot_runner__pb2.Event.FromString,
                 _registered_method=True)
+        self.ListRuns = channel.unary_unary(
+                '/hypergraph.v1.RunnerService/ListRuns',
+                request_serializer=hypergraph_dot_v1_dot_runner__pb2.ListRunsRequest.SerializeToString,
+                response_deserializer=hypergraph_dot_v1_dot_runner__pb2.ListRunsResponse.FromString,
+                _registered_method=True)
 
 
 class RunnerServiceServicer:
@@ -98,8 +103,17 @@ class RunnerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Watch(self, request, context):
-        """Watch attaches to a workflow by id and streams its events after a seq.
-        Served by cluster deployments; a single process answers UNIMPLEMENTED.
+        """Watch attaches to a workflow by id: it replays the run's kept events with
+        seq greater than WatchRequest.after_seq, then follows the run live until
+        RunEnded. The workflow's latest run is watched; a finished run stays
+        watchable for the server's event log TTL. Unknown ids answer NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRuns(self, request, context):
+        """ListRuns lists the live runs of the deployment (every replica), oldest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -132,6 +146,11 @@ def add_RunnerServiceServicer_to_server(servicer, server):
                     servicer.Watch,
                     request_deserializer=hypergraph_dot_v1_dot_runner__pb2.WatchRequest.FromString,
                     response_serializer=hypergraph_dot_v1_dot_runner__pb2.Event.SerializeToString,
+            ),
+            'ListRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRuns,
+                    request_deserializer=hypergraph_dot_v1_dot_runner__pb2.ListRunsRequest.FromString,
+                    response_serializer=hypergraph_dot_v1_dot_runner__pb2.ListRunsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +289,33 @@ class RunnerService:
             '/hypergraph.v1.RunnerService/Watch',
             hypergraph_dot_v1_dot_runner__pb2.WatchRequest.SerializeToString,
             hypergraph_dot_v1_dot_runner__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hypergraph.v1.RunnerService/ListRuns',
+            hypergraph_dot_v1_dot_runner__pb2.ListRunsRequest.SerializeToString,
+            hypergraph_dot_v1_dot_runner__pb2.ListRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,

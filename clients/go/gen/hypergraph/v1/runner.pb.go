@@ -27,7 +27,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// RunState is the lifecycle state of a run as seen by Stop.
+// RunState is the lifecycle state of a run as seen by Stop and ListRuns.
 type RunState int32
 
 const (
@@ -37,6 +37,8 @@ const (
 	RunState_RUN_STATE_STOPPING RunState = 1
 	// The run has already ended.
 	RunState_RUN_STATE_ENDED RunState = 2
+	// The run is live and no stop was requested (ListRuns).
+	RunState_RUN_STATE_RUNNING RunState = 3
 )
 
 // Enum value maps for RunState.
@@ -45,11 +47,13 @@ var (
 		0: "RUN_STATE_UNSPECIFIED",
 		1: "RUN_STATE_STOPPING",
 		2: "RUN_STATE_ENDED",
+		3: "RUN_STATE_RUNNING",
 	}
 	RunState_value = map[string]int32{
 		"RUN_STATE_UNSPECIFIED": 0,
 		"RUN_STATE_STOPPING":    1,
 		"RUN_STATE_ENDED":       2,
+		"RUN_STATE_RUNNING":     3,
 	}
 )
 
@@ -884,7 +888,10 @@ type WatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The workflow to watch.
 	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
-	// Send events with seq greater than this (0: from the first event).
+	// Send events with seq greater than this (0: from the first event). To resume
+	// after a lost connection, pass the last seq received: the stream continues
+	// exactly after it, on any replica. When the events right after it are no
+	// longer kept, the first event is EventsLost naming the missing seqs.
 	AfterSeq uint64 `protobuf:"varint,2,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
 	// How the stream is delivered (detach is implied).
 	Options       *StreamOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
@@ -950,9 +957,13 @@ type Event struct {
 	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
 	// The run this event belongs to.
 	RunId string `protobuf:"bytes,2,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	// 1, 2, 3, ... within a run, without gaps; a merged chunk takes one number.
+	// The runtime's number of this event: 1, 2, 3, ... per run, the same on every
+	// stream and replica. A merged chunk carries the seq of the last ctx.stream()
+	// call it holds, so seq advances by StreamingChunk.merged for a chunk, by 1 for
+	// any other event, and by the size of the range for EventsLost; there are no
+	// other gaps. Watch(after_seq = the last seq seen) resumes exactly after it.
 	Seq uint64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
-	// When the event happened (for a chunk: the first ctx.stream() call it holds).
+	// When the event happened (for a merged chunk: the first ctx.stream() call it holds).
 	Time *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
 	// The node the event belongs to; empty for run-level events.
 	Node string `protobuf:"bytes,5,opt,name=node,proto3" json:"node,omitempty"`
@@ -973,6 +984,7 @@ type Event struct {
 	//	*Event_RouteDecision
 	//	*Event_StopRequested
 	//	*Event_RunEnded
+	//	*Event_EventsLost
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1145,6 +1157,15 @@ func (x *Event) GetRunEnded() *RunEnded {
 	return nil
 }
 
+func (x *Event) GetEventsLost() *EventsLost {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_EventsLost); ok {
+			return x.EventsLost
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1194,6 +1215,11 @@ type Event_RunEnded struct {
 	RunEnded *RunEnded `protobuf:"bytes,18,opt,name=run_ended,json=runEnded,proto3,oneof"`
 }
 
+type Event_EventsLost struct {
+	// Events that are no longer kept (Watch only, first message): never a silent gap.
+	EventsLost *EventsLost `protobuf:"bytes,19,opt,name=events_lost,json=eventsLost,proto3,oneof"`
+}
+
 func (*Event_RunStarted) isEvent_Kind() {}
 
 func (*Event_SuperstepStarted) isEvent_Kind() {}
@@ -1212,6 +1238,64 @@ func (*Event_StopRequested) isEvent_Kind() {}
 
 func (*Event_RunEnded) isEvent_Kind() {}
 
+func (*Event_EventsLost) isEvent_Kind() {}
+
+// EventsLost says which events of the run a Watch cannot send any more (older
+// than the server keeps). The Event's seq is last_seq.
+type EventsLost struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first missing seq (the watcher's after_seq + 1).
+	FirstSeq uint64 `protobuf:"varint,1,opt,name=first_seq,json=firstSeq,proto3" json:"first_seq,omitempty"`
+	// The last missing seq (the event after it is the next one sent).
+	LastSeq       uint64 `protobuf:"varint,2,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventsLost) Reset() {
+	*x = EventsLost{}
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventsLost) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventsLost) ProtoMessage() {}
+
+func (x *EventsLost) ProtoReflect() protoreflect.Message {
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventsLost.ProtoReflect.Descriptor instead.
+func (*EventsLost) Descriptor() ([]byte, []int) {
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *EventsLost) GetFirstSeq() uint64 {
+	if x != nil {
+		return x.FirstSeq
+	}
+	return 0
+}
+
+func (x *EventsLost) GetLastSeq() uint64 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
+}
+
 // RunStarted marks the start of a run.
 type RunStarted struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1223,7 +1307,7 @@ type RunStarted struct {
 
 func (x *RunStarted) Reset() {
 	*x = RunStarted{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[13]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1319,7 @@ func (x *RunStarted) String() string {
 func (*RunStarted) ProtoMessage() {}
 
 func (x *RunStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[13]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1332,7 @@ func (x *RunStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStarted.ProtoReflect.Descriptor instead.
 func (*RunStarted) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{13}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RunStarted) GetGraph() string {
@@ -1269,7 +1353,7 @@ type SuperstepStarted struct {
 
 func (x *SuperstepStarted) Reset() {
 	*x = SuperstepStarted{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[14]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1281,7 +1365,7 @@ func (x *SuperstepStarted) String() string {
 func (*SuperstepStarted) ProtoMessage() {}
 
 func (x *SuperstepStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[14]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1294,7 +1378,7 @@ func (x *SuperstepStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuperstepStarted.ProtoReflect.Descriptor instead.
 func (*SuperstepStarted) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{14}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SuperstepStarted) GetSuperstep() uint32 {
@@ -1313,7 +1397,7 @@ type NodeStarted struct {
 
 func (x *NodeStarted) Reset() {
 	*x = NodeStarted{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[15]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1409,7 @@ func (x *NodeStarted) String() string {
 func (*NodeStarted) ProtoMessage() {}
 
 func (x *NodeStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[15]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1422,7 @@ func (x *NodeStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStarted.ProtoReflect.Descriptor instead.
 func (*NodeStarted) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{15}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{16}
 }
 
 // StreamingChunk carries what a node passed to ctx.stream().
@@ -1352,7 +1436,8 @@ type StreamingChunk struct {
 	//	*StreamingChunk_Value
 	//	*StreamingChunk_Data
 	Payload isStreamingChunk_Payload `protobuf_oneof:"payload"`
-	// How many ctx.stream() calls this message holds (1 unless merged).
+	// How many ctx.stream() calls this message holds (1 unless merged); the
+	// Event's seq is the last call's, so seq advances by merged.
 	Merged        uint32 `protobuf:"varint,4,opt,name=merged,proto3" json:"merged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1360,7 +1445,7 @@ type StreamingChunk struct {
 
 func (x *StreamingChunk) Reset() {
 	*x = StreamingChunk{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[16]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1457,7 @@ func (x *StreamingChunk) String() string {
 func (*StreamingChunk) ProtoMessage() {}
 
 func (x *StreamingChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[16]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1470,7 @@ func (x *StreamingChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamingChunk.ProtoReflect.Descriptor instead.
 func (*StreamingChunk) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{16}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StreamingChunk) GetPayload() isStreamingChunk_Payload {
@@ -1467,7 +1552,7 @@ type NodeEnded struct {
 
 func (x *NodeEnded) Reset() {
 	*x = NodeEnded{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[17]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1564,7 @@ func (x *NodeEnded) String() string {
 func (*NodeEnded) ProtoMessage() {}
 
 func (x *NodeEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[17]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1577,7 @@ func (x *NodeEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeEnded.ProtoReflect.Descriptor instead.
 func (*NodeEnded) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{17}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *NodeEnded) GetDurationMs() float64 {
@@ -1520,7 +1605,7 @@ type NodeFailed struct {
 
 func (x *NodeFailed) Reset() {
 	*x = NodeFailed{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[18]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1617,7 @@ func (x *NodeFailed) String() string {
 func (*NodeFailed) ProtoMessage() {}
 
 func (x *NodeFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[18]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1630,7 @@ func (x *NodeFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeFailed.ProtoReflect.Descriptor instead.
 func (*NodeFailed) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{18}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *NodeFailed) GetError() *ErrorInfo {
@@ -1568,7 +1653,7 @@ type RouteDecision struct {
 
 func (x *RouteDecision) Reset() {
 	*x = RouteDecision{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[19]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +1665,7 @@ func (x *RouteDecision) String() string {
 func (*RouteDecision) ProtoMessage() {}
 
 func (x *RouteDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[19]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1678,7 @@ func (x *RouteDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDecision.ProtoReflect.Descriptor instead.
 func (*RouteDecision) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{19}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RouteDecision) GetDecision() string {
@@ -1621,7 +1706,7 @@ type StopRequested struct {
 
 func (x *StopRequested) Reset() {
 	*x = StopRequested{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[20]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1633,7 +1718,7 @@ func (x *StopRequested) String() string {
 func (*StopRequested) ProtoMessage() {}
 
 func (x *StopRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[20]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1646,7 +1731,7 @@ func (x *StopRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequested.ProtoReflect.Descriptor instead.
 func (*StopRequested) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{20}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StopRequested) GetInfo() *structpb.Struct {
@@ -1669,7 +1754,7 @@ type RunEnded struct {
 
 func (x *RunEnded) Reset() {
 	*x = RunEnded{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[21]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1681,7 +1766,7 @@ func (x *RunEnded) String() string {
 func (*RunEnded) ProtoMessage() {}
 
 func (x *RunEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[21]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1694,7 +1779,7 @@ func (x *RunEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunEnded.ProtoReflect.Descriptor instead.
 func (*RunEnded) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{21}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RunEnded) GetResult() *RunResult {
@@ -1709,6 +1794,217 @@ func (x *RunEnded) GetDurationMs() float64 {
 		return x.DurationMs
 	}
 	return 0
+}
+
+// ListRunsRequest asks for the live runs, a page at a time.
+type ListRunsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only runs of this graph (empty: every graph).
+	Graph string `protobuf:"bytes,1,opt,name=graph,proto3" json:"graph,omitempty"`
+	// The most runs to return (0: the server's default of 100; at most 1000).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous response (empty: the first page). The
+	// other fields must be the same as in the request that returned it.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRunsRequest) Reset() {
+	*x = ListRunsRequest{}
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRunsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRunsRequest) ProtoMessage() {}
+
+func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
+func (*ListRunsRequest) Descriptor() ([]byte, []int) {
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListRunsRequest) GetGraph() string {
+	if x != nil {
+		return x.Graph
+	}
+	return ""
+}
+
+func (x *ListRunsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRunsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListRunsResponse is one page of live runs.
+type ListRunsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The live runs, oldest first.
+	Runs []*RunSummary `protobuf:"bytes,1,rep,name=runs,proto3" json:"runs,omitempty"`
+	// Pass as ListRunsRequest.page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRunsResponse) Reset() {
+	*x = ListRunsResponse{}
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRunsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRunsResponse) ProtoMessage() {}
+
+func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
+func (*ListRunsResponse) Descriptor() ([]byte, []int) {
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListRunsResponse) GetRuns() []*RunSummary {
+	if x != nil {
+		return x.Runs
+	}
+	return nil
+}
+
+func (x *ListRunsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// RunSummary describes one live run.
+type RunSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow id (what Stop and Watch take).
+	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// The run id (empty until the run has started).
+	RunId string `protobuf:"bytes,2,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// The registered name of the graph being run.
+	Graph string `protobuf:"bytes,3,opt,name=graph,proto3" json:"graph,omitempty"`
+	// The replica that runs it.
+	Owner string `protobuf:"bytes,4,opt,name=owner,proto3" json:"owner,omitempty"`
+	// When the run was started.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The run's state: RUN_STATE_RUNNING or RUN_STATE_STOPPING.
+	State         RunState `protobuf:"varint,6,opt,name=state,proto3,enum=hypergraph.v1.RunState" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunSummary) Reset() {
+	*x = RunSummary{}
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunSummary) ProtoMessage() {}
+
+func (x *RunSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunSummary.ProtoReflect.Descriptor instead.
+func (*RunSummary) Descriptor() ([]byte, []int) {
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RunSummary) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *RunSummary) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *RunSummary) GetGraph() string {
+	if x != nil {
+		return x.Graph
+	}
+	return ""
+}
+
+func (x *RunSummary) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *RunSummary) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *RunSummary) GetState() RunState {
+	if x != nil {
+		return x.State
+	}
+	return RunState_RUN_STATE_UNSPECIFIED
 }
 
 // ErrorInfo describes the error that failed a run or a node.
@@ -1726,7 +2022,7 @@ type ErrorInfo struct {
 
 func (x *ErrorInfo) Reset() {
 	*x = ErrorInfo{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[22]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +2034,7 @@ func (x *ErrorInfo) String() string {
 func (*ErrorInfo) ProtoMessage() {}
 
 func (x *ErrorInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[22]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +2047,7 @@ func (x *ErrorInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorInfo.ProtoReflect.Descriptor instead.
 func (*ErrorInfo) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{22}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ErrorInfo) GetType() string {
@@ -1800,7 +2096,7 @@ type RunResult struct {
 
 func (x *RunResult) Reset() {
 	*x = RunResult{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[23]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1812,7 +2108,7 @@ func (x *RunResult) String() string {
 func (*RunResult) ProtoMessage() {}
 
 func (x *RunResult) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[23]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1825,7 +2121,7 @@ func (x *RunResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResult.ProtoReflect.Descriptor instead.
 func (*RunResult) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{23}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RunResult) GetWorkflowId() string {
@@ -1945,7 +2241,7 @@ const file_hypergraph_v1_runner_proto_rawDesc = "" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
 	"workflowId\x12\x1b\n" +
 	"\tafter_seq\x18\x02 \x01(\x04R\bafterSeq\x126\n" +
-	"\aoptions\x18\x03 \x01(\v2\x1c.hypergraph.v1.StreamOptionsR\aoptions\"\xb4\x06\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1c.hypergraph.v1.StreamOptionsR\aoptions\"\xf2\x06\n" +
 	"\x05Event\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
 	"workflowId\x12\x15\n" +
@@ -1967,8 +2263,14 @@ const file_hypergraph_v1_runner_proto_rawDesc = "" +
 	"nodeFailed\x12E\n" +
 	"\x0eroute_decision\x18\x10 \x01(\v2\x1c.hypergraph.v1.RouteDecisionH\x00R\rrouteDecision\x12E\n" +
 	"\x0estop_requested\x18\x11 \x01(\v2\x1c.hypergraph.v1.StopRequestedH\x00R\rstopRequested\x126\n" +
-	"\trun_ended\x18\x12 \x01(\v2\x17.hypergraph.v1.RunEndedH\x00R\brunEndedB\x06\n" +
-	"\x04kind\"\"\n" +
+	"\trun_ended\x18\x12 \x01(\v2\x17.hypergraph.v1.RunEndedH\x00R\brunEnded\x12<\n" +
+	"\vevents_lost\x18\x13 \x01(\v2\x19.hypergraph.v1.EventsLostH\x00R\n" +
+	"eventsLostB\x06\n" +
+	"\x04kind\"D\n" +
+	"\n" +
+	"EventsLost\x12\x1b\n" +
+	"\tfirst_seq\x18\x01 \x01(\x04R\bfirstSeq\x12\x19\n" +
+	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"\"\n" +
 	"\n" +
 	"RunStarted\x12\x14\n" +
 	"\x05graph\x18\x01 \x01(\tR\x05graph\"0\n" +
@@ -1996,7 +2298,25 @@ const file_hypergraph_v1_runner_proto_rawDesc = "" +
 	"\bRunEnded\x120\n" +
 	"\x06result\x18\x01 \x01(\v2\x18.hypergraph.v1.RunResultR\x06result\x12\x1f\n" +
 	"\vduration_ms\x18\x02 \x01(\x01R\n" +
-	"durationMs\"M\n" +
+	"durationMs\"c\n" +
+	"\x0fListRunsRequest\x12\x14\n" +
+	"\x05graph\x18\x01 \x01(\tR\x05graph\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"i\n" +
+	"\x10ListRunsResponse\x12-\n" +
+	"\x04runs\x18\x01 \x03(\v2\x19.hypergraph.v1.RunSummaryR\x04runs\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xda\x01\n" +
+	"\n" +
+	"RunSummary\x12\x1f\n" +
+	"\vworkflow_id\x18\x01 \x01(\tR\n" +
+	"workflowId\x12\x15\n" +
+	"\x06run_id\x18\x02 \x01(\tR\x05runId\x12\x14\n" +
+	"\x05graph\x18\x03 \x01(\tR\x05graph\x12\x14\n" +
+	"\x05owner\x18\x04 \x01(\tR\x05owner\x129\n" +
+	"\n" +
+	"start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12-\n" +
+	"\x05state\x18\x06 \x01(\x0e2\x17.hypergraph.v1.RunStateR\x05state\"M\n" +
 	"\tErrorInfo\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x12\n" +
@@ -2010,23 +2330,25 @@ const file_hypergraph_v1_runner_proto_rawDesc = "" +
 	"\x05error\x18\x05 \x01(\v2\x18.hypergraph.v1.ErrorInfoR\x05error\x124\n" +
 	"\tstop_info\x18\x06 \x01(\v2\x17.google.protobuf.StructR\bstopInfo\x12\x16\n" +
 	"\x06forced\x18\a \x01(\bR\x06forced\x12-\n" +
-	"\x05usage\x18\b \x01(\v2\x17.google.protobuf.StructR\x05usage*R\n" +
+	"\x05usage\x18\b \x01(\v2\x17.google.protobuf.StructR\x05usage*i\n" +
 	"\bRunState\x12\x19\n" +
 	"\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12RUN_STATE_STOPPING\x10\x01\x12\x13\n" +
-	"\x0fRUN_STATE_ENDED\x10\x02*p\n" +
+	"\x0fRUN_STATE_ENDED\x10\x02\x12\x15\n" +
+	"\x11RUN_STATE_RUNNING\x10\x03*p\n" +
 	"\tRunStatus\x12\x1a\n" +
 	"\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14RUN_STATUS_COMPLETED\x10\x01\x12\x15\n" +
 	"\x11RUN_STATUS_FAILED\x10\x02\x12\x16\n" +
-	"\x12RUN_STATUS_STOPPED\x10\x032\xdb\x02\n" +
+	"\x12RUN_STATUS_STOPPED\x10\x032\xa8\x03\n" +
 	"\rRunnerService\x12Q\n" +
 	"\n" +
 	"ListGraphs\x12 .hypergraph.v1.ListGraphsRequest\x1a!.hypergraph.v1.ListGraphsResponse\x12<\n" +
 	"\x03Run\x12\x19.hypergraph.v1.RunRequest\x1a\x1a.hypergraph.v1.RunResponse\x12:\n" +
 	"\x04Iter\x12\x1a.hypergraph.v1.IterRequest\x1a\x14.hypergraph.v1.Event0\x01\x12?\n" +
 	"\x04Stop\x12\x1a.hypergraph.v1.StopRequest\x1a\x1b.hypergraph.v1.StopResponse\x12<\n" +
-	"\x05Watch\x12\x1b.hypergraph.v1.WatchRequest\x1a\x14.hypergraph.v1.Event0\x01B}\n" +
+	"\x05Watch\x12\x1b.hypergraph.v1.WatchRequest\x1a\x14.hypergraph.v1.Event0\x01\x12K\n" +
+	"\bListRuns\x12\x1e.hypergraph.v1.ListRunsRequest\x1a\x1f.hypergraph.v1.ListRunsResponseB}\n" +
 	"\x16dev.hypergraph.grpc.v1B\vRunnerProtoP\x01ZTgithub.com/hypergraph-grpc/hypergraph-grpc/clients/go/gen/hypergraph/v1;hypergraphv1b\x06proto3"
 
 var (
@@ -2042,7 +2364,7 @@ func file_hypergraph_v1_runner_proto_rawDescGZIP() []byte {
 }
 
 var file_hypergraph_v1_runner_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hypergraph_v1_runner_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_hypergraph_v1_runner_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_hypergraph_v1_runner_proto_goTypes = []any{
 	(RunState)(0),                 // 0: hypergraph.v1.RunState
 	(RunStatus)(0),                // 1: hypergraph.v1.RunStatus
@@ -2059,70 +2381,80 @@ var file_hypergraph_v1_runner_proto_goTypes = []any{
 	(*StopResponse)(nil),          // 12: hypergraph.v1.StopResponse
 	(*WatchRequest)(nil),          // 13: hypergraph.v1.WatchRequest
 	(*Event)(nil),                 // 14: hypergraph.v1.Event
-	(*RunStarted)(nil),            // 15: hypergraph.v1.RunStarted
-	(*SuperstepStarted)(nil),      // 16: hypergraph.v1.SuperstepStarted
-	(*NodeStarted)(nil),           // 17: hypergraph.v1.NodeStarted
-	(*StreamingChunk)(nil),        // 18: hypergraph.v1.StreamingChunk
-	(*NodeEnded)(nil),             // 19: hypergraph.v1.NodeEnded
-	(*NodeFailed)(nil),            // 20: hypergraph.v1.NodeFailed
-	(*RouteDecision)(nil),         // 21: hypergraph.v1.RouteDecision
-	(*StopRequested)(nil),         // 22: hypergraph.v1.StopRequested
-	(*RunEnded)(nil),              // 23: hypergraph.v1.RunEnded
-	(*ErrorInfo)(nil),             // 24: hypergraph.v1.ErrorInfo
-	(*RunResult)(nil),             // 25: hypergraph.v1.RunResult
-	(*structpb.Value)(nil),        // 26: google.protobuf.Value
-	(*structpb.Struct)(nil),       // 27: google.protobuf.Struct
-	(*durationpb.Duration)(nil),   // 28: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*EventsLost)(nil),            // 15: hypergraph.v1.EventsLost
+	(*RunStarted)(nil),            // 16: hypergraph.v1.RunStarted
+	(*SuperstepStarted)(nil),      // 17: hypergraph.v1.SuperstepStarted
+	(*NodeStarted)(nil),           // 18: hypergraph.v1.NodeStarted
+	(*StreamingChunk)(nil),        // 19: hypergraph.v1.StreamingChunk
+	(*NodeEnded)(nil),             // 20: hypergraph.v1.NodeEnded
+	(*NodeFailed)(nil),            // 21: hypergraph.v1.NodeFailed
+	(*RouteDecision)(nil),         // 22: hypergraph.v1.RouteDecision
+	(*StopRequested)(nil),         // 23: hypergraph.v1.StopRequested
+	(*RunEnded)(nil),              // 24: hypergraph.v1.RunEnded
+	(*ListRunsRequest)(nil),       // 25: hypergraph.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),      // 26: hypergraph.v1.ListRunsResponse
+	(*RunSummary)(nil),            // 27: hypergraph.v1.RunSummary
+	(*ErrorInfo)(nil),             // 28: hypergraph.v1.ErrorInfo
+	(*RunResult)(nil),             // 29: hypergraph.v1.RunResult
+	(*structpb.Value)(nil),        // 30: google.protobuf.Value
+	(*structpb.Struct)(nil),       // 31: google.protobuf.Struct
+	(*durationpb.Duration)(nil),   // 32: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
 }
 var file_hypergraph_v1_runner_proto_depIdxs = []int32{
 	4,  // 0: hypergraph.v1.ListGraphsResponse.graphs:type_name -> hypergraph.v1.GraphInfo
 	5,  // 1: hypergraph.v1.GraphInfo.inputs:type_name -> hypergraph.v1.InputInfo
 	6,  // 2: hypergraph.v1.GraphInfo.outputs:type_name -> hypergraph.v1.OutputInfo
-	26, // 3: hypergraph.v1.InputInfo.default_value:type_name -> google.protobuf.Value
-	27, // 4: hypergraph.v1.RunRequest.values:type_name -> google.protobuf.Struct
-	25, // 5: hypergraph.v1.RunResponse.result:type_name -> hypergraph.v1.RunResult
-	27, // 6: hypergraph.v1.IterRequest.values:type_name -> google.protobuf.Struct
+	30, // 3: hypergraph.v1.InputInfo.default_value:type_name -> google.protobuf.Value
+	31, // 4: hypergraph.v1.RunRequest.values:type_name -> google.protobuf.Struct
+	29, // 5: hypergraph.v1.RunResponse.result:type_name -> hypergraph.v1.RunResult
+	31, // 6: hypergraph.v1.IterRequest.values:type_name -> google.protobuf.Struct
 	10, // 7: hypergraph.v1.IterRequest.options:type_name -> hypergraph.v1.StreamOptions
-	27, // 8: hypergraph.v1.StopRequest.info:type_name -> google.protobuf.Struct
-	28, // 9: hypergraph.v1.StopRequest.grace:type_name -> google.protobuf.Duration
+	31, // 8: hypergraph.v1.StopRequest.info:type_name -> google.protobuf.Struct
+	32, // 9: hypergraph.v1.StopRequest.grace:type_name -> google.protobuf.Duration
 	0,  // 10: hypergraph.v1.StopResponse.state:type_name -> hypergraph.v1.RunState
 	10, // 11: hypergraph.v1.WatchRequest.options:type_name -> hypergraph.v1.StreamOptions
-	29, // 12: hypergraph.v1.Event.time:type_name -> google.protobuf.Timestamp
-	15, // 13: hypergraph.v1.Event.run_started:type_name -> hypergraph.v1.RunStarted
-	16, // 14: hypergraph.v1.Event.superstep_started:type_name -> hypergraph.v1.SuperstepStarted
-	17, // 15: hypergraph.v1.Event.node_started:type_name -> hypergraph.v1.NodeStarted
-	18, // 16: hypergraph.v1.Event.streaming_chunk:type_name -> hypergraph.v1.StreamingChunk
-	19, // 17: hypergraph.v1.Event.node_ended:type_name -> hypergraph.v1.NodeEnded
-	20, // 18: hypergraph.v1.Event.node_failed:type_name -> hypergraph.v1.NodeFailed
-	21, // 19: hypergraph.v1.Event.route_decision:type_name -> hypergraph.v1.RouteDecision
-	22, // 20: hypergraph.v1.Event.stop_requested:type_name -> hypergraph.v1.StopRequested
-	23, // 21: hypergraph.v1.Event.run_ended:type_name -> hypergraph.v1.RunEnded
-	26, // 22: hypergraph.v1.StreamingChunk.value:type_name -> google.protobuf.Value
-	27, // 23: hypergraph.v1.NodeEnded.usage:type_name -> google.protobuf.Struct
-	24, // 24: hypergraph.v1.NodeFailed.error:type_name -> hypergraph.v1.ErrorInfo
-	27, // 25: hypergraph.v1.StopRequested.info:type_name -> google.protobuf.Struct
-	25, // 26: hypergraph.v1.RunEnded.result:type_name -> hypergraph.v1.RunResult
-	1,  // 27: hypergraph.v1.RunResult.status:type_name -> hypergraph.v1.RunStatus
-	27, // 28: hypergraph.v1.RunResult.values:type_name -> google.protobuf.Struct
-	24, // 29: hypergraph.v1.RunResult.error:type_name -> hypergraph.v1.ErrorInfo
-	27, // 30: hypergraph.v1.RunResult.stop_info:type_name -> google.protobuf.Struct
-	27, // 31: hypergraph.v1.RunResult.usage:type_name -> google.protobuf.Struct
-	2,  // 32: hypergraph.v1.RunnerService.ListGraphs:input_type -> hypergraph.v1.ListGraphsRequest
-	7,  // 33: hypergraph.v1.RunnerService.Run:input_type -> hypergraph.v1.RunRequest
-	9,  // 34: hypergraph.v1.RunnerService.Iter:input_type -> hypergraph.v1.IterRequest
-	11, // 35: hypergraph.v1.RunnerService.Stop:input_type -> hypergraph.v1.StopRequest
-	13, // 36: hypergraph.v1.RunnerService.Watch:input_type -> hypergraph.v1.WatchRequest
-	3,  // 37: hypergraph.v1.RunnerService.ListGraphs:output_type -> hypergraph.v1.ListGraphsResponse
-	8,  // 38: hypergraph.v1.RunnerService.Run:output_type -> hypergraph.v1.RunResponse
-	14, // 39: hypergraph.v1.RunnerService.Iter:output_type -> hypergraph.v1.Event
-	12, // 40: hypergraph.v1.RunnerService.Stop:output_type -> hypergraph.v1.StopResponse
-	14, // 41: hypergraph.v1.RunnerService.Watch:output_type -> hypergraph.v1.Event
-	37, // [37:42] is the sub-list for method output_type
-	32, // [32:37] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	33, // 12: hypergraph.v1.Event.time:type_name -> google.protobuf.Timestamp
+	16, // 13: hypergraph.v1.Event.run_started:type_name -> hypergraph.v1.RunStarted
+	17, // 14: hypergraph.v1.Event.superstep_started:type_name -> hypergraph.v1.SuperstepStarted
+	18, // 15: hypergraph.v1.Event.node_started:type_name -> hypergraph.v1.NodeStarted
+	19, // 16: hypergraph.v1.Event.streaming_chunk:type_name -> hypergraph.v1.StreamingChunk
+	20, // 17: hypergraph.v1.Event.node_ended:type_name -> hypergraph.v1.NodeEnded
+	21, // 18: hypergraph.v1.Event.node_failed:type_name -> hypergraph.v1.NodeFailed
+	22, // 19: hypergraph.v1.Event.route_decision:type_name -> hypergraph.v1.RouteDecision
+	23, // 20: hypergraph.v1.Event.stop_requested:type_name -> hypergraph.v1.StopRequested
+	24, // 21: hypergraph.v1.Event.run_ended:type_name -> hypergraph.v1.RunEnded
+	15, // 22: hypergraph.v1.Event.events_lost:type_name -> hypergraph.v1.EventsLost
+	30, // 23: hypergraph.v1.StreamingChunk.value:type_name -> google.protobuf.Value
+	31, // 24: hypergraph.v1.NodeEnded.usage:type_name -> google.protobuf.Struct
+	28, // 25: hypergraph.v1.NodeFailed.error:type_name -> hypergraph.v1.ErrorInfo
+	31, // 26: hypergraph.v1.StopRequested.info:type_name -> google.protobuf.Struct
+	29, // 27: hypergraph.v1.RunEnded.result:type_name -> hypergraph.v1.RunResult
+	27, // 28: hypergraph.v1.ListRunsResponse.runs:type_name -> hypergraph.v1.RunSummary
+	33, // 29: hypergraph.v1.RunSummary.start_time:type_name -> google.protobuf.Timestamp
+	0,  // 30: hypergraph.v1.RunSummary.state:type_name -> hypergraph.v1.RunState
+	1,  // 31: hypergraph.v1.RunResult.status:type_name -> hypergraph.v1.RunStatus
+	31, // 32: hypergraph.v1.RunResult.values:type_name -> google.protobuf.Struct
+	28, // 33: hypergraph.v1.RunResult.error:type_name -> hypergraph.v1.ErrorInfo
+	31, // 34: hypergraph.v1.RunResult.stop_info:type_name -> google.protobuf.Struct
+	31, // 35: hypergraph.v1.RunResult.usage:type_name -> google.protobuf.Struct
+	2,  // 36: hypergraph.v1.RunnerService.ListGraphs:input_type -> hypergraph.v1.ListGraphsRequest
+	7,  // 37: hypergraph.v1.RunnerService.Run:input_type -> hypergraph.v1.RunRequest
+	9,  // 38: hypergraph.v1.RunnerService.Iter:input_type -> hypergraph.v1.IterRequest
+	11, // 39: hypergraph.v1.RunnerService.Stop:input_type -> hypergraph.v1.StopRequest
+	13, // 40: hypergraph.v1.RunnerService.Watch:input_type -> hypergraph.v1.WatchRequest
+	25, // 41: hypergraph.v1.RunnerService.ListRuns:input_type -> hypergraph.v1.ListRunsRequest
+	3,  // 42: hypergraph.v1.RunnerService.ListGraphs:output_type -> hypergraph.v1.ListGraphsResponse
+	8,  // 43: hypergraph.v1.RunnerService.Run:output_type -> hypergraph.v1.RunResponse
+	14, // 44: hypergraph.v1.RunnerService.Iter:output_type -> hypergraph.v1.Event
+	12, // 45: hypergraph.v1.RunnerService.Stop:output_type -> hypergraph.v1.StopResponse
+	14, // 46: hypergraph.v1.RunnerService.Watch:output_type -> hypergraph.v1.Event
+	26, // 47: hypergraph.v1.RunnerService.ListRuns:output_type -> hypergraph.v1.ListRunsResponse
+	42, // [42:48] is the sub-list for method output_type
+	36, // [36:42] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_hypergraph_v1_runner_proto_init() }
@@ -2140,8 +2472,9 @@ func file_hypergraph_v1_runner_proto_init() {
 		(*Event_RouteDecision)(nil),
 		(*Event_StopRequested)(nil),
 		(*Event_RunEnded)(nil),
+		(*Event_EventsLost)(nil),
 	}
-	file_hypergraph_v1_runner_proto_msgTypes[16].OneofWrappers = []any{
+	file_hypergraph_v1_runner_proto_msgTypes[17].OneofWrappers = []any{
 		(*StreamingChunk_Text)(nil),
 		(*StreamingChunk_Value)(nil),
 		(*StreamingChunk_Data)(nil),
@@ -2152,7 +2485,7 @@ func file_hypergraph_v1_runner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hypergraph_v1_runner_proto_rawDesc), len(file_hypergraph_v1_runner_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   24,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	RunnerService_Iter_FullMethodName       = "/hypergraph.v1.RunnerService/Iter"
 	RunnerService_Stop_FullMethodName       = "/hypergraph.v1.RunnerService/Stop"
 	RunnerService_Watch_FullMethodName      = "/hypergraph.v1.RunnerService/Watch"
+	RunnerService_ListRuns_FullMethodName   = "/hypergraph.v1.RunnerService/ListRuns"
 )
 
 // RunnerServiceClient is the client API for RunnerService service.
@@ -46,9 +47,13 @@ type RunnerServiceClient interface {
 	Iter(ctx context.Context, in *IterRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
 	// Stop asks a live workflow to stop cooperatively (idempotent).
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
-	// Watch attaches to a workflow by id and streams its events after a seq.
-	// Served by cluster deployments; a single process answers UNIMPLEMENTED.
+	// Watch attaches to a workflow by id: it replays the run's kept events with
+	// seq greater than WatchRequest.after_seq, then follows the run live until
+	// RunEnded. The workflow's latest run is watched; a finished run stays
+	// watchable for the server's event log TTL. Unknown ids answer NOT_FOUND.
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
+	// ListRuns lists the live runs of the deployment (every replica), oldest first.
+	ListRuns(ctx context.Context, in *ListRunsRequest, opts ...grpc.CallOption) (*ListRunsResponse, error)
 }
 
 type runnerServiceClient struct {
@@ -127,6 +132,16 @@ func (c *runnerServiceClient) Watch(ctx context.Context, in *WatchRequest, opts 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RunnerService_WatchClient = grpc.ServerStreamingClient[Event]
 
+func (c *runnerServiceClient) ListRuns(ctx context.Context, in *ListRunsRequest, opts ...grpc.CallOption) (*ListRunsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRunsResponse)
+	err := c.cc.Invoke(ctx, RunnerService_ListRuns_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RunnerServiceServer is the server API for RunnerService service.
 // All implementations must embed UnimplementedRunnerServiceServer
 // for forward compatibility.
@@ -144,9 +159,13 @@ type RunnerServiceServer interface {
 	Iter(*IterRequest, grpc.ServerStreamingServer[Event]) error
 	// Stop asks a live workflow to stop cooperatively (idempotent).
 	Stop(context.Context, *StopRequest) (*StopResponse, error)
-	// Watch attaches to a workflow by id and streams its events after a seq.
-	// Served by cluster deployments; a single process answers UNIMPLEMENTED.
+	// Watch attaches to a workflow by id: it replays the run's kept events with
+	// seq greater than WatchRequest.after_seq, then follows the run live until
+	// RunEnded. The workflow's latest run is watched; a finished run stays
+	// watchable for the server's event log TTL. Unknown ids answer NOT_FOUND.
 	Watch(*WatchRequest, grpc.ServerStreamingServer[Event]) error
+	// ListRuns lists the live runs of the deployment (every replica), oldest first.
+	ListRuns(context.Context, *ListRunsRequest) (*ListRunsResponse, error)
 	mustEmbedUnimplementedRunnerServiceServer()
 }
 
@@ -171,6 +190,9 @@ func (UnimplementedRunnerServiceServer) Stop(context.Context, *StopRequest) (*St
 }
 func (UnimplementedRunnerServiceServer) Watch(*WatchRequest, grpc.ServerStreamingServer[Event]) error {
 	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedRunnerServiceServer) ListRuns(context.Context, *ListRunsRequest) (*ListRunsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRuns not implemented")
 }
 func (UnimplementedRunnerServiceServer) mustEmbedUnimplementedRunnerServiceServer() {}
 func (UnimplementedRunnerServiceServer) testEmbeddedByValue()                       {}
@@ -269,6 +291,24 @@ func _RunnerService_Watch_Handler(srv interface{}, stream grpc.ServerStream) err
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RunnerService_WatchServer = grpc.ServerStreamingServer[Event]
 
+func _RunnerService_ListRuns_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRunsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RunnerServiceServer).ListRuns(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RunnerService_ListRuns_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RunnerServiceServer).ListRuns(ctx, req.(*ListRunsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RunnerService_ServiceDesc is the grpc.ServiceDesc for RunnerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -287,6 +327,10 @@ var RunnerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stop",
 			Handler:    _RunnerService_Stop_Handler,
+		},
+		{
+			MethodName: "ListRuns",
+			Handler:    _RunnerService_ListRuns_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file hypergraph/v1/runner.proto.
  */
 export const file_hypergraph_v1_runner: GenFile = /*@__PURE__*/
-  fileDesc("ChpoeXBlcmdyYXBoL3YxL3J1bm5lci5wcm90bxINaHlwZXJncmFwaC52MSITChFMaXN0R3JhcGhzUmVxdWVzdCI+ChJMaXN0R3JhcGhzUmVzcG9uc2USKAoGZ3JhcGhzGAEgAygLMhguaHlwZXJncmFwaC52MS5HcmFwaEluZm8ikwEKCUdyYXBoSW5mbxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEigKBmlucHV0cxgDIAMoCzIYLmh5cGVyZ3JhcGgudjEuSW5wdXRJbmZvEioKB291dHB1dHMYBCADKAsyGS5oeXBlcmdyYXBoLnYxLk91dHB1dEluZm8SDQoFbm9kZXMYBSADKAkifQoJSW5wdXRJbmZvEgwKBG5hbWUYASABKAkSEAoIcmVxdWlyZWQYAiABKAgSLQoNZGVmYXVsdF92YWx1ZRgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRITCgtkZXNjcmlwdGlvbhgEIAEoCRIMCgR0eXBlGAUgASgJIj0KCk91dHB1dEluZm8SDAoEbmFtZRgBIAEoCRIMCgRub2RlGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIoEBCgpSdW5SZXF1ZXN0Eg0KBWdyYXBoGAEgASgJEicKBnZhbHVlcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoLd29ya2Zsb3dfaWQYAyABKAkSDgoGc2VsZWN0GAQgAygJEhYKDm1heF9pdGVyYXRpb25zGAUgASgNIjcKC1J1blJlc3BvbnNlEigKBnJlc3VsdBgBIAEoCzIYLmh5cGVyZ3JhcGgudjEuUnVuUmVzdWx0IrEBCgtJdGVyUmVxdWVzdBINCgVncmFwaBgBIAEoCRInCgZ2YWx1ZXMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKC3dvcmtmbG93X2lkGAMgASgJEg4KBnNlbGVjdBgEIAMoCRIWCg5tYXhfaXRlcmF0aW9ucxgFIAEoDRItCgdvcHRpb25zGAYgASgLMhwuaHlwZXJncmFwaC52MS5TdHJlYW1PcHRpb25zImoKDVN0cmVhbU9wdGlvbnMSDgoGZGV0YWNoGAEgASgIEhUKDWRpc2FibGVfbWVyZ2UYAiABKAgSGQoRbWF4X3F1ZXVlZF9ldmVudHMYAyABKA0SFwoPbWF4X2NodW5rX2J5dGVzGAQgASgNInMKC1N0b3BSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEiUKBGluZm8YAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EigKBWdyYWNlGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlUKDFN0b3BSZXNwb25zZRINCgVmb3VuZBgBIAEoCBIOCgZydW5faWQYAiABKAkSJgoFc3RhdGUYAyABKA4yFy5oeXBlcmdyYXBoLnYxLlJ1blN0YXRlImUKDFdhdGNoUmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSLQoHb3B0aW9ucxgDIAEoCzIcLmh5cGVyZ3JhcGgudjEuU3RyZWFtT3B0aW9ucyKABQoFRXZlbnQSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGcnVuX2lkGAIgASgJEgsKA3NlcRgDIAEoBBIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRub2RlGAUgASgJEg8KB3NwYW5faWQYBiABKAkSFgoOcGFyZW50X3NwYW5faWQYByABKAkSMAoLcnVuX3N0YXJ0ZWQYCiABKAsyGS5oeXBlcmdyYXBoLnYxLlJ1blN0YXJ0ZWRIABI8ChFzdXBlcnN0ZXBfc3RhcnRlZBgLIAEoCzIfLmh5cGVyZ3JhcGgudjEuU3VwZXJzdGVwU3RhcnRlZEgAEjIKDG5vZGVfc3RhcnRlZBgMIAEoCzIaLmh5cGVyZ3JhcGgudjEuTm9kZVN0YXJ0ZWRIABI4Cg9zdHJlYW1pbmdfY2h1bmsYDSABKAsyHS5oeXBlcmdyYXBoLnYxLlN0cmVhbWluZ0NodW5rSAASLgoKbm9kZV9lbmRlZBgOIAEoCzIYLmh5cGVyZ3JhcGgudjEuTm9kZUVuZGVkSAASMAoLbm9kZV9mYWlsZWQYDyABKAsyGS5oeXBlcmdyYXBoLnYxLk5vZGVGYWlsZWRIABI2Cg5yb3V0ZV9kZWNpc2lvbhgQIAEoCzIcLmh5cGVyZ3JhcGgudjEuUm91dGVEZWNpc2lvbkgAEjYKDnN0b3BfcmVxdWVzdGVkGBEgASgLMhwuaHlwZXJncmFwaC52MS5TdG9wUmVxdWVzdGVkSAASLAoJcnVuX2VuZGVkGBIgASgLMhcuaHlwZXJncmFwaC52MS5SdW5FbmRlZEgAQgYKBGtpbmQiGwoKUnVuU3RhcnRlZBINCgVncmFwaBgBIAEoCSIlChBTdXBlcnN0ZXBTdGFydGVkEhEKCXN1cGVyc3RlcBgBIAEoDSINCgtOb2RlU3RhcnRlZCJ0Cg5TdHJlYW1pbmdDaHVuaxIOCgR0ZXh0GAEgASgJSAASJwoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVIABIOCgRkYXRhGAMgASgMSAASDgoGbWVyZ2VkGAQgASgNQgkKB3BheWxvYWQiSAoJTm9kZUVuZGVkEhMKC2R1cmF0aW9uX21zGAEgASgBEiYKBXVzYWdlGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCI1CgpOb2RlRmFpbGVkEicKBWVycm9yGAEgASgLMhguaHlwZXJncmFwaC52MS5FcnJvckluZm8iLgoNUm91dGVEZWNpc2lvbhIQCghkZWNpc2lvbhgBIAEoCRILCgNlbmQYAiABKAgiNgoNU3RvcFJlcXVlc3RlZBIlCgRpbmZvGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJJCghSdW5FbmRlZBIoCgZyZXN1bHQYASABKAsyGC5oeXBlcmdyYXBoLnYxLlJ1blJlc3VsdBITCgtkdXJhdGlvbl9tcxgCIAEoASI4CglFcnJvckluZm8SDAoEdHlwZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEgwKBG5vZGUYAyABKAkikAIKCVJ1blJlc3VsdBITCgt3b3JrZmxvd19pZBgBIAEoCRIOCgZydW5faWQYAiABKAkSKAoGc3RhdHVzGAMgASgOMhguaHlwZXJncmFwaC52MS5SdW5TdGF0dXMSJwoGdmFsdWVzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBInCgVlcnJvchgFIAEoCzIYLmh5cGVyZ3JhcGgudjEuRXJyb3JJbmZvEioKCXN0b3BfaW5mbxgGIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGZm9yY2VkGAcgASgIEiYKBXVzYWdlGAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCpSCghSdW5TdGF0ZRIZChVSVU5fU1RBVEVfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVEVfU1RPUFBJTkcQARITCg9SVU5fU1RBVEVfRU5ERUQQAipwCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFFJVTl9TVEFUVVNfQ09NUExFVEVEEAESFQoRUlVOX1NUQVRVU19GQUlMRUQQAhIWChJSVU5fU1RBVFVTX1NUT1BQRUQQAzLbAgoNUnVubmVyU2VydmljZRJRCgpMaXN0R3JhcGhzEiAuaHlwZXJncmFwaC52MS5MaXN0R3JhcGhzUmVxdWVzdBohLmh5cGVyZ3JhcGgudjEuTGlzdEdyYXBoc1Jlc3BvbnNlEjwKA1J1bhIZLmh5cGVyZ3JhcGgudjEuUnVuUmVxdWVzdBoaLmh5cGVyZ3JhcGgudjEuUnVuUmVzcG9uc2USOgoESXRlchIaLmh5cGVyZ3JhcGgudjEuSXRlclJlcXVlc3QaFC5oeXBlcmdyYXBoLnYxLkV2ZW50MAESPwoEU3RvcBIaLmh5cGVyZ3JhcGgudjEuU3RvcFJlcXVlc3QaGy5oeXBlcmdyYXBoLnYxLlN0b3BSZXNwb25zZRI8CgVXYXRjaBIbLmh5cGVyZ3JhcGgudjEuV2F0Y2hSZXF1ZXN0GhQuaHlwZXJncmFwaC52MS5FdmVudDABQn0KFmRldi5oeXBlcmdyYXBoLmdycGMudjFCC1J1bm5lclByb3RvUAFaVGdpdGh1Yi5jb20vaHlwZXJncmFwaC1ncnBjL2h5cGVyZ3JhcGgtZ3JwYy9jbGllbnRzL2dvL2dlbi9oeXBlcmdyYXBoL3YxO2h5cGVyZ3JhcGh2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChpoeXBlcmdyYXBoL3YxL3J1bm5lci5wcm90bxINaHlwZXJncmFwaC52MSITChFMaXN0R3JhcGhzUmVxdWVzdCI+ChJMaXN0R3JhcGhzUmVzcG9uc2USKAoGZ3JhcGhzGAEgAygLMhguaHlwZXJncmFwaC52MS5HcmFwaEluZm8ikwEKCUdyYXBoSW5mbxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEigKBmlucHV0cxgDIAMoCzIYLmh5cGVyZ3JhcGgudjEuSW5wdXRJbmZvEioKB291dHB1dHMYBCADKAsyGS5oeXBlcmdyYXBoLnYxLk91dHB1dEluZm8SDQoFbm9kZXMYBSADKAkifQoJSW5wdXRJbmZvEgwKBG5hbWUYASABKAkSEAoIcmVxdWlyZWQYAiABKAgSLQoNZGVmYXVsdF92YWx1ZRgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRITCgtkZXNjcmlwdGlvbhgEIAEoCRIMCgR0eXBlGAUgASgJIj0KCk91dHB1dEluZm8SDAoEbmFtZRgBIAEoCRIMCgRub2RlGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIoEBCgpSdW5SZXF1ZXN0Eg0KBWdyYXBoGAEgASgJEicKBnZhbHVlcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoLd29ya2Zsb3dfaWQYAyABKAkSDgoGc2VsZWN0GAQgAygJEhYKDm1heF9pdGVyYXRpb25zGAUgASgNIjcKC1J1blJlc3BvbnNlEigKBnJlc3VsdBgBIAEoCzIYLmh5cGVyZ3JhcGgudjEuUnVuUmVzdWx0IrEBCgtJdGVyUmVxdWVzdBINCgVncmFwaBgBIAEoCRInCgZ2YWx1ZXMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKC3dvcmtmbG93X2lkGAMgASgJEg4KBnNlbGVjdBgEIAMoCRIWCg5tYXhfaXRlcmF0aW9ucxgFIAEoDRItCgdvcHRpb25zGAYgASgLMhwuaHlwZXJncmFwaC52MS5TdHJlYW1PcHRpb25zImoKDVN0cmVhbU9wdGlvbnMSDgoGZGV0YWNoGAEgASgIEhUKDWRpc2FibGVfbWVyZ2UYAiABKAgSGQoRbWF4X3F1ZXVlZF9ldmVudHMYAyABKA0SFwoPbWF4X2NodW5rX2J5dGVzGAQgASgNInMKC1N0b3BSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEiUKBGluZm8YAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EigKBWdyYWNlGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlUKDFN0b3BSZXNwb25zZRINCgVmb3VuZBgBIAEoCBIOCgZydW5faWQYAiABKAkSJgoFc3RhdGUYAyABKA4yFy5oeXBlcmdyYXBoLnYxLlJ1blN0YXRlImUKDFdhdGNoUmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSLQoHb3B0aW9ucxgDIAEoCzIcLmh5cGVyZ3JhcGgudjEuU3RyZWFtT3B0aW9ucyKyBQoFRXZlbnQSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGcnVuX2lkGAIgASgJEgsKA3NlcRgDIAEoBBIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRub2RlGAUgASgJEg8KB3NwYW5faWQYBiABKAkSFgoOcGFyZW50X3NwYW5faWQYByABKAkSMAoLcnVuX3N0YXJ0ZWQYCiABKAsyGS5oeXBlcmdyYXBoLnYxLlJ1blN0YXJ0ZWRIABI8ChFzdXBlcnN0ZXBfc3RhcnRlZBgLIAEoCzIfLmh5cGVyZ3JhcGgudjEuU3VwZXJzdGVwU3RhcnRlZEgAEjIKDG5vZGVfc3RhcnRlZBgMIAEoCzIaLmh5cGVyZ3JhcGgudjEuTm9kZVN0YXJ0ZWRIABI4Cg9zdHJlYW1pbmdfY2h1bmsYDSABKAsyHS5oeXBlcmdyYXBoLnYxLlN0cmVhbWluZ0NodW5rSAASLgoKbm9kZV9lbmRlZBgOIAEoCzIYLmh5cGVyZ3JhcGgudjEuTm9kZUVuZGVkSAASMAoLbm9kZV9mYWlsZWQYDyABKAsyGS5oeXBlcmdyYXBoLnYxLk5vZGVGYWlsZWRIABI2Cg5yb3V0ZV9kZWNpc2lvbhgQIAEoCzIcLmh5cGVyZ3JhcGgudjEuUm91dGVEZWNpc2lvbkgAEjYKDnN0b3BfcmVxdWVzdGVkGBEgASgLMhwuaHlwZXJncmFwaC52MS5TdG9wUmVxdWVzdGVkSAASLAoJcnVuX2VuZGVkGBIgASgLMhcuaHlwZXJncmFwaC52MS5SdW5FbmRlZEgAEjAKC2V2ZW50c19sb3N0GBMgASgLMhkuaHlwZXJncmFwaC52MS5FdmVudHNMb3N0SABCBgoEa2luZCIxCgpFdmVudHNMb3N0EhEKCWZpcnN0X3NlcRgBIAEoBBIQCghsYXN0X3NlcRgCIAEoBCIbCgpSdW5TdGFydGVkEg0KBWdyYXBoGAEgASgJIiUKEFN1cGVyc3RlcFN0YXJ0ZWQSEQoJc3VwZXJzdGVwGAEgASgNIg0KC05vZGVTdGFydGVkInQKDlN0cmVhbWluZ0NodW5rEg4KBHRleHQYASABKAlIABInCgV2YWx1ZRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZUgAEg4KBGRhdGEYAyABKAxIABIOCgZtZXJnZWQYBCABKA1CCQoHcGF5bG9hZCJICglOb2RlRW5kZWQSEwoLZHVyYXRpb25fbXMYASABKAESJgoFdXNhZ2UYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IjUKCk5vZGVGYWlsZWQSJwoFZXJyb3IYASABKAsyGC5oeXBlcmdyYXBoLnYxLkVycm9ySW5mbyIuCg1Sb3V0ZURlY2lzaW9uEhAKCGRlY2lzaW9uGAEgASgJEgsKA2VuZBgCIAEoCCI2Cg1TdG9wUmVxdWVzdGVkEiUKBGluZm8YASABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IkkKCFJ1bkVuZGVkEigKBnJlc3VsdBgBIAEoCzIYLmh5cGVyZ3JhcGgudjEuUnVuUmVzdWx0EhMKC2R1cmF0aW9uX21zGAIgASgBIkcKD0xpc3RSdW5zUmVxdWVzdBINCgVncmFwaBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJUChBMaXN0UnVuc1Jlc3BvbnNlEicKBHJ1bnMYASADKAsyGS5oeXBlcmdyYXBoLnYxLlJ1blN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIqcBCgpSdW5TdW1tYXJ5EhMKC3dvcmtmbG93X2lkGAEgASgJEg4KBnJ1bl9pZBgCIAEoCRINCgVncmFwaBgDIAEoCRINCgVvd25lchgEIAEoCRIuCgpzdGFydF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVzdGF0ZRgGIAEoDjIXLmh5cGVyZ3JhcGgudjEuUnVuU3RhdGUiOAoJRXJyb3JJbmZvEgwKBHR5cGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIMCgRub2RlGAMgASgJIpACCglSdW5SZXN1bHQSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGcnVuX2lkGAIgASgJEigKBnN0YXR1cxgDIAEoDjIYLmh5cGVyZ3JhcGgudjEuUnVuU3RhdHVzEicKBnZhbHVlcxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJwoFZXJyb3IYBSABKAsyGC5oeXBlcmdyYXBoLnYxLkVycm9ySW5mbxIqCglzdG9wX2luZm8YBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg4KBmZvcmNlZBgHIAEoCBImCgV1c2FnZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QqaQoIUnVuU3RhdGUSGQoVUlVOX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSUlVOX1NUQVRFX1NUT1BQSU5HEAESEwoPUlVOX1NUQVRFX0VOREVEEAISFQoRUlVOX1NUQVRFX1JVTk5JTkcQAypwCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFFJVTl9TVEFUVVNfQ09NUExFVEVEEAESFQoRUlVOX1NUQVRVU19GQUlMRUQQAhIWChJSVU5fU1RBVFVTX1NUT1BQRUQQAzKoAwoNUnVubmVyU2VydmljZRJRCgpMaXN0R3JhcGhzEiAuaHlwZXJncmFwaC52MS5MaXN0R3JhcGhzUmVxdWVzdBohLmh5cGVyZ3JhcGgudjEuTGlzdEdyYXBoc1Jlc3BvbnNlEjwKA1J1bhIZLmh5cGVyZ3JhcGgudjEuUnVuUmVxdWVzdBoaLmh5cGVyZ3JhcGgudjEuUnVuUmVzcG9uc2USOgoESXRlchIaLmh5cGVyZ3JhcGgudjEuSXRlclJlcXVlc3QaFC5oeXBlcmdyYXBoLnYxLkV2ZW50MAESPwoEU3RvcBIaLmh5cGVyZ3JhcGgudjEuU3RvcFJlcXVlc3QaGy5oeXBlcmdyYXBoLnYxLlN0b3BSZXNwb25zZRI8CgVXYXRjaBIbLmh5cGVyZ3JhcGgudjEuV2F0Y2hSZXF1ZXN0GhQuaHlwZXJncmFwaC52MS5FdmVudDABEksKCExpc3RSdW5zEh4uaHlwZXJncmFwaC52MS5MaXN0UnVuc1JlcXVlc3QaHy5oeXBlcmdyYXBoLnYxLkxpc3RSdW5zUmVzcG9uc2VCfQoWZGV2Lmh5cGVyZ3JhcGguZ3JwYy52MUILUnVubmVyUHJvdG9QAVpUZ2l0aHViLmNvbS9oeXBlcmdyYXBoLWdycGMvaHlwZXJncmFwaC1ncnBjL2NsaWVudHMvZ28vZ2VuL2h5cGVyZ3JhcGgvdjE7aHlwZXJncmFwaHYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * ListGraphsRequest asks for the registered graphs.
@@ -449,7 +449,10 @@ export type WatchRequest = Message<"hypergraph.v1.WatchRequest"> & {
   workflowId: string;
 
   /**
-   * Send events with seq greater than this (0: from the first event).
+   * Send events with seq greater than this (0: from the first event). To resume
+   * after a lost connection, pass the last seq received: the stream continues
+   * exactly after it, on any replica. When the events right after it are no
+   * longer kept, the first event is EventsLost naming the missing seqs.
    *
    * @generated from field: uint64 after_seq = 2;
    */
@@ -491,14 +494,18 @@ export type Event = Message<"hypergraph.v1.Event"> & {
   runId: string;
 
   /**
-   * 1, 2, 3, ... within a run, without gaps; a merged chunk takes one number.
+   * The runtime's number of this event: 1, 2, 3, ... per run, the same on every
+   * stream and replica. A merged chunk carries the seq of the last ctx.stream()
+   * call it holds, so seq advances by StreamingChunk.merged for a chunk, by 1 for
+   * any other event, and by the size of the range for EventsLost; there are no
+   * other gaps. Watch(after_seq = the last seq seen) resumes exactly after it.
    *
    * @generated from field: uint64 seq = 3;
    */
   seq: bigint;
 
   /**
-   * When the event happened (for a chunk: the first ctx.stream() call it holds).
+   * When the event happened (for a merged chunk: the first ctx.stream() call it holds).
    *
    * @generated from field: google.protobuf.Timestamp time = 4;
    */
@@ -602,6 +609,14 @@ export type Event = Message<"hypergraph.v1.Event"> & {
      */
     value: RunEnded;
     case: "runEnded";
+  } | {
+    /**
+     * Events that are no longer kept (Watch only, first message): never a silent gap.
+     *
+     * @generated from field: hypergraph.v1.EventsLost events_lost = 19;
+     */
+    value: EventsLost;
+    case: "eventsLost";
   } | { case: undefined; value?: undefined };
 };
 
@@ -611,6 +626,35 @@ export type Event = Message<"hypergraph.v1.Event"> & {
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
   messageDesc(file_hypergraph_v1_runner, 12);
+
+/**
+ * EventsLost says which events of the run a Watch cannot send any more (older
+ * than the server keeps). The Event's seq is last_seq.
+ *
+ * @generated from message hypergraph.v1.EventsLost
+ */
+export type EventsLost = Message<"hypergraph.v1.EventsLost"> & {
+  /**
+   * The first missing seq (the watcher's after_seq + 1).
+   *
+   * @generated from field: uint64 first_seq = 1;
+   */
+  firstSeq: bigint;
+
+  /**
+   * The last missing seq (the event after it is the next one sent).
+   *
+   * @generated from field: uint64 last_seq = 2;
+   */
+  lastSeq: bigint;
+};
+
+/**
+ * Describes the message hypergraph.v1.EventsLost.
+ * Use `create(EventsLostSchema)` to create a new message.
+ */
+export const EventsLostSchema: GenMessage<EventsLost> = /*@__PURE__*/
+  messageDesc(file_hypergraph_v1_runner, 13);
 
 /**
  * RunStarted marks the start of a run.
@@ -631,7 +675,7 @@ export type RunStarted = Message<"hypergraph.v1.RunStarted"> & {
  * Use `create(RunStartedSchema)` to create a new message.
  */
 export const RunStartedSchema: GenMessage<RunStarted> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 13);
+  messageDesc(file_hypergraph_v1_runner, 14);
 
 /**
  * SuperstepStarted marks the start of a superstep.
@@ -652,7 +696,7 @@ export type SuperstepStarted = Message<"hypergraph.v1.SuperstepStarted"> & {
  * Use `create(SuperstepStartedSchema)` to create a new message.
  */
 export const SuperstepStartedSchema: GenMessage<SuperstepStarted> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 14);
+  messageDesc(file_hypergraph_v1_runner, 15);
 
 /**
  * NodeStarted marks the start of a node execution.
@@ -667,7 +711,7 @@ export type NodeStarted = Message<"hypergraph.v1.NodeStarted"> & {
  * Use `create(NodeStartedSchema)` to create a new message.
  */
 export const NodeStartedSchema: GenMessage<NodeStarted> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 15);
+  messageDesc(file_hypergraph_v1_runner, 16);
 
 /**
  * StreamingChunk carries what a node passed to ctx.stream().
@@ -707,7 +751,8 @@ export type StreamingChunk = Message<"hypergraph.v1.StreamingChunk"> & {
   } | { case: undefined; value?: undefined };
 
   /**
-   * How many ctx.stream() calls this message holds (1 unless merged).
+   * How many ctx.stream() calls this message holds (1 unless merged); the
+   * Event's seq is the last call's, so seq advances by merged.
    *
    * @generated from field: uint32 merged = 4;
    */
@@ -719,7 +764,7 @@ export type StreamingChunk = Message<"hypergraph.v1.StreamingChunk"> & {
  * Use `create(StreamingChunkSchema)` to create a new message.
  */
 export const StreamingChunkSchema: GenMessage<StreamingChunk> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 16);
+  messageDesc(file_hypergraph_v1_runner, 17);
 
 /**
  * NodeEnded marks the successful end of a node execution.
@@ -747,7 +792,7 @@ export type NodeEnded = Message<"hypergraph.v1.NodeEnded"> & {
  * Use `create(NodeEndedSchema)` to create a new message.
  */
 export const NodeEndedSchema: GenMessage<NodeEnded> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 17);
+  messageDesc(file_hypergraph_v1_runner, 18);
 
 /**
  * NodeFailed marks a node execution that raised or was cancelled.
@@ -768,7 +813,7 @@ export type NodeFailed = Message<"hypergraph.v1.NodeFailed"> & {
  * Use `create(NodeFailedSchema)` to create a new message.
  */
 export const NodeFailedSchema: GenMessage<NodeFailed> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 18);
+  messageDesc(file_hypergraph_v1_runner, 19);
 
 /**
  * RouteDecision records a gate's decision.
@@ -796,7 +841,7 @@ export type RouteDecision = Message<"hypergraph.v1.RouteDecision"> & {
  * Use `create(RouteDecisionSchema)` to create a new message.
  */
 export const RouteDecisionSchema: GenMessage<RouteDecision> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 19);
+  messageDesc(file_hypergraph_v1_runner, 20);
 
 /**
  * StopRequested records the stop request that decided the run's status.
@@ -817,7 +862,7 @@ export type StopRequested = Message<"hypergraph.v1.StopRequested"> & {
  * Use `create(StopRequestedSchema)` to create a new message.
  */
 export const StopRequestedSchema: GenMessage<StopRequested> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 20);
+  messageDesc(file_hypergraph_v1_runner, 21);
 
 /**
  * RunEnded is the last event of every run.
@@ -845,7 +890,127 @@ export type RunEnded = Message<"hypergraph.v1.RunEnded"> & {
  * Use `create(RunEndedSchema)` to create a new message.
  */
 export const RunEndedSchema: GenMessage<RunEnded> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 21);
+  messageDesc(file_hypergraph_v1_runner, 22);
+
+/**
+ * ListRunsRequest asks for the live runs, a page at a time.
+ *
+ * @generated from message hypergraph.v1.ListRunsRequest
+ */
+export type ListRunsRequest = Message<"hypergraph.v1.ListRunsRequest"> & {
+  /**
+   * Only runs of this graph (empty: every graph).
+   *
+   * @generated from field: string graph = 1;
+   */
+  graph: string;
+
+  /**
+   * The most runs to return (0: the server's default of 100; at most 1000).
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous response (empty: the first page). The
+   * other fields must be the same as in the request that returned it.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message hypergraph.v1.ListRunsRequest.
+ * Use `create(ListRunsRequestSchema)` to create a new message.
+ */
+export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
+  messageDesc(file_hypergraph_v1_runner, 23);
+
+/**
+ * ListRunsResponse is one page of live runs.
+ *
+ * @generated from message hypergraph.v1.ListRunsResponse
+ */
+export type ListRunsResponse = Message<"hypergraph.v1.ListRunsResponse"> & {
+  /**
+   * The live runs, oldest first.
+   *
+   * @generated from field: repeated hypergraph.v1.RunSummary runs = 1;
+   */
+  runs: RunSummary[];
+
+  /**
+   * Pass as ListRunsRequest.page_token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message hypergraph.v1.ListRunsResponse.
+ * Use `create(ListRunsResponseSchema)` to create a new message.
+ */
+export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
+  messageDesc(file_hypergraph_v1_runner, 24);
+
+/**
+ * RunSummary describes one live run.
+ *
+ * @generated from message hypergraph.v1.RunSummary
+ */
+export type RunSummary = Message<"hypergraph.v1.RunSummary"> & {
+  /**
+   * The workflow id (what Stop and Watch take).
+   *
+   * @generated from field: string workflow_id = 1;
+   */
+  workflowId: string;
+
+  /**
+   * The run id (empty until the run has started).
+   *
+   * @generated from field: string run_id = 2;
+   */
+  runId: string;
+
+  /**
+   * The registered name of the graph being run.
+   *
+   * @generated from field: string graph = 3;
+   */
+  graph: string;
+
+  /**
+   * The replica that runs it.
+   *
+   * @generated from field: string owner = 4;
+   */
+  owner: string;
+
+  /**
+   * When the run was started.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 5;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * The run's state: RUN_STATE_RUNNING or RUN_STATE_STOPPING.
+   *
+   * @generated from field: hypergraph.v1.RunState state = 6;
+   */
+  state: RunState;
+};
+
+/**
+ * Describes the message hypergraph.v1.RunSummary.
+ * Use `create(RunSummarySchema)` to create a new message.
+ */
+export const RunSummarySchema: GenMessage<RunSummary> = /*@__PURE__*/
+  messageDesc(file_hypergraph_v1_runner, 25);
 
 /**
  * ErrorInfo describes the error that failed a run or a node.
@@ -880,7 +1045,7 @@ export type ErrorInfo = Message<"hypergraph.v1.ErrorInfo"> & {
  * Use `create(ErrorInfoSchema)` to create a new message.
  */
 export const ErrorInfoSchema: GenMessage<ErrorInfo> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 22);
+  messageDesc(file_hypergraph_v1_runner, 26);
 
 /**
  * RunResult is the outcome of one run.
@@ -950,10 +1115,10 @@ export type RunResult = Message<"hypergraph.v1.RunResult"> & {
  * Use `create(RunResultSchema)` to create a new message.
  */
 export const RunResultSchema: GenMessage<RunResult> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 23);
+  messageDesc(file_hypergraph_v1_runner, 27);
 
 /**
- * RunState is the lifecycle state of a run as seen by Stop.
+ * RunState is the lifecycle state of a run as seen by Stop and ListRuns.
  *
  * @generated from enum hypergraph.v1.RunState
  */
@@ -978,6 +1143,13 @@ export enum RunState {
    * @generated from enum value: RUN_STATE_ENDED = 2;
    */
   ENDED = 2,
+
+  /**
+   * The run is live and no stop was requested (ListRuns).
+   *
+   * @generated from enum value: RUN_STATE_RUNNING = 3;
+   */
+  RUNNING = 3,
 }
 
 /**
@@ -1077,8 +1249,10 @@ export const RunnerService: GenService<{
     output: typeof StopResponseSchema;
   },
   /**
-   * Watch attaches to a workflow by id and streams its events after a seq.
-   * Served by cluster deployments; a single process answers UNIMPLEMENTED.
+   * Watch attaches to a workflow by id: it replays the run's kept events with
+   * seq greater than WatchRequest.after_seq, then follows the run live until
+   * RunEnded. The workflow's latest run is watched; a finished run stays
+   * watchable for the server's event log TTL. Unknown ids answer NOT_FOUND.
    *
    * @generated from rpc hypergraph.v1.RunnerService.Watch
    */
@@ -1086,6 +1260,16 @@ export const RunnerService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchRequestSchema;
     output: typeof EventSchema;
+  },
+  /**
+   * ListRuns lists the live runs of the deployment (every replica), oldest first.
+   *
+   * @generated from rpc hypergraph.v1.RunnerService.ListRuns
+   */
+  listRuns: {
+    methodKind: "unary";
+    input: typeof ListRunsRequestSchema;
+    output: typeof ListRunsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_hypergraph_v1_runner, 0);

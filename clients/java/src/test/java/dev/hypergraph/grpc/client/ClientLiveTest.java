@@ -103,10 +103,10 @@ class ClientLiveTest {
   }
 
   @Test
-  void watchOnASingleProcessIsUnimplemented() {
-    try (EventStream events = client.watch("java-watch", 0)) {
+  void watchOfAnUnknownWorkflowIsNotFound() {
+    try (EventStream events = client.watch("java-nobody-here", 0)) {
       HypergraphException e = assertThrows(HypergraphException.class, events::hasNext);
-      assertEquals(Status.Code.UNIMPLEMENTED, e.code(), e.getMessage());
+      assertEquals(Status.Code.NOT_FOUND, e.code(), e.getMessage());
     }
   }
 

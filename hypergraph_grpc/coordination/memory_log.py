@@ -1,0 +1,119 @@
+"""A run's event log in memory: the newest events, and a Watch feed over them.
+
+The writer side is called by the run's recorder on the loop thread for every
+event: one deque append (the deque drops the oldest event past the length
+bound) and, when a watcher sleeps, a wake-up. Conversion to protobuf happens in
+the feed, on the watcher's time, never on the token's critical path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+from hypergraph import RunEndEvent, StreamingChunkEvent
+from hypergraph_grpc import convert
+from hypergraph_grpc.coordination import EventFeed, EventLogLimits
+
+__all__ = ["MemoryEventFeed", "MemoryRunLog"]
+
+
+class MemoryRunLog:
+    """The kept events of one run (newest ``max_events``) and who waits for more."""
+
+    __slots__ = (
+        "workflow_id",
+        "graph",
+        "events",
+        "ended",
+        "error_node",
+        "expires_at",
+        "_ttl",
+        "_waiters",
+    )
+
+    def __init__(self, workflow_id: str, graph: str, limits: EventLogLimits) -> None:
+        self.workflow_id = workflow_id
+        self.graph = graph
+        self.events: deque[Any] = deque(maxlen=max(1, limits.max_events))
+        self.ended = False
+        self.error_node = ""
+        self._ttl = limits.ttl_seconds
+        self.expires_at = float("inf")  # time.monotonic() after which it is dropped
+        self._waiters: list[asyncio.Future] = []
+
+    def append(self, event: Any) -> None:
+        self.events.append(event)
+        if self._waiters:
+            self._wake()
+
+    def finish(self, end_event: Any, error_node: str) -> None:
+        self.ended = True
+        self.error_node = error_node
+        self.expires_at = time.monotonic() + self._ttl
+        self.append(end_event)
+
+    def abandon(self) -> None:
+        """The run ended before its first event (it was refused): watchers end too."""
+        self.ended = True
+        self.expires_at = time.monotonic()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
+class MemoryEventFeed(EventFeed):
+    """Events of one in-memory log after ``after_seq``, then live ones until RunEnded."""
+
+    def __init__(self, log: MemoryRunLog, after_seq: int) -> None:
+        self._log = log
+        self._after = after_seq
+        self.graph = log.graph
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        log = self._log
+        encoder = convert.EventEncoder(log.graph, log.workflow_id)
+        next_seq = self._after + 1
+        while True:
+            events = log.events  # re-read every turn: the deque moves while we write
+            if events:
+                first = events[0].seq
+                if next_seq < first:
+                    yield convert.events_lost(
+                        log.workflow_id, events[0].run_id, next_seq, first - 1
+                    )
+                    next_seq = first
+                    continue
+                if next_seq <= events[-1].seq:
+                    event = events[next_seq - first]
+                    next_seq = event.seq + 1
+                    encoder.run_id = event.run_id  # also when RunStarted was trimmed
+                    kind = event.__class__
+                    if kind is StreamingChunkEvent:
+                        yield encoder.chunk_wire(event, event.seq)
+                    else:
+                        if kind is RunEndEvent:
+                            encoder.error_node = log.error_node
+                        yield encoder.event(event, event.seq)
+                        if kind is RunEndEvent:
+                            return
+                    continue
+            if log.ended:
+                return
+            await log.wait()

@@ -1,0 +1,567 @@
+"""Redis coordination: many replicas, one Redis (``--coordination redis://HOST:PORT/DB``).
+
+Keys (``hg:`` prefix; docs/deployment.md has the full layout):
+
+- ``hg:lease:<wf>``: ``<replica>|<token>``, ``SET NX PX``: one live run per
+  workflow id in the cluster. The owner renews it every third of the lease and
+  deletes it (compare-and-delete) when the run ends.
+- ``hg:fence``: ``INCR`` gives every claim a fencing token, larger than all before.
+- ``hg:run:<wf>`` (hash) and ``hg:runs`` (sorted set by start time): what
+  Stop, Watch and ListRuns see of a live run on any replica.
+- ``hg:watch:<wf>`` (hash: token, graph, ended) and ``hg:log:<wf>:<token>``
+  (stream): the latest run's event log (:mod:`.redis_log`).
+- ``hg:stop:<replica>`` / ``hg:ack:<replica>``: pub/sub channels. A Stop for a
+  run of another replica is published to its owner, which applies it and
+  acknowledges; ``found`` is only ever reported from that acknowledgement.
+
+A replica that dies stops renewing: its leases expire, and any replica's reaper
+then appends a RunEnded (FAILED, ``replica_lost``) to each of its runs' logs and
+frees the id (a ``hg:reaped:<wf>:<token>`` tombstone makes a replica that was
+only stalled stop its run when it comes back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from hypergraph_grpc import convert
+from hypergraph_grpc.coordination import (
+    Coordination,
+    CoordinationUnavailable,
+    EventFeed,
+    EventLogLimits,
+    LiveRun,
+    RunInfo,
+    StopOutcome,
+    StopReceiver,
+    StopState,
+    UnknownWorkflow,
+    WorkflowBusy,
+)
+from hypergraph_grpc.coordination.local import LocalRuns
+from hypergraph_grpc.coordination.memory import default_replica_id
+from hypergraph_grpc.coordination.recorder import RunRecorder
+from hypergraph_grpc.coordination.redis_log import (
+    RedisEventFeed,
+    RedisRunLog,
+    append_end,
+    last_seq,
+)
+
+__all__ = ["RedisCoordination"]
+
+log = logging.getLogger("hypergraph_grpc.coordination")
+
+# SET NX PX the lease; on success hand back the previous run record (a run whose
+# replica died and that no reaper has ended yet), else the current owner.
+_CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('HGETALL', KEYS[2])}
+end
+return {0, redis.call('GET', KEYS[1]) or ''}
+"""
+# 1: renewed; 2: the key had vanished (Redis restarted empty) and is ours again;
+# 0: lost (another owner, or a reaper already ended this run).
+_RENEW = """
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not current and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+return 0
+"""
+# Compare-and-delete: the lease and the run record go together, only if still ours.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+if redis.call('HGET', KEYS[2], 'token') == ARGV[2] then
+  redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[3], ARGV[3])
+end
+return 1
+"""
+# The run record of an expired lease goes, if it is still the one the reaper read.
+_FORGET = """
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('HGET', KEYS[2], 'token') == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[3], ARGV[2])
+end
+return 1
+"""
+
+_ERRORS = (RedisError, OSError)
+
+
+class RedisCoordination(Coordination):
+    """Coordination through one Redis shared by every replica (see the module doc)."""
+
+    def __init__(
+        self,
+        client: Any,
+        stop_receiver: StopReceiver,
+        limits: EventLogLimits | None = None,
+        *,
+        replica_id: str = "",
+        lease_seconds: float = 10.0,
+        stop_timeout_seconds: float = 2.0,
+        prefix: str = "hg:",
+    ) -> None:
+        self.replica_id = replica_id or f"{default_replica_id()}-{secrets.token_hex(3)}"
+        self.limits = limits or EventLogLimits()
+        self.lease_seconds = lease_seconds
+        self.stop_timeout_seconds = stop_timeout_seconds
+        self._client = client
+        self._local = LocalRuns(stop_receiver)
+        self._p = prefix
+        self._lease_ms = max(1, round(lease_seconds * 1000))
+        self._ttl_ms = max(1, round(self.limits.ttl_seconds * 1000))
+        self._claim = client.register_script(_CLAIM)
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+        self._forget = client.register_script(_FORGET)
+        self._acks: dict[str, asyncio.Future] = {}
+        self._logs: dict[str, RedisRunLog] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._pubsub: Any = None
+
+    @classmethod
+    def from_url(
+        cls, url: str, stop_receiver: StopReceiver, limits: EventLogLimits | None = None, **kw
+    ) -> RedisCoordination:
+        # Short connect timeouts: an unreachable Redis must answer UNAVAILABLE quickly.
+        client = aioredis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
+        return cls(client, stop_receiver, limits, **kw)
+
+    # --- keys --------------------------------------------------------------------
+
+    def _lease_key(self, workflow_id: str) -> str:
+        return f"{self._p}lease:{workflow_id}"
+
+    def _run_key(self, workflow_id: str) -> str:
+        return f"{self._p}run:{workflow_id}"
+
+    def _meta_key(self, workflow_id: str) -> str:
+        return f"{self._p}watch:{workflow_id}"
+
+    def _log_key(self, workflow_id: str, token: int | str) -> str:
+        return f"{self._p}log:{workflow_id}:{token}"
+
+    def _reaped_key(self, workflow_id: str, token: int | str) -> str:
+        return f"{self._p}reaped:{workflow_id}:{token}"
+
+    @property
+    def _runs_key(self) -> str:
+        return f"{self._p}runs"
+
+    def _stop_channel(self, replica: str) -> str:
+        return f"{self._p}stop:{replica}"
+
+    def _ack_channel(self, replica: str) -> str:
+        return f"{self._p}ack:{replica}"
+
+    def _lease_value(self, run: LiveRun) -> str:
+        return f"{run.owner}|{run.token}"
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on this replica's stop and ack channels; start renewing and reaping.
+
+        Never fails: while Redis is away the listener keeps trying to subscribe."""
+        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._listen()),
+            loop.create_task(self._renew_loop()),
+            loop.create_task(self._reap_loop()),
+        ]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, *_ERRORS):
+                await task
+        if self._pubsub is not None:
+            with contextlib.suppress(*_ERRORS):
+                await self._pubsub.aclose()
+        with contextlib.suppress(*_ERRORS):
+            await self._client.aclose()
+
+    # --- the interface -------------------------------------------------------------
+
+    async def claim(self, workflow_id: str, graph: str) -> LiveRun:
+        if self._local.get(workflow_id) is not None:
+            raise WorkflowBusy(workflow_id, self.replica_id)
+        try:
+            token = await self._client.incr(f"{self._p}fence")
+            run = LiveRun(workflow_id=workflow_id, graph=graph, owner=self.replica_id, token=token)
+            won, detail = await self._claim(
+                keys=[self._lease_key(workflow_id), self._run_key(workflow_id)],
+                args=[self._lease_value(run), self._lease_ms],
+            )
+            if not won:
+                owner = detail.decode().partition("|")[0] if detail else ""
+                raise WorkflowBusy(workflow_id, owner)
+            if detail:  # a run whose replica died, not yet ended by a reaper
+                await self._end_lost(workflow_id, _record(detail))
+            await self._register(run)
+        except _ERRORS as exc:
+            raise _unavailable("claim the workflow id", exc) from None
+        self._local.add(run)
+        self._logs[workflow_id] = RedisRunLog(
+            self._client,
+            self._log_key(workflow_id, run.token),
+            self._meta_key(workflow_id),
+            graph,
+            workflow_id,
+            self.limits,
+        )
+        return run
+
+    async def _register(self, run: LiveRun) -> None:
+        """The run record, the runs index and the watch pointer of a claimed run."""
+        workflow_id = run.workflow_id
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hset(
+            self._run_key(workflow_id),
+            mapping={
+                "run_id": run.run_id,
+                "graph": run.graph,
+                "owner": run.owner,
+                "token": run.token,
+                "started_at": repr(run.started_at),
+                "stopping": "1" if run.stopping else "",
+            },
+        )
+        pipe.zadd(self._runs_key, {workflow_id: run.started_at})
+        meta = self._meta_key(workflow_id)
+        pipe.delete(meta)
+        pipe.hset(meta, mapping={"token": run.token, "graph": run.graph, "ended": ""})
+        pipe.pexpire(meta, self._ttl_ms + self._lease_ms)
+        await pipe.execute()
+
+    async def started(self, run: LiveRun, run_id: str) -> None:
+        try:
+            await self._client.hset(self._run_key(run.workflow_id), "run_id", run_id)
+        except _ERRORS as exc:  # ListRuns shows the run id once Redis is back (renewal)
+            log.warning("could not record the run id", extra=_fields(run, exc))
+
+    async def release(self, run: LiveRun) -> None:
+        if run.released:
+            return
+        run.released = True
+        self._local.remove(run)
+        self._logs.pop(run.workflow_id, None)  # the recorder still holds it for RunEnded
+        try:
+            await self._release(
+                keys=[
+                    self._lease_key(run.workflow_id),
+                    self._run_key(run.workflow_id),
+                    self._runs_key,
+                ],
+                args=[self._lease_value(run), run.token, run.workflow_id],
+            )
+            if not run.started:  # refused before its first event: nothing will be logged
+                meta = self._meta_key(run.workflow_id)
+                pipe = self._client.pipeline(transaction=False)
+                pipe.hset(meta, "ended", "1")
+                pipe.pexpire(meta, self._ttl_ms)
+                await pipe.execute()
+        except _ERRORS as exc:
+            # The lease expires by itself within lease_seconds; the id is free then.
+            log.warning("could not release the workflow id", extra=_fields(run, exc))
+
+    async def stop(self, workflow_id: str, info: Any, grace: float | None) -> StopOutcome:
+        run = self._local.get(workflow_id)
+        if run is not None:
+            outcome = self._local.stop(run, info, grace)
+            if outcome.found:
+                self._mark_stopping(workflow_id)
+            return outcome
+        try:
+            lease = await self._client.get(self._lease_key(workflow_id))
+            if lease is None:  # a run of this id ended within the log's TTL: ENDED
+                recent = await self._client.exists(self._meta_key(workflow_id))
+                return StopOutcome(False, "", StopState.ENDED if recent else StopState.UNKNOWN)
+            owner = lease.decode().partition("|")[0]
+            if owner == self.replica_id:  # ended here between the two lookups
+                return StopOutcome(False, "", StopState.ENDED)
+            return await self._route_stop(owner, workflow_id, info, grace)
+        except _ERRORS as exc:
+            raise _unavailable("reach the run's owner", exc) from None
+
+    async def _route_stop(
+        self, owner: str, workflow_id: str, info: Any, grace: float | None
+    ) -> StopOutcome:
+        request_id = secrets.token_hex(8)
+        waiter = asyncio.get_running_loop().create_future()
+        self._acks[request_id] = waiter
+        message = json.dumps(
+            {
+                "id": request_id,
+                "workflow_id": workflow_id,
+                "info": info,
+                "grace": grace,
+                "reply_to": self.replica_id,
+            }
+        )
+        try:
+            listeners = await self._client.publish(self._stop_channel(owner), message)
+            if not listeners:
+                raise CoordinationUnavailable(
+                    f"replica {owner!r} owns workflow {workflow_id!r} but is not listening "
+                    "(it may have just died; its lease expires soon)",
+                    self.lease_seconds,
+                )
+            try:
+                ack = await asyncio.wait_for(waiter, self.stop_timeout_seconds)
+            except TimeoutError:
+                raise CoordinationUnavailable(
+                    f"replica {owner!r} owns workflow {workflow_id!r} but did not acknowledge "
+                    f"the stop within {self.stop_timeout_seconds:g}s",
+                    self.stop_timeout_seconds,
+                ) from None
+        finally:
+            self._acks.pop(request_id, None)
+        return StopOutcome(bool(ack["found"]), ack["run_id"], StopState[ack["state"]])
+
+    async def lookup(self, workflow_id: str) -> RunInfo | None:
+        run = self._local.get(workflow_id)
+        if run is not None:
+            return run.info()
+        try:
+            record = await self._client.hgetall(self._run_key(workflow_id))
+        except _ERRORS as exc:
+            raise _unavailable("look the workflow up", exc) from None
+        return _info(workflow_id, record) if record else None
+
+    async def graph_of(self, workflow_id: str) -> str | None:
+        run = self._local.get(workflow_id)
+        if run is not None:
+            return run.graph
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.hget(self._run_key(workflow_id), "graph")
+            pipe.hget(self._meta_key(workflow_id), "graph")
+            live, kept = await pipe.execute()
+        except _ERRORS as exc:
+            raise _unavailable("look the workflow up", exc) from None
+        graph = live or kept
+        return None if graph is None else graph.decode()
+
+    async def list_runs(self) -> list[RunInfo]:
+        try:
+            ids = [w.decode() for w in await self._client.zrange(self._runs_key, 0, -1)]
+            pipe = self._client.pipeline(transaction=False)
+            for workflow_id in ids:
+                pipe.hgetall(self._run_key(workflow_id))
+            records = await pipe.execute()
+        except _ERRORS as exc:
+            raise _unavailable("list the runs", exc) from None
+        return [_info(w, r) for w, r in zip(ids, records, strict=True) if r]
+
+    def recorder(self, run: LiveRun, graph: str) -> RunRecorder:
+        return RunRecorder(self, run, self._logs[run.workflow_id], self._local.receive_stop)
+
+    async def watch(self, workflow_id: str, after_seq: int) -> EventFeed:
+        try:
+            meta = await self._client.hgetall(self._meta_key(workflow_id))
+        except _ERRORS as exc:
+            raise _unavailable("read the event log", exc) from None
+        if not meta:
+            raise UnknownWorkflow(workflow_id)
+        token = meta[b"token"].decode()
+        return RedisEventFeed(
+            self._client,
+            self._log_key(workflow_id, token),
+            self._meta_key(workflow_id),
+            meta[b"graph"].decode(),
+            workflow_id,
+            after_seq,
+        )
+
+    def live_runs(self) -> list[LiveRun]:
+        return self._local.runs()
+
+    def live_count(self) -> int:
+        return len(self._local)
+
+    # --- background work ------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        """Routed stops for this replica's runs, and acknowledgements of ours."""
+        channels = (self._stop_channel(self.replica_id), self._ack_channel(self.replica_id))
+        stop_channel = channels[0].encode()
+        while True:
+            try:
+                await self._pubsub.subscribe(*channels)
+                async for message in self._pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    body = json.loads(message["data"])
+                    if message["channel"] == stop_channel:
+                        await self._answer_stop(body)
+                    else:
+                        waiter = self._acks.get(body.get("id", ""))
+                        if waiter is not None and not waiter.done():
+                            waiter.set_result(body)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away: resubscribe once it is back
+                log.warning("stop channel lost; resubscribing", extra={"error": str(exc)})
+                await asyncio.sleep(0.5)
+
+    async def _answer_stop(self, body: dict) -> None:
+        workflow_id = body["workflow_id"]
+        run = self._local.get(workflow_id)
+        if run is None:
+            outcome = StopOutcome(False, "", StopState.ENDED)
+        else:
+            outcome = self._local.stop(run, body.get("info"), body.get("grace"))
+            if outcome.found:
+                self._mark_stopping(workflow_id)
+        ack = {
+            "id": body["id"],
+            "found": outcome.found,
+            "run_id": outcome.run_id,
+            "state": outcome.state.name,
+        }
+        with contextlib.suppress(*_ERRORS):
+            await self._client.publish(self._ack_channel(body["reply_to"]), json.dumps(ack))
+
+    def _mark_stopping(self, workflow_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._write_stopping(workflow_id))
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
+
+    async def _write_stopping(self, workflow_id: str) -> None:
+        with contextlib.suppress(*_ERRORS):
+            await self._client.hset(self._run_key(workflow_id), "stopping", "1")
+
+    async def _renew_loop(self) -> None:
+        """Renew this replica's leases; stop a run whose lease another replica holds."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            for run in self._local.runs():
+                try:
+                    state = await self._renew(
+                        keys=[
+                            self._lease_key(run.workflow_id),
+                            self._reaped_key(run.workflow_id, run.token),
+                        ],
+                        args=[self._lease_value(run), self._lease_ms],
+                    )
+                    if state == 2:  # Redis came back empty: the run is ours again
+                        await self._register(run)
+                    elif state == 1:  # the log outlives a quiet run by the TTL
+                        keep = self._ttl_ms + self._lease_ms
+                        pipe = self._client.pipeline(transaction=False)
+                        pipe.pexpire(self._meta_key(run.workflow_id), keep)
+                        pipe.pexpire(self._log_key(run.workflow_id, run.token), keep)
+                        await pipe.execute()
+                except _ERRORS as exc:
+                    # Nobody can claim while Redis is away; the run goes on (docs).
+                    log.warning("lease renewal failed", extra=_fields(run, exc))
+                    continue
+                if state == 0 and not run.released:
+                    log.error("lease lost: stopping the run", extra=_fields(run, None))
+                    self._local.stop(run, {"kind": "lease_lost"}, 0.0)
+
+    async def _reap_loop(self) -> None:
+        """End the runs of replicas that died: their lease expired, their record is left."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 2)
+            try:
+                await self.reap()
+            except _ERRORS as exc:
+                log.warning("reaping failed", extra={"error": str(exc)})
+
+    async def reap(self) -> int:
+        """One pass of the reaper; returns how many lost runs it ended."""
+        ids = [w.decode() for w in await self._client.zrange(self._runs_key, 0, -1)]
+        ended = 0
+        for workflow_id in ids:
+            if self._local.get(workflow_id) is not None:
+                continue
+            pipe = self._client.pipeline(transaction=False)
+            pipe.exists(self._lease_key(workflow_id))
+            pipe.hgetall(self._run_key(workflow_id))
+            alive, record = await pipe.execute()
+            if alive or not record:
+                continue
+            if await self._end_lost(workflow_id, record):
+                ended += 1
+        return ended
+
+    async def _end_lost(self, workflow_id: str, record: dict) -> bool:
+        """Append replica_lost to a dead replica's run (once, whoever gets here first)."""
+        token = record[b"token"].decode()
+        won = await self._client.set(
+            self._reaped_key(workflow_id, token), self.replica_id, nx=True, px=self._ttl_ms
+        )
+        if won:
+            key = self._log_key(workflow_id, token)
+            end = convert.replica_lost_end(
+                workflow_id,
+                record.get(b"run_id", b"").decode(),
+                await last_seq(self._client, key) + 1,
+                record.get(b"owner", b"").decode(),
+            )
+            meta = self._meta_key(workflow_id)
+            current = await self._client.hget(meta, "token")
+            if current is not None and current.decode() != token:
+                meta = None  # the id was claimed again: its pointer is the new run's
+            await append_end(self._client, key, meta, end, self._ttl_ms)
+            log.warning(
+                "replica lost: run ended",
+                extra={"workflow_id": workflow_id, "owner": record.get(b"owner", b"").decode()},
+            )
+        await self._forget(
+            keys=[self._lease_key(workflow_id), self._run_key(workflow_id), self._runs_key],
+            args=[token, workflow_id],
+        )
+        return bool(won)
+
+
+def _record(flat: list) -> dict:
+    """HGETALL's flat [key, value, ...] reply from a script, as a dict."""
+    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def _info(workflow_id: str, record: dict) -> RunInfo:
+    return RunInfo(
+        workflow_id=workflow_id,
+        run_id=record.get(b"run_id", b"").decode(),
+        graph=record.get(b"graph", b"").decode(),
+        owner=record.get(b"owner", b"").decode(),
+        started_at=float(record.get(b"started_at", b"0") or 0),
+        stopping=bool(record.get(b"stopping")),
+    )
+
+
+def _unavailable(what: str, exc: BaseException) -> CoordinationUnavailable:
+    return CoordinationUnavailable(
+        f"could not {what}: the coordination store did not answer ({type(exc).__name__})",
+        retry_after_s=1.0,
+    )
+
+
+def _fields(run: LiveRun, exc: BaseException | None) -> dict:
+    fields = {"workflow_id": run.workflow_id, "token": run.token}
+    if exc is not None:
+        fields["error"] = str(exc)
+    return fields

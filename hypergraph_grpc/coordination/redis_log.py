@@ -1,0 +1,184 @@
+"""A run's event log in a Redis Stream, and a Watch feed over it.
+
+One stream per run (its key names the workflow id and the claim's fencing
+token). Each entry's id is ``<seq>-0``, so ``XREAD`` after ``<after_seq>-0`` is
+exactly "the events after after_seq", and a hole in the ids is a gap the feed
+reports. The writer side is called by the run's recorder on the loop thread: it
+only appends the runtime event to a local deque; a flusher task converts a batch
+to protobuf and writes it with one pipelined round trip (``XADD ... MAXLEN ~``),
+so Redis is never on the token's critical path. While Redis cannot be reached
+the batch waits and is retried; past the length bound the oldest waiting events
+are dropped (the feed then reports them lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from hypergraph import RunEndEvent
+from hypergraph_grpc import convert
+from hypergraph_grpc.coordination import EventFeed, EventLogLimits
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+
+__all__ = ["RedisEventFeed", "RedisRunLog", "append_end", "entry_seq", "last_seq"]
+
+log = logging.getLogger("hypergraph_grpc.coordination")
+
+_BATCH = 512  # events per pipelined round trip
+_RETRY_S = 0.5  # wait before retrying a batch Redis refused
+_END_FIELD = b"end"
+_EVENT_FIELD = b"e"
+
+
+def entry_seq(entry_id: bytes | str) -> int:
+    """The seq of a stream entry id ``<seq>-0``."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(text.partition("-")[0])
+
+
+class RedisRunLog:
+    """The write side of one run's stream (see the module doc)."""
+
+    def __init__(
+        self,
+        client: Any,
+        key: str,
+        meta_key: str,
+        graph: str,
+        workflow_id: str,
+        limits: EventLogLimits,
+    ) -> None:
+        self._client = client
+        self._key = key
+        self._meta_key = meta_key
+        self._encoder = convert.EventEncoder(graph, workflow_id)
+        self._max_events = max(1, limits.max_events)
+        self._ttl_ms = max(1, round(limits.ttl_seconds * 1000))
+        self._pending: deque[Any] = deque()
+        self._flusher: asyncio.Task | None = None
+
+    def append(self, event: Any) -> None:
+        self._pending.append(event)
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    def finish(self, end_event: Any, error_node: str) -> None:
+        self._encoder.error_node = error_node
+        self.append(end_event)
+
+    async def flushed(self) -> None:
+        """Wait until every appended event was written (or given up on)."""
+        while self._flusher is not None:
+            await asyncio.wait((self._flusher,))
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch = [self._pending.popleft() for _ in range(min(_BATCH, len(self._pending)))]
+                while True:
+                    try:
+                        await self._write(batch)
+                        break
+                    except RedisError as exc:
+                        log.warning(
+                            "event log write failed; retrying",
+                            extra={"key": self._key, "error": str(exc)},
+                        )
+                        await asyncio.sleep(_RETRY_S)
+                        excess = len(self._pending) + len(batch) - self._max_events
+                        if excess > 0:  # bounded while Redis is away: the oldest go
+                            del batch[: min(excess, len(batch))]
+        finally:
+            self._flusher = None
+
+    async def _write(self, batch: list) -> None:
+        encode = self._encoder.event
+        pipe = self._client.pipeline(transaction=False)
+        ended = False
+        for event in batch:
+            fields = {_EVENT_FIELD: encode(event, event.seq).SerializeToString()}
+            if event.__class__ is RunEndEvent:
+                fields[_END_FIELD] = b"1"
+                ended = True
+            pipe.xadd(
+                self._key, fields, id=f"{event.seq}-0", maxlen=self._max_events, approximate=True
+            )
+        pipe.pexpire(self._key, self._ttl_ms)
+        if ended:
+            pipe.hset(self._meta_key, "ended", "1")
+            pipe.pexpire(self._meta_key, self._ttl_ms)
+        await pipe.execute()
+
+
+async def append_end(
+    client: Any, key: str, meta_key: str | None, event: pb.Event, ttl_ms: int
+) -> None:
+    """Write a RunEnded that the run itself could not write (its replica is gone)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.xadd(key, {_EVENT_FIELD: event.SerializeToString(), _END_FIELD: b"1"}, id=f"{event.seq}-0")
+    pipe.pexpire(key, ttl_ms)
+    if meta_key is not None:
+        pipe.hset(meta_key, "ended", "1")
+        pipe.pexpire(meta_key, ttl_ms)
+    await pipe.execute()
+
+
+async def last_seq(client: Any, key: str) -> int:
+    """The seq of the newest entry of a stream (0 when empty or missing)."""
+    newest = await client.xrevrange(key, count=1)
+    return entry_seq(newest[0][0]) if newest else 0
+
+
+class RedisEventFeed(EventFeed):
+    """Entries of one run's stream after ``after_seq``, then new ones until RunEnded."""
+
+    def __init__(
+        self,
+        client: Any,
+        key: str,
+        meta_key: str,
+        graph: str,
+        workflow_id: str,
+        after_seq: int,
+        block_ms: int = 1000,
+    ) -> None:
+        self._client = client
+        self._key = key
+        self._meta_key = meta_key
+        self.graph = graph
+        self._workflow_id = workflow_id
+        self._after = after_seq
+        self._block_ms = block_ms
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        client = self._client
+        last = self._after
+        while True:
+            replies = await client.xread(
+                {self._key: f"{last}-0"}, count=_BATCH, block=self._block_ms
+            )
+            if not replies:
+                # Nothing new: the run is still going, unless its log is gone (TTL) or
+                # it ended without logging anything (refused before its first event).
+                ended = await client.hget(self._meta_key, "ended")
+                if ended is None and not await client.exists(self._meta_key):
+                    return
+                if ended and not await client.exists(self._key):
+                    return
+                continue
+            for entry_id, fields in replies[0][1]:
+                seq = entry_seq(entry_id)
+                data = fields[_EVENT_FIELD]
+                if seq > last + 1:  # trimmed before we read it: say so, never skip silently
+                    run_id = pb.Event.FromString(data).run_id
+                    yield convert.events_lost(self._workflow_id, run_id, last + 1, seq - 1)
+                last = seq
+                yield data
+                if _END_FIELD in fields:
+                    return

@@ -1,0 +1,45 @@
+"""A cluster on one machine: a private redis-server and replica processes sharing it.
+
+Every replica is ``hypergraph-grpc serve --coordination redis://...`` started as a
+user starts it, on its own free loopback port, with a short lease so a killed
+replica's runs end quickly.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.redis_server import RedisServer
+from tests.support.server_process import ServerProcess
+
+LEASE_SECONDS = 1.0
+GRAPHS = ("--graphs", "hypergraph_grpc.demo.testing:GRAPHS")
+
+
+def start_replica(redis: RedisServer, *extra: str) -> ServerProcess:
+    return ServerProcess(
+        *GRAPHS,
+        "--coordination",
+        redis.url,
+        "--lease-seconds",
+        str(LEASE_SECONDS),
+        "--drain-seconds",
+        "2",
+        *extra,
+    )
+
+
+@pytest.fixture(scope="module")
+def redis():
+    server = RedisServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def pair(redis):
+    """Two replicas on one Redis, for the tests that leave them running."""
+    first, second = start_replica(redis), start_replica(redis)
+    yield first, second
+    first.stop()
+    second.stop()
