@@ -3,8 +3,10 @@
 It serves the same RunnerService contract, but Iter does no runtime work at all:
 it yields one pre-built Event message per token (`values.count` of them; the
 same envelope fields and size as the service's chunk messages), then one RunEnded. That is the ceiling for Python gRPC on this machine, the figure
-every service timing is divided by. With `values.delay_ms` it sleeps between
-tokens and stamps each message with the send time (for the latency baseline).
+every service timing is divided by. With `values.delay_ms` it sends a token
+every delay_ms on a fixed schedule and stamps each message with the send time (for
+the latency baseline); with `values.burst` it sends that many tokens per wake-up
+(the capacity sweep's bursty mode), paced like the service's `tokens` graph.
 With `values.idle_s` it sends RunStarted then waits (for the idle-stream RSS).
 
     python bench/baseline_server.py --port 0    # first stdout line: listening on HOST:PORT
@@ -22,6 +24,7 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hypergraph_grpc.admission import core_options  # noqa: E402
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb  # noqa: E402
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc  # noqa: E402
 
@@ -65,6 +68,7 @@ class BaselineServicer(pb_grpc.RunnerServiceServicer):
     async def Iter(self, request, context):  # noqa: N802 (gRPC method name)
         count = int(_number(request, "count"))
         delay = _number(request, "delay_ms") / 1000
+        burst = max(1, int(_number(request, "burst", 1)))
         idle = _number(request, "idle_s")
         stop = self._stops.setdefault(request.workflow_id, asyncio.Event())
         try:
@@ -72,7 +76,7 @@ class BaselineServicer(pb_grpc.RunnerServiceServicer):
             if idle:
                 await _wait(stop, idle)
             elif delay:
-                async for message in self._paced(count, delay, stop):
+                async for message in self._paced(count, delay, burst, stop):
                     yield message
             else:
                 chunk = self._chunk
@@ -83,14 +87,28 @@ class BaselineServicer(pb_grpc.RunnerServiceServicer):
         finally:
             self._stops.pop(request.workflow_id, None)
 
-    async def _paced(self, count: int, delay: float, stop: asyncio.Event):
+    async def _paced(self, count: int, delay: float, burst: int, stop: asyncio.Event):
+        # On a fixed schedule, like the service's `tokens` graph: late wake-ups catch up.
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         for i in range(count):
             if stop.is_set():
                 return
-            message = pb.Event(streaming_chunk=pb.StreamingChunk(text=f"t{i} ", merged=1))
+            # The same envelope as the service's chunks, so the wire bytes match.
+            message = pb.Event(
+                workflow_id="wf-0123456789ab",
+                run_id="run-0123456789abc",
+                seq=i + 3,
+                node="count_tokens",
+                span_id="0123456700000002",
+                parent_span_id="0123456700000001",
+                streaming_chunk=pb.StreamingChunk(text=f"t{i} ", merged=1),
+            )
             message.time.FromNanoseconds(time.time_ns())
             yield message
-            await asyncio.sleep(delay)
+            if i % burst == burst - 1:
+                due += delay
+                await asyncio.sleep(max(0.0, due - loop.time()))
 
     async def Stop(self, request, context):  # noqa: N802
         stop = self._stops.get(request.workflow_id)
@@ -103,7 +121,8 @@ class BaselineServicer(pb_grpc.RunnerServiceServicer):
 
 
 async def serve(host: str, port: int) -> None:
-    server = grpc.aio.server()
+    # The service's core pending-call limit, so neither server loses calls at a burst of starts.
+    server = grpc.aio.server(options=core_options())
     pb_grpc.add_RunnerServiceServicer_to_server(BaselineServicer(), server)
     bound = server.add_insecure_port(f"{host}:{port}")
     await server.start()

@@ -18,6 +18,9 @@ class ServiceConfig:
 
     max_runs: int = 0
     max_streams: int = 0
+    # New runs are refused (RESOURCE_EXHAUSTED, SERVER_OVERLOADED) while the event loop
+    # runs more than this many milliseconds behind; 0 turns load shedding off.
+    max_loop_lag_ms: float = 0.0  # off: a busy machine's stalls must not refuse runs unasked
     max_request_bytes: int = 4 * 1024 * 1024
     # Seconds live runs get to finish on SIGTERM before they are stopped.
     drain_seconds: float = 10.0

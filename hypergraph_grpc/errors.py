@@ -3,8 +3,9 @@
 Every non-OK answer carries ``google.rpc.Status`` details (read them with
 grpcio-status ``rpc_status.from_call``): an ``ErrorInfo`` with domain
 ``hypergraph.dev`` and a ``reason`` from the table below, plus a ``BadRequest``
-with one field violation per bad field for INVALID_ARGUMENT. The table is the
-contract (docs/protocol.md, "Errors"):
+with one field violation per bad field for INVALID_ARGUMENT, and a ``RetryInfo``
+(how long to wait before retrying) on the refusals marked "retry" below. The
+table is the contract (docs/protocol.md, "Errors"):
 
 ======================  ===================  ==============================
 situation               code                 reason
@@ -14,9 +15,10 @@ bad input/select/id     INVALID_ARGUMENT     INVALID_INPUT
 workflow id is live     ALREADY_EXISTS       WORKFLOW_ALREADY_RUNNING
 Watch of unknown id     NOT_FOUND            WORKFLOW_NOT_FOUND
 server draining         UNAVAILABLE          SERVER_DRAINING
-Redis/owner unreachable UNAVAILABLE          COORDINATION_UNAVAILABLE
-too many runs           RESOURCE_EXHAUSTED   TOO_MANY_RUNS
-too many streams        RESOURCE_EXHAUSTED   TOO_MANY_STREAMS
+too many runs           RESOURCE_EXHAUSTED   TOO_MANY_RUNS (retry)
+too many streams        RESOURCE_EXHAUSTED   TOO_MANY_STREAMS (retry)
+event loop overloaded   RESOURCE_EXHAUSTED   SERVER_OVERLOADED (retry)
+Redis/owner unreachable UNAVAILABLE          COORDINATION_UNAVAILABLE (retry)
 request too large       RESOURCE_EXHAUSTED   REQUEST_TOO_LARGE
 slow consumer           RESOURCE_EXHAUSTED   SLOW_CONSUMER
 no/bad bearer token     UNAUTHENTICATED      MISSING_/INVALID_CREDENTIALS
@@ -35,7 +37,7 @@ import logging
 from collections.abc import Iterable, Sequence
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -52,6 +54,7 @@ __all__ = [
     "graph_not_found",
     "internal",
     "invalid_input",
+    "overloaded",
     "permission_denied",
     "resource_exhausted",
     "to_status",
@@ -77,12 +80,13 @@ class ServiceError(Exception):
         retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
-        self.retry_after_s = retry_after_s
         self.code = code
         self.reason = reason
         self.message = message
         self.violations = list(violations)
         self.metadata = dict(metadata or {})
+        # Seconds a client should wait before retrying (sent as google.rpc.RetryInfo).
+        self.retry_after_s = retry_after_s
 
 
 def graph_not_found(name: str, known: Iterable[str]) -> ServiceError:
@@ -183,8 +187,30 @@ def draining() -> ServiceError:
     )
 
 
-def resource_exhausted(reason: str, message: str, **metadata: str) -> ServiceError:
-    return ServiceError(grpc.StatusCode.RESOURCE_EXHAUSTED, reason, message, metadata=metadata)
+def resource_exhausted(
+    reason: str, message: str, *, retry_after_s: float | None = None, **metadata: str
+) -> ServiceError:
+    return ServiceError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        reason,
+        message,
+        metadata=metadata,
+        retry_after_s=retry_after_s,
+    )
+
+
+def overloaded(lag_s: float, limit_s: float, retry_after_s: float) -> ServiceError:
+    """RESOURCE_EXHAUSTED: the event loop runs ``lag_s`` behind, over ``--max-loop-lag-ms``."""
+    return resource_exhausted(
+        "SERVER_OVERLOADED",
+        f"this server is overloaded: its event loop runs {lag_s * 1000:.0f} ms behind (limit "
+        f"--max-loop-lag-ms {limit_s * 1000:.0f}), so the run was not started. How to fix: "
+        f"retry after {retry_after_s:g} s (the RetryInfo delay), preferably on another replica; "
+        "add replicas if this persists.",
+        retry_after_s=retry_after_s,
+        loop_lag_ms=f"{lag_s * 1000:.0f}",
+        limit_ms=f"{limit_s * 1000:.0f}",
+    )
 
 
 def internal(workflow_id: str, exc: BaseException) -> ServiceError:
@@ -244,9 +270,9 @@ def to_status(
             request.field_violations.add(field=field, description=text)
         details.append(_pack(request))
     if error.retry_after_s is not None:
-        retry = error_details_pb2.RetryInfo()
-        retry.retry_delay.FromMilliseconds(round(error.retry_after_s * 1000))
-        details.append(_pack(retry))
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(round(error.retry_after_s * 1e9))
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     status = status_pb2.Status(code=_CODES[error.code], message=error.message, details=details)
     converted = rpc_status.to_status(status)
     if extra_metadata:

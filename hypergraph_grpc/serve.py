@@ -83,6 +83,7 @@ def serve_from_args(args: argparse.Namespace) -> int:
     config = ServiceConfig(
         max_runs=args.max_runs,
         max_streams=args.max_streams,
+        max_loop_lag_ms=args.max_loop_lag_ms,
         max_request_bytes=args.max_request_bytes,
         drain_seconds=args.drain_seconds,
         event_log=EventLogLimits(args.event_log_length, args.event_log_ttl),

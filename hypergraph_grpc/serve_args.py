@@ -47,6 +47,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="most open Iter and Watch streams (0 = no limit)",
     )
     parser.add_argument(
+        "--max-loop-lag-ms",
+        type=_non_negative(float),
+        default=defaults.max_loop_lag_ms,
+        help="refuse new runs (RESOURCE_EXHAUSTED with a retry hint) while the event loop runs "
+        f"more than this many ms behind (default {defaults.max_loop_lag_ms:g}; 0 = never)",
+    )
+    parser.add_argument(
         "--max-request-bytes",
         type=_non_negative(int),
         default=defaults.max_request_bytes,

@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from hypergraph import AsyncRunner
+from hypergraph_grpc.admission import core_options
 from hypergraph_grpc.auth import AuthInterceptor, AuthTokens
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import Coordination, make_coordination
@@ -91,6 +92,7 @@ async def start_server(
             ("grpc.so_reuseport", 1 if reuse_port else 0),
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+            *core_options(),
         ],
     )
     add_to_server(service, server)

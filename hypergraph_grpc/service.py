@@ -23,6 +23,7 @@ from typing import Any
 import grpc
 
 from hypergraph_grpc import convert, coordination, errors, streams
+from hypergraph_grpc.admission import Admission
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import Coordination, LiveRun
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
@@ -77,11 +78,14 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         runner: Any,
         coordination: Coordination,
         config: ServiceConfig | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self._registry = registry
         self._runner = runner
         self._coord = coordination
         self._config = config or ServiceConfig()
+        # Whether a new run may start; its counters say how many were refused and why.
+        self.admission = admission or Admission(self._config)
         self._listing = convert.graph_list(convert.graph_info(d) for d in registry.descriptions())
         self._tasks: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
@@ -135,7 +139,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         try:
             try:
                 prepared = self._prepare(request)
-                self._check_stream_limit()
+                self.admission.check_streams(self.open_streams)
                 live = await self._claim(prepared)
                 sink = self._sink(prepared, options, live)
                 self._launch(live, prepared, sink)
@@ -146,18 +150,6 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             self.open_streams -= 1
             if sink is not None:
                 self.sinks.discard(sink)
-
-    def _check_stream_limit(self) -> None:
-        """RESOURCE_EXHAUSTED past --max-streams (Iter and Watch streams count alike)."""
-        limit = self._config.max_streams
-        if limit and self.open_streams > limit:
-            raise errors.resource_exhausted(
-                "TOO_MANY_STREAMS",
-                f"this server already has {self.open_streams - 1} open streams "
-                f"(limit --max-streams {limit}). How to fix: retry later or on another "
-                "replica, or raise --max-streams.",
-                limit=str(limit),
-            )
 
     async def _stream(self, sink, live, prepared, options, context, echo) -> None:
         live.task.add_done_callback(sink.task_done)
@@ -211,7 +203,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             try:
                 if not _WORKFLOW_ID.fullmatch(workflow_id):
                     raise errors.invalid_input("", [("workflow_id", _bad_workflow_id(workflow_id))])
-                self._check_stream_limit()
+                self.admission.check_streams(self.open_streams)
                 feed = await self._coord.watch(workflow_id, request.after_seq)
             except (
                 errors.ServiceError,
@@ -265,6 +257,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         for task in list(self._tasks):
             task.cancel()  # the runtime ends it STOPPED/forced and emits RunEnd
         await _wait_tasks(self._tasks, 2.0, None)
+        self.admission.close()
         # Streams end once their RunEnded is written; give slow readers a moment.
         deadline = time.monotonic() + (1.0 if force.is_set() else 5.0)
         while self.open_streams and time.monotonic() < deadline:
@@ -335,14 +328,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         """Claim the workflow id for a new run (raises ServiceError)."""
         if self.draining:
             raise errors.draining()
-        limit = self._config.max_runs
-        if limit and self._coord.live_count() >= limit:
-            raise errors.resource_exhausted(
-                "TOO_MANY_RUNS",
-                f"this server already has {self._coord.live_count()} live runs (limit --max-runs "
-                f"{limit}). How to fix: retry later or on another replica, or raise --max-runs.",
-                limit=str(limit),
-            )
+        self.admission.check_start(self._coord.live_count())
         try:
             live = await self._coord.claim(prepared.workflow_id, prepared.name)
         except coordination.WorkflowBusy as exc:

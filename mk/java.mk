@@ -20,17 +20,20 @@ BENCH_TARGETS += bench-java
 test-java: $(STAMPS)/venv
 	cd $(JAVA_DIR) && $(MVN) $(MVN_FLAGS) test
 
-# The classpath of the compiled client, for plain `java -cp` runs (bench, examples).
+# The classpath of the client and its test code, for plain `java -cp` runs of the examples
+# (test code: they start a local server with the tests' launcher). The pom pins the
+# dependency plugin's version.
 $(JAVA_DIR)/target/classpath.txt: $(JAVA_DIR)/pom.xml
 	cd $(JAVA_DIR) && $(MVN) $(MVN_FLAGS) -q dependency:build-classpath \
-	  -Dmdep.outputFile=target/classpath.txt -DincludeScope=runtime
+	  -Dmdep.outputFile=target/classpath.txt -DincludeScope=test
+JAVA_EXAMPLES_CP := target/test-classes:target/classes:$$(cat target/classpath.txt)
 
 # 16 concurrent Iter streams of the `tokens` graph, read by a Java client in its own JVM.
 bench-java: $(STAMPS)/venv $(JAVA_DIR)/target/classpath.txt
-	cd $(JAVA_DIR) && $(MVN) $(MVN_FLAGS) -q compile
+	cd $(JAVA_DIR) && $(MVN) $(MVN_FLAGS) -q test-compile
 	@mkdir -p $(ROOT)/bench/results
 	cd $(JAVA_DIR) && $(JAVA) -Dhypergraph.root=$(ROOT) \
-	  -cp target/classes:$$(cat target/classpath.txt) dev.hypergraph.grpc.examples.Bench \
+	  -cp $(JAVA_EXAMPLES_CP) dev.hypergraph.grpc.examples.Bench \
 	  > $(ROOT)/bench/results/clients-java.json.tmp
 	@mv $(ROOT)/bench/results/clients-java.json.tmp $(ROOT)/bench/results/clients-java.json
 	@cat $(ROOT)/bench/results/clients-java.json
@@ -38,7 +41,7 @@ bench-java: $(STAMPS)/venv $(JAVA_DIR)/target/classpath.txt
 # The chat example against a server it starts itself: make chat-java PROMPT="hello"
 PROMPT ?= Tell me about hypergraphs
 chat-java: $(STAMPS)/venv $(JAVA_DIR)/target/classpath.txt
-	cd $(JAVA_DIR) && $(MVN) $(MVN_FLAGS) -q compile
+	cd $(JAVA_DIR) && $(MVN) $(MVN_FLAGS) -q test-compile
 	cd $(JAVA_DIR) && $(JAVA) -Dhypergraph.root=$(ROOT) \
-	  -cp target/classes:$$(cat target/classpath.txt) dev.hypergraph.grpc.examples.Chat \
+	  -cp $(JAVA_EXAMPLES_CP) dev.hypergraph.grpc.examples.Chat \
 	  --local $(PROMPT)

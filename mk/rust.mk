@@ -22,7 +22,7 @@ test-rust: $(STAMPS)/venv
 # server (merged and unmerged) and from bare grpc.aio (bench/baseline_server.py).
 bench-rust: $(STAMPS)/venv
 	@mkdir -p $(ROOT)/bench/results
-	cd $(RUST_DIR) && $(RUST_ENV) $(CARGO) run --locked --release --quiet --bin hgbench -- \
+	cd $(RUST_DIR) && $(RUST_ENV) $(CARGO) run --locked --release --quiet --example hgbench -- \
 	  --out $(ROOT)/bench/results/clients-rust.json.tmp > /dev/null
 	@mv $(ROOT)/bench/results/clients-rust.json.tmp $(ROOT)/bench/results/clients-rust.json
 	@cat $(ROOT)/bench/results/clients-rust.json

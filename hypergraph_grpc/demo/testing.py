@@ -15,10 +15,19 @@ from hypergraph import Graph, NodeContext, node
 
 @node(output_name="text")
 async def emit_tokens(
-    count: int, ctx: NodeContext, delay_ms: float = 0.0, prefix: str = "tok"
+    count: int, ctx: NodeContext, delay_ms: float = 0.0, prefix: str = "tok", burst: int = 1
 ) -> str:
-    """Stream `count` tokens "<prefix><i> "; stoppable between tokens."""
+    """Stream `count` tokens "<prefix><i> "; stoppable between tokens.
+
+    With `delay_ms`, `burst` tokens are streamed every `delay_ms` on a fixed schedule,
+    as a model upstream keeps its own pace: a late wake-up catches up instead of
+    slowing the stream down. `burst` > 1 streams tokens in groups, as a provider's
+    network read delivers several server-sent events at once.
+    """
     text = []
+    group = max(1, int(burst))
+    loop = asyncio.get_running_loop()
+    due = loop.time()
     for i in range(int(count)):
         if ctx.stop_requested:
             break
@@ -26,7 +35,9 @@ async def emit_tokens(
         text.append(token)
         ctx.stream(token)
         if delay_ms:
-            await asyncio.sleep(delay_ms / 1000)
+            if i % group == group - 1:
+                due += delay_ms / 1000
+                await asyncio.sleep(max(0.0, due - loop.time()))
         elif i % 64 == 63:
             await asyncio.sleep(0)  # let other streams and Stop requests in
     return "".join(text)

@@ -12,7 +12,7 @@ DETAILS_KEY = "grpc-status-details-bin"
 
 
 class Details:
-    """The ErrorInfo and BadRequest packed in a failed call's status."""
+    """The ErrorInfo, BadRequest and RetryInfo packed in a failed call's status."""
 
     def __init__(self, error: grpc.aio.AioRpcError) -> None:
         self.code = error.code()
@@ -20,6 +20,7 @@ class Details:
         self.status = None
         self.info = None
         self.bad_request = None
+        self.retry_info = None
         for key, value in error.trailing_metadata() or ():
             if key == DETAILS_KEY:
                 self.status = status_pb2.Status.FromString(value)
@@ -34,6 +35,16 @@ class Details:
             elif packed.Is(error_details_pb2.BadRequest.DESCRIPTOR):
                 self.bad_request = error_details_pb2.BadRequest()
                 packed.Unpack(self.bad_request)
+            elif packed.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                self.retry_info = error_details_pb2.RetryInfo()
+                packed.Unpack(self.retry_info)
+
+    @property
+    def retry_after(self) -> float | None:
+        """RetryInfo.retry_delay in seconds; None without a RetryInfo."""
+        if self.retry_info is None:
+            return None
+        return self.retry_info.retry_delay.ToNanoseconds() / 1e9
 
     @property
     def reason(self) -> str:

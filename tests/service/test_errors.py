@@ -101,6 +101,8 @@ async def test_resource_exhausted_runs_streams_and_size():
         streams = await rejected(h.stub.Iter(iter_request("add", a=1, b=1)))
         assert streams.code == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert streams.reason == "TOO_MANY_STREAMS"
+        assert runs.retry_after == streams.retry_after == 1.0
+        assert h.service.admission.refused == {"TOO_MANY_RUNS": 1, "TOO_MANY_STREAMS": 1}
         big = await rejected(h.stub.Run(run_request("echo", value="x" * 5000)))
         assert big.code == grpc.StatusCode.RESOURCE_EXHAUSTED and big.reason == "REQUEST_TOO_LARGE"
         assert "--max-request-bytes" in big.message

@@ -39,6 +39,7 @@ PINNED = {
         "graph_not_found",
         "internal",
         "invalid_input",
+        "overloaded",
         "permission_denied",
         "resource_exhausted",
         "to_status",
@@ -77,6 +78,7 @@ PINNED = {
         "load_specs",
     },
     "hypergraph_grpc.config": {"ServiceConfig"},
+    "hypergraph_grpc.admission": {"Admission", "CORE_PENDING_CALLS", "core_options"},
     "hypergraph_grpc.coordination": {
         "Coordination",
         "CoordinationUnavailable",

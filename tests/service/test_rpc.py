@@ -112,6 +112,14 @@ async def test_iter_streams_every_event_in_order(harness):
 
 
 @pytest.mark.asyncio
+async def test_tokens_graph_streams_bursts_every_token_in_order(harness):
+    request = iter_request("tokens", count=10, prefix="t", delay_ms=1, burst=4)
+    events = await collect(harness.stub.Iter(request))
+    assert text_of(events) == "".join(f"t{i} " for i in range(10))
+    assert events[-1].run_ended.result.status == pb.RUN_STATUS_COMPLETED
+
+
+@pytest.mark.asyncio
 async def test_iter_mixed_chunks_and_usage(harness):
     events = await collect(harness.stub.Iter(iter_request("mixed")))
     chunks = [e.streaming_chunk for e in events if e.WhichOneof("kind") == "streaming_chunk"]

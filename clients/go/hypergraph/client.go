@@ -157,21 +157,23 @@ func (c *Client) Text(ctx context.Context, graph string, values map[string]any, 
 
 // Stop asks a live workflow to stop cooperatively, recording info as the
 // run's stop_info. After grace (when > 0) nodes still running are cancelled
-// and the run ends forced. found is false for an unknown or ended workflow.
-// Stop is idempotent.
-func (c *Client) Stop(ctx context.Context, workflowID string, info map[string]any, grace time.Duration) (found bool, err error) {
+// and the run ends forced. The outcome's Found is false for an unknown or
+// ended workflow. Stop is idempotent.
+func (c *Client) Stop(ctx context.Context, workflowID string, info map[string]any, grace time.Duration) (StopOutcome, error) {
 	req := &hv1.StopRequest{WorkflowId: workflowID}
 	if info != nil {
-		if req.Info, err = toStruct(info, "info."); err != nil {
-			return false, err
+		pv, err := toStruct(info, "info.")
+		if err != nil {
+			return StopOutcome{}, err
 		}
+		req.Info = pv
 	}
 	if grace > 0 {
 		req.Grace = durationpb.New(grace)
 	}
 	resp, err := c.stub.Stop(ctx, req)
 	if err != nil {
-		return false, wrapError(err)
+		return StopOutcome{}, wrapError(err)
 	}
-	return resp.GetFound(), nil
+	return stopOutcomeFromProto(resp), nil
 }

@@ -52,9 +52,10 @@ func TestIterReportsRejectionAtCall(t *testing.T) {
 
 func TestStopUnknownWorkflowIsNotFound(t *testing.T) {
 	client := dial(t)
-	found, err := client.Stop(context.Background(), "go-never-started", map[string]any{"kind": "user_stop"}, time.Second)
-	if err != nil || found {
-		t.Fatalf("Stop = %v, %v; want false, nil", found, err)
+	outcome, err := client.Stop(context.Background(), "go-never-started", map[string]any{"kind": "user_stop"}, time.Second)
+	want := hypergraph.StopOutcome{Found: false, RunID: "", State: hypergraph.RunStateUnspecified}
+	if err != nil || outcome != want {
+		t.Fatalf("Stop = %+v, %v; want %+v, nil", outcome, err, want)
 	}
 }
 
@@ -124,9 +125,9 @@ func TestDetachedRunSurvivesClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	stream.Close()
-	found, err := client.Stop(context.Background(), wfID, map[string]any{"kind": "test_cleanup"}, time.Second)
-	if err != nil || !found {
-		t.Fatalf("Stop of the detached run = %v, %v; want true, nil", found, err)
+	outcome, err := client.Stop(context.Background(), wfID, map[string]any{"kind": "test_cleanup"}, time.Second)
+	if err != nil || !outcome.Found || outcome.State != hypergraph.RunStateStopping || outcome.RunID == "" {
+		t.Fatalf("Stop of the detached run = %+v, %v; want found, STOPPING, a run id", outcome, err)
 	}
 	waitWorkflowFree(t, client, wfID)
 }

@@ -53,3 +53,19 @@ func TestStatusString(t *testing.T) {
 		}
 	}
 }
+
+func TestRunStateString(t *testing.T) {
+	for s, want := range map[RunState]string{RunStateUnspecified: "UNSPECIFIED", RunStateStopping: "STOPPING", RunStateEnded: "ENDED"} {
+		if s.String() != want {
+			t.Errorf("%d.String() = %q, want %q", s, s.String(), want)
+		}
+	}
+}
+
+func TestStopOutcomeCarriesTheWholeAnswer(t *testing.T) {
+	got := stopOutcomeFromProto(&hv1.StopResponse{Found: true, RunId: "run-1", State: hv1.RunState_RUN_STATE_STOPPING})
+	want := StopOutcome{Found: true, RunID: "run-1", State: RunStateStopping}
+	if got != want {
+		t.Fatalf("stopOutcomeFromProto = %+v, want %+v", got, want)
+	}
+}

@@ -99,3 +99,41 @@ func runErrorFromProto(p *hv1.ErrorInfo) *RunError {
 	}
 	return &RunError{Type: p.GetType(), Message: p.GetMessage(), Node: p.GetNode()}
 }
+
+// RunState is a run's lifecycle state as Stop saw it.
+type RunState int32
+
+// The run states (hypergraph.v1.RunState).
+const (
+	RunStateUnspecified RunState = RunState(hv1.RunState_RUN_STATE_UNSPECIFIED)
+	RunStateStopping    RunState = RunState(hv1.RunState_RUN_STATE_STOPPING)
+	RunStateEnded       RunState = RunState(hv1.RunState_RUN_STATE_ENDED)
+)
+
+// String is the state name without its prefix: "STOPPING", "ENDED", "UNSPECIFIED".
+func (s RunState) String() string {
+	switch s {
+	case RunStateStopping:
+		return "STOPPING"
+	case RunStateEnded:
+		return "ENDED"
+	case RunStateUnspecified:
+		return "UNSPECIFIED"
+	}
+	return hv1.RunState(s).String()
+}
+
+// StopOutcome is what Stop answered.
+type StopOutcome struct {
+	// Found is true when a live run was reached; it will end StatusStopped
+	// (also for a repeated request). False for unknown or ended workflows.
+	Found bool
+	// RunID is the run that was reached ("" when not found).
+	RunID string
+	// State is the run's state after the request.
+	State RunState
+}
+
+func stopOutcomeFromProto(p *hv1.StopResponse) StopOutcome {
+	return StopOutcome{Found: p.GetFound(), RunID: p.GetRunId(), State: RunState(p.GetState())}
+}

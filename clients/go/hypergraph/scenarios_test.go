@@ -92,6 +92,7 @@ type scenario struct {
 	StopAfterChunks            int            `json:"stop_after_chunks"`
 	StopInfo                   map[string]any `json:"stop_info"`
 	ExpectStopFound            *bool          `json:"expect_stop_found"`
+	ExpectStopState            string         `json:"expect_stop_state"`
 	ExpectStopInfo             map[string]any `json:"expect_stop_info"`
 	ExpectPartialOutput        string         `json:"expect_partial_output"`
 	CancelAfterChunks          int            `json:"cancel_after_chunks"`
@@ -284,6 +285,7 @@ func runStopMidStream(t *testing.T, client *hypergraph.Client, sc scenario) {
 		t.Errorf("stream workflow id %q, want %q", stream.WorkflowID(), wfID)
 	}
 	var text strings.Builder
+	var stop hypergraph.StopOutcome
 	chunks := 0
 	for ev, err := range stream.Events() {
 		if err != nil {
@@ -296,13 +298,17 @@ func runStopMidStream(t *testing.T, client *hypergraph.Client, sc scenario) {
 		text.WriteString(c.Text)
 		if chunks++; chunks == sc.StopAfterChunks {
 			other := dial(t) // a second client, as another service would
-			found, err := other.Stop(ctx, wfID, sc.StopInfo, 0)
+			outcome, err := other.Stop(ctx, wfID, sc.StopInfo, 0)
 			if err != nil {
 				t.Fatalf("Stop: %v", err)
 			}
-			if sc.ExpectStopFound != nil && found != *sc.ExpectStopFound {
-				t.Errorf("Stop found = %v, want %v", found, *sc.ExpectStopFound)
+			if sc.ExpectStopFound != nil && outcome.Found != *sc.ExpectStopFound {
+				t.Errorf("Stop found = %v, want %v", outcome.Found, *sc.ExpectStopFound)
 			}
+			if sc.ExpectStopState != "" && outcome.State.String() != sc.ExpectStopState {
+				t.Errorf("Stop state = %v, want %v", outcome.State, sc.ExpectStopState)
+			}
+			stop = outcome
 		}
 	}
 	res := stream.Result()
@@ -310,6 +316,9 @@ func runStopMidStream(t *testing.T, client *hypergraph.Client, sc scenario) {
 		t.Fatal("the stream ended without a RunEnded result")
 	}
 	checkResult(t, sc, res)
+	if stop.Found && stop.RunID != res.RunID {
+		t.Errorf("Stop run id %q, want the stream's run id %q", stop.RunID, res.RunID)
+	}
 	if sc.ExpectPartialOutput != "" {
 		if got := res.Values[sc.ExpectPartialOutput]; got != text.String() {
 			t.Errorf("output %q = %q, want the streamed text %q", sc.ExpectPartialOutput, got, text.String())

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::error::Error;
-use crate::event::{GraphInfo, RunResult};
+use crate::event::{GraphInfo, RunResult, StopOutcome};
 use crate::options::CallOptions;
 use crate::pb;
 use crate::pb::runner_service_client::RunnerServiceClient;
@@ -21,17 +21,6 @@ use crate::value::{to_proto_struct, IntoValues};
 pub struct Client {
     rpc: RunnerServiceClient<Channel>,
     timeout: Option<Duration>,
-}
-
-/// What a Stop request reached.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StopReply {
-    /// True when a live run with that id was reached and will end STOPPED.
-    pub found: bool,
-    /// The run id that was reached (empty when not found).
-    pub run_id: String,
-    /// The run's state after the request.
-    pub state: pb::RunState,
 }
 
 impl Client {
@@ -137,20 +126,11 @@ impl Client {
         Ok(EventStream::new(streaming, deadline))
     }
 
-    /// Asks a live workflow to stop; returns true when a live run was reached.
+    /// Asks a live workflow to stop; the outcome says whether a live run was
+    /// reached (`found`), which run (`run_id`) and its state after the request.
     /// `info` (an object, or null) becomes the run's stop_info; after `grace`,
-    /// nodes still running are cancelled.
-    pub async fn stop(&self, workflow_id: &str, info: Value, grace: Option<Duration>) -> Result<bool, Error> {
-        Ok(self.stop_reply(workflow_id, info, grace).await?.found)
-    }
-
-    /// Like [`Client::stop`], returning the run id and state too.
-    pub async fn stop_reply(
-        &self,
-        workflow_id: &str,
-        info: Value,
-        grace: Option<Duration>,
-    ) -> Result<StopReply, Error> {
+    /// nodes still running are cancelled. Idempotent.
+    pub async fn stop(&self, workflow_id: &str, info: Value, grace: Option<Duration>) -> Result<StopOutcome, Error> {
         let info = match info {
             Value::Null => Map::new(),
             Value::Object(map) => map,
@@ -164,11 +144,7 @@ impl Client {
         let request = self.request(message, self.timeout);
         let mut rpc = self.rpc.clone();
         let reply = unary(self.timeout, rpc.stop(request)).await?;
-        Ok(StopReply {
-            found: reply.found,
-            run_id: reply.run_id,
-            state: pb::RunState::try_from(reply.state).unwrap_or(pb::RunState::Unspecified),
-        })
+        Ok(StopOutcome::from(reply))
     }
 
     fn request<T>(&self, message: T, timeout: Option<Duration>) -> tonic::Request<T> {

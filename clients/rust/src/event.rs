@@ -51,6 +51,62 @@ impl std::fmt::Display for RunStatus {
     }
 }
 
+/// A run's lifecycle state as Stop saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunState {
+    /// No live run was found (or a server newer than this client).
+    Unspecified,
+    /// The run is live and stopping.
+    Stopping,
+    /// The run has already ended.
+    Ended,
+}
+
+impl RunState {
+    /// The short name used in clients/scenarios.json: "STOPPING", "ENDED", "UNSPECIFIED".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Unspecified => "UNSPECIFIED",
+            RunState::Stopping => "STOPPING",
+            RunState::Ended => "ENDED",
+        }
+    }
+}
+
+impl From<i32> for RunState {
+    fn from(v: i32) -> Self {
+        match pb::RunState::try_from(v) {
+            Ok(pb::RunState::Stopping) => RunState::Stopping,
+            Ok(pb::RunState::Ended) => RunState::Ended,
+            _ => RunState::Unspecified,
+        }
+    }
+}
+
+impl std::fmt::Display for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What Stop answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopOutcome {
+    /// True when a live run was reached; it will end `Stopped` (also for a repeated
+    /// request). False for unknown or already ended workflows.
+    pub found: bool,
+    /// The run that was reached (empty when not found).
+    pub run_id: String,
+    /// The run's state after the request.
+    pub state: RunState,
+}
+
+impl From<pb::StopResponse> for StopOutcome {
+    fn from(reply: pb::StopResponse) -> Self {
+        StopOutcome { found: reply.found, run_id: reply.run_id, state: RunState::from(reply.state) }
+    }
+}
+
 /// The error that failed a run or a node.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RunError {
@@ -382,5 +438,14 @@ mod tests {
     fn status_names_match_scenarios() {
         assert_eq!(RunStatus::from(pb::RunStatus::Stopped as i32).as_str(), "STOPPED");
         assert_eq!(RunStatus::from(99), RunStatus::Unspecified);
+    }
+
+    #[test]
+    fn stop_response_converts_to_the_whole_outcome() {
+        let reply = pb::StopResponse { found: true, run_id: "run-1".into(), state: pb::RunState::Stopping as i32 };
+        let want = StopOutcome { found: true, run_id: "run-1".into(), state: RunState::Stopping };
+        assert_eq!(StopOutcome::from(reply), want);
+        assert_eq!(RunState::from(pb::RunState::Ended as i32).as_str(), "ENDED");
+        assert_eq!(RunState::from(99), RunState::Unspecified);
     }
 }

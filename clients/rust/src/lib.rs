@@ -19,7 +19,6 @@
 pub mod client;
 pub mod error;
 pub mod event;
-pub mod local_server;
 pub mod options;
 pub mod stream;
 pub mod value;
@@ -30,10 +29,11 @@ pub mod pb {
     tonic::include_proto!("hypergraph.v1");
 }
 
-pub use client::{Client, StopReply};
+pub use client::Client;
 pub use error::{code_name, Error, FieldViolation, RpcError};
-pub use event::{Chunk, Event, EventKind, GraphInfo, InputInfo, OutputInfo, RunError, RunResult, RunStatus};
-pub use local_server::LocalServer;
+pub use event::{
+    Chunk, Event, EventKind, GraphInfo, InputInfo, OutputInfo, RunError, RunResult, RunState, RunStatus, StopOutcome,
+};
 pub use options::CallOptions;
 pub use stream::{EventStream, TextStream};
 pub use tonic::Code;

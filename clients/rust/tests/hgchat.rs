@@ -6,7 +6,9 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hypergraph_client::LocalServer;
+mod common;
+
+use common::LocalServer;
 
 fn server() -> LocalServer {
     let args = ["--graphs", "hypergraph_grpc.demo:GRAPHS", "--graphs", "hypergraph_grpc.demo.testing:GRAPHS"];

@@ -9,7 +9,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hypergraph_client::{code_name, CallOptions, Client, Error, Event, EventKind, LocalServer, RunResult, RunStatus};
+mod common;
+
+use common::LocalServer;
+use hypergraph_client::{
+    code_name, CallOptions, Client, Error, Event, EventKind, RunResult, RunState, RunStatus, StopOutcome,
+};
 use serde_json::{json, Map, Value};
 
 type Outcome = Result<(), String>;
@@ -31,6 +36,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "stop_after_chunks",
     "stop_info",
     "expect_stop_found",
+    "expect_stop_state",
     "expect_stop_info",
     "expect_partial_output",
     "cancel_after_chunks",
@@ -206,22 +212,34 @@ async fn stop_mid_stream_case(client: &Client, case: &Map<String, Value>, addr: 
         client.iter(graph(case), values(case), options(case).workflow_id(&wf)).await.map_err(|e| e.to_string())?;
     let mut seen = Vec::new();
     let stop_after = case["stop_after_chunks"].as_u64().unwrap() as usize;
-    let mut stop_found = None;
+    let mut outcome: Option<StopOutcome> = None;
     while let Some(event) = events.next().await {
         seen.push(event.map_err(|e| e.to_string())?);
-        if stop_found.is_none() && seen.iter().filter(|e| e.is_chunk()).count() >= stop_after {
+        if outcome.is_none() && seen.iter().filter(|e| e.is_chunk()).count() >= stop_after {
             // A second client, on its own connection, stops the run by id.
             let other = Client::connect(addr).await.map_err(|e| e.to_string())?;
-            stop_found = Some(other.stop(&wf, case["stop_info"].clone(), None).await.map_err(|e| e.to_string())?);
+            outcome = Some(other.stop(&wf, case["stop_info"].clone(), None).await.map_err(|e| e.to_string())?);
         }
     }
-    check(stop_found.is_some(), format!("the run ended before {stop_after} chunks"))?;
+    let outcome = outcome.ok_or(format!("the run ended before {stop_after} chunks"))?;
     if let Some(want) = case.get("expect_stop_found") {
-        check(Some(want.as_bool().unwrap()) == stop_found, format!("Stop found = {stop_found:?}, expected {want}"))?;
+        check(want.as_bool() == Some(outcome.found), format!("Stop found = {}, expected {want}", outcome.found))?;
+    }
+    if let Some(want) = case.get("expect_stop_state") {
+        check(
+            want.as_str() == Some(outcome.state.as_str()),
+            format!("Stop state = {}, expected {want}", outcome.state),
+        )?;
     }
     check_sequence(&seen)?;
     let result = seen.last().unwrap().result().unwrap();
     check(result.workflow_id == wf, format!("result workflow_id {:?} != {wf:?}", result.workflow_id))?;
+    if outcome.found {
+        check(
+            outcome.run_id == result.run_id,
+            format!("Stop run_id {:?} != the stream's {:?}", outcome.run_id, result.run_id),
+        )?;
+    }
     if let Some(output) = case.get("expect_partial_output") {
         let text = concat_text(&seen);
         let got = result.get(output.as_str().unwrap());
@@ -436,9 +454,10 @@ async fn stream_text_failed_run(client: Client) -> Outcome {
 }
 
 async fn stop_unknown(client: Client) -> Outcome {
-    let found =
+    let outcome =
         client.stop(&workflow_id("nobody"), json!({"kind": "user_stop"}), None).await.map_err(|e| e.to_string())?;
-    check(!found, "Stop of an unknown workflow said found".into())?;
+    let not_found = StopOutcome { found: false, run_id: String::new(), state: RunState::Unspecified };
+    check(outcome == not_found, format!("Stop of an unknown workflow answered {outcome:?}"))?;
     let err = client.stop("x", json!("not an object"), None).await.err().ok_or("non-object stop info accepted")?;
     check(matches!(err, Error::InvalidValue(_)), format!("expected a local InvalidValue, got {err}"))
 }
@@ -501,9 +520,13 @@ async fn detach_keeps_run(client: Client) -> Outcome {
     // Give the server time to see the cancel: a run it stopped would now be over,
     // and Stop would answer found = false.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let reply = client.stop_reply(&wf, json!({"kind": "test_cleanup"}), Some(Duration::from_secs(1))).await;
+    let reply = client.stop(&wf, json!({"kind": "test_cleanup"}), Some(Duration::from_secs(1))).await;
     let reply = reply.map_err(|e| e.to_string())?;
     check(reply.found, format!("the detached run was not alive after its stream was dropped: {reply:?}"))?;
+    check(
+        reply.state == RunState::Stopping && !reply.run_id.is_empty(),
+        format!("the detached run's stop outcome: {reply:?}"),
+    )?;
     let probe = json!({"graph": "add", "values": {"a": 1, "b": 1}, "retry_code": "ALREADY_EXISTS", "within_ms": 5000});
     probe_until_free(&client, &probe, &wf).await
 }

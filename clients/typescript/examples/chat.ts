@@ -12,7 +12,7 @@
 // Exit codes: 0 completed, 1 failed or RPC error, 2 usage, 130 stopped by Ctrl-C.
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { Code, ConnectError, RunFailedError, codeName, createHypergraphClient } from "../src/index.js";
+import { Code, RpcError, RunFailedError, createHypergraphClient } from "../src/index.js";
 
 const USAGE = "usage: chat [--url http://127.0.0.1:50051] [--graph chat] [--prompt-input prompt] [-i KEY=VALUE]... PROMPT...";
 
@@ -86,9 +86,9 @@ async function main(): Promise<number> {
     return 0;
   } catch (err) {
     process.stdout.write("\n");
-    if (err instanceof ConnectError && err.code === Code.Canceled && abandon.signal.aborted) return 130;
+    if (err instanceof RpcError && err.code === Code.Canceled && abandon.signal.aborted) return 130;
     if (err instanceof RunFailedError) console.error(err.message);
-    else if (err instanceof ConnectError) console.error(`${codeName(err.code)}: ${err.rawMessage} (server ${url})`);
+    else if (err instanceof RpcError) console.error(`${err.codeName}: ${err.rawMessage} (server ${url})`);
     else throw err;
     return 1;
   } finally {

@@ -14,9 +14,16 @@ import {
   type Event as PbEvent,
   type GraphInfo as PbGraphInfo,
 } from "./gen/hypergraph/v1/runner_pb.js";
-import { toEvent, toRunResult, type HypergraphEvent, type RunResult } from "./events.js";
-import { RunFailedError } from "./errors.js";
-import { fromValue, toStruct } from "./values.js";
+import {
+  toEvent,
+  toRunResult,
+  toStopOutcome,
+  type HypergraphEvent,
+  type RunResult,
+  type StopOutcome,
+} from "./events.js";
+import { clientError, HypergraphError, RunFailedError } from "./errors.js";
+import { fromValue, toStruct, ValueConversionError } from "./values.js";
 
 /** Options of createHypergraphClient. */
 export interface ClientOptions {
@@ -112,8 +119,8 @@ export interface HypergraphClient {
   iter(graph: string, values?: Record<string, unknown>, opts?: IterOptions): AsyncIterable<HypergraphEvent>;
   /** Start a workflow and yield only its text chunks; throws RunFailedError if the run FAILED. */
   streamText(graph: string, values?: Record<string, unknown>, opts?: IterOptions): TextStream;
-  /** Ask a live workflow to stop; true when a live run was reached. Idempotent. */
-  stop(workflowId: string, opts?: StopOptions): Promise<boolean>;
+  /** Ask a live workflow to stop; `found` when a live run was reached. Idempotent. */
+  stop(workflowId: string, opts?: StopOptions): Promise<StopOutcome>;
   /** Attach to a workflow's events by id (cluster deployments; one process answers UNIMPLEMENTED). */
   watch(workflowId: string, opts?: WatchOptions): AsyncIterable<HypergraphEvent>;
   /** Close the connection (and any open streams). Idle connections do not keep the process alive. */
@@ -141,7 +148,7 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
   return {
     raw,
     async listGraphs(opts = {}) {
-      const response = await raw.listGraphs({}, callOptions(opts));
+      const response = await unary(raw.listGraphs({}, callOptions(opts)));
       return response.graphs.map(toGraphInfo);
     },
     async run(graph, values, opts = {}) {
@@ -152,7 +159,7 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
         select: opts.select ?? [],
         maxIterations: opts.maxIterations ?? 0,
       });
-      const response = await raw.run(request, callOptions(opts));
+      const response = await unary(raw.run(request, callOptions(opts)));
       return toRunResult(response.result);
     },
     iter,
@@ -163,8 +170,8 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
         info: opts.info === undefined ? undefined : toStruct(opts.info, "info"),
         grace: opts.graceMs === undefined ? undefined : durationFromMs(opts.graceMs),
       });
-      const response = await raw.stop(request, callOptions(opts));
-      return response.found;
+      const response = await unary(raw.stop(request, callOptions(opts)));
+      return toStopOutcome(response);
     },
     watch(workflowId, opts = {}) {
       const request = create(WatchRequestSchema, { workflowId, afterSeq: BigInt(opts.afterSeq ?? 0) });
@@ -207,9 +214,20 @@ async function* events(
   callerSignal?.addEventListener("abort", forward, { once: true });
   try {
     for await (const event of start(controller.signal)) yield toEvent(event);
+  } catch (err) {
+    throw clientError(err);
   } finally {
     callerSignal?.removeEventListener("abort", forward);
     controller.abort();
+  }
+}
+
+/** A unary call whose failure surfaces as this client's error. */
+async function unary<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    throw clientError(err);
   }
 }
 
@@ -236,12 +254,12 @@ function textStream(source: AsyncIterable<HypergraphEvent>, workflowId: string |
           return;
         }
       }
-      throw new Error("the event stream ended without a runEnded event; the server closed it early");
+      throw new HypergraphError("the event stream ended without a runEnded event; the server closed it early");
     } catch (err) {
       finish({ err });
       throw err;
     } finally {
-      finish({ err: new Error("the text stream was left before the run ended") });
+      finish({ err: new HypergraphError("the text stream was left before the run ended") });
     }
   }
   // defineProperty, not Object.assign: assign would copy the getter's value once.
@@ -277,7 +295,7 @@ function callOptions(opts: CallOpts): CallOptions {
 /** A google.protobuf.Duration for a number of milliseconds (>= 0). */
 export function durationFromMs(ms: number): Duration {
   if (!Number.isFinite(ms) || ms < 0) {
-    throw new RangeError(`graceMs must be a finite number of milliseconds >= 0, got ${ms}`);
+    throw new ValueConversionError("graceMs", `a finite number of milliseconds >= 0 is required, got ${ms}`);
   }
   const nanos = BigInt(Math.round(ms * 1e6));
   return create(DurationSchema, { seconds: nanos / 1_000_000_000n, nanos: Number(nanos % 1_000_000_000n) });

@@ -1,15 +1,11 @@
-// Reading gRPC errors: status code names and the google.rpc details the
+// The client's errors: every error it throws is a HypergraphError. A failed
+// call is an RpcError carrying the status code and the google.rpc details the
 // server attaches (ErrorInfo with domain "hypergraph.dev", BadRequest).
 import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  BadRequestSchema,
-  ErrorInfoSchema,
-  type BadRequest_FieldViolation,
-  type ErrorInfo,
-} from "./gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "./gen/google/rpc/error_details_pb.js";
 import type { RunResult } from "./events.js";
 
-export { Code, ConnectError };
+export { Code };
 
 /** The domain of every ErrorInfo this server sends. */
 export const ERROR_DOMAIN = "hypergraph.dev";
@@ -33,38 +29,79 @@ export function codeFromName(name: string): Code {
   return code as Code;
 }
 
-/** The google.rpc.ErrorInfo detail of an error, if it has one. */
-export function errorInfo(err: unknown): ErrorInfo | undefined {
-  return asConnectError(err)?.findDetails(ErrorInfoSchema)[0];
+/** The base of every error this client throws. */
+export class HypergraphError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
 }
 
-/** The machine-readable reason (e.g. "GRAPH_NOT_FOUND", "INVALID_INPUT"), or undefined. */
-export function errorReason(err: unknown): string | undefined {
-  return errorInfo(err)?.reason;
+/** One google.rpc.BadRequest field violation, e.g. field "values.b". */
+export interface FieldViolation {
+  field: string;
+  description: string;
 }
 
-/** Every google.rpc.BadRequest field violation of an error (field, description, reason). */
-export function fieldViolations(err: unknown): BadRequest_FieldViolation[] {
-  const error = asConnectError(err);
-  if (error === undefined) return [];
-  return error.findDetails(BadRequestSchema).flatMap((detail) => detail.fieldViolations);
-}
+/**
+ * A call failed with a gRPC status: unknown graph (NOT_FOUND), bad input
+ * (INVALID_ARGUMENT with fieldViolations), a workflow id already running
+ * (ALREADY_EXISTS), deadline, cancellation, an unreachable server (UNAVAILABLE), ...
+ * A node that raises is not an RpcError: that run's result has status "FAILED".
+ */
+export class RpcError extends HypergraphError {
+  /** The status code, e.g. Code.NotFound. */
+  readonly code: Code;
+  /** The status message as the server sent it. */
+  readonly rawMessage: string;
+  /** google.rpc.ErrorInfo reason, e.g. "GRAPH_NOT_FOUND" ("" when the status has none). */
+  readonly reason: string;
+  /** google.rpc.ErrorInfo domain: ERROR_DOMAIN for this server ("" when none). */
+  readonly domain: string;
+  /** google.rpc.ErrorInfo metadata. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Every google.rpc.BadRequest field violation. */
+  readonly fieldViolations: readonly FieldViolation[];
+  /** The transport's error, with every detail (findDetails) and the response metadata. */
+  declare readonly cause: ConnectError;
 
-function asConnectError(err: unknown): ConnectError | undefined {
-  if (err instanceof ConnectError) return err;
-  if (err instanceof Error) return ConnectError.from(err);
-  return undefined;
+  constructor(cause: ConnectError) {
+    const info = cause.findDetails(ErrorInfoSchema)[0];
+    const violations = cause
+      .findDetails(BadRequestSchema)
+      .flatMap((detail) => detail.fieldViolations.map(({ field, description }) => ({ field, description })));
+    const lines = [`${codeName(cause.code)}: ${cause.rawMessage}`, ...violations.map((v) => `  ${v.field}: ${v.description}`)];
+    super(lines.join("\n"), { cause });
+    this.code = cause.code;
+    this.rawMessage = cause.rawMessage;
+    this.reason = info?.reason ?? "";
+    this.domain = info?.domain ?? "";
+    this.metadata = { ...(info?.metadata ?? {}) };
+    this.fieldViolations = violations;
+  }
+
+  /** The canonical name of the code, e.g. "NOT_FOUND". */
+  get codeName(): string {
+    return codeName(this.code);
+  }
 }
 
 /**
  * Thrown by streamText() when the run ended FAILED (a node raised): the RPC
- * itself succeeded, so this is not a ConnectError. The result says which node
- * and why.
+ * itself succeeded, so this is not an RpcError. The result says which node and why.
  */
-export class RunFailedError extends Error {
+export class RunFailedError extends HypergraphError {
   constructor(readonly result: RunResult) {
     const e = result.error;
     super(`workflow ${result.workflowId} failed${e?.node ? ` in node ${e.node}` : ""}: ${e?.type ?? "Error"}: ${e?.message ?? ""}`);
-    this.name = "RunFailedError";
   }
+}
+
+/**
+ * The error a failed call surfaces as: this client's own errors pass through,
+ * anything from the transport (ConnectError, or what Connect converts to one) becomes an RpcError.
+ */
+export function clientError(err: unknown): HypergraphError {
+  if (err instanceof HypergraphError) return err;
+  return new RpcError(ConnectError.from(err));
 }

@@ -3,15 +3,31 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import {
+  RunState as PbRunState,
   RunStatus as PbRunStatus,
   type ErrorInfo as PbErrorInfo,
   type Event as PbEvent,
   type RunResult as PbRunResult,
+  type StopResponse as PbStopResponse,
 } from "./gen/hypergraph/v1/runner_pb.js";
+import { HypergraphError } from "./errors.js";
 import { fromValue } from "./values.js";
 
 /** How a run ended. */
 export type RunStatus = "COMPLETED" | "FAILED" | "STOPPED" | "UNSPECIFIED";
+
+/** A run's lifecycle state as Stop saw it. */
+export type RunState = "STOPPING" | "ENDED" | "UNSPECIFIED";
+
+/** What stop() answered. */
+export interface StopOutcome {
+  /** True when a live run was reached; it will end STOPPED (also for a repeated stop). */
+  found: boolean;
+  /** The run that was reached ("" when not found). */
+  runId: string;
+  /** The run's state after the request ("UNSPECIFIED" when not found). */
+  state: RunState;
+}
 
 /** The error that failed a run or a node. */
 export interface RunError {
@@ -89,10 +105,20 @@ const STATUS_NAMES: Record<number, RunStatus> = {
   [PbRunStatus.STOPPED]: "STOPPED",
 };
 
+const STATE_NAMES: Record<number, RunState> = {
+  [PbRunState.STOPPING]: "STOPPING",
+  [PbRunState.ENDED]: "ENDED",
+};
+
+/** Convert a generated StopResponse to a StopOutcome. */
+export function toStopOutcome(pb: PbStopResponse): StopOutcome {
+  return { found: pb.found, runId: pb.runId, state: STATE_NAMES[pb.state] ?? "UNSPECIFIED" };
+}
+
 /** Convert a generated RunResult message to a RunResult with native values. */
 export function toRunResult(pb: PbRunResult | undefined): RunResult {
   if (pb === undefined) {
-    throw new Error("the server sent a run result without its result field; this is a server bug");
+    throw new HypergraphError("the server sent a run result without its result field; this is a server bug");
   }
   const result: RunResult = {
     workflowId: pb.workflowId,

@@ -21,17 +21,18 @@ export {
   type HypergraphEvent,
   type RunError,
   type RunResult,
+  type RunState,
   type RunStatus,
+  type StopOutcome,
 } from "./events.js";
 export {
   Code,
-  ConnectError,
   ERROR_DOMAIN,
+  HypergraphError,
+  RpcError,
   RunFailedError,
   codeFromName,
   codeName,
-  errorInfo,
-  errorReason,
-  fieldViolations,
+  type FieldViolation,
 } from "./errors.js";
 export { ValueConversionError, fromValue, toJsonValue, toStruct, type JsonObject, type JsonValue } from "./values.js";

@@ -6,14 +6,14 @@
 // cannot carry is refused here, with its path, instead of being silently dropped.
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { Value } from "@bufbuild/protobuf/wkt";
+import { HypergraphError } from "./errors.js";
 
 export type { JsonObject, JsonValue };
 
 /** Thrown for an input value that google.protobuf.Struct cannot carry. */
-export class ValueConversionError extends TypeError {
+export class ValueConversionError extends HypergraphError {
   constructor(readonly path: string, message: string) {
     super(`${path}: ${message}`);
-    this.name = "ValueConversionError";
   }
 }
 

@@ -4,21 +4,20 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import {
-  ConnectError,
   Code,
+  HypergraphError,
+  RpcError,
   RunFailedError,
   codeFromName,
-  codeName,
   createHypergraphClient,
   ERROR_DOMAIN,
-  errorInfo,
-  errorReason,
-  fieldViolations,
   type HypergraphClient,
   type HypergraphEvent,
   type RunResult,
+  type StopOutcome,
 } from "../src/index.js";
 import { SCENARIOS_PATH, startServer, type RunningServer } from "./server.js";
 
@@ -35,6 +34,7 @@ interface Scenario {
   expect_error_type?: string;
   expect_error_message_contains?: string;
   expect_stop_found?: boolean;
+  expect_stop_state?: string;
   expect_stop_info?: Record<string, unknown>;
   expect_partial_output?: string;
   expect_code?: string;
@@ -117,17 +117,20 @@ async function runStopMidStream(s: Scenario): Promise<void> {
   const workflowId = uniqueId("ts-stop");
   const events: HypergraphEvent[] = [];
   let chunks = 0;
-  let found: boolean | undefined;
+  let outcome: StopOutcome | undefined;
   for await (const event of client.iter(s.graph!, s.values, { workflowId })) {
     events.push(event);
     if (event.kind === "streamingChunk" && ++chunks === s.stop_after_chunks) {
-      found = await second.stop(workflowId, { info: s.stop_info });
+      outcome = await second.stop(workflowId, { info: s.stop_info });
     }
   }
-  assert.equal(found, s.expect_stop_found, "StopResponse.found");
+  assert.ok(outcome !== undefined, "stop was called");
+  if (s.expect_stop_found !== undefined) assert.equal(outcome.found, s.expect_stop_found, "StopResponse.found");
+  if (s.expect_stop_state !== undefined) assert.equal(outcome.state, s.expect_stop_state, "StopResponse.state");
   checkSequence(events);
   const result = lastResult(events);
   checkResult(result, s);
+  if (outcome.found) assert.equal(outcome.runId, result.runId, "StopResponse.run_id is the stream's run");
   if (s.expect_stop_info !== undefined) assert.deepEqual(result.stopInfo, s.expect_stop_info);
   if (s.expect_partial_output !== undefined) {
     // The output holds exactly what was streamed: every chunk, none lost.
@@ -147,7 +150,7 @@ async function runCancel(s: Scenario): Promise<void> {
         assert.notEqual(event.kind, "runEnded", "the run must not end by itself before the cancel");
       }
     })(),
-    (err: unknown) => err instanceof ConnectError && err.code === Code.Canceled,
+    (err: unknown) => err instanceof RpcError && err.code === Code.Canceled,
   );
   await probeUntilEnded(workflowId, s.probe!);
 }
@@ -162,7 +165,7 @@ async function probeUntilEnded(workflowId: string, probe: NonNullable<Scenario["
       assert.equal(result.status, "COMPLETED");
       return;
     } catch (err) {
-      const retry = err instanceof ConnectError && err.code === retryCode && Date.now() < deadline;
+      const retry = err instanceof RpcError && err.code === retryCode && Date.now() < deadline;
       if (!retry) throw err;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -171,15 +174,15 @@ async function probeUntilEnded(workflowId: string, probe: NonNullable<Scenario["
 
 async function assertRpcError(call: Promise<unknown>, s: Scenario): Promise<void> {
   await assert.rejects(call, (err: unknown) => {
-    assert.ok(err instanceof ConnectError, `expected a ConnectError, got ${String(err)}`);
-    assert.equal(codeName(err.code), s.expect_code, `status code (message: ${err.rawMessage})`);
+    assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
+    assert.equal(err.codeName, s.expect_code, `status code (message: ${err.rawMessage})`);
     if (s.expect_message_contains !== undefined) assert.ok(err.rawMessage.includes(s.expect_message_contains), err.rawMessage);
     if (s.expect_error_reason !== undefined) {
-      assert.equal(errorReason(err), s.expect_error_reason);
-      assert.equal(errorInfo(err)?.domain, ERROR_DOMAIN, "ErrorInfo.domain");
+      assert.equal(err.reason, s.expect_error_reason);
+      assert.equal(err.domain, ERROR_DOMAIN, "ErrorInfo.domain");
     }
     if (s.expect_field_violation !== undefined) {
-      const fields = fieldViolations(err).map((v) => v.field);
+      const fields = err.fieldViolations.map((v) => v.field);
       assert.ok(fields.includes(s.expect_field_violation), `field violations ${JSON.stringify(fields)}`);
     }
     return true;
@@ -213,6 +216,15 @@ function lastResult(events: HypergraphEvent[]): RunResult {
 
 function textOf(events: HypergraphEvent[]): string {
   return events.map((e) => (e.kind === "streamingChunk" ? (e.text ?? "") : "")).join("");
+}
+
+/** The URL of a loopback port that nothing listens on (bound, then closed). */
+async function closedPortUrl(): Promise<string> {
+  const listener = createServer();
+  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  const { port } = listener.address() as AddressInfo;
+  await new Promise<void>((resolve) => listener.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
 }
 
 async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
@@ -260,13 +272,16 @@ describe("wrapper helpers against the server", () => {
     for await (const event of client.iter("tokens", { count: 100000, delay_ms: 5 }, { workflowId, detach: true })) {
       if (event.kind === "streamingChunk" && ++chunks === 3) break;
     }
-    assert.equal(await second.stop(workflowId, { info: { kind: "cleanup" } }), true, "the detached run is still live");
+    const outcome = await second.stop(workflowId, { info: { kind: "cleanup" } });
+    assert.equal(outcome.found, true, "the detached run is still live");
+    assert.equal(outcome.state, "STOPPING");
+    assert.match(outcome.runId, /\S/, "the run id of the detached run");
     await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
   });
 
   test("watch of an unknown workflow answers NOT_FOUND", { timeout: TEST_TIMEOUT_MS }, async () => {
     await assert.rejects(collect(client.watch(uniqueId("ts-watch"))), (err: unknown) => {
-      assert.ok(err instanceof ConnectError, String(err));
+      assert.ok(err instanceof RpcError, String(err));
       assert.equal(err.code, Code.NotFound, err.rawMessage);
       return true;
     });
@@ -282,17 +297,35 @@ describe("wrapper helpers against the server", () => {
           if (event.kind === "streamingChunk") chunks++;
         }
       })(),
-      (err: unknown) => err instanceof ConnectError && err.code === Code.DeadlineExceeded,
+      (err: unknown) => err instanceof RpcError && err.code === Code.DeadlineExceeded,
     );
     assert.ok(chunks > 0, "chunks arrived before the deadline");
     await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
   });
 
-  test("stop of an unknown workflow returns false", { timeout: TEST_TIMEOUT_MS }, async () => {
-    assert.equal(await client.stop(uniqueId("ts-none"), { info: { kind: "user_stop" }, graceMs: 100 }), false);
+  test("stop of an unknown workflow is not found, with no run id", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const outcome = await client.stop(uniqueId("ts-none"), { info: { kind: "user_stop" }, graceMs: 100 });
+    assert.deepEqual(outcome, { found: false, runId: "", state: "UNSPECIFIED" });
+  });
+
+  test("an unreachable server is an RpcError UNAVAILABLE", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const closed = createHypergraphClient({ baseUrl: await closedPortUrl() });
+    try {
+      await assert.rejects(closed.listGraphs(), (err: unknown) => {
+        assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
+        assert.equal(err.code, Code.Unavailable, err.message);
+        return true;
+      });
+    } finally {
+      closed.close();
+    }
   });
 
   test("a value JSON cannot carry is refused before the call, with its path", { timeout: TEST_TIMEOUT_MS }, async () => {
-    await assert.rejects(client.run("echo", { value: { when: undefined } }), /values\.value\.when: undefined/);
+    await assert.rejects(client.run("echo", { value: { when: undefined } }), (err: unknown) => {
+      assert.ok(err instanceof HypergraphError && !(err instanceof RpcError), String(err));
+      assert.match(err.message, /values\.value\.when: undefined/);
+      return true;
+    });
   });
 });

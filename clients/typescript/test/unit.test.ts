@@ -3,44 +3,46 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
-  Code,
-  ConnectError,
+  HypergraphError,
+  RpcError,
+  RunFailedError,
   ValueConversionError,
   codeFromName,
   codeName,
   durationFromMs,
-  errorReason,
-  fieldViolations,
   fromValue,
   toEvent,
   toRunResult,
   toStruct,
 } from "../src/index.js";
 import * as api from "../src/index.js";
+import { clientError } from "../src/errors.js";
 import {
   EventSchema,
   RunRequestSchema,
   RunResultSchema,
+  RunState,
   RunStatus,
+  StopResponseSchema,
   StreamingChunkSchema,
 } from "../src/gen/hypergraph/v1/runner_pb.js";
+import { toStopOutcome } from "../src/events.js";
 import { BadRequestSchema, ErrorInfoSchema } from "../src/gen/google/rpc/error_details_pb.js";
 
 test("public API names are pinned", () => {
   assert.deepEqual(Object.keys(api).sort(), [
     "Code",
-    "ConnectError",
     "ERROR_DOMAIN",
+    "HypergraphError",
+    "RpcError",
     "RunFailedError",
     "ValueConversionError",
     "codeFromName",
     "codeName",
     "createHypergraphClient",
     "durationFromMs",
-    "errorInfo",
-    "errorReason",
-    "fieldViolations",
     "fromValue",
     "toEvent",
     "toJsonValue",
@@ -174,20 +176,55 @@ test("code names map both ways", () => {
   assert.throws(() => codeFromName("NO_SUCH_CODE"), /unknown gRPC status code name "NO_SUCH_CODE"/);
 });
 
-test("error details: ErrorInfo reason and BadRequest field violations", () => {
-  const err = new ConnectError("bad input", Code.InvalidArgument, undefined, [
-    { desc: ErrorInfoSchema, value: { reason: "INVALID_INPUT", domain: "hypergraph.dev" } },
+test("an RpcError carries the code, ErrorInfo and BadRequest field violations of the status", () => {
+  const cause = new ConnectError("bad input", Code.InvalidArgument, undefined, [
+    { desc: ErrorInfoSchema, value: { reason: "INVALID_INPUT", domain: "hypergraph.dev", metadata: { graph: "add" } } },
     { desc: BadRequestSchema, value: { fieldViolations: [{ field: "values.b", description: "missing" }] } },
   ]);
-  assert.equal(errorReason(err), "INVALID_INPUT");
-  assert.deepEqual(fieldViolations(err).map((v) => v.field), ["values.b"]);
-  assert.equal(errorReason(new Error("plain")), undefined);
-  assert.deepEqual(fieldViolations("not an error"), []);
+  const err = new RpcError(cause);
+  assert.ok(err instanceof HypergraphError);
+  assert.equal(err.name, "RpcError");
+  assert.equal(err.code, Code.InvalidArgument);
+  assert.equal(err.codeName, "INVALID_ARGUMENT");
+  assert.equal(err.rawMessage, "bad input");
+  assert.equal(err.reason, "INVALID_INPUT");
+  assert.equal(err.domain, "hypergraph.dev");
+  assert.deepEqual(err.metadata, { graph: "add" });
+  assert.deepEqual(err.fieldViolations, [{ field: "values.b", description: "missing" }]);
+  assert.equal(err.message, "INVALID_ARGUMENT: bad input\n  values.b: missing");
+  assert.equal(err.cause, cause);
+});
+
+test("a status without details has an empty reason and no violations", () => {
+  const err = new RpcError(new ConnectError("gone", Code.Unavailable));
+  assert.equal(err.reason, "");
+  assert.equal(err.domain, "");
+  assert.deepEqual(err.fieldViolations, []);
+});
+
+test("every failure surfaces as a HypergraphError; the client's own pass through unchanged", () => {
+  const connect = clientError(new ConnectError("late", Code.DeadlineExceeded));
+  assert.ok(connect instanceof RpcError && connect.code === Code.DeadlineExceeded);
+  const plain = clientError(new TypeError("socket hang up"));
+  assert.ok(plain instanceof RpcError, "a non-Connect transport error is wrapped too");
+  assert.equal(plain.code, Code.Unknown);
+  const own = new ValueConversionError("values.x", "undefined cannot be sent");
+  assert.equal(clientError(own), own);
+  const failed = new RunFailedError({ workflowId: "wf-1", runId: "r", status: "FAILED", values: {}, forced: false });
+  assert.ok(failed instanceof HypergraphError);
+  assert.equal(clientError(failed), failed);
+});
+
+test("a StopResponse becomes a StopOutcome with the state's name", () => {
+  const outcome = toStopOutcome(create(StopResponseSchema, { found: true, runId: "run-1", state: RunState.STOPPING }));
+  assert.deepEqual(outcome, { found: true, runId: "run-1", state: "STOPPING" });
+  assert.equal(toStopOutcome(create(StopResponseSchema, { state: RunState.ENDED })).state, "ENDED");
+  assert.deepEqual(toStopOutcome(create(StopResponseSchema, {})), { found: false, runId: "", state: "UNSPECIFIED" });
 });
 
 test("durationFromMs splits seconds and nanos", () => {
   const d = durationFromMs(1500.25);
   assert.equal(d.seconds, 1n);
   assert.equal(d.nanos, 500_250_000);
-  assert.throws(() => durationFromMs(-1), /graceMs must be/);
+  assert.throws(() => durationFromMs(-1), (err: unknown) => err instanceof ValueConversionError && /^graceMs: /.test(err.message));
 });

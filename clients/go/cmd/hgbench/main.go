@@ -10,6 +10,11 @@
 // CPU time per delivered token and message (read from /proc), and measures
 // the baseline in the same run: bench/baseline_server.py, a bare grpc.aio
 // servicer sending one pre-built message per token, read the same way.
+//
+// With -capacity it runs the capacity sweep instead (capacity.go; `make
+// bench-capacity` writes bench/results/capacity.json): the most concurrent
+// streams at LLM-like token rates that keep p99 latency within 10 and 50 ms,
+// against the baseline paced the same way.
 package main
 
 import (
@@ -60,11 +65,48 @@ func main() {
 	flag.IntVar(&opts.tokens, "tokens", 20000, "tokens per stream")
 	unmergedTokens := flag.Int("unmerged-tokens", 4000, "tokens per stream with disable_merge (slower: one message per token)")
 	flag.IntVar(&opts.rounds, "rounds", 3, "rounds per mode; the best is reported")
+	capacity := flag.Bool("capacity", false, "run the capacity sweep instead (capacity.go)")
+	capOpts := capacityOptions{}
+	flag.StringVar(&capOpts.modes, "modes", "paced-20:20:1,bursty-20:20:4,paced-50:50:1,bursty-50:50:4",
+		"capacity modes NAME:TOKENS_PER_S:TOKENS_PER_WAKEUP, comma-separated")
+	flag.Float64Var(&capOpts.probeSeconds, "probe-seconds", 3, "capacity: seconds of tokens per stream in a probe")
+	flag.Float64Var(&capOpts.rampSeconds, "ramp", 1, "capacity: stream starts are spread over this many seconds")
+	flag.Float64Var(&capOpts.resolution, "resolution", 1.25, "capacity: stop when the failing/passing stream counts are this close")
+	flag.IntVar(&capOpts.minStreams, "min-streams", 25, "capacity: fewest streams probed")
+	flag.IntVar(&capOpts.maxStreams, "max-streams", 6400, "capacity: most streams probed")
+	flag.IntVar(&capOpts.connections, "connections", 4, "capacity: connections per server (streams are spread over them)")
+	flag.Float64Var(&capOpts.overload, "overload", 2, "capacity: overload probe at this many times the capacity at p99 <= 10 ms (0: none)")
+	flag.StringVar(&capOpts.serverArgs, "server-args", "", "capacity: extra `hypergraph-grpc serve` flags, space-separated")
+	flag.Func("compare", "capacity: NAME=COMMAND, another server to measure (a command that prints `listening on HOST:PORT`; repeatable)",
+		func(v string) error {
+			if name, command, ok := strings.Cut(v, "="); !ok || name == "" || command == "" {
+				return fmt.Errorf("want NAME=COMMAND, got %q", v)
+			}
+			capOpts.compare = append(capOpts.compare, v)
+			return nil
+		})
 	flag.Parse()
+	if *capacity {
+		if err := runCapacityFrom(*root, capOpts); err != nil {
+			fmt.Fprintf(os.Stderr, "hgbench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*root, *target, opts, *unmergedTokens); err != nil {
 		fmt.Fprintf(os.Stderr, "hgbench: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+func runCapacityFrom(root string, opts capacityOptions) error {
+	if root == "" {
+		var err error
+		if root, err = testserver.Root(); err != nil {
+			return err
+		}
+	}
+	return runCapacity(root, opts)
 }
 
 func run(root, target string, opts options, unmergedTokens int) error {

@@ -105,8 +105,8 @@ async fn chat(args: Args, mut interrupts: Interrupts) -> Result<i32, hypergraph_
                     return Ok(130); // dropping the stream cancels the call
                 }
                 stopping = true;
-                let found = client.stop(&workflow_id, json!({"kind": "user_stop"}), Some(Duration::from_secs(2))).await?;
-                eprintln!("\n[stop requested: found={found}; Ctrl-C again to quit now]");
+                let outcome = client.stop(&workflow_id, json!({"kind": "user_stop"}), Some(Duration::from_secs(2))).await?;
+                eprintln!("\n[stop requested: found={}; Ctrl-C again to quit now]", outcome.found);
             }
         }
     }

@@ -10,7 +10,6 @@ import dev.hypergraph.grpc.v1.RunnerServiceGrpc;
 import dev.hypergraph.grpc.v1.RunnerServiceGrpc.RunnerServiceBlockingStub;
 import dev.hypergraph.grpc.v1.RunnerServiceGrpc.RunnerServiceStub;
 import dev.hypergraph.grpc.v1.StopRequest;
-import dev.hypergraph.grpc.v1.StopResponse;
 import dev.hypergraph.grpc.v1.StreamOptions;
 import dev.hypergraph.grpc.v1.WatchRequest;
 import io.grpc.Channel;
@@ -183,21 +182,22 @@ public final class HypergraphClient implements AutoCloseable {
     return new IterCall(adapter.call, result);
   }
 
-  /** Asks a live workflow to stop, with no info and no grace. True when a live run was found. */
-  public boolean stop(String workflowId) {
+  /** Asks a live workflow to stop, with no info and no grace. */
+  public StopOutcome stop(String workflowId) {
     return stop(workflowId, Map.of(), null);
   }
 
   /** Asks a live workflow to stop, recording {@code info} as its stop_info. */
-  public boolean stop(String workflowId, Map<String, ?> info) {
+  public StopOutcome stop(String workflowId, Map<String, ?> info) {
     return stop(workflowId, info, null);
   }
 
   /**
    * Asks a live workflow to stop; after {@code grace} (null: none), nodes still running are
-   * cancelled. Idempotent. True when a live run was reached and will end STOPPED.
+   * cancelled. Idempotent. The outcome says whether a live run was reached ({@code found}: it
+   * will end STOPPED), which run, and its state after the request.
    */
-  public boolean stop(String workflowId, Map<String, ?> info, Duration grace) {
+  public StopOutcome stop(String workflowId, Map<String, ?> info, Duration grace) {
     StopRequest.Builder request = StopRequest.newBuilder()
         .setWorkflowId(workflowId)
         .setInfo(struct(info));
@@ -206,12 +206,12 @@ public final class HypergraphClient implements AutoCloseable {
           .setSeconds(grace.getSeconds())
           .setNanos(grace.getNano()));
     }
-    return stop(request.build()).getFound();
+    return stop(request.build());
   }
 
-  /** Sends a StopRequest as it is and returns the whole StopResponse. */
-  public StopResponse stop(StopRequest request) {
-    return unary(() -> blocking.stop(request));
+  /** Sends a StopRequest as it is. */
+  public StopOutcome stop(StopRequest request) {
+    return StopOutcome.of(unary(() -> blocking.stop(request)));
   }
 
   /** Shuts down the channel if this client opened it (connect); else does nothing. */

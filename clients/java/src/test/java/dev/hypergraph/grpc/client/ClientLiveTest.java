@@ -112,7 +112,10 @@ class ClientLiveTest {
 
   @Test
   void stopOfAnUnknownWorkflowIsNotFound() {
-    assertFalse(client.stop("java-nobody-" + UUID.randomUUID().toString().substring(0, 8)));
+    StopOutcome outcome = client.stop("java-nobody-" + UUID.randomUUID().toString().substring(0, 8));
+    assertFalse(outcome.found(), outcome.toString());
+    assertEquals("", outcome.runId());
+    assertEquals(StopOutcome.State.UNSPECIFIED, outcome.state());
   }
 
   /** An Iter past its deadline throws DEADLINE_EXCEEDED, and the server ends the run. */
@@ -168,7 +171,10 @@ class ClientLiveTest {
         () -> client.run("add", probe, sameId));
     assertEquals(Status.Code.ALREADY_EXISTS, busy.code(), busy.getMessage());
 
-    assertTrue(client.stop(id, Map.of("kind", "test"), Duration.ofSeconds(1)));
+    StopOutcome outcome = client.stop(id, Map.of("kind", "test"), Duration.ofSeconds(1));
+    assertTrue(outcome.found(), outcome.toString());
+    assertEquals(StopOutcome.State.STOPPING, outcome.state());
+    assertFalse(outcome.runId().isEmpty(), "the run id of the stopped run");
     long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (true) {
       try {

@@ -147,7 +147,7 @@ class ScenariosTest {
     long stopAfter = c.number("stop_after_chunks");
     StringBuilder text = new StringBuilder();
     long chunks = 0;
-    boolean stopped = false;
+    StopOutcome stop = null;
     try (EventStream events = client.iter(c.string("graph"), c.map("values"), options(c, null));
          HypergraphClient second = HypergraphClient.connect(target)) {
       for (Event event : events) {
@@ -157,16 +157,23 @@ class ScenariosTest {
         }
         text.append(t);
         chunks += Events.chunkCount(event);
-        if (!stopped && chunks >= stopAfter) {
-          stopped = true;
-          boolean found = second.stop(event.getWorkflowId(), c.map("stop_info"));
-          assertEquals(c.get("expect_stop_found"), found, "StopResponse.found");
+        if (stop == null && chunks >= stopAfter) {
+          stop = second.stop(event.getWorkflowId(), c.map("stop_info"));
+          if (c.has("expect_stop_found")) {
+            assertEquals(c.get("expect_stop_found"), stop.found(), "StopResponse.found");
+          }
+          if (c.has("expect_stop_state")) {
+            assertEquals(c.string("expect_stop_state"), stop.state().name(), "StopResponse.state");
+          }
         }
       }
-      assertTrue(stopped, "the run ended after " + chunks + " chunks, before the stop");
+      assertNotNull(stop, "the run ended after " + chunks + " chunks, before the stop");
       RunResult result = events.result();
       assertNotNull(result, "the stream ended without RunEnded");
       checkResult(c, result);
+      if (stop.found()) {
+        assertEquals(result.runId(), stop.runId(), "StopResponse.run_id is the stream's run");
+      }
       if (c.has("expect_partial_output")) {
         assertEquals(text.toString(), result.get(c.string("expect_partial_output")),
             "the output holds exactly the text streamed");

@@ -1,5 +1,10 @@
-//! Starts a `hypergraph-grpc serve` process on a free loopback port, for tests,
-//! examples and benchmarks; the process is killed when the handle is dropped.
+//! Starts a `hypergraph-grpc serve` process on a free loopback port for the
+//! tests and the benchmark (examples/hgbench.rs includes this file by path);
+//! the process is killed when the handle is dropped. Test code only: it is not
+//! part of the library.
+
+// Each test crate and the benchmark use a different part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

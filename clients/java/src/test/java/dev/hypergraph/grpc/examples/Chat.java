@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * until the run ended.
  *
  * <pre>
- * mvn -q compile exec:java -Dexec.args="--target 127.0.0.1:50051 Tell me about hypergraphs"
- * mvn -q compile exec:java -Dexec.args="--local Tell me about hypergraphs"
+ * mvn -q test-compile exec:java -Dexec.args="--target 127.0.0.1:50051 Tell me about hypergraphs"
+ * mvn -q test-compile exec:java -Dexec.args="--local Tell me about hypergraphs"
  * </pre>
  *
  * Options: {@code --target HOST:PORT} (default 127.0.0.1:50051), {@code --local} (start the

@@ -16,7 +16,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hypergraph_client::{CallOptions, Chunk, Client, EventKind, LocalServer, RunStatus};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::LocalServer;
+use hypergraph_client::{CallOptions, Chunk, Client, EventKind, RunStatus};
 use serde_json::{json, Value};
 
 struct Args {

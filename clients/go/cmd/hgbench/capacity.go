@@ -1,0 +1,517 @@
+package main
+
+// The capacity sweep (-capacity): how many concurrent streams at an LLM-like
+// token rate one server process holds with smooth delivery, against bare
+// grpc.aio (bench/baseline_server.py) paced the same way, in one run.
+//
+// A probe opens N Iter streams of the `tokens` graph (starts spread evenly
+// over -ramp seconds, so token phases are spread as with real traffic), each
+// streaming rate x -probe-seconds tokens, `burst` per wake-up, on a fixed
+// schedule (a late wake-up catches up, as a model upstream keeps its own pace,
+// so a saturated server cannot lower the offered load by slowing the nodes).
+// Two latencies per token: receipt time minus Event.time (when the node called
+// ctx.stream(); a merged message carries the time of its first token), and
+// receipt time minus the token's scheduled time (the first token's Event.time
+// plus its wake-up index times the period), which also counts how late the
+// loop woke the node. A probe passes a limit when every stream delivered every
+// token in order, the p99 of both is within the limit and the probe took at
+// most 1.25 times its planned time (late starts count against it). Capacity
+// at a limit is the largest N
+// that passed, found coarse to fine: N doubles until a probe fails, then the
+// gap is halved (geometrically) until it is within -resolution; a failing
+// probe is repeated once and the better of the two kept. Both servers
+// run for the whole sweep (the idle one costs nothing); each mode searches
+// this server, then the baseline, then runs both at the overload count.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	hv1 "github.com/hypergraph-grpc/hypergraph-grpc/clients/go/gen/hypergraph/v1"
+	"github.com/hypergraph-grpc/hypergraph-grpc/clients/go/hypergraph"
+	"github.com/hypergraph-grpc/hypergraph-grpc/clients/go/internal/testserver"
+)
+
+// capacityOptions are the sweep's knobs (flags).
+type capacityOptions struct {
+	probeSeconds, rampSeconds, resolution float64
+	minStreams, maxStreams, connections   int
+	modes                                 string
+	serverArgs                            string
+	overload                              float64
+	compare                               []string // NAME=COMMAND: more servers to measure
+}
+
+// capacityMode is a per-stream token rate and how many tokens each wake-up emits.
+type capacityMode struct {
+	Name       string  `json:"name"`
+	TokensPerS float64 `json:"tokens_per_s"`
+	Burst      int     `json:"tokens_per_wakeup"`
+}
+
+// probe is one run of N concurrent streams.
+type probe struct {
+	Streams          int            `json:"streams"`
+	P50Ms            float64        `json:"p50_ms"`
+	P99Ms            float64        `json:"p99_ms"`
+	MaxMs            float64        `json:"max_ms"`
+	LateP50Ms        float64        `json:"p50_behind_schedule_ms"`
+	LateP99Ms        float64        `json:"p99_behind_schedule_ms"`
+	LateMaxMs        float64        `json:"max_behind_schedule_ms"`
+	TokensExpected   int64          `json:"tokens_expected"`
+	TokensDelivered  int64          `json:"tokens_delivered"`
+	Messages         int64          `json:"messages"`
+	TokensPerMessage float64        `json:"tokens_per_message"`
+	FailedStreams    int            `json:"failed_streams"`
+	OutOfOrder       int            `json:"out_of_order_streams"`
+	Codes            map[string]int `json:"failure_codes,omitempty"`
+	FirstError       string         `json:"first_error,omitempty"`
+	WallS            float64        `json:"wall_s"`
+	IdealS           float64        `json:"ideal_s"`
+	ServerCPUCores   float64        `json:"server_cpu_cores,omitempty"`
+	LoadAvg1         float64        `json:"load_avg_1m"`
+}
+
+// delivered: every stream ended COMPLETED with every token, in order.
+func (p probe) delivered() bool {
+	return p.FailedStreams == 0 && p.OutOfOrder == 0 && p.TokensDelivered == p.TokensExpected
+}
+
+// maxStretch is how much longer than planned a passing probe may take: streams that
+// start late (calls wait for the loop to accept them) are not streams it holds.
+const maxStretch = 1.25
+
+func (p probe) passes(limitMs float64) bool {
+	return p.delivered() && p.P99Ms <= limitMs && p.LateP99Ms <= limitMs && p.WallS <= maxStretch*p.IdealS
+}
+
+// target is one server under test: its connections and its probes so far, per mode.
+type target struct {
+	name, addr string
+	pid        int
+	clients    []*hypergraph.Client
+	probes     map[string]map[int]probe
+}
+
+const (
+	projectName  = "hypergraph"
+	baselineName = "baseline_grpc_aio"
+)
+
+func runCapacity(root string, opts capacityOptions) error {
+	modes, err := parseModes(opts.modes)
+	if err != nil {
+		return err
+	}
+	args, err := testserver.ServerArgs(root)
+	if err != nil {
+		return err
+	}
+	if opts.serverArgs != "" {
+		args = append(args, strings.Fields(opts.serverArgs)...)
+	}
+	project, err := testserver.Start(root, args, 60*time.Second)
+	if err != nil {
+		return err
+	}
+	defer project.Stop()
+	baselineArgv := []string{filepath.Join(root, ".venv", "bin", "python"), filepath.Join(root, "bench", "baseline_server.py"), "--host", "127.0.0.1", "--port", "0"}
+	baseline, err := testserver.StartCommand(root, baselineArgv, 60*time.Second)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	defer baseline.Stop()
+	servers := []*target{
+		{name: projectName, pid: project.Pid(), addr: project.Addr},
+		{name: baselineName, pid: baseline.Pid(), addr: baseline.Addr},
+	}
+	for _, extra := range opts.compare {
+		name, command, _ := strings.Cut(extra, "=")
+		srv, err := testserver.StartCommand(root, strings.Fields(command), 60*time.Second)
+		if err != nil {
+			return fmt.Errorf("-compare %s: %w", name, err)
+		}
+		defer srv.Stop()
+		servers = append(servers, &target{name: name, pid: srv.Pid(), addr: srv.Addr})
+	}
+	for _, srv := range servers {
+		for range opts.connections {
+			c, err := hypergraph.Dial(context.Background(), srv.addr)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			srv.clients = append(srv.clients, c)
+		}
+		srv.probes = map[string]map[int]probe{}
+	}
+
+	started := time.Now()
+	out := map[string]any{
+		"benchmark": "capacity: concurrent Iter streams at LLM-like token rates",
+		"description": "A Go client opens N Iter streams of the `tokens` graph, each at a fixed token rate on a fixed " +
+			"schedule (paced: one token per wake-up; bursty: several per wake-up, as a provider's network read delivers " +
+			"several events at once), against this server and against bare grpc.aio (bench/baseline_server.py) " +
+			"paced the same way, in one run. Per token: receipt time - Event.time (p99_ms) and receipt time - the " +
+			"token's scheduled time (p99_behind_schedule_ms). Capacity = the most streams with every token delivered " +
+			"in order, both p99s within the limit and the probe at most 1.25x its planned time (coarse-to-fine search).",
+		"client":            "go",
+		"go_version":        runtime.Version(),
+		"cores":             runtime.NumCPU(),
+		"probe_seconds":     opts.probeSeconds,
+		"ramp_seconds":      opts.rampSeconds,
+		"resolution":        opts.resolution,
+		"connections":       opts.connections,
+		"server_args":       args,
+		"compare":           opts.compare,
+		"overload_factor":   opts.overload,
+		"load_avg_1m_start": loadAvg(),
+	}
+	limits := []float64{50, 10}
+	var results []map[string]any
+	guess := map[string]int{}
+	var previous *capacityMode
+	for _, mode := range modes {
+		row := map[string]any{"mode": mode}
+		caps := map[string]map[string]int{}
+		for _, srv := range servers {
+			srv.probes[mode.Name] = map[int]probe{}
+			start := 500
+			if g, ok := guess[srv.name]; ok && previous != nil {
+				start = roundStreams(float64(g) * previous.TokensPerS / mode.TokensPerS)
+			}
+			caps[srv.name] = map[string]int{}
+			for _, limit := range limits {
+				n := search(opts, start, limit, srv.probes[mode.Name], func(n int) probe {
+					p := runProbe(srv, mode, n, opts)
+					logProbe(srv.name, mode, p)
+					return p
+				})
+				caps[srv.name][limitKey(limit)] = n
+			}
+			guess[srv.name] = max(caps[srv.name][limitKey(50)], opts.minStreams)
+		}
+		for _, srv := range servers {
+			figures := map[string]any{
+				"streams_p99_10ms": caps[srv.name][limitKey(10)],
+				"streams_p99_50ms": caps[srv.name][limitKey(50)],
+				"probes":           sortedProbes(srv.probes[mode.Name]),
+			}
+			if srv.name != baselineName {
+				ratios := map[string]float64{}
+				for _, limit := range limits {
+					key := limitKey(limit)
+					if b := caps[baselineName][key]; b > 0 {
+						ratios[key] = round3(float64(caps[srv.name][key]) / float64(b))
+					}
+				}
+				figures["ratio_streams_vs_baseline"] = ratios
+			}
+			row[srv.name] = figures
+		}
+		if n := int(opts.overload * float64(caps[projectName][limitKey(10)])); n > 0 {
+			over := map[string]any{"streams": n}
+			for _, srv := range servers {
+				p := runProbe(srv, mode, n, opts)
+				logProbe(srv.name+" overload", mode, p)
+				over[srv.name] = map[string]any{
+					"p99_ms": p.P99Ms, "p99_behind_schedule_ms": p.LateP99Ms, "every_token_in_order": p.delivered(),
+					"wall_over_ideal": round3(p.WallS / p.IdealS), "probe": p,
+				}
+			}
+			row["overload"] = over
+		}
+		results = append(results, row)
+		m := mode
+		previous = &m
+	}
+	out["modes"] = results
+	out["sweep_seconds"] = round3(time.Since(started).Seconds())
+	out["load_avg_1m_end"] = loadAvg()
+	printCapacityTable(results, servers)
+	return emit(out)
+}
+
+// search returns the most streams that pass limitMs, probing as needed (probes
+// already in cache are reused).
+func search(opts capacityOptions, start int, limitMs float64, cache map[int]probe, run func(int) probe) int {
+	for {
+		lo, hi := 0, 0 // the largest passing N below hi; the smallest failing N
+		for n, p := range cache {
+			if !p.passes(limitMs) && (hi == 0 || n < hi) {
+				hi = n
+			}
+		}
+		for n, p := range cache {
+			if p.passes(limitMs) && n > lo && (hi == 0 || n < hi) {
+				lo = n
+			}
+		}
+		var next int
+		switch {
+		case lo == 0 && hi == 0:
+			next = start
+		case hi == 0:
+			if lo >= opts.maxStreams {
+				return lo
+			}
+			next = min(lo*2, opts.maxStreams)
+		case lo == 0:
+			if hi <= opts.minStreams {
+				return 0
+			}
+			next = max(hi/2, opts.minStreams)
+		default:
+			if float64(hi)/float64(lo) <= opts.resolution {
+				return lo
+			}
+			next = roundStreams(math.Sqrt(float64(lo) * float64(hi)))
+		}
+		next = max(opts.minStreams, min(next, opts.maxStreams))
+		if _, done := cache[next]; done {
+			return lo
+		}
+		p := run(next)
+		if !p.passes(limitMs) {
+			// The machine is shared: one stall of another process can fail a probe,
+			// so a failure counts only when a second probe fails too.
+			if again := run(next); again.passes(limitMs) || again.LateP99Ms < p.LateP99Ms {
+				p = again
+			}
+		}
+		cache[next] = p
+	}
+}
+
+// roundStreams rounds to a readable count (a multiple of 25 from 100 up).
+func roundStreams(f float64) int {
+	if f < 100 {
+		return max(1, int(math.Round(f/5))*5)
+	}
+	return int(math.Round(f/25)) * 25
+}
+
+// runProbe runs n streams of mode against srv and measures them.
+func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe {
+	burst := max(1, mode.Burst)
+	wakeups := max(1, int(math.Round(mode.TokensPerS*opts.probeSeconds/float64(burst))))
+	count := wakeups * burst
+	delay := time.Duration(float64(burst) / mode.TokensPerS * float64(time.Second))
+	values, _ := structpb.NewStruct(map[string]any{
+		"count": count, "delay_ms": float64(delay) / float64(time.Millisecond), "burst": burst, "prefix": "t",
+	})
+	ramp := time.Duration(opts.rampSeconds * float64(time.Second))
+	ideal := ramp + time.Duration(wakeups)*delay
+	// A probe that falls far behind is cut short: it has failed, and waiting costs the sweep.
+	ctx, cancel := context.WithTimeout(context.Background(), ideal*3/2+2*time.Second)
+	defer cancel()
+
+	type streamResult struct {
+		latencies, late  []float32
+		tokens, messages int64
+		failed, misorder bool
+		err              error
+	}
+	results := make([]streamResult, n)
+	load := loadAvg()
+	cpu0 := cpuSeconds(srv.pid)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Until(start.Add(ramp * time.Duration(i) / time.Duration(n))))
+			r := &results[i]
+			r.latencies, r.late = make([]float32, 0, count), make([]float32, 0, count)
+			sched := schedule{burst: burst, period: delay}
+			r.tokens, r.messages, r.misorder, r.err = readPaced(ctx, srv.clients[i%len(srv.clients)], values, sched, &r.latencies, &r.late)
+			r.failed = r.err != nil || r.tokens != int64(count)
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	p := probe{Streams: n, TokensExpected: int64(n) * int64(count), WallS: round3(wall.Seconds()), IdealS: round3(ideal.Seconds()), LoadAvg1: load}
+	if srv.pid != 0 {
+		p.ServerCPUCores = round3((cpuSeconds(srv.pid) - cpu0) / wall.Seconds())
+	}
+	var all, late []float32
+	for _, r := range results {
+		all = append(all, r.latencies...)
+		late = append(late, r.late...)
+		p.TokensDelivered += r.tokens
+		p.Messages += r.messages
+		if r.misorder {
+			p.OutOfOrder++
+		}
+		if r.failed {
+			p.FailedStreams++
+			code := "incomplete"
+			if r.err != nil {
+				code = "error"
+				if s, ok := status.FromError(r.err); ok {
+					code = s.Code().String()
+				}
+				if p.FirstError == "" {
+					p.FirstError = truncate(r.err.Error(), 300)
+				}
+			}
+			if p.Codes == nil {
+				p.Codes = map[string]int{}
+			}
+			p.Codes[code]++
+		}
+	}
+	if p.Messages > 0 {
+		p.TokensPerMessage = round3(float64(p.TokensDelivered) / float64(p.Messages))
+	}
+	slices.Sort(all)
+	p.P50Ms, p.P99Ms, p.MaxMs = quantile(all, 0.50), quantile(all, 0.99), quantile(all, 1)
+	slices.Sort(late)
+	p.LateP50Ms, p.LateP99Ms, p.LateMaxMs = quantile(late, 0.50), quantile(late, 0.99), quantile(late, 1)
+	time.Sleep(300 * time.Millisecond) // let the server finish its runs' bookkeeping
+	return p
+}
+
+// schedule is when a stream's tokens are due: `burst` of them every `period`,
+// from the first token's Event.time.
+type schedule struct {
+	burst  int
+	period time.Duration
+}
+
+// readPaced reads one stream to its end: every token "t<i> " must come once, in
+// order; per token it records the receipt time minus its message's Event.time
+// and minus the token's scheduled time.
+func readPaced(ctx context.Context, client *hypergraph.Client, values *structpb.Struct, sched schedule, latencies, late *[]float32) (tokens, messages int64, misorder bool, err error) {
+	call, err := client.Stub().Iter(ctx, &hv1.IterRequest{Graph: "tokens", Values: values})
+	if err != nil {
+		return 0, 0, false, err
+	}
+	completed := false
+	var origin time.Time
+	for {
+		ev, err := call.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return tokens, messages, misorder, err
+		}
+		switch k := ev.Kind.(type) {
+		case *hv1.Event_StreamingChunk:
+			now := time.Now()
+			sent := ev.GetTime().AsTime()
+			if origin.IsZero() {
+				origin = sent
+			}
+			ms := float32(now.Sub(sent).Seconds() * 1000)
+			messages++
+			for _, tok := range strings.Fields(k.StreamingChunk.GetText()) {
+				if tok != "t"+strconv.FormatInt(tokens, 10) {
+					misorder = true
+				}
+				due := origin.Add(sched.period * time.Duration(tokens/int64(sched.burst)))
+				*latencies = append(*latencies, ms)
+				*late = append(*late, float32(now.Sub(due).Seconds()*1000))
+				tokens++
+			}
+		case *hv1.Event_RunEnded:
+			completed = k.RunEnded.GetResult().GetStatus() == hv1.RunStatus_RUN_STATUS_COMPLETED
+		}
+	}
+	if !completed {
+		return tokens, messages, misorder, errors.New("stream ended without RunEnded(COMPLETED)")
+	}
+	return tokens, messages, misorder, nil
+}
+
+func quantile(sorted []float32, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := min(len(sorted)-1, int(math.Ceil(q*float64(len(sorted))))-1)
+	return round3(float64(sorted[max(i, 0)]))
+}
+
+func parseModes(spec string) ([]capacityMode, error) {
+	var modes []capacityMode
+	for _, item := range strings.Split(spec, ",") {
+		// NAME:RATE:BURST, e.g. paced-20:20:1 or bursty-20:20:4
+		parts := strings.Split(strings.TrimSpace(item), ":")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("-modes %q: want NAME:TOKENS_PER_S:TOKENS_PER_WAKEUP,...", item)
+		}
+		rate, err1 := strconv.ParseFloat(parts[1], 64)
+		burst, err2 := strconv.Atoi(parts[2])
+		if err1 != nil || err2 != nil || rate <= 0 || burst < 1 {
+			return nil, fmt.Errorf("-modes %q: rate must be > 0 and burst >= 1", item)
+		}
+		modes = append(modes, capacityMode{parts[0], rate, burst})
+	}
+	return modes, nil
+}
+
+func sortedProbes(m map[int]probe) []probe {
+	ps := make([]probe, 0, len(m))
+	for _, p := range m {
+		ps = append(ps, p)
+	}
+	slices.SortFunc(ps, func(a, b probe) int { return a.Streams - b.Streams })
+	return ps
+}
+
+func limitKey(ms float64) string { return fmt.Sprintf("p99_%gms", ms) }
+
+func logProbe(server string, mode capacityMode, p probe) {
+	fmt.Fprintf(os.Stderr, "%-28s %-10s N=%-5d p99 %7.1f ms (behind schedule %7.1f)  p50 %5.1f  delivered %-5v  tok/msg %.2f  wall %.1f/%.1f s  cpu %.2f  load %.2f\n",
+		server, mode.Name, p.Streams, p.P99Ms, p.LateP99Ms, p.P50Ms, p.delivered(), p.TokensPerMessage, p.WallS, p.IdealS, p.ServerCPUCores, p.LoadAvg1)
+}
+
+func printCapacityTable(rows []map[string]any, servers []*target) {
+	fmt.Fprintln(os.Stderr, "\nmode        server                     streams@p99<=10ms (vs bare)   streams@p99<=50ms (vs bare)   2x overload: p99 ms (behind schedule), every token in order")
+	for _, row := range rows {
+		mode := row["mode"].(capacityMode)
+		for _, srv := range servers {
+			f := row[srv.name].(map[string]any)
+			r, _ := f["ratio_streams_vs_baseline"].(map[string]float64)
+			over := "-"
+			if o, ok := row["overload"].(map[string]any); ok {
+				so := o[srv.name].(map[string]any)
+				over = fmt.Sprintf("N=%d: %.1f (%.1f), %v", o["streams"], so["p99_ms"], so["p99_behind_schedule_ms"], so["every_token_in_order"])
+			}
+			fmt.Fprintf(os.Stderr, "%-11s %-26s %5d (%.2fx)                 %5d (%.2fx)                 %s\n", mode.Name, srv.name,
+				f["streams_p99_10ms"], r[limitKey(10)], f["streams_p99_50ms"], r[limitKey(50)], over)
+		}
+	}
+}
+
+func loadAvg() float64 {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(raw))[0], 64)
+	return f
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
