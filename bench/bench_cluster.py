@@ -91,9 +91,8 @@ async def stop_via_balancer(target: str) -> dict:
 
 
 async def replica_lost_seconds(redis: RedisServer) -> dict:
-    doomed = serve("doomed", "--coordination", redis.url, "--lease-seconds", "1")
-    survivor = serve("survivor", "--coordination", redis.url, "--lease-seconds", "1")
-    try:
+    lease = ("--coordination", redis.url, "--lease-seconds", "1")
+    with serve("doomed", *lease) as doomed, serve("survivor", *lease) as survivor:
         async with channel(doomed.target) as d, channel(survivor.target) as s:
             request = pb.IterRequest(
                 graph="tokens", workflow_id="bench-lost", options={"detach": True}
@@ -110,20 +109,15 @@ async def replica_lost_seconds(redis: RedisServer) -> dict:
             while (event := await watch.read()) is not grpc.aio.EOF:
                 last = event
             seen = time.perf_counter() - killed
-        assert last.run_ended.result.error.type == "replica_lost"
-        return {"lease_seconds": 1.0, "replica_lost_seen_s": seen}
-    finally:
-        doomed.stop()
-        survivor.stop()
+    assert last.run_ended.result.error.type == "replica_lost"
+    return {"lease_seconds": 1.0, "replica_lost_seen_s": seen}
 
 
 async def run_all() -> dict:
     redis = RedisServer()
     results: dict = {}
     try:
-        memory = serve("memory")
-        clustered = serve("redis", "--coordination", redis.url)
-        try:
+        with serve("memory") as memory, serve("redis", "--coordination", redis.url) as clustered:
             rounds = []
             for _ in range(ROUNDS):
                 m = await throughput(memory, STREAMS, True)
@@ -146,17 +140,15 @@ async def run_all() -> dict:
                 "memory": await catch_up(memory.target, "bench-catch-up-m"),
                 "redis": await catch_up(clustered.target, "bench-catch-up-r"),
             }
-        finally:
-            memory.stop()
-            clustered.stop()
-        pair = [serve(f"replica-{i}", "--coordination", redis.url) for i in range(2)]
-        nginx = NginxServer([p.target for p in pair])
-        try:
-            results["stop_via_balancer"] = await stop_via_balancer(nginx.target)
-        finally:
-            nginx.close()
-            for p in pair:
-                p.stop()
+        with (
+            serve("replica-0", "--coordination", redis.url) as first,
+            serve("replica-1", "--coordination", redis.url) as second,
+        ):
+            nginx = NginxServer([first.target, second.target])
+            try:
+                results["stop_via_balancer"] = await stop_via_balancer(nginx.target)
+            finally:
+                nginx.close()
         results["replica_lost"] = await replica_lost_seconds(redis)
     finally:
         redis.close()
