@@ -1,5 +1,6 @@
 # hypergraph-grpc: one Makefile, one Python environment (.venv at the root).
 #   make run         set up if needed, serve the demo graphs on 127.0.0.1:50051
+#   make run-cluster redis-server, 2 replicas and nginx on local ports (Ctrl-C stops all)
 #   make test        set up if needed, run every test (Python and each client language)
 #   make install     install exactly the locked dependencies (uv.lock, lockfiles per language)
 #   make lock        re-resolve uv.lock after editing pyproject.toml (UPGRADE=1: newest allowed)
@@ -45,7 +46,7 @@ GEN_PATHS    := hypergraph_grpc/gen
 .PHONY: help install deps-apt run test test-python test-slow test-latest lock check-lock lint gen gen-python check-gen bench bench-python clean
 
 help:
-	@sed -n '2,13p' Makefile
+	@sed -n '2,14p' Makefile
 
 # --- setup -------------------------------------------------------------------
 

@@ -171,7 +171,8 @@ def _add_serve(sub: Any, argv: Sequence[str] | None) -> None:
         from hypergraph_grpc.serve_args import add_serve_arguments
 
         add_serve_arguments(serve)
-        serve.set_defaults(func=serve_from_args)
+        # The raw arguments too: `--workers N` starts N processes with the same ones.
+        serve.set_defaults(func=serve_from_args, argv=args[args.index("serve") + 1 :])
 
 
 def _add_graphs(sub: Any) -> None:

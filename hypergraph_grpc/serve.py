@@ -31,6 +31,7 @@ from hypergraph_grpc.logs import configure_logging
 from hypergraph_grpc.registry import RegistryError, load_specs
 from hypergraph_grpc.serve_args import DEFAULT_GRAPHS
 from hypergraph_grpc.server import start_server
+from hypergraph_grpc.workers import needs_shared_coordination, run_workers
 
 __all__ = ["FALLBACK_GRAPHS", "load_default_graphs", "serve_from_args"]
 
@@ -53,6 +54,12 @@ def load_default_graphs() -> tuple[dict[str, Any], str]:
 def serve_from_args(args: argparse.Namespace) -> int:
     """Run the server until a signal; 0 on a clean shutdown."""
     configure_logging(args.log_level, args.log_format)
+    refusal = needs_shared_coordination(args.workers, args.coordination)
+    if refusal is not None:
+        print(f"hypergraph-grpc serve: {refusal}", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return run_workers(args.argv, args.host, args.port, args.workers)
     if args.provider:
         os.environ["HYPERGRAPH_PROVIDER"] = args.provider  # read by the demo graphs at import
     try:
@@ -93,6 +100,7 @@ def serve_from_args(args: argparse.Namespace) -> int:
             not args.no_reflection,
             args.coordination,
             auth,
+            args.reuse_port,
         )
     )
 
@@ -107,6 +115,7 @@ async def _serve(
     reflection_enabled: bool,
     coordination: str = "memory",
     auth: AuthTokens | None = None,
+    reuse_port: bool = False,
 ) -> int:
     try:
         running = await start_server(
@@ -118,6 +127,7 @@ async def _serve(
             reflection_enabled=reflection_enabled,
             coordination=coordination,
             auth=auth,
+            reuse_port=reuse_port,
         )
     except (OSError, RuntimeError) as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)

@@ -100,6 +100,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="with Redis coordination: how long a claim on a workflow id lasts unrenewed; a "
         f"dead replica's runs end as replica_lost after about this (default {defaults.lease_seconds:g})",
     )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="server processes sharing the port (SO_REUSEPORT); one process uses one core. "
+        "More than 1 needs --coordination redis://... (default 1)",
+    )
+    parser.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="let other processes listen on the same port (what each --workers process uses)",
+    )
     parser.add_argument("--no-health", action="store_true", help="do not serve grpc.health.v1")
     parser.add_argument(
         "--no-reflection", action="store_true", help="do not serve server reflection"

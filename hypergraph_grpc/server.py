@@ -66,10 +66,12 @@ async def start_server(
     runner: Any = None,
     coordination: str = "memory",
     auth: AuthTokens | None = None,
+    reuse_port: bool = False,
 ) -> RunningServer:
     """Build and start a server in the running loop (port 0 picks a free port).
 
     ``auth``: the bearer tokens RunnerService calls must carry (None: no authentication).
+    ``reuse_port``: other processes may listen on the same port (``serve --workers``).
     """
     config = config or ServiceConfig()
     runner = AsyncRunner() if runner is None else runner
@@ -87,7 +89,7 @@ async def start_server(
         interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", receive_limit),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
             *core_options(),

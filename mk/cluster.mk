@@ -3,3 +3,9 @@
 # temporary directories (tests/cluster); nothing is left running.
 
 APT_PACKAGES += redis-server nginx
+
+.PHONY: run-cluster
+
+# redis-server, 2 replicas and nginx on free local ports; prints the address; Ctrl-C stops all.
+run-cluster: install
+	$(PY) scripts/run_cluster.py

@@ -6,7 +6,11 @@ exactly "the events after after_seq", and a hole in the ids is a gap the feed
 reports. The writer side is called by the run's recorder on the loop thread: it
 only appends the runtime event to a local deque; a flusher task converts a batch
 to protobuf and writes it with one pipelined round trip (``XADD ... MAXLEN ~``),
-so Redis is never on the token's critical path. While Redis cannot be reached
+so Redis is never on the token's critical path. Text chunks of one node
+execution that are next to each other in a batch become one entry, as a stream
+merges them: its id is the last call's seq and its ``p`` field lists each
+call's UTF-8 length, so a Watch resuming after a seq inside it gets exactly the
+calls after that seq. While Redis cannot be reached
 the batch waits and is retried; past the length bound the oldest waiting events
 are dropped (the feed then reports them lost).
 """
@@ -21,7 +25,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from hypergraph import RunEndEvent
+from hypergraph import RunEndEvent, StreamingChunkEvent
 from hypergraph_grpc import convert
 from hypergraph_grpc.coordination import EventFeed, EventLogLimits
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
@@ -34,6 +38,8 @@ _BATCH = 512  # events per pipelined round trip
 _RETRY_S = 0.5  # wait before retrying a batch Redis refused
 _END_FIELD = b"end"
 _EVENT_FIELD = b"e"
+_PARTS_FIELD = b"p"  # a merged entry: the UTF-8 length of each call it holds, comma-separated
+_MERGE_BYTES = 65536  # the most text one merged entry holds
 
 
 def entry_seq(entry_id: bytes | str) -> int:
@@ -98,22 +104,70 @@ class RedisRunLog:
             self._flusher = None
 
     async def _write(self, batch: list) -> None:
-        encode = self._encoder.event
         pipe = self._client.pipeline(transaction=False)
-        ended = False
-        for event in batch:
-            fields = {_EVENT_FIELD: encode(event, event.seq).SerializeToString()}
-            if event.__class__ is RunEndEvent:
-                fields[_END_FIELD] = b"1"
-                ended = True
-            pipe.xadd(
-                self._key, fields, id=f"{event.seq}-0", maxlen=self._max_events, approximate=True
-            )
+        ended = batch[-1].__class__ is RunEndEvent
+        for seq, fields in self._entries(batch):
+            pipe.xadd(self._key, fields, id=f"{seq}-0", maxlen=self._max_events, approximate=True)
         pipe.pexpire(self._key, self._ttl_ms)
         if ended:
             pipe.hset(self._meta_key, "ended", "1")
             pipe.pexpire(self._meta_key, self._ttl_ms)
         await pipe.execute()
+
+    def _entries(self, batch: list):
+        """(seq, fields) of each entry: neighbouring text chunks of one span merged."""
+        encoder = self._encoder
+        index, size = 0, len(batch)
+        while index < size:
+            event = batch[index]
+            if event.__class__ is StreamingChunkEvent and event.chunk.__class__ is str:
+                parts = [_utf8(event.chunk)]
+                total = len(parts[0])
+                after = index + 1
+                while after < size:
+                    other = batch[after]
+                    if (
+                        other.__class__ is not StreamingChunkEvent
+                        or other.span_id != event.span_id
+                        or other.chunk.__class__ is not str
+                    ):
+                        break
+                    data = _utf8(other.chunk)
+                    if total + len(data) > _MERGE_BYTES:
+                        break
+                    parts.append(data)
+                    total += len(data)
+                    after += 1
+                if len(parts) > 1:
+                    last = batch[after - 1].seq
+                    text = b"".join(parts).decode()
+                    message = encoder.merged_chunk(event, text, len(parts), last)
+                    lengths = b",".join(b"%d" % len(part) for part in parts)
+                    yield last, {_EVENT_FIELD: message.SerializeToString(), _PARTS_FIELD: lengths}
+                    index = after
+                    continue
+            fields = {_EVENT_FIELD: encoder.event(event, event.seq).SerializeToString()}
+            if event.__class__ is RunEndEvent:
+                fields[_END_FIELD] = b"1"
+            yield event.seq, fields
+            index += 1
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: sent as U+FFFD (docs/protocol.md)
+        return convert.clean_text(text).encode()
+
+
+def _calls_after(data: bytes, lengths: bytes, skip: int) -> pb.Event:
+    """A merged entry without its first ``skip`` calls (a Watch resuming inside it)."""
+    message = pb.Event.FromString(data)
+    sizes = [int(n) for n in lengths.split(b",")]
+    chunk = message.streaming_chunk
+    chunk.text = chunk.text.encode()[sum(sizes[:skip]) :].decode()
+    chunk.merged = len(sizes) - skip
+    return message
 
 
 async def append_end(
@@ -175,9 +229,13 @@ class RedisEventFeed(EventFeed):
             for entry_id, fields in replies[0][1]:
                 seq = entry_seq(entry_id)
                 data = fields[_EVENT_FIELD]
-                if seq > last + 1:  # trimmed before we read it: say so, never skip silently
+                lengths = fields.get(_PARTS_FIELD)
+                first = seq - lengths.count(b",") if lengths else seq
+                if first > last + 1:  # trimmed before we read it: say so, never skip silently
                     run_id = pb.Event.FromString(data).run_id
-                    yield convert.events_lost(self._workflow_id, run_id, last + 1, seq - 1)
+                    yield convert.events_lost(self._workflow_id, run_id, last + 1, first - 1)
+                elif first <= last:  # resuming inside a merged entry
+                    data = _calls_after(data, lengths, last - first + 1)
                 last = seq
                 yield data
                 if _END_FIELD in fields:

@@ -39,7 +39,12 @@ def redis():
 @pytest.fixture(scope="module")
 def pair(redis):
     """Two replicas on one Redis, for the tests that leave them running."""
-    first, second = start_replica(redis), start_replica(redis)
-    yield first, second
-    first.stop()
-    second.stop()
+    first = start_replica(redis)
+    try:
+        second = start_replica(redis)
+        try:
+            yield first, second
+        finally:
+            second.stop()
+    finally:
+        first.stop()

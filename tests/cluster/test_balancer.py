@@ -16,11 +16,15 @@ pytestmark = pytest.mark.asyncio
 @pytest.fixture(scope="module")
 def balancer(redis):
     replicas = [start_replica(redis), start_replica(redis)]
-    nginx = NginxServer([r.target for r in replicas])
-    yield nginx, replicas
-    nginx.close()
-    for replica in replicas:
-        replica.stop()
+    try:
+        nginx = NginxServer([r.target for r in replicas])
+        try:
+            yield nginx, replicas
+        finally:
+            nginx.close()
+    finally:
+        for replica in replicas:
+            replica.stop()
 
 
 async def test_the_shipped_config_keeps_streams_open_and_passes_grpc():

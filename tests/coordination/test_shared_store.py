@@ -157,3 +157,20 @@ async def test_a_dead_replicas_runs_end_as_replica_lost_and_free_the_id(replicas
     finally:
         runner_a.stop("wf-orphan", grace=0)
         await asyncio.wait((task,), timeout=5)
+
+
+async def test_watch_resuming_inside_a_merged_entry_gets_exactly_the_calls_after(replicas):
+    a, runner_a = await replicas("replica-a")
+    live = await a.claim("wf-merged", "tokens")
+    # Unpaced: the log writer finds many chunks waiting and keeps them as merged entries.
+    from tests.coordination.test_contract import run_claimed
+
+    result = await run_claimed(runner_a, a, live, "tokens", {"count": 3000})
+    whole = await collect(await a.watch("wf-merged", 0))
+    assert any(e.streaming_chunk.merged > 1 for e in whole if e.HasField("streaming_chunk"))
+    for after in (3, 4, 100, 1500, 2999):
+        rest = await collect(await a.watch("wf-merged", after))
+        assert_seq_counts_calls(rest, after_seq=after)
+        text = "".join(e.streaming_chunk.text for e in rest if e.HasField("streaming_chunk"))
+        assert text == "".join(f"tok{i} " for i in range(after - 3, 3000))  # seq 4 = tok0
+    assert result.values["text"].startswith("tok0 ")

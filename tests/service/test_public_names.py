@@ -63,6 +63,7 @@ PINNED = {
     },
     "hypergraph_grpc.server": {"RunningServer", "start_server"},
     "hypergraph_grpc.serve": {"FALLBACK_GRAPHS", "load_default_graphs", "serve_from_args"},
+    "hypergraph_grpc.workers": {"needs_shared_coordination", "run_workers"},
     "hypergraph_grpc.serve_args": {"DEFAULT_GRAPHS", "add_serve_arguments"},
     "hypergraph_grpc.logs": {"configure_logging"},
     "hypergraph_grpc.registry": {

@@ -1,0 +1,52 @@
+"""``serve --workers N``: N processes on one port sharing Redis coordination."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
+from tests.cluster.conftest import GRAPHS
+from tests.support.server_process import ServerProcess, serve_refused
+
+
+def test_more_than_one_worker_without_redis_is_refused_saying_why():
+    refused = serve_refused("--workers", "2")
+    assert refused.returncode == 2
+    assert "--coordination redis://" in refused.stderr and "run twice" in refused.stderr
+
+
+@pytest.mark.asyncio
+async def test_two_workers_share_one_port_and_one_cluster(redis):
+    workers = ServerProcess(*GRAPHS, "--coordination", redis.url, "--workers", "2")
+    try:
+        channels = [
+            grpc.aio.insecure_channel(
+                workers.target, options=[("grpc.use_local_subchannel_pool", 1)]
+            )
+            for _ in range(16)
+        ]
+        try:
+            starts = []
+            for i, ch in enumerate(channels):  # one connection each: the kernel spreads them
+                request = pb.IterRequest(graph="tokens", workflow_id=f"wf-worker-{i}")
+                request.values.update({"count": 100000, "delay_ms": 20})
+                request.options.detach = True
+                call = pb_grpc.RunnerServiceStub(ch).Iter(request)
+                starts.append(call)
+            for call in starts:
+                assert (await call.read()).WhichOneof("kind") == "run_started"
+                call.cancel()
+            stub = pb_grpc.RunnerServiceStub(channels[0])
+            runs = (await stub.ListRuns(pb.ListRunsRequest(graph="tokens"))).runs
+            assert len({r.owner for r in runs}) == 2  # both processes hold runs
+            stops = [stub.Stop(pb.StopRequest(workflow_id=f"wf-worker-{i}")) for i in range(16)]
+            assert all(answer.found for answer in await asyncio.gather(*stops))
+        finally:
+            for ch in channels:
+                await ch.close()
+    finally:
+        assert workers.stop() == 0
