@@ -29,6 +29,16 @@ PINNED = {
         "serialize_event",
         "value_to_python",
     },
+    "hypergraph_grpc.values": {
+        "MAX_SAFE_INT",
+        "EncodeError",
+        "struct_to_dict",
+        "to_plain",
+        "to_struct",
+        "to_value",
+        "type_name",
+        "value_to_python",
+    },
     "hypergraph_grpc.errors": {
         "DOMAIN",
         "ServiceError",
