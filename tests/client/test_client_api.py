@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import grpc
 import pytest
 
 from hypergraph_grpc import cli, client
+from hypergraph_grpc.client._errors import _ERROR_BY_CODE
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 
 
@@ -91,10 +93,37 @@ def test_chunk_payloads_and_time():
 
 
 def test_error_classes_are_named_after_their_codes():
-    for code, cls in client._ERROR_BY_CODE.items():
+    for code, cls in _ERROR_BY_CODE.items():
         assert issubclass(cls, client.HypergraphClientError)
         camel = "".join(part.title() for part in code.name.split("_")) + "Error"
         assert cls.__name__ in (camel, "CallCancelledError"), (code, cls)
+
+
+def test_every_client_exception_derives_from_one_base():
+    exceptions = [
+        getattr(client, name)
+        for name in client.__all__
+        if isinstance(getattr(client, name), type)
+        and issubclass(getattr(client, name), BaseException)
+    ]
+    assert client.RunFailedError in exceptions and len(exceptions) == 14
+    for cls in exceptions:
+        assert issubclass(cls, client.HypergraphClientError), cls
+
+
+def test_run_failed_error_says_which_workflow_failed_and_why():
+    result = client.RunResult(
+        workflow_id="wf-1",
+        run_id="r-1",
+        status=client.RunStatus.FAILED,
+        values={},
+        error=client.RunError("ValueError", "boom", "b"),
+    )
+    with pytest.raises(client.HypergraphClientError) as caught:
+        result.raise_on_failure()
+    assert type(caught.value) is client.RunFailedError and caught.value.result is result
+    assert caught.value.code is grpc.StatusCode.ABORTED
+    assert str(caught.value) == "workflow wf-1 failed: ValueError: boom (node b)"
 
 
 @pytest.mark.parametrize(
