@@ -36,6 +36,8 @@ EXIT_USAGE = 2
 EXIT_STOPPED_ELSEWHERE = 3
 EXIT_INTERRUPTED = 130
 EXIT_OUTPUT_CLOSED = 128 + signal.SIGPIPE  # what a shell shows for a Unix tool killed by SIGPIPE
+# What the `server` extra installs: only `serve` needs it, the client commands never do.
+SERVER_EXTRA_MODULES = ("grpc_health", "grpc_reflection")
 TARGET_ENV = "HYPERGRAPH_TARGET"
 TOKEN_ENV = "HYPERGRAPH_TOKEN"
 
@@ -167,9 +169,16 @@ def _add_serve(sub: Any, argv: Sequence[str] | None) -> None:
     # commands should start fast and work without them.
     args = sys.argv[1:] if argv is None else list(argv)
     if "serve" in args:
-        from hypergraph_grpc.serve import serve_from_args
-        from hypergraph_grpc.serve_args import add_serve_arguments
-
+        try:
+            from hypergraph_grpc.serve import serve_from_args
+            from hypergraph_grpc.serve_args import add_serve_arguments
+        except ModuleNotFoundError as err:
+            if (err.name or "").partition(".")[0] not in SERVER_EXTRA_MODULES:
+                raise
+            serve.error(
+                f"serving needs the 'server' extra, which is not installed (no module "
+                f"{err.name!r}). How to fix: pip install 'hypergraph-grpc[server]'"
+            )
         add_serve_arguments(serve)
         # The raw arguments too: `--workers N` starts N processes with the same ones.
         serve.set_defaults(func=serve_from_args, argv=args[args.index("serve") + 1 :])
