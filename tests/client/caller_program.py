@@ -1,7 +1,7 @@
 """A program that only calls a server, as a backend with the base dependencies would.
 
 ``python caller_program.py HOST:PORT`` uses every call of both clients and the
-CLI's client commands (graphs, run, stop) against a server with the test
+CLI's client commands (graphs, runs, run, stop) against a server with the test
 graphs, then prints, as its last line, a JSON object: ``loaded``, the modules it
 imported that a caller of the service must not need (the runtime, the server
 side of hypergraph_grpc, the LLM SDKs, grpc's health and reflection services),
@@ -56,6 +56,7 @@ def use_sync_client(target: str) -> None:
         assert text == "tok0 tok1 tok2 ", text
         events = client.iter("tokens", SLOW, workflow_id="caller-sync")
         next(events)
+        assert "caller-sync" in {r.workflow_id for r in client.list_runs()}
         assert client.stop("caller-sync", {"kind": "user_stop"}).found
         for _ in events:
             pass
@@ -83,6 +84,7 @@ async def use_async_client(target: str) -> None:
 
 def use_cli(target: str) -> None:
     assert cli.main(["graphs", "--target", target]) == cli.EXIT_OK
+    assert cli.main(["runs", "--target", target]) == cli.EXIT_OK
     assert cli.main(["run", "add", "-i", "a=1", "-i", "b=2", "--target", target]) == cli.EXIT_OK
     assert cli.main(["stop", "caller-none", "--target", target]) == cli.EXIT_FAILED
 
