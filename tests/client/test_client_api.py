@@ -124,26 +124,3 @@ def test_run_failed_error_says_which_workflow_failed_and_why():
     assert type(caught.value) is client.RunFailedError and caught.value.result is result
     assert caught.value.code is grpc.StatusCode.ABORTED
     assert str(caught.value) == "workflow wf-1 failed: ValueError: boom (node b)"
-
-
-@pytest.mark.parametrize(
-    ("item", "expected"),
-    [
-        ("n=42", {"n": 42}),
-        ("x=1.5", {"x": 1.5}),
-        ("b=true", {"b": True}),
-        ("l=[1, 2]", {"l": [1, 2]}),
-        ("s=hello world", {"s": "hello world"}),
-        ("s=007", {"s": "007"}),
-        ('q="42"', {"q": "42"}),
-        ("e=", {"e": ""}),
-        ("k=a=b", {"k": "a=b"}),
-    ],
-)
-def test_cli_input_values_parse_as_json_else_string(item, expected):
-    assert cli.parse_assignments([item]) == expected
-
-
-def test_cli_input_without_equals_is_refused():
-    with pytest.raises(ValueError, match="key=value"):
-        cli.parse_assignments(["prompt"])

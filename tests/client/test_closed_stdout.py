@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from hg_client_support import ROOT, SLOW, new_id
+from hg_client_support import ROOT, SLOW_ARGS, cli_argv, new_id
 
 from hypergraph_grpc.client import Client
 from tests.support.server_process import ServerProcess, wait_until_free
@@ -42,11 +42,8 @@ def pipe_into_head(argv: list[str], size: int) -> tuple[bytes, bytes, int]:
 
 def test_cli_run_ends_quietly_with_141_and_stops_the_run(target):
     workflow_id = new_id("pipe")
-    inputs = [arg for key, value in SLOW.items() for arg in ("-i", f"{key}={value}")]
-    argv = [sys.executable, "-m", "hypergraph_grpc.cli", "run", "tokens", *inputs]
-    shown, err, code = pipe_into_head(
-        [*argv, "--workflow-id", workflow_id, "--target", target], 200
-    )
+    argv = cli_argv("run", "tokens", *SLOW_ARGS, "--workflow-id", workflow_id, target=target)
+    shown, err, code = pipe_into_head(argv, 200)
     assert len(shown) == 200 and shown.startswith(b"s0 s1 ")
     assert code == 141, err
     assert b"Traceback" not in err and b"BrokenPipeError" not in err, err
