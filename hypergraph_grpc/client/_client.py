@@ -1,4 +1,4 @@
-"""`AsyncClient` (asyncio) and `Client` (blocking): one channel, the five RunnerService calls.
+"""`AsyncClient` (asyncio) and `Client` (blocking): one channel, every RunnerService call.
 
 Both build requests with `_requests`, read answers with `_convert`, stream with
 `_streams` and raise through `error_from_rpc`; they differ only in awaiting or blocking.

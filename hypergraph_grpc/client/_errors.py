@@ -94,7 +94,7 @@ class FailedPreconditionError(HypergraphClientError):
 
 
 class UnimplementedError(HypergraphClientError):
-    """UNIMPLEMENTED (e.g. Watch on a single-process server)."""
+    """UNIMPLEMENTED: an RPC the server does not offer (an older server)."""
 
 
 class InternalError(HypergraphClientError):
