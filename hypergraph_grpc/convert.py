@@ -54,12 +54,14 @@ __all__ = [
     "serialize_event",
     "EventEncoder",
     "MAX_SAFE_INT",
+    "MAX_VALUE_DEPTH",
     "clean_text",
     "error_info",
     "events_lost",
     "first_failing_node",
     "graph_info",
     "graph_list",
+    "nesting_depth",
     "run_response",
     "run_result",
     "replica_lost_end",
@@ -73,6 +75,10 @@ __all__ = [
 ]
 
 MAX_SAFE_INT = 2**53
+# The most objects/arrays one input value may nest. protobuf parsers stop at 100
+# message levels (an object costs 3: Value, Struct, map entry); a value this deep
+# still parses when it comes back inside Event > RunEnded > RunResult.
+MAX_VALUE_DEPTH = 30
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _STATUS = {
@@ -129,6 +135,23 @@ def value_to_python(value: struct_pb2.Value) -> Any:
     if kind == "list_value":
         return [value_to_python(item) for item in value.list_value.values]
     return None  # null_value, or unset
+
+
+def nesting_depth(value: Any) -> int:
+    """How many dicts/lists ``value`` nests (a scalar: 0, ``{"a": [1]}``: 2); level by
+    level, so no recursion whatever the depth."""
+    depth = 0
+    level = [value]
+    while True:
+        containers = [item for item in level if isinstance(item, (dict, list))]
+        if not containers:
+            return depth
+        depth += 1
+        level = [
+            item
+            for container in containers
+            for item in (container.values() if isinstance(container, dict) else container)
+        ]
 
 
 # --- outbound ------------------------------------------------------------------

@@ -22,7 +22,7 @@ from hypergraph_grpc.admission import core_options
 from hypergraph_grpc.auth import AuthInterceptor, AuthTokens
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import Coordination, make_coordination
-from hypergraph_grpc.interceptors import InternalErrorInterceptor
+from hypergraph_grpc.interceptors import DecodeInterceptor, InternalErrorInterceptor
 from hypergraph_grpc.registry import GraphRegistry
 from hypergraph_grpc.service import SERVICE_NAME, RunnerService, add_to_server
 
@@ -85,6 +85,8 @@ async def start_server(
     interceptors: list[grpc.aio.ServerInterceptor] = [InternalErrorInterceptor(SERVICE_NAME)]
     if auth:
         interceptors.append(AuthInterceptor(auth, coord))
+    # Last, so a request that does not parse is refused after authentication.
+    interceptors.append(DecodeInterceptor(SERVICE_NAME))
     server = grpc.aio.server(
         interceptors=interceptors,
         options=[
