@@ -140,11 +140,30 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get(TOKEN_ENV) or None,
         help=f"send 'authorization: Bearer TOKEN' (default: ${TOKEN_ENV}; see serve --auth-token)",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect over TLS, trusting the system's root CAs (implied by --tls-ca/--tls-cert)",
+    )
+    parser.add_argument("--tls-ca", metavar="PEM", help="connect over TLS, trusting this CA file")
+    parser.add_argument(
+        "--tls-cert", metavar="PEM", help="client certificate for mTLS servers (needs --tls-key)"
+    )
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
 
 
 def _client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     metadata = [("authorization", f"Bearer {args.token}")] if args.token else None
-    return {"timeout": args.timeout, "metadata": metadata}
+    kwargs: dict[str, Any] = {"timeout": args.timeout, "metadata": metadata}
+    if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
+        from hypergraph_grpc.tls import TlsError, channel_credentials
+
+        try:
+            kwargs["credentials"] = channel_credentials(args.tls_ca, args.tls_cert, args.tls_key)
+        except TlsError as exc:  # a --tls-* file that cannot be read
+            _err(f"error: {exc}")
+            raise SystemExit(EXIT_USAGE) from None
+    return kwargs
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

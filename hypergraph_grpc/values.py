@@ -32,7 +32,9 @@ from google.protobuf import struct_pb2
 
 __all__ = [
     "MAX_SAFE_INT",
+    "MAX_VALUE_DEPTH",
     "EncodeError",
+    "nesting_depth",
     "struct_to_dict",
     "to_plain",
     "to_struct",
@@ -42,6 +44,10 @@ __all__ = [
 ]
 
 MAX_SAFE_INT = 2**53
+# The most objects/arrays one input value may nest. protobuf parsers stop at 100
+# message levels (an object costs 3: Value, Struct, map entry); a value this deep
+# still parses when it comes back inside Event > RunEnded > RunResult.
+MAX_VALUE_DEPTH = 30
 
 
 class EncodeError(TypeError):
@@ -87,6 +93,23 @@ def value_to_python(value: struct_pb2.Value) -> Any:
 
 
 # --- outbound ------------------------------------------------------------------
+
+
+def nesting_depth(value: Any) -> int:
+    """How many dicts/lists ``value`` nests (a scalar: 0, ``{"a": [1]}``: 2); level by
+    level, so no recursion whatever the depth."""
+    depth = 0
+    level = [value]
+    while True:
+        containers = [item for item in level if isinstance(item, (dict, list))]
+        if not containers:
+            return depth
+        depth += 1
+        level = [
+            item
+            for container in containers
+            for item in (container.values() if isinstance(container, dict) else container)
+        ]
 
 
 def to_plain(obj: Any, path: str = "value") -> Any:
