@@ -211,8 +211,13 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                 coordination.CoordinationUnavailable,
             ) as exc:
                 await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
-            async for message in feed:
-                await context.write(message)
+            try:
+                async for message in feed:
+                    await context.write(message)
+            except coordination.CoordinationUnavailable as exc:
+                # The store went away mid-stream: UNAVAILABLE, and the client resumes
+                # from the last seq it got (here or on another replica).
+                await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
         finally:
             self.open_streams -= 1
 

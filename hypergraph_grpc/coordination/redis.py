@@ -105,6 +105,7 @@ return 1
 
 _ERRORS = (RedisError, OSError)
 _CLOSE_WAIT_S = 2.0
+_MAX_CONNECTIONS = 4096
 
 
 class RedisCoordination(Coordination):
@@ -146,7 +147,11 @@ class RedisCoordination(Coordination):
         cls, url: str, stop_receiver: StopReceiver, limits: EventLogLimits | None = None, **kw
     ) -> RedisCoordination:
         # Short connect timeouts: an unreachable Redis must answer UNAVAILABLE quickly.
-        client = aioredis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
+        # Each open Watch holds a connection while it waits for new events, so the pool
+        # is sized for many (the service's --max-streams bounds them).
+        client = aioredis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=5.0, max_connections=_MAX_CONNECTIONS
+        )
         return cls(client, stop_receiver, limits, **kw)
 
     # --- keys --------------------------------------------------------------------
