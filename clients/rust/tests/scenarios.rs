@@ -34,6 +34,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "expect_error_type",
     "expect_error_message_contains",
     "stop_after_chunks",
+    "watch_first_events",
     "stop_info",
     "expect_stop_found",
     "expect_stop_state",
@@ -169,6 +170,7 @@ async fn run_case(client: &Client, case: &Value, addr: &str) -> Outcome {
         "iter" => iter_case(client, case).await,
         "stop_mid_stream" => stop_mid_stream_case(client, case, addr).await,
         "cancel" => cancel_case(client, case).await,
+        "watch_resume" => watch_resume_case(client, case).await,
         other => Err(format!("unknown scenario kind {other:?}")),
     }
 }
@@ -249,6 +251,36 @@ async fn stop_mid_stream_case(client: &Client, case: &Map<String, Value>, addr: 
         )?;
     }
     check_result(result, case)
+}
+
+/// A detached run watched in part, then resumed with after_seq = the last seq seen:
+/// every event once, in order.
+async fn watch_resume_case(client: &Client, case: &Map<String, Value>) -> Outcome {
+    let wf = workflow_id("watch");
+    let opts = options(case).workflow_id(&wf).detach(true);
+    let mut started = client.iter(graph(case), values(case), opts).await.map_err(|e| e.to_string())?;
+    let first = started.next().await.ok_or("no first event")?.map_err(|e| e.to_string())?;
+    check(matches!(first.kind, EventKind::RunStarted { .. }), format!("first event {:?}", first.kind))?;
+    drop(started); // detached: dropping the stream leaves the run going
+    let wanted = case["watch_first_events"].as_u64().unwrap() as usize;
+    let mut seen = Vec::new();
+    let mut watching = client.watch(&wf, 0, CallOptions::new()).await.map_err(|e| e.to_string())?;
+    while seen.len() < wanted {
+        let event = watching.next().await.ok_or("the Watch ended early")?;
+        seen.push(event.map_err(|e| e.to_string())?);
+    }
+    drop(watching);
+    let after = seen.last().unwrap().seq;
+    let mut rest = client.watch(&wf, after, CallOptions::new()).await.map_err(|e| e.to_string())?;
+    while let Some(event) = rest.next().await {
+        seen.push(event.map_err(|e| format!("resumed Watch failed after {} events: {e}", seen.len()))?);
+    }
+    check_sequence(&seen)?;
+    if let Some(want) = case.get("expect_text") {
+        let text = concat_text(&seen);
+        check(text == want.as_str().unwrap(), format!("watched text {text:?} != expected {want}"))?;
+    }
+    check_result(seen.last().unwrap().result().unwrap(), case)
 }
 
 async fn cancel_case(client: &Client, case: &Map<String, Value>) -> Outcome {

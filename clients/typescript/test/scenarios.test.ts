@@ -23,7 +23,7 @@ import { SCENARIOS_PATH, startServer, type RunningServer } from "./server.js";
 
 interface Scenario {
   name: string;
-  kind: "list_graphs" | "run" | "iter" | "stop_mid_stream" | "cancel";
+  kind: "list_graphs" | "run" | "iter" | "stop_mid_stream" | "cancel" | "watch_resume";
   graph?: string;
   values?: Record<string, unknown>;
   deadline_ms?: number;
@@ -44,6 +44,7 @@ interface Scenario {
   stop_after_chunks?: number;
   stop_info?: Record<string, unknown>;
   cancel_after_chunks?: number;
+  watch_first_events?: number;
   probe?: { graph: string; values: Record<string, unknown>; retry_code: string; within_ms: number };
 }
 
@@ -86,6 +87,7 @@ const RUNNERS: Record<Scenario["kind"], (s: Scenario) => Promise<void>> = {
   iter: runIter,
   stop_mid_stream: runStopMidStream,
   cancel: runCancel,
+  watch_resume: runWatchResume,
 };
 
 async function runListGraphs(s: Scenario): Promise<void> {
@@ -153,6 +155,25 @@ async function runCancel(s: Scenario): Promise<void> {
     (err: unknown) => err instanceof RpcError && err.code === Code.Canceled,
   );
   await probeUntilEnded(workflowId, s.probe!);
+}
+
+/** A detached run watched in part, then resumed with afterSeq = the last seq seen: every event once, in order. */
+async function runWatchResume(s: Scenario): Promise<void> {
+  const workflowId = uniqueId("ts-watch");
+  for await (const event of client.iter(s.graph!, s.values, { workflowId, detach: true })) {
+    assert.equal(event.kind, "runStarted");
+    break; // detached: leaving the loop leaves the run going
+  }
+  const events: HypergraphEvent[] = [];
+  for await (const event of client.watch(workflowId)) {
+    events.push(event);
+    if (events.length === s.watch_first_events) break;
+  }
+  const afterSeq = events.at(-1)!.seq;
+  events.push(...(await collect(second.watch(workflowId, { afterSeq }))));
+  checkSequence(events);
+  if (s.expect_text !== undefined) assert.equal(textOf(events), s.expect_text);
+  checkResult(lastResult(events), s);
 }
 
 /** Run the probe graph under the same workflow id until the cancelled run has ended. */

@@ -72,6 +72,8 @@ class ScenariosTest {
         return test(c.name(), () -> iter(c));
       case "stop_mid_stream":
         return test(c.name(), () -> stopMidStream(c));
+      case "watch_resume":
+        return test(c.name(), () -> watchResume(c));
       case "cancel":
         return DynamicContainer.dynamicContainer(c.name(), Stream.of(
             test(c.name() + "/close_event_stream", () -> cancelByClose(c)),
@@ -140,6 +142,41 @@ class ScenariosTest {
     if (c.has("expect_text")) {
       assertEquals(c.string("expect_text"), text.toString());
     }
+    checkResult(c, result);
+  }
+
+  /** A detached run watched in part, then resumed after the last seq seen: every event once. */
+  private static void watchResume(Scenarios.Case c) {
+    String workflowId = uniqueId("watch");
+    RunOptions detached = RunOptions.builder().workflowId(workflowId).detach(true)
+        .deadline(Duration.ofSeconds(WAIT_SECONDS)).build();
+    try (EventStream started = client.iter(c.string("graph"), c.map("values"), detached)) {
+      assertEquals(Event.KindCase.RUN_STARTED, started.next().getKindCase());
+    } // detached: closing the stream leaves the run going
+    List<Event> events = new java.util.ArrayList<>();
+    try (EventStream first = client.watch(workflowId, 0)) {
+      while (events.size() < c.number("watch_first_events") && first.hasNext()) {
+        events.add(first.next());
+      }
+    }
+    RunResult result;
+    try (EventStream rest = client.watch(workflowId, events.get(events.size() - 1).getSeq())) {
+      rest.forEachRemaining(events::add);
+      result = rest.result();
+    }
+    long seq = 0;
+    StringBuilder text = new StringBuilder();
+    for (Event event : events) {
+      seq += event.getKindCase() == Event.KindCase.STREAMING_CHUNK
+          ? Math.max(1, event.getStreamingChunk().getMerged()) : 1;
+      assertEquals(seq, event.getSeq(), "watched seq = previous seq + merged: none lost or repeated");
+      String t = Events.text(event);
+      if (t != null) {
+        text.append(t);
+      }
+    }
+    assertEquals(c.string("expect_text"), text.toString());
+    assertNotNull(result, "the resumed Watch ended with RunEnded");
     checkResult(c, result);
   }
 
