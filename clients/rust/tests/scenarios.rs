@@ -430,6 +430,7 @@ const EXTRAS: &[(&str, Extra)] = &[
     ("hashmap_values_and_select", |c| Box::pin(hashmap_values_and_select(c))),
     ("watch_unknown_workflow_is_refused", |c| Box::pin(watch_unknown(c))),
     ("detach_keeps_run_alive_after_drop", |c| Box::pin(detach_keeps_run(c))),
+    ("list_runs_shows_a_live_run", |c| Box::pin(list_runs_shows_a_live_run(c))),
     ("into_result_reads_to_the_end", |c| Box::pin(into_result_reads_to_the_end(c))),
     ("iter_deadline_ends_stream_and_run", |c| Box::pin(iter_deadline_ends_stream_and_run(c))),
 ];
@@ -561,6 +562,23 @@ async fn detach_keeps_run(client: Client) -> Outcome {
     )?;
     let probe = json!({"graph": "add", "values": {"a": 1, "b": 1}, "retry_code": "ALREADY_EXISTS", "within_ms": 5000});
     probe_until_free(&client, &probe, &wf).await
+}
+
+async fn list_runs_shows_a_live_run(client: Client) -> Outcome {
+    let wf = workflow_id("listed");
+    let values = json!({"count": 100000, "delay_ms": 5});
+    let opts = CallOptions::new().workflow_id(&wf).detach(true);
+    let mut events = client.iter("tokens", values, opts).await.map_err(|e| e.to_string())?;
+    events.next().await.ok_or("no first event")?.map_err(|e| e.to_string())?;
+    drop(events); // detached: the run goes on
+    let runs = client.list_runs(Some("tokens")).await.map_err(|e| e.to_string());
+    client.stop(&wf, Value::Null, None).await.map_err(|e| e.to_string())?;
+    let runs = runs?;
+    let listed = runs.iter().find(|r| r.workflow_id == wf).ok_or(format!("ListRuns lacks {wf}: {runs:?}"))?;
+    check(
+        listed.graph == "tokens" && listed.state == RunState::Running && !listed.owner.is_empty(),
+        format!("listed run {listed:?}"),
+    )
 }
 
 async fn into_result_reads_to_the_end(client: Client) -> Outcome {

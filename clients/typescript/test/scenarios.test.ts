@@ -300,6 +300,21 @@ describe("wrapper helpers against the server", () => {
     await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
   });
 
+  test("listRuns shows a live run with its graph and state", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const workflowId = uniqueId("ts-listed");
+    for await (const event of client.iter("tokens", { count: 100000, delay_ms: 5 }, { workflowId, detach: true })) {
+      assert.equal(event.kind, "runStarted");
+      break; // detached: the run goes on
+    }
+    const runs = await second.listRuns({ graph: "tokens" });
+    await second.stop(workflowId);
+    const listed = runs.find((r) => r.workflowId === workflowId);
+    assert.ok(listed, `listRuns lacks ${workflowId}`);
+    assert.equal(listed.graph, "tokens");
+    assert.equal(listed.state, "RUNNING");
+    assert.ok(listed.owner !== "" && listed.runId !== "");
+  });
+
   test("watch of an unknown workflow answers NOT_FOUND", { timeout: TEST_TIMEOUT_MS }, async () => {
     await assert.rejects(collect(client.watch(uniqueId("ts-watch"))), (err: unknown) => {
       assert.ok(err instanceof RpcError, String(err));
