@@ -8,6 +8,8 @@ CARGO    ?= cargo
 RUST_DIR := $(ROOT)/clients/rust
 RUST_ENV := HYPERGRAPH_GRPC_BIN=$(VENV)/bin/hypergraph-grpc CARGO_TERM_COLOR=never
 
+# ring (TLS) compiles C and assembly with the system's C compiler.
+APT_PACKAGES  += gcc
 TEST_TARGETS  += test-rust
 BENCH_TARGETS += bench-rust
 

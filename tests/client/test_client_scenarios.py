@@ -96,6 +96,15 @@ async def async_case(case, target: str) -> None:
             pytest.fail(f"unknown scenario kind {kind!r}")
 
 
+def check_stop_outcome(case, outcome, result) -> None:
+    """Stop answered for the streamed run itself: found, its run id, the state it asks for."""
+    assert outcome is not None and outcome.found == case["expect_stop_found"], outcome
+    if "expect_stop_state" in case:
+        assert outcome.state == case["expect_stop_state"], outcome
+    if outcome.found:
+        assert outcome.run_id == result.run_id, (outcome, result.run_id)
+
+
 async def async_stop_mid_stream(case, client: AsyncClient, target: str) -> None:
     workflow_id = new_id(case["name"][:20])
     text, chunks, outcome = "", 0, None
@@ -107,7 +116,7 @@ async def async_stop_mid_stream(case, client: AsyncClient, target: str) -> None:
                 if chunks == case["stop_after_chunks"]:
                     async with AsyncClient(target) as second:  # a second client stops it
                         outcome = await second.stop(workflow_id, case["stop_info"])
-    assert outcome is not None and outcome.found == case["expect_stop_found"]
+    check_stop_outcome(case, outcome, stream.result)
     check_result(case, stream.result, text)
 
 
@@ -203,7 +212,7 @@ def sync_stop_mid_stream(case, client: Client, target: str) -> None:
                 if chunks == case["stop_after_chunks"]:
                     with Client(target) as second:
                         outcome = second.stop(workflow_id, case["stop_info"])
-    assert outcome is not None and outcome.found == case["expect_stop_found"]
+    check_stop_outcome(case, outcome, stream.result)
     check_result(case, stream.result, text)
 
 

@@ -22,12 +22,15 @@ type Client struct {
 }
 
 // Dial makes a client for target ("host:port" or any gRPC target string).
-// The connection is plaintext unless WithTransportCredentials is given. ctx
+// The connection is plaintext unless WithTLS or WithTransportCredentials is given. ctx
 // bounds the wait of WithBlock; without it Dial does not block.
 func Dial(ctx context.Context, target string, opts ...DialOption) (*Client, error) {
 	cfg := dialConfig{creds: insecure.NewCredentials()}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.err != nil {
+		return nil, cfg.err
 	}
 	grpcOpts := append([]grpc.DialOption{grpc.WithTransportCredentials(cfg.creds)}, cfg.grpcOpts...)
 	conn, err := grpc.NewClient(target, grpcOpts...)

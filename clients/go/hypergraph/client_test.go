@@ -261,3 +261,19 @@ func TestWatchOfAnUnknownWorkflowIsNotFound(t *testing.T) {
 		t.Fatalf("Watch error %v, want NotFound for a workflow the server does not know", err)
 	}
 }
+
+// A TLS client talking to the plaintext test server fails its handshake: the
+// call is Unavailable, never answered in plaintext.
+func TestTLSToAPlaintextServerIsUnavailable(t *testing.T) {
+	dial(t) // fails the test when there is no server
+	client, err := hypergraph.Dial(context.Background(), serverAddr, hypergraph.WithTLS(hypergraph.TLSConfig{ServerName: "localhost"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	_, err = client.ListGraphs(context.Background())
+	var e *hypergraph.Error
+	if !errors.As(err, &e) || e.Code() != codes.Unavailable {
+		t.Fatalf("ListGraphs over TLS = %v, want Unavailable", err)
+	}
+}

@@ -13,13 +13,14 @@ type DialOption func(*dialConfig)
 type dialConfig struct {
 	grpcOpts []grpc.DialOption
 	creds    credentials.TransportCredentials
+	err      error // from an option that could not be built (WithTLS)
 	block    bool
 }
 
-// WithTransportCredentials sets TLS (or other) credentials. Without it the
-// connection is plaintext, as the server's default listener is.
+// WithTransportCredentials sets TLS (or other) credentials. Without it (or
+// WithTLS) the connection is plaintext, as the server's default listener is.
 func WithTransportCredentials(creds credentials.TransportCredentials) DialOption {
-	return func(c *dialConfig) { c.creds = creds }
+	return func(c *dialConfig) { c.creds, c.err = creds, nil }
 }
 
 // WithGRPCOptions passes options through to grpc.NewClient (interceptors,

@@ -13,6 +13,7 @@ use crate::options::CallOptions;
 use crate::pb;
 use crate::pb::runner_service_client::RunnerServiceClient;
 use crate::stream::{EventStream, TextStream};
+use crate::tls::TlsOptions;
 use crate::value::{to_proto_struct, IntoValues};
 
 /// A connection to a hypergraph-grpc server. Cheap to clone; clones share the
@@ -24,13 +25,30 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to `target`: "host:port" (plain HTTP/2) or a full "http://host:port" URI.
+    /// Connects to `target`: "host:port" (plain HTTP/2) or a full "http://host:port" URI
+    /// ("https://" connects over TLS trusting the system's roots).
     pub async fn connect(target: impl AsRef<str>) -> Result<Client, Error> {
         let target = target.as_ref();
         let uri = if target.contains("://") { target.to_string() } else { format!("http://{target}") };
         let connect_error = |source| Error::Connect { target: target.to_string(), source };
         let channel = Endpoint::from_shared(uri).map_err(connect_error)?.connect().await.map_err(connect_error)?;
         Ok(Client::from_channel(channel))
+    }
+
+    /// Connects to `target` ("host:port" or "https://host:port") over TLS as `tls` says:
+    /// a CA file or the system's roots, and a client certificate for mutual TLS.
+    pub async fn connect_tls(target: impl AsRef<str>, tls: &TlsOptions) -> Result<Client, Error> {
+        let target = target.as_ref();
+        let uri = match target.split_once("://") {
+            None => format!("https://{target}"),
+            Some(("https", _)) => target.to_string(),
+            // tonic speaks plaintext to any other scheme, whatever its TLS config says.
+            Some(_) => return Err(Error::Tls(format!("TLS needs an https:// target, got {target:?}"))),
+        };
+        let connect_error = |source| Error::Connect { target: target.to_string(), source };
+        let endpoint = Endpoint::from_shared(uri).map_err(connect_error)?;
+        let endpoint = endpoint.tls_config(tls.client_config()?).map_err(connect_error)?;
+        Ok(Client::from_channel(endpoint.connect().await.map_err(connect_error)?))
     }
 
     /// Wraps an existing tonic channel (TLS, load balancing, interceptors are set up there).

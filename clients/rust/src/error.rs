@@ -33,6 +33,9 @@ pub enum Error {
     /// The server broke the protocol (e.g. an event stream ended without RunEnded).
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The TLS options cannot be used (a file that cannot be read, an http:// target).
+    #[error("tls: {0}")]
+    Tls(String),
 }
 
 impl Error {
@@ -43,7 +46,7 @@ impl Error {
         match self {
             Error::Rpc(e) => e.code,
             Error::Connect { .. } => Code::Unavailable,
-            Error::InvalidValue(_) => Code::InvalidArgument,
+            Error::InvalidValue(_) | Error::Tls(_) => Code::InvalidArgument,
             Error::RunFailed(_) => Code::Aborted,
             Error::Protocol(_) => Code::Internal,
         }

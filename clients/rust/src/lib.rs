@@ -21,6 +21,7 @@ pub mod error;
 pub mod event;
 pub mod options;
 pub mod stream;
+pub mod tls;
 pub mod value;
 
 /// The generated `hypergraph.v1` messages and the RunnerService stub.
@@ -37,5 +38,6 @@ pub use event::{
 };
 pub use options::CallOptions;
 pub use stream::{EventStream, TextStream};
+pub use tls::TlsOptions;
 pub use tonic::Code;
 pub use value::IntoValues;

@@ -26,12 +26,18 @@ import {
   type StopOutcome,
 } from "./events.js";
 import { clientError, HypergraphError, RunFailedError } from "./errors.js";
+import { secureSessionOptions, type TlsOptions } from "./tls.js";
 import { fromValue, toStruct, ValueConversionError } from "./values.js";
 
 /** Options of createHypergraphClient. */
 export interface ClientOptions {
-  /** Where the server listens: "http://127.0.0.1:50051" (a bare "host:port" also works). */
+  /**
+   * Where the server listens: "http://127.0.0.1:50051", or "https://..." for TLS (a bare
+   * "host:port" also works: http, or https when `tls` is given).
+   */
   baseUrl: string;
+  /** Connect over TLS with these certificates (a CA file, a client certificate for mutual TLS). */
+  tls?: TlsOptions;
   /** Deadline applied to every call that sets no timeoutMs of its own. */
   defaultTimeoutMs?: number;
   /** Connect interceptors, e.g. to add an authorization header. */
@@ -142,8 +148,9 @@ export interface HypergraphClient {
 
 /** Create a client for a hypergraph-grpc server. */
 export function createHypergraphClient(options: ClientOptions): HypergraphClient {
-  const baseUrl = normalizeBaseUrl(options.baseUrl);
-  const sessionManager = new Http2SessionManager(baseUrl);
+  const baseUrl = normalizeBaseUrl(options.baseUrl, options.tls !== undefined);
+  const sessionOptions = options.tls === undefined ? undefined : secureSessionOptions(options.tls);
+  const sessionManager = new Http2SessionManager(baseUrl, undefined, sessionOptions);
   const transport = createGrpcTransport({
     baseUrl,
     sessionManager,
@@ -323,8 +330,12 @@ export function durationFromMs(ms: number): Duration {
   return create(DurationSchema, { seconds: nanos / 1_000_000_000n, nanos: Number(nanos % 1_000_000_000n) });
 }
 
-function normalizeBaseUrl(baseUrl: string): string {
-  return baseUrl.includes("://") ? baseUrl : `http://${baseUrl}`;
+function normalizeBaseUrl(baseUrl: string, tls: boolean): string {
+  if (!baseUrl.includes("://")) return `${tls ? "https" : "http"}://${baseUrl}`;
+  if (tls && !baseUrl.startsWith("https://")) {
+    throw new HypergraphError(`tls needs an https:// baseUrl, got ${JSON.stringify(baseUrl)}`);
+  }
+  return baseUrl;
 }
 
 export type { JsonObject, JsonValue };

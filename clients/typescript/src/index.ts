@@ -14,6 +14,7 @@ export {
   type TextStream,
   type WatchOptions,
 } from "./client.js";
+export { type TlsOptions } from "./tls.js";
 export {
   toEvent,
   toRunResult,

@@ -357,6 +357,21 @@ describe("wrapper helpers against the server", () => {
     }
   });
 
+  // Node's TLS layer fails the handshake and Connect reports it as INTERNAL with
+  // OpenSSL's reason; what matters is that nothing is answered in plaintext.
+  test("a TLS client is refused by the plaintext server", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const tlsClient = createHypergraphClient({ baseUrl: server.baseUrl.replace("http://", ""), tls: { serverName: "localhost" } });
+    try {
+      await assert.rejects(tlsClient.listGraphs(), (err: unknown) => {
+        assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
+        assert.match(err.rawMessage, /SSL|TLS/i);
+        return true;
+      });
+    } finally {
+      tlsClient.close();
+    }
+  });
+
   test("a value JSON cannot carry is refused before the call, with its path", { timeout: TEST_TIMEOUT_MS }, async () => {
     await assert.rejects(client.run("echo", { value: { when: undefined } }), (err: unknown) => {
       assert.ok(err instanceof HypergraphError && !(err instanceof RpcError), String(err));

@@ -6,6 +6,7 @@ import { timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   HypergraphError,
+  createHypergraphClient,
   RpcError,
   RunFailedError,
   ValueConversionError,
@@ -19,6 +20,10 @@ import {
 } from "../src/index.js";
 import * as api from "../src/index.js";
 import { clientError } from "../src/errors.js";
+import { secureSessionOptions } from "../src/tls.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   EventSchema,
   RunRequestSchema,
@@ -227,4 +232,27 @@ test("durationFromMs splits seconds and nanos", () => {
   assert.equal(d.seconds, 1n);
   assert.equal(d.nanos, 500_250_000);
   assert.throws(() => durationFromMs(-1), (err: unknown) => err instanceof ValueConversionError && /^graceMs: /.test(err.message));
+});
+
+test("tls options read the CA, certificate and key files into the session options", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hg-tls-"));
+  const file = (name: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, `-----BEGIN ${name}-----\n`);
+    return path;
+  };
+  const options = secureSessionOptions({ caFile: file("ca"), certFile: file("cert"), keyFile: file("key"), serverName: "runner" });
+  assert.equal(String(options.ca), "-----BEGIN ca-----\n");
+  assert.equal(String(options.cert), "-----BEGIN cert-----\n");
+  assert.equal(String(options.key), "-----BEGIN key-----\n");
+  assert.equal(options.servername, "runner");
+  assert.equal(secureSessionOptions({}).ca, undefined, "no caFile: Node's trusted roots");
+});
+
+test("tls options that cannot be used are refused as HypergraphErrors", () => {
+  const refused = (make: () => unknown, message: RegExp) =>
+    assert.throws(make, (err: unknown) => err instanceof HypergraphError && message.test(err.message));
+  refused(() => secureSessionOptions({ caFile: "/nonexistent/ca.pem" }), /cannot read caFile \/nonexistent\/ca\.pem/);
+  refused(() => secureSessionOptions({ certFile: "/nonexistent/cert.pem" }), /needs both certFile and keyFile/);
+  refused(() => createHypergraphClient({ baseUrl: "http://127.0.0.1:1", tls: {} }), /tls needs an https:\/\/ baseUrl/);
 });

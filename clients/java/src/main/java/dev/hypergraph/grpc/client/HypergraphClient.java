@@ -20,6 +20,7 @@ import io.grpc.Context;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.AbstractStub;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -82,6 +83,19 @@ public final class HypergraphClient implements AutoCloseable {
   /** Connects to {@code target} with the given credentials; close() shuts the channel down. */
   public static HypergraphClient connect(String target, ChannelCredentials credentials) {
     ManagedChannel channel = Grpc.newChannelBuilder(target, credentials).build();
+    return new HypergraphClient(channel, channel);
+  }
+
+  /**
+   * Connects to {@code target} over TLS as {@code tls} says (a CA file or the JVM's roots, a
+   * client certificate for mutual TLS); close() shuts the channel down.
+   */
+  public static HypergraphClient connect(String target, TlsOptions tls) {
+    ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, tls.credentials());
+    if (tls.serverName() != null) {
+      builder.overrideAuthority(tls.serverName());
+    }
+    ManagedChannel channel = builder.build();
     return new HypergraphClient(channel, channel);
   }
 
