@@ -50,3 +50,37 @@ async def test_drain_with_fifty_streams_every_client_gets_its_run_ended(redis):
             nginx.close()
         draining.stop()
         staying.stop()
+
+
+async def test_a_watch_on_a_replica_that_shuts_down_ends_unavailable_to_resume_elsewhere(redis):
+    from hypergraph_grpc.client import UnavailableError
+
+    leaving = start_replica(redis)
+    owner = start_replica(redis)
+    try:
+        async with AsyncClient(owner.target) as o, AsyncClient(leaving.target) as w:
+            stream = o.iter("tokens", {"count": 100000, "delay_ms": 10}, workflow_id="wf-away")
+            assert isinstance(await anext(stream), RunStarted)
+            seen = []
+
+            async def watch():
+                async for event in w.watch("wf-away", resume=False):
+                    seen.append(event)
+
+            watcher = asyncio.ensure_future(watch())
+            while len(seen) < 3:
+                await asyncio.sleep(0.02)
+            stopped = asyncio.get_running_loop().run_in_executor(None, leaving.stop)
+            with pytest.raises(UnavailableError) as info:
+                await asyncio.wait_for(watcher, 30)
+            assert info.value.reason == "SERVER_DRAINING"
+            assert await stopped == 0
+            async with AsyncClient(owner.target) as again:  # resumes on the owner
+                rest = again.watch("wf-away", after_seq=seen[-1].seq)
+                await o.stop("wf-away", grace=0.5)
+                events = seen + [event async for event in rest]
+            assert isinstance(events[-1], RunEnded) and steps_follow(events)
+            await stream.aclose()
+    finally:
+        leaving.stop()
+        owner.stop()
