@@ -119,28 +119,18 @@ class ScenariosTest {
   }
 
   private static void iter(Scenarios.Case c) {
-    StringBuilder text = new StringBuilder();
+    List<Event> events = new java.util.ArrayList<>();
     RunResult result;
-    try (EventStream events = client.iter(c.string("graph"), c.map("values"), options(c, null))) {
-      long seq = 0;
-      Event last = null;
-      for (Event event : events) {
-        // seq is per run: it advances by merged for a chunk, by 1 for other events.
-        seq += event.getKindCase() == Event.KindCase.STREAMING_CHUNK
-            ? Math.max(1, event.getStreamingChunk().getMerged()) : 1;
-        assertEquals(seq, event.getSeq(), "seq = previous seq + merged, no other gaps");
-        String t = Events.text(event);
-        if (t != null) {
-          text.append(t);
-        }
-        last = event;
-      }
-      assertNotNull(last, "the stream sent no event");
-      assertEquals(Event.KindCase.RUN_ENDED, last.getKindCase(), "the last event is RunEnded");
-      result = events.result();
+    try (EventStream stream = client.iter(c.string("graph"), c.map("values"), options(c, null))) {
+      stream.forEachRemaining(events::add);
+      result = stream.result();
     }
+    assertFalse(events.isEmpty(), "the stream sent no event");
+    assertEquals(Event.KindCase.RUN_ENDED, events.get(events.size() - 1).getKindCase(),
+        "the last event is RunEnded");
+    String text = checkSequence(events);
     if (c.has("expect_text")) {
-      assertEquals(c.string("expect_text"), text.toString());
+      assertEquals(c.string("expect_text"), text);
     }
     checkResult(c, result);
   }
@@ -164,20 +154,28 @@ class ScenariosTest {
       rest.forEachRemaining(events::add);
       result = rest.result();
     }
+    assertEquals(c.string("expect_text"), checkSequence(events));
+    assertNotNull(result, "the resumed Watch ended with RunEnded");
+    checkResult(c, result);
+  }
+
+  /**
+   * Checks the seq rule (seq advances by merged for a chunk, by 1 for other events: none
+   * lost or repeated) and returns the streamed text.
+   */
+  private static String checkSequence(List<Event> events) {
     long seq = 0;
     StringBuilder text = new StringBuilder();
     for (Event event : events) {
       seq += event.getKindCase() == Event.KindCase.STREAMING_CHUNK
           ? Math.max(1, event.getStreamingChunk().getMerged()) : 1;
-      assertEquals(seq, event.getSeq(), "watched seq = previous seq + merged: none lost or repeated");
+      assertEquals(seq, event.getSeq(), "seq = previous seq + merged, no other gaps");
       String t = Events.text(event);
       if (t != null) {
         text.append(t);
       }
     }
-    assertEquals(c.string("expect_text"), text.toString());
-    assertNotNull(result, "the resumed Watch ended with RunEnded");
-    checkResult(c, result);
+    return text.toString();
   }
 
   private static void stopMidStream(Scenarios.Case c) {
