@@ -200,9 +200,14 @@ async fn iter_case(client: &Client, case: &Map<String, Value>) -> Outcome {
     while let Some(event) = events.next().await {
         seen.push(event.map_err(|e| format!("stream failed after {} events: {e}", seen.len()))?);
     }
-    check_sequence(&seen)?;
+    check_whole_run(&seen, case)
+}
+
+/// A whole run's events: the seq rule, the streamed text, and the RunEnded result.
+fn check_whole_run(seen: &[Event], case: &Map<String, Value>) -> Outcome {
+    check_sequence(seen)?;
     if let Some(want) = case.get("expect_text") {
-        let text = concat_text(&seen);
+        let text = concat_text(seen);
         check(text == want.as_str().unwrap(), format!("text {text:?} != expected {want}"))?;
     }
     check_result(seen.last().unwrap().result().unwrap(), case)
@@ -275,12 +280,7 @@ async fn watch_resume_case(client: &Client, case: &Map<String, Value>) -> Outcom
     while let Some(event) = rest.next().await {
         seen.push(event.map_err(|e| format!("resumed Watch failed after {} events: {e}", seen.len()))?);
     }
-    check_sequence(&seen)?;
-    if let Some(want) = case.get("expect_text") {
-        let text = concat_text(&seen);
-        check(text == want.as_str().unwrap(), format!("watched text {text:?} != expected {want}"))?;
-    }
-    check_result(seen.last().unwrap().result().unwrap(), case)
+    check_whole_run(&seen, case)
 }
 
 async fn cancel_case(client: &Client, case: &Map<String, Value>) -> Outcome {
