@@ -98,6 +98,9 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         # Open Iter streams' sinks (for introspection: tests, metrics).
         self.sinks: set[streams.StreamSink] = set()
         self.draining = False
+        # Open Watch handlers, ended UNAVAILABLE at shutdown (their clients resume elsewhere).
+        self._watches: set[asyncio.Task] = set()
+        self._ending_watches = False
 
     # --- RPCs ------------------------------------------------------------------------
 
@@ -217,8 +220,25 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                 coordination.CoordinationUnavailable,
             ) as exc:
                 await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
-            async for message in feed:
-                await context.write(message)
+            watching = asyncio.current_task()
+            self._watches.add(watching)
+            try:
+                async for message in feed:
+                    await context.write(message)
+            except coordination.CoordinationUnavailable as exc:
+                # The store went away mid-stream: UNAVAILABLE, and the client resumes
+                # from the last seq it got (here or on another replica).
+                await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
+            except asyncio.CancelledError:
+                if not self._ending_watches:
+                    raise
+                # This replica is shutting down: UNAVAILABLE, so the client resumes on
+                # another replica from the last seq it got.
+                await errors.abort(
+                    context, errors.draining(), workflow_id=workflow_id, extra_metadata=echo
+                )
+            finally:
+                self._watches.discard(watching)
         finally:
             self.open_streams -= 1
 
@@ -266,7 +286,14 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         self.admission.close()
         # Streams end once their RunEnded is written; give slow readers a moment.
         deadline = time.monotonic() + (1.0 if force.is_set() else 5.0)
+        watches_end = time.monotonic() + 1.0
         while self.open_streams and time.monotonic() < deadline:
+            if self._watches and time.monotonic() >= watches_end:
+                # Watches still open follow runs of other replicas (or replay slowly):
+                # they end UNAVAILABLE now and their clients resume elsewhere.
+                self._ending_watches = True
+                for watch in list(self._watches):
+                    watch.cancel()
             await asyncio.sleep(0.02)
         log.info("drained", extra={"open_streams": self.open_streams})
 

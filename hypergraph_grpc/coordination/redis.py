@@ -50,6 +50,7 @@ from hypergraph_grpc.coordination.local import LocalRuns
 from hypergraph_grpc.coordination.memory import default_replica_id
 from hypergraph_grpc.coordination.recorder import RunRecorder
 from hypergraph_grpc.coordination.redis_log import (
+    LogFlusher,
     RedisEventFeed,
     RedisRunLog,
     append_end,
@@ -103,6 +104,8 @@ return 1
 """
 
 _ERRORS = (RedisError, OSError)
+_CLOSE_WAIT_S = 2.0
+_MAX_CONNECTIONS = 4096
 
 
 class RedisCoordination(Coordination):
@@ -134,15 +137,21 @@ class RedisCoordination(Coordination):
         self._forget = client.register_script(_FORGET)
         self._acks: dict[str, asyncio.Future] = {}
         self._logs: dict[str, RedisRunLog] = {}
+        self._flusher = LogFlusher(client)
         self._tasks: list[asyncio.Task] = []
         self._pubsub: Any = None
+        self._closing = False
 
     @classmethod
     def from_url(
         cls, url: str, stop_receiver: StopReceiver, limits: EventLogLimits | None = None, **kw
     ) -> RedisCoordination:
         # Short connect timeouts: an unreachable Redis must answer UNAVAILABLE quickly.
-        client = aioredis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
+        # Each open Watch holds a connection while it waits for new events, so the pool
+        # is sized for many (the service's --max-streams bounds them).
+        client = aioredis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=5.0, max_connections=_MAX_CONNECTIONS
+        )
         return cls(client, stop_receiver, limits, **kw)
 
     # --- keys --------------------------------------------------------------------
@@ -190,16 +199,20 @@ class RedisCoordination(Coordination):
         ]
 
     async def close(self) -> None:
-        for task in self._tasks:
+        self._closing = True
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, *_ERRORS):
-                await task
+        if tasks:
+            # Bounded: a task that swallowed its cancellation must not hold shutdown.
+            await asyncio.wait(tasks, timeout=_CLOSE_WAIT_S)
+        await self._flusher.close()
+        closing = [self._client.aclose()]
         if self._pubsub is not None:
-            with contextlib.suppress(*_ERRORS):
-                await self._pubsub.aclose()
-        with contextlib.suppress(*_ERRORS):
-            await self._client.aclose()
+            closing.insert(0, self._pubsub.aclose())
+        for step in closing:
+            with contextlib.suppress(TimeoutError, *_ERRORS):
+                await asyncio.wait_for(step, _CLOSE_WAIT_S)
 
     # --- the interface -------------------------------------------------------------
 
@@ -223,7 +236,7 @@ class RedisCoordination(Coordination):
             raise _unavailable("claim the workflow id", exc) from None
         self._local.add(run)
         self._logs[workflow_id] = RedisRunLog(
-            self._client,
+            self._flusher,
             self._log_key(workflow_id, run.token),
             self._meta_key(workflow_id),
             graph,
@@ -406,7 +419,9 @@ class RedisCoordination(Coordination):
         """Routed stops for this replica's runs, and acknowledgements of ours."""
         channels = (self._stop_channel(self.replica_id), self._ack_channel(self.replica_id))
         stop_channel = channels[0].encode()
-        while True:
+        # Not `while True`: the client may turn a cancellation in the middle of a
+        # connect into a connection error, which the loop below would retry forever.
+        while not self._closing:
             try:
                 await self._pubsub.subscribe(*channels)
                 async for message in self._pubsub.listen():
@@ -454,7 +469,7 @@ class RedisCoordination(Coordination):
 
     async def _renew_loop(self) -> None:
         """Renew this replica's leases; stop a run whose lease another replica holds."""
-        while True:
+        while not self._closing:
             await asyncio.sleep(self.lease_seconds / 3)
             for run in self._local.runs():
                 try:
@@ -483,7 +498,7 @@ class RedisCoordination(Coordination):
 
     async def _reap_loop(self) -> None:
         """End the runs of replicas that died: their lease expired, their record is left."""
-        while True:
+        while not self._closing:
             await asyncio.sleep(self.lease_seconds / 2)
             try:
                 await self.reap()

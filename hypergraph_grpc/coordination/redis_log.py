@@ -5,8 +5,9 @@ token). Each entry's id is ``<seq>-0``, so ``XREAD`` after ``<after_seq>-0`` is
 exactly "the events after after_seq", and a hole in the ids is a gap the feed
 reports. The writer side is called by the run's recorder on the loop thread: it
 only appends the runtime event to a local deque; a flusher task converts a batch
-to protobuf and writes it with one pipelined round trip (``XADD ... MAXLEN ~``),
-so Redis is never on the token's critical path. Text chunks of one node
+to protobuf and one :class:`LogFlusher` per replica writes what every run has
+pending with one pipelined round trip (``XADD ... MAXLEN ~``), so Redis is never
+on the token's critical path. Text chunks of one node
 execution that are next to each other in a batch become one entry, as a stream
 merges them: its id is the last call's seq and its ``p`` field lists each
 call's UTF-8 length, so a Watch resuming after a seq inside it gets exactly the
@@ -30,11 +31,11 @@ from hypergraph_grpc import convert
 from hypergraph_grpc.coordination import EventFeed, EventLogLimits
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 
-__all__ = ["RedisEventFeed", "RedisRunLog", "append_end", "entry_seq", "last_seq"]
+__all__ = ["LogFlusher", "RedisEventFeed", "RedisRunLog", "append_end", "entry_seq", "last_seq"]
 
 log = logging.getLogger("hypergraph_grpc.coordination")
 
-_BATCH = 512  # events per pipelined round trip
+_BATCH = 512  # entries a watcher reads per round trip
 _RETRY_S = 0.5  # wait before retrying a batch Redis refused
 _END_FIELD = b"end"
 _EVENT_FIELD = b"e"
@@ -48,71 +49,98 @@ def entry_seq(entry_id: bytes | str) -> int:
     return int(text.partition("-")[0])
 
 
+class LogFlusher:
+    """Writes the pending events of every run of this replica: one pipelined round
+    trip per turn for all of them, while new events queue up for the next turn."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._waiting: dict[RedisRunLog, None] = {}  # runs with pending events, in order
+        self._task: asyncio.Task | None = None
+
+    def wake(self, run_log: RedisRunLog) -> None:
+        self._waiting[run_log] = None
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                logs = list(self._waiting)
+                self._waiting.clear()
+                pipe = self._client.pipeline(transaction=False)
+                taken = [(run_log, run_log.take(pipe)) for run_log in logs]
+                try:
+                    await pipe.execute()
+                except RedisError as exc:
+                    log.warning("event log write failed; retrying", extra={"error": str(exc)})
+                    for run_log, batch in taken:
+                        run_log.give_back(batch)
+                    await asyncio.sleep(_RETRY_S)
+        finally:
+            self._task = None
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait((self._task,), timeout=2.0)
+
+
 class RedisRunLog:
     """The write side of one run's stream (see the module doc)."""
 
     def __init__(
         self,
-        client: Any,
+        flusher: LogFlusher,
         key: str,
         meta_key: str,
         graph: str,
         workflow_id: str,
         limits: EventLogLimits,
     ) -> None:
-        self._client = client
+        self._flusher = flusher
         self._key = key
         self._meta_key = meta_key
         self._encoder = convert.EventEncoder(graph, workflow_id)
         self._max_events = max(1, limits.max_events)
         self._ttl_ms = max(1, round(limits.ttl_seconds * 1000))
         self._pending: deque[Any] = deque()
-        self._flusher: asyncio.Task | None = None
+        self._queued = False  # the flusher knows this log has pending events
 
     def append(self, event: Any) -> None:
         self._pending.append(event)
-        if self._flusher is None:
-            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        if not self._queued:
+            self._queued = True
+            self._flusher.wake(self)
 
     def finish(self, end_event: Any, error_node: str) -> None:
         self._encoder.error_node = error_node
         self.append(end_event)
 
-    async def flushed(self) -> None:
-        """Wait until every appended event was written (or given up on)."""
-        while self._flusher is not None:
-            await asyncio.wait((self._flusher,))
-
-    async def _flush(self) -> None:
-        try:
-            while self._pending:
-                batch = [self._pending.popleft() for _ in range(min(_BATCH, len(self._pending)))]
-                while True:
-                    try:
-                        await self._write(batch)
-                        break
-                    except RedisError as exc:
-                        log.warning(
-                            "event log write failed; retrying",
-                            extra={"key": self._key, "error": str(exc)},
-                        )
-                        await asyncio.sleep(_RETRY_S)
-                        excess = len(self._pending) + len(batch) - self._max_events
-                        if excess > 0:  # bounded while Redis is away: the oldest go
-                            del batch[: min(excess, len(batch))]
-        finally:
-            self._flusher = None
-
-    async def _write(self, batch: list) -> None:
-        pipe = self._client.pipeline(transaction=False)
-        ended = batch[-1].__class__ is RunEndEvent
+    def take(self, pipe: Any) -> list:
+        """Move every pending event into ``pipe``'s commands; the events taken."""
+        self._queued = False
+        batch = list(self._pending)
+        self._pending.clear()
+        if not batch:
+            return batch
         for seq, fields in self._entries(batch):
             pipe.xadd(self._key, fields, id=f"{seq}-0", maxlen=self._max_events, approximate=True)
         pipe.pexpire(self._key, self._ttl_ms)
-        if ended:
+        if batch[-1].__class__ is RunEndEvent:
             pipe.hset(self._meta_key, "ended", "1")
             pipe.pexpire(self._meta_key, self._ttl_ms)
-        await pipe.execute()
+        return batch
+
+    def give_back(self, batch: list) -> None:
+        """A write failed: the batch goes first again; past the bound the oldest go
+        (a Watch is then told which seqs were lost)."""
+        self._pending.extendleft(reversed(batch))
+        while len(self._pending) > self._max_events:
+            self._pending.popleft()
+        if self._pending and not self._queued:
+            self._queued = True
+            self._flusher.wake(self)
 
     def _entries(self, batch: list):
         """(seq, fields) of each entry: neighbouring text chunks of one span merged."""

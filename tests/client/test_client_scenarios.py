@@ -90,6 +90,8 @@ async def async_case(case, target: str) -> None:
             await async_stop_mid_stream(case, client, target)
         elif kind == "cancel":
             await async_cancel(case, client)
+        elif kind == "watch_resume":
+            await async_watch_resume(case, client)
         else:
             pytest.fail(f"unknown scenario kind {kind!r}")
 
@@ -139,6 +141,32 @@ async def async_cancel(case, client: AsyncClient) -> None:
     assert result.completed, result
 
 
+async def async_watch_resume(case, client: AsyncClient) -> None:
+    workflow_id = new_id(case["name"][:20])
+    started = client.iter(case["graph"], case["values"], workflow_id=workflow_id, detach=True)
+    await anext(started)
+    await started.aclose()  # detached: the run goes on
+    first = []
+    async with client.watch(workflow_id) as watching:
+        async for event in watching:
+            first.append(event)
+            if len(first) == case["watch_first_events"]:
+                break
+    rest = client.watch(workflow_id, after_seq=first[-1].seq)
+    events = first + [event async for event in rest]
+    check_watched(case, events, rest.result)
+
+
+def check_watched(case, events, result: RunResult) -> None:
+    """Every event once, in order (the seq rule from seq 0), ending with RunEnded."""
+    seq = 0
+    for event in events:
+        seq += event.merged if isinstance(event, StreamingChunk) else 1
+        assert event.seq == seq, f"seq {event.seq}, expected {seq}"
+    text = "".join(e.text for e in events if isinstance(e, StreamingChunk))
+    check_result(case, result, text)
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 async def test_scenario_async(case, scenario_server) -> None:
@@ -167,6 +195,8 @@ def sync_case(case, target: str) -> None:
             sync_stop_mid_stream(case, client, target)
         elif kind == "cancel":
             sync_cancel(case, client)
+        elif kind == "watch_resume":
+            sync_watch_resume(case, client)
         else:
             pytest.fail(f"unknown scenario kind {kind!r}")
 
@@ -207,6 +237,20 @@ def sync_cancel(case, client: Client) -> None:
     assert result.completed, result
 
 
+def sync_watch_resume(case, client: Client) -> None:
+    workflow_id = new_id(case["name"][:20])
+    with client.iter(case["graph"], case["values"], workflow_id=workflow_id, detach=True) as run:
+        next(run)  # detached: leaving the `with` leaves the run going
+    first = []
+    with client.watch(workflow_id) as watching:
+        for event in watching:
+            first.append(event)
+            if len(first) == case["watch_first_events"]:
+                break
+    rest = client.watch(workflow_id, after_seq=first[-1].seq)
+    check_watched(case, first + list(rest), rest.result)
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_scenario_sync(case, scenario_server) -> None:
     sync_case(case, scenario_server.target)
@@ -214,7 +258,7 @@ def test_scenario_sync(case, scenario_server) -> None:
 
 def test_every_scenario_kind_is_known() -> None:
     kinds = {case["kind"] for case in CASES}
-    assert kinds <= {"list_graphs", "run", "iter", "stop_mid_stream", "cancel"}
+    assert kinds <= {"list_graphs", "run", "iter", "stop_mid_stream", "cancel", "watch_resume"}
     assert grpc.StatusCode  # the codes named by expect_code are grpc.StatusCode names
     for case in CASES:
         if "expect_code" in case:

@@ -116,6 +116,7 @@ PINNED = {
     "hypergraph_grpc.coordination.local": {"LocalRuns"},
     "hypergraph_grpc.coordination.redis": {"RedisCoordination"},
     "hypergraph_grpc.coordination.redis_log": {
+        "LogFlusher",
         "RedisEventFeed",
         "RedisRunLog",
         "append_end",

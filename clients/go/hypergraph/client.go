@@ -88,6 +88,25 @@ func (c *Client) ListGraphs(ctx context.Context) ([]GraphInfo, error) {
 	return graphs, nil
 }
 
+// ListRuns returns the live runs of the deployment (every replica of a
+// cluster), oldest first; graph "" means every graph. It follows every page.
+func (c *Client) ListRuns(ctx context.Context, graph string) ([]RunSummary, error) {
+	var runs []RunSummary
+	token := ""
+	for {
+		resp, err := c.stub.ListRuns(ctx, &hv1.ListRunsRequest{Graph: graph, PageToken: token})
+		if err != nil {
+			return nil, wrapError(err)
+		}
+		for _, r := range resp.GetRuns() {
+			runs = append(runs, runSummaryFromProto(r))
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return runs, nil
+		}
+	}
+}
+
 // Run starts a workflow of graph with values as inputs, waits for it to end
 // and returns its result. A node that raises is not an error: the result has
 // StatusFailed and Error set. err is an *Error for a rejected call (unknown

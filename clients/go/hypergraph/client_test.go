@@ -222,6 +222,37 @@ func TestReceiveLoopSeesLifecycle(t *testing.T) {
 	}
 }
 
+func TestListRunsShowsALiveRun(t *testing.T) {
+	client := dial(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream, err := client.Iter(ctx, "tokens", map[string]any{"count": 100000, "delay_ms": 5},
+		hypergraph.WithWorkflowID("go-listed"), hypergraph.WithDetach())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range stream.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		break // started; detached, so leaving the loop leaves it running
+	}
+	defer client.Stop(context.Background(), "go-listed", nil, 0)
+	runs, err := client.ListRuns(context.Background(), "tokens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if r.WorkflowID == "go-listed" {
+			if r.Graph != "tokens" || r.State != hypergraph.RunStateRunning || r.Owner == "" {
+				t.Fatalf("listed run %+v", r)
+			}
+			return
+		}
+	}
+	t.Fatalf("ListRuns = %+v, missing go-listed", runs)
+}
+
 func TestWatchOfAnUnknownWorkflowIsNotFound(t *testing.T) {
 	client := dial(t)
 	_, err := client.Watch(context.Background(), "go-nobody-here", 0)

@@ -1,6 +1,8 @@
 package hypergraph
 
 import (
+	"time"
+
 	hv1 "github.com/hypergraph-grpc/hypergraph-grpc/clients/go/gen/hypergraph/v1"
 )
 
@@ -108,15 +110,18 @@ const (
 	RunStateUnspecified RunState = RunState(hv1.RunState_RUN_STATE_UNSPECIFIED)
 	RunStateStopping    RunState = RunState(hv1.RunState_RUN_STATE_STOPPING)
 	RunStateEnded       RunState = RunState(hv1.RunState_RUN_STATE_ENDED)
+	RunStateRunning     RunState = RunState(hv1.RunState_RUN_STATE_RUNNING)
 )
 
-// String is the state name without its prefix: "STOPPING", "ENDED", "UNSPECIFIED".
+// String is the state name without its prefix: "STOPPING", "ENDED", "RUNNING", "UNSPECIFIED".
 func (s RunState) String() string {
 	switch s {
 	case RunStateStopping:
 		return "STOPPING"
 	case RunStateEnded:
 		return "ENDED"
+	case RunStateRunning:
+		return "RUNNING"
 	case RunStateUnspecified:
 		return "UNSPECIFIED"
 	}
@@ -132,6 +137,27 @@ type StopOutcome struct {
 	RunID string
 	// State is the run's state after the request.
 	State RunState
+}
+
+// RunSummary is a live run as ListRuns shows it.
+type RunSummary struct {
+	WorkflowID string
+	RunID      string // "" until the run has started
+	Graph      string
+	Owner      string // the replica running it
+	StartTime  time.Time
+	State      RunState // RunStateRunning, or RunStateStopping once a Stop reached it
+}
+
+func runSummaryFromProto(p *hv1.RunSummary) RunSummary {
+	return RunSummary{
+		WorkflowID: p.GetWorkflowId(),
+		RunID:      p.GetRunId(),
+		Graph:      p.GetGraph(),
+		Owner:      p.GetOwner(),
+		StartTime:  p.GetStartTime().AsTime(),
+		State:      RunState(p.GetState()),
+	}
 }
 
 func stopOutcomeFromProto(p *hv1.StopResponse) StopOutcome {

@@ -101,6 +101,7 @@ type scenario struct {
 	ExpectMessageContains      string         `json:"expect_message_contains"`
 	ExpectFieldViolation       string         `json:"expect_field_violation"`
 	ExpectErrorReason          string         `json:"expect_error_reason"`
+	WatchFirstEvents           int            `json:"watch_first_events"`
 }
 
 type probe struct {
@@ -194,6 +195,8 @@ func TestScenarios(t *testing.T) {
 				runStopMidStream(t, client, sc)
 			case "cancel":
 				runCancel(t, client, sc)
+			case "watch_resume":
+				runWatchResume(t, client, sc)
 			default:
 				t.Fatalf("unknown scenario kind %q: teach the Go client's tests about it", sc.Kind)
 			}
@@ -328,6 +331,67 @@ func runStopMidStream(t *testing.T, client *hypergraph.Client, sc scenario) {
 
 // runCancel cancels the stream's context after a few chunks, then probes the
 // same workflow id until the cancelled run has ended on the server.
+// runWatchResume starts a detached run, watches part of it, drops that Watch and
+// resumes with after_seq = the last seq seen: every event once, in order.
+func runWatchResume(t *testing.T, client *hypergraph.Client, sc scenario) {
+	wfID := uniqueID(sc.Name)
+	ctx := callContext(t, sc)
+	started, err := client.Iter(ctx, sc.Graph, sc.Values, hypergraph.WithWorkflowID(wfID), hypergraph.WithDetach())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range started.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		break // the first event is enough: the run is detached
+	}
+	started.Close()
+	var events []hypergraph.Event
+	first, err := client.Watch(ctx, wfID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev, err := range first.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if events = append(events, ev); len(events) == sc.WatchFirstEvents {
+			break
+		}
+	}
+	first.Close()
+	rest, err := client.Watch(ctx, wfID, events[len(events)-1].Meta().Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev, err := range rest.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	var seq uint64
+	var text strings.Builder
+	for _, ev := range events {
+		step := uint64(1)
+		if c, ok := ev.(*hypergraph.Chunk); ok {
+			step = uint64(c.Merged)
+			text.WriteString(c.Text)
+		}
+		if seq += step; ev.Meta().Seq != seq {
+			t.Fatalf("watched event seq %d, want %d: an event was lost or repeated", ev.Meta().Seq, seq)
+		}
+	}
+	if sc.ExpectText != nil && text.String() != *sc.ExpectText {
+		t.Errorf("watched text:\n got  %q\n want %q", text.String(), *sc.ExpectText)
+	}
+	if rest.Result() == nil {
+		t.Fatal("the resumed Watch ended without RunEnded")
+	}
+	checkResult(t, sc, rest.Result())
+}
+
 func runCancel(t *testing.T, client *hypergraph.Client, sc scenario) {
 	wfID := uniqueID(sc.Name)
 	ctx, cancel := context.WithCancel(context.Background())

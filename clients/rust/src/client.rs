@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::error::Error;
-use crate::event::{GraphInfo, RunResult, StopOutcome};
+use crate::event::{GraphInfo, RunResult, RunSummary, StopOutcome};
 use crate::options::CallOptions;
 use crate::pb;
 use crate::pb::runner_service_client::RunnerServiceClient;
@@ -75,6 +75,25 @@ impl Client {
         let mut rpc = self.rpc.clone();
         let reply = unary(self.timeout, rpc.list_graphs(request)).await?;
         Ok(reply.graphs.into_iter().map(GraphInfo::from).collect())
+    }
+
+    /// The live runs of the deployment (every replica of a cluster), oldest first, of
+    /// `graph` (None: every graph). Follows every page.
+    pub async fn list_runs(&self, graph: Option<&str>) -> Result<Vec<RunSummary>, Error> {
+        let mut runs = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let message =
+                pb::ListRunsRequest { graph: graph.unwrap_or_default().to_string(), page_size: 0, page_token };
+            let request = self.request(message, None);
+            let mut rpc = self.rpc.clone();
+            let reply = unary(self.timeout, rpc.list_runs(request)).await?;
+            runs.extend(reply.runs.into_iter().map(RunSummary::from));
+            if reply.next_page_token.is_empty() {
+                return Ok(runs);
+            }
+            page_token = reply.next_page_token;
+        }
     }
 
     /// Runs `graph` with `values` and waits for its result. A node that raises is

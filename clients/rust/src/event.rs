@@ -60,15 +60,18 @@ pub enum RunState {
     Stopping,
     /// The run has already ended.
     Ended,
+    /// The run is live and no stop reached it (ListRuns).
+    Running,
 }
 
 impl RunState {
-    /// The short name used in clients/scenarios.json: "STOPPING", "ENDED", "UNSPECIFIED".
+    /// The short name used in clients/scenarios.json: "STOPPING", "ENDED", "RUNNING", "UNSPECIFIED".
     pub fn as_str(self) -> &'static str {
         match self {
             RunState::Unspecified => "UNSPECIFIED",
             RunState::Stopping => "STOPPING",
             RunState::Ended => "ENDED",
+            RunState::Running => "RUNNING",
         }
     }
 }
@@ -78,6 +81,7 @@ impl From<i32> for RunState {
         match pb::RunState::try_from(v) {
             Ok(pb::RunState::Stopping) => RunState::Stopping,
             Ok(pb::RunState::Ended) => RunState::Ended,
+            Ok(pb::RunState::Running) => RunState::Running,
             _ => RunState::Unspecified,
         }
     }
@@ -104,6 +108,36 @@ pub struct StopOutcome {
 impl From<pb::StopResponse> for StopOutcome {
     fn from(reply: pb::StopResponse) -> Self {
         StopOutcome { found: reply.found, run_id: reply.run_id, state: RunState::from(reply.state) }
+    }
+}
+
+/// A live run as ListRuns shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    /// The workflow id (what `stop` and `watch` take).
+    pub workflow_id: String,
+    /// The run id (empty until the run has started).
+    pub run_id: String,
+    /// The registered name of the graph being run.
+    pub graph: String,
+    /// The replica running it.
+    pub owner: String,
+    /// When the run was started, if the server said.
+    pub start_time: Option<SystemTime>,
+    /// `Running`, or `Stopping` once a Stop reached it.
+    pub state: RunState,
+}
+
+impl From<pb::RunSummary> for RunSummary {
+    fn from(r: pb::RunSummary) -> Self {
+        RunSummary {
+            start_time: r.start_time.as_ref().and_then(timestamp_to_system),
+            state: RunState::from(r.state),
+            workflow_id: r.workflow_id,
+            run_id: r.run_id,
+            graph: r.graph,
+            owner: r.owner,
+        }
     }
 }
 

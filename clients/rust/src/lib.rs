@@ -33,7 +33,8 @@ pub mod pb {
 pub use client::Client;
 pub use error::{code_name, Error, FieldViolation, RpcError};
 pub use event::{
-    Chunk, Event, EventKind, GraphInfo, InputInfo, OutputInfo, RunError, RunResult, RunState, RunStatus, StopOutcome,
+    Chunk, Event, EventKind, GraphInfo, InputInfo, OutputInfo, RunError, RunResult, RunState, RunStatus, RunSummary,
+    StopOutcome,
 };
 pub use options::CallOptions;
 pub use stream::{EventStream, TextStream};

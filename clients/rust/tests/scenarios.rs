@@ -34,6 +34,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "expect_error_type",
     "expect_error_message_contains",
     "stop_after_chunks",
+    "watch_first_events",
     "stop_info",
     "expect_stop_found",
     "expect_stop_state",
@@ -169,6 +170,7 @@ async fn run_case(client: &Client, case: &Value, addr: &str) -> Outcome {
         "iter" => iter_case(client, case).await,
         "stop_mid_stream" => stop_mid_stream_case(client, case, addr).await,
         "cancel" => cancel_case(client, case).await,
+        "watch_resume" => watch_resume_case(client, case).await,
         other => Err(format!("unknown scenario kind {other:?}")),
     }
 }
@@ -198,9 +200,14 @@ async fn iter_case(client: &Client, case: &Map<String, Value>) -> Outcome {
     while let Some(event) = events.next().await {
         seen.push(event.map_err(|e| format!("stream failed after {} events: {e}", seen.len()))?);
     }
-    check_sequence(&seen)?;
+    check_whole_run(&seen, case)
+}
+
+/// A whole run's events: the seq rule, the streamed text, and the RunEnded result.
+fn check_whole_run(seen: &[Event], case: &Map<String, Value>) -> Outcome {
+    check_sequence(seen)?;
     if let Some(want) = case.get("expect_text") {
-        let text = concat_text(&seen);
+        let text = concat_text(seen);
         check(text == want.as_str().unwrap(), format!("text {text:?} != expected {want}"))?;
     }
     check_result(seen.last().unwrap().result().unwrap(), case)
@@ -249,6 +256,31 @@ async fn stop_mid_stream_case(client: &Client, case: &Map<String, Value>, addr: 
         )?;
     }
     check_result(result, case)
+}
+
+/// A detached run watched in part, then resumed with after_seq = the last seq seen:
+/// every event once, in order.
+async fn watch_resume_case(client: &Client, case: &Map<String, Value>) -> Outcome {
+    let wf = workflow_id("watch");
+    let opts = options(case).workflow_id(&wf).detach(true);
+    let mut started = client.iter(graph(case), values(case), opts).await.map_err(|e| e.to_string())?;
+    let first = started.next().await.ok_or("no first event")?.map_err(|e| e.to_string())?;
+    check(matches!(first.kind, EventKind::RunStarted { .. }), format!("first event {:?}", first.kind))?;
+    drop(started); // detached: dropping the stream leaves the run going
+    let wanted = case["watch_first_events"].as_u64().unwrap() as usize;
+    let mut seen = Vec::new();
+    let mut watching = client.watch(&wf, 0, CallOptions::new()).await.map_err(|e| e.to_string())?;
+    while seen.len() < wanted {
+        let event = watching.next().await.ok_or("the Watch ended early")?;
+        seen.push(event.map_err(|e| e.to_string())?);
+    }
+    drop(watching);
+    let after = seen.last().unwrap().seq;
+    let mut rest = client.watch(&wf, after, CallOptions::new()).await.map_err(|e| e.to_string())?;
+    while let Some(event) = rest.next().await {
+        seen.push(event.map_err(|e| format!("resumed Watch failed after {} events: {e}", seen.len()))?);
+    }
+    check_whole_run(&seen, case)
 }
 
 async fn cancel_case(client: &Client, case: &Map<String, Value>) -> Outcome {
@@ -398,6 +430,7 @@ const EXTRAS: &[(&str, Extra)] = &[
     ("hashmap_values_and_select", |c| Box::pin(hashmap_values_and_select(c))),
     ("watch_unknown_workflow_is_refused", |c| Box::pin(watch_unknown(c))),
     ("detach_keeps_run_alive_after_drop", |c| Box::pin(detach_keeps_run(c))),
+    ("list_runs_shows_a_live_run", |c| Box::pin(list_runs_shows_a_live_run(c))),
     ("into_result_reads_to_the_end", |c| Box::pin(into_result_reads_to_the_end(c))),
     ("iter_deadline_ends_stream_and_run", |c| Box::pin(iter_deadline_ends_stream_and_run(c))),
 ];
@@ -529,6 +562,23 @@ async fn detach_keeps_run(client: Client) -> Outcome {
     )?;
     let probe = json!({"graph": "add", "values": {"a": 1, "b": 1}, "retry_code": "ALREADY_EXISTS", "within_ms": 5000});
     probe_until_free(&client, &probe, &wf).await
+}
+
+async fn list_runs_shows_a_live_run(client: Client) -> Outcome {
+    let wf = workflow_id("listed");
+    let values = json!({"count": 100000, "delay_ms": 5});
+    let opts = CallOptions::new().workflow_id(&wf).detach(true);
+    let mut events = client.iter("tokens", values, opts).await.map_err(|e| e.to_string())?;
+    events.next().await.ok_or("no first event")?.map_err(|e| e.to_string())?;
+    drop(events); // detached: the run goes on
+    let runs = client.list_runs(Some("tokens")).await.map_err(|e| e.to_string());
+    client.stop(&wf, Value::Null, None).await.map_err(|e| e.to_string())?;
+    let runs = runs?;
+    let listed = runs.iter().find(|r| r.workflow_id == wf).ok_or(format!("ListRuns lacks {wf}: {runs:?}"))?;
+    check(
+        listed.graph == "tokens" && listed.state == RunState::Running && !listed.owner.is_empty(),
+        format!("listed run {listed:?}"),
+    )
 }
 
 async fn into_result_reads_to_the_end(client: Client) -> Outcome {

@@ -6,6 +6,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import {
   IterRequestSchema,
+  ListRunsRequestSchema,
   RunnerService,
   RunRequestSchema,
   StopRequestSchema,
@@ -17,9 +18,11 @@ import {
 import {
   toEvent,
   toRunResult,
+  toRunSummary,
   toStopOutcome,
   type HypergraphEvent,
   type RunResult,
+  type RunSummary,
   type StopOutcome,
 } from "./events.js";
 import { clientError, HypergraphError, RunFailedError } from "./errors.js";
@@ -81,6 +84,12 @@ export interface StopOptions extends CallOpts {
   graceMs?: number;
 }
 
+/** Options of listRuns(). */
+export interface ListRunsOptions extends CallOpts {
+  /** Only runs of this graph. */
+  graph?: string;
+}
+
 /** Options of watch(). */
 export interface WatchOptions extends CallOpts {
   /** Send events with seq greater than this; 0: from the first event. */
@@ -127,8 +136,10 @@ export interface HypergraphClient {
   streamText(graph: string, values?: Record<string, unknown>, opts?: IterOptions): TextStream;
   /** Ask a live workflow to stop; `found` when a live run was reached. Idempotent. */
   stop(workflowId: string, opts?: StopOptions): Promise<StopOutcome>;
-  /** Attach to a workflow's events by id (cluster deployments; one process answers UNIMPLEMENTED). */
+  /** Attach to a workflow's events by id: those after `afterSeq`, then live ones until "runEnded". */
   watch(workflowId: string, opts?: WatchOptions): AsyncIterable<HypergraphEvent>;
+  /** The live runs of the deployment (every replica), oldest first; all pages. */
+  listRuns(opts?: ListRunsOptions): Promise<RunSummary[]>;
   /** Close the connection (and any open streams). Idle connections do not keep the process alive. */
   close(): void;
   /** The generated Connect client, for anything the wrapper does not cover. */
@@ -183,6 +194,17 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
     watch(workflowId, opts = {}) {
       const request = create(WatchRequestSchema, { workflowId, afterSeq: BigInt(opts.afterSeq ?? 0) });
       return events((signal) => raw.watch(request, { ...callOptions(opts), signal }), opts.signal);
+    },
+    async listRuns(opts = {}) {
+      const runs: RunSummary[] = [];
+      let pageToken = "";
+      do {
+        const request = create(ListRunsRequestSchema, { graph: opts.graph ?? "", pageToken });
+        const page = await unary(raw.listRuns(request, callOptions(opts)));
+        runs.push(...page.runs.map(toRunSummary));
+        pageToken = page.nextPageToken;
+      } while (pageToken !== "");
+      return runs;
     },
     close() {
       sessionManager.abort();

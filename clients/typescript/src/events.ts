@@ -8,6 +8,7 @@ import {
   type ErrorInfo as PbErrorInfo,
   type Event as PbEvent,
   type RunResult as PbRunResult,
+  type RunSummary as PbRunSummary,
   type StopResponse as PbStopResponse,
 } from "./gen/hypergraph/v1/runner_pb.js";
 import { HypergraphError } from "./errors.js";
@@ -17,7 +18,7 @@ import { fromValue } from "./values.js";
 export type RunStatus = "COMPLETED" | "FAILED" | "STOPPED" | "UNSPECIFIED";
 
 /** A run's lifecycle state as Stop saw it. */
-export type RunState = "STOPPING" | "ENDED" | "UNSPECIFIED";
+export type RunState = "RUNNING" | "STOPPING" | "ENDED" | "UNSPECIFIED";
 
 /** What stop() answered. */
 export interface StopOutcome {
@@ -106,9 +107,35 @@ const STATUS_NAMES: Record<number, RunStatus> = {
 };
 
 const STATE_NAMES: Record<number, RunState> = {
+  [PbRunState.RUNNING]: "RUNNING",
   [PbRunState.STOPPING]: "STOPPING",
   [PbRunState.ENDED]: "ENDED",
 };
+
+/** A live run as ListRuns shows it. */
+export interface RunSummary {
+  workflowId: string;
+  /** "" until the run has started. */
+  runId: string;
+  graph: string;
+  /** The replica running it. */
+  owner: string;
+  startTime: Date | undefined;
+  /** "RUNNING", or "STOPPING" once a Stop reached it. */
+  state: RunState;
+}
+
+/** Convert a generated RunSummary to a RunSummary. */
+export function toRunSummary(pb: PbRunSummary): RunSummary {
+  return {
+    workflowId: pb.workflowId,
+    runId: pb.runId,
+    graph: pb.graph,
+    owner: pb.owner,
+    startTime: pb.startTime ? timestampDate(pb.startTime) : undefined,
+    state: STATE_NAMES[pb.state] ?? "UNSPECIFIED",
+  };
+}
 
 /** Convert a generated StopResponse to a StopOutcome. */
 export function toStopOutcome(pb: PbStopResponse): StopOutcome {

@@ -8,6 +8,7 @@ export {
   type HypergraphClient,
   type InputInfo,
   type IterOptions,
+  type ListRunsOptions,
   type RunOptions,
   type StopOptions,
   type TextStream,
@@ -23,6 +24,7 @@ export {
   type RunError,
   type RunResult,
   type RunState,
+  type RunSummary,
   type RunStatus,
   type StopOutcome,
 } from "./events.js";

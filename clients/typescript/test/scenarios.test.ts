@@ -23,7 +23,7 @@ import { SCENARIOS_PATH, startServer, type RunningServer } from "./server.js";
 
 interface Scenario {
   name: string;
-  kind: "list_graphs" | "run" | "iter" | "stop_mid_stream" | "cancel";
+  kind: "list_graphs" | "run" | "iter" | "stop_mid_stream" | "cancel" | "watch_resume";
   graph?: string;
   values?: Record<string, unknown>;
   deadline_ms?: number;
@@ -44,6 +44,7 @@ interface Scenario {
   stop_after_chunks?: number;
   stop_info?: Record<string, unknown>;
   cancel_after_chunks?: number;
+  watch_first_events?: number;
   probe?: { graph: string; values: Record<string, unknown>; retry_code: string; within_ms: number };
 }
 
@@ -86,6 +87,7 @@ const RUNNERS: Record<Scenario["kind"], (s: Scenario) => Promise<void>> = {
   iter: runIter,
   stop_mid_stream: runStopMidStream,
   cancel: runCancel,
+  watch_resume: runWatchResume,
 };
 
 async function runListGraphs(s: Scenario): Promise<void> {
@@ -153,6 +155,25 @@ async function runCancel(s: Scenario): Promise<void> {
     (err: unknown) => err instanceof RpcError && err.code === Code.Canceled,
   );
   await probeUntilEnded(workflowId, s.probe!);
+}
+
+/** A detached run watched in part, then resumed with afterSeq = the last seq seen: every event once, in order. */
+async function runWatchResume(s: Scenario): Promise<void> {
+  const workflowId = uniqueId("ts-watch");
+  for await (const event of client.iter(s.graph!, s.values, { workflowId, detach: true })) {
+    assert.equal(event.kind, "runStarted");
+    break; // detached: leaving the loop leaves the run going
+  }
+  const events: HypergraphEvent[] = [];
+  for await (const event of client.watch(workflowId)) {
+    events.push(event);
+    if (events.length === s.watch_first_events) break;
+  }
+  const afterSeq = events.at(-1)!.seq;
+  events.push(...(await collect(second.watch(workflowId, { afterSeq }))));
+  checkSequence(events);
+  if (s.expect_text !== undefined) assert.equal(textOf(events), s.expect_text);
+  checkResult(lastResult(events), s);
 }
 
 /** Run the probe graph under the same workflow id until the cancelled run has ended. */
@@ -277,6 +298,21 @@ describe("wrapper helpers against the server", () => {
     assert.equal(outcome.state, "STOPPING");
     assert.match(outcome.runId, /\S/, "the run id of the detached run");
     await probeUntilEnded(workflowId, { graph: "add", values: { a: 1, b: 1 }, retry_code: "ALREADY_EXISTS", within_ms: 5000 });
+  });
+
+  test("listRuns shows a live run with its graph and state", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const workflowId = uniqueId("ts-listed");
+    for await (const event of client.iter("tokens", { count: 100000, delay_ms: 5 }, { workflowId, detach: true })) {
+      assert.equal(event.kind, "runStarted");
+      break; // detached: the run goes on
+    }
+    const runs = await second.listRuns({ graph: "tokens" });
+    await second.stop(workflowId);
+    const listed = runs.find((r) => r.workflowId === workflowId);
+    assert.ok(listed, `listRuns lacks ${workflowId}`);
+    assert.equal(listed.graph, "tokens");
+    assert.equal(listed.state, "RUNNING");
+    assert.ok(listed.owner !== "" && listed.runId !== "");
   });
 
   test("watch of an unknown workflow answers NOT_FOUND", { timeout: TEST_TIMEOUT_MS }, async () => {

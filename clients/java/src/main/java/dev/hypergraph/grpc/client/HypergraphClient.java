@@ -5,6 +5,8 @@ import dev.hypergraph.grpc.v1.Event;
 import dev.hypergraph.grpc.v1.GraphInfo;
 import dev.hypergraph.grpc.v1.IterRequest;
 import dev.hypergraph.grpc.v1.ListGraphsRequest;
+import dev.hypergraph.grpc.v1.ListRunsRequest;
+import dev.hypergraph.grpc.v1.ListRunsResponse;
 import dev.hypergraph.grpc.v1.RunRequest;
 import dev.hypergraph.grpc.v1.RunnerServiceGrpc;
 import dev.hypergraph.grpc.v1.RunnerServiceGrpc.RunnerServiceBlockingStub;
@@ -108,6 +110,25 @@ public final class HypergraphClient implements AutoCloseable {
         .getGraphsList();
   }
 
+  /**
+   * The live runs of the deployment (every replica of a cluster), oldest first, of
+   * {@code graph} (null or empty: every graph). Follows every page.
+   */
+  public List<RunSummary> listRuns(String graph) {
+    List<RunSummary> runs = new java.util.ArrayList<>();
+    String token = "";
+    do {
+      ListRunsRequest request = ListRunsRequest.newBuilder()
+          .setGraph(graph == null ? "" : graph)
+          .setPageToken(token)
+          .build();
+      ListRunsResponse page = unary(() -> blocking.listRuns(request));
+      page.getRunsList().forEach(r -> runs.add(RunSummary.of(r)));
+      token = page.getNextPageToken();
+    } while (!token.isEmpty());
+    return runs;
+  }
+
   /** Runs {@code graph} with default options and waits for its result. */
   public RunResult run(String graph, Map<String, ?> values) {
     return run(graph, values, RunOptions.DEFAULT);
@@ -143,8 +164,8 @@ public final class HypergraphClient implements AutoCloseable {
   }
 
   /**
-   * Attaches to a live workflow's events after {@code afterSeq}. Served by cluster
-   * deployments; a single server process answers UNIMPLEMENTED.
+   * Attaches to a workflow's events after {@code afterSeq}, then follows it until RunEnded.
+   * To resume after a lost connection, call it again with the last seq received.
    */
   public EventStream watch(String workflowId, long afterSeq) {
     WatchRequest request = WatchRequest.newBuilder()

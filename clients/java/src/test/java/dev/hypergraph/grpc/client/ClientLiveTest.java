@@ -111,6 +111,24 @@ class ClientLiveTest {
   }
 
   @Test
+  void listRunsShowsALiveRun() {
+    String workflowId = "java-listed-" + UUID.randomUUID().toString().substring(0, 8);
+    RunOptions detached = RunOptions.builder().workflowId(workflowId).detach(true).build();
+    try (EventStream events = client.iter("tokens", Map.of("count", 100000, "delay_ms", 5), detached)) {
+      events.next(); // RunStarted; detached, so closing leaves the run going
+    }
+    try {
+      RunSummary listed = client.listRuns("tokens").stream()
+          .filter(r -> r.workflowId().equals(workflowId)).findFirst().orElseThrow();
+      assertEquals("tokens", listed.graph());
+      assertFalse(listed.stopping(), listed.toString());
+      assertFalse(listed.owner().isEmpty() || listed.runId().isEmpty(), listed.toString());
+    } finally {
+      client.stop(workflowId);
+    }
+  }
+
+  @Test
   void stopOfAnUnknownWorkflowIsNotFound() {
     StopOutcome outcome = client.stop("java-nobody-" + UUID.randomUUID().toString().substring(0, 8));
     assertFalse(outcome.found(), outcome.toString());

@@ -72,6 +72,8 @@ class ScenariosTest {
         return test(c.name(), () -> iter(c));
       case "stop_mid_stream":
         return test(c.name(), () -> stopMidStream(c));
+      case "watch_resume":
+        return test(c.name(), () -> watchResume(c));
       case "cancel":
         return DynamicContainer.dynamicContainer(c.name(), Stream.of(
             test(c.name() + "/close_event_stream", () -> cancelByClose(c)),
@@ -117,30 +119,63 @@ class ScenariosTest {
   }
 
   private static void iter(Scenarios.Case c) {
-    StringBuilder text = new StringBuilder();
+    List<Event> events = new java.util.ArrayList<>();
     RunResult result;
-    try (EventStream events = client.iter(c.string("graph"), c.map("values"), options(c, null))) {
-      long seq = 0;
-      Event last = null;
-      for (Event event : events) {
-        // seq is per run: it advances by merged for a chunk, by 1 for other events.
-        seq += event.getKindCase() == Event.KindCase.STREAMING_CHUNK
-            ? Math.max(1, event.getStreamingChunk().getMerged()) : 1;
-        assertEquals(seq, event.getSeq(), "seq = previous seq + merged, no other gaps");
-        String t = Events.text(event);
-        if (t != null) {
-          text.append(t);
-        }
-        last = event;
-      }
-      assertNotNull(last, "the stream sent no event");
-      assertEquals(Event.KindCase.RUN_ENDED, last.getKindCase(), "the last event is RunEnded");
-      result = events.result();
+    try (EventStream stream = client.iter(c.string("graph"), c.map("values"), options(c, null))) {
+      stream.forEachRemaining(events::add);
+      result = stream.result();
     }
+    assertFalse(events.isEmpty(), "the stream sent no event");
+    assertEquals(Event.KindCase.RUN_ENDED, events.get(events.size() - 1).getKindCase(),
+        "the last event is RunEnded");
+    String text = checkSequence(events);
     if (c.has("expect_text")) {
-      assertEquals(c.string("expect_text"), text.toString());
+      assertEquals(c.string("expect_text"), text);
     }
     checkResult(c, result);
+  }
+
+  /** A detached run watched in part, then resumed after the last seq seen: every event once. */
+  private static void watchResume(Scenarios.Case c) {
+    String workflowId = uniqueId("watch");
+    RunOptions detached = RunOptions.builder().workflowId(workflowId).detach(true)
+        .deadline(Duration.ofSeconds(WAIT_SECONDS)).build();
+    try (EventStream started = client.iter(c.string("graph"), c.map("values"), detached)) {
+      assertEquals(Event.KindCase.RUN_STARTED, started.next().getKindCase());
+    } // detached: closing the stream leaves the run going
+    List<Event> events = new java.util.ArrayList<>();
+    try (EventStream first = client.watch(workflowId, 0)) {
+      while (events.size() < c.number("watch_first_events") && first.hasNext()) {
+        events.add(first.next());
+      }
+    }
+    RunResult result;
+    try (EventStream rest = client.watch(workflowId, events.get(events.size() - 1).getSeq())) {
+      rest.forEachRemaining(events::add);
+      result = rest.result();
+    }
+    assertEquals(c.string("expect_text"), checkSequence(events));
+    assertNotNull(result, "the resumed Watch ended with RunEnded");
+    checkResult(c, result);
+  }
+
+  /**
+   * Checks the seq rule (seq advances by merged for a chunk, by 1 for other events: none
+   * lost or repeated) and returns the streamed text.
+   */
+  private static String checkSequence(List<Event> events) {
+    long seq = 0;
+    StringBuilder text = new StringBuilder();
+    for (Event event : events) {
+      seq += event.getKindCase() == Event.KindCase.STREAMING_CHUNK
+          ? Math.max(1, event.getStreamingChunk().getMerged()) : 1;
+      assertEquals(seq, event.getSeq(), "seq = previous seq + merged, no other gaps");
+      String t = Events.text(event);
+      if (t != null) {
+        text.append(t);
+      }
+    }
+    return text.toString();
   }
 
   private static void stopMidStream(Scenarios.Case c) {
