@@ -33,6 +33,8 @@ PINNED = {
     },
     "hypergraph_grpc.values": {
         "MAX_SAFE_INT",
+        "MAX_VALUE_DEPTH",
+        "nesting_depth",
         "EncodeError",
         "struct_to_dict",
         "to_plain",
