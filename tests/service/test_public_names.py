@@ -33,7 +33,9 @@ PINNED = {
     },
     "hypergraph_grpc.values": {
         "MAX_SAFE_INT",
+        "MAX_VALUE_DEPTH",
         "EncodeError",
+        "nesting_depth",
         "struct_to_dict",
         "to_plain",
         "to_struct",
