@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,13 @@ async def test_drain_with_fifty_streams_every_client_gets_its_run_ended(redis):
             watchers = [asyncio.ensure_future(watch(f"wf-d-{i}")) for i in range(0, STREAMS, 5)]
             await asyncio.sleep(0.3)
             stopped = asyncio.get_running_loop().run_in_executor(None, draining.stop)
-            results = await asyncio.gather(*(s.result_or_none() for s in streams))
+
+            async def result_at_end(stream) -> Any:
+                async for _ in stream:  # to RunEnded: `result` is then the run's RunResult
+                    pass
+                return stream.result
+
+            results = await asyncio.gather(*(result_at_end(s) for s in streams))
             assert all(r is not None for r in results), "a stream ended without RunEnded"
             assert {r.status for r in results} <= {"STOPPED", "COMPLETED"}
             watched = await asyncio.wait_for(asyncio.gather(*watchers), 60)
