@@ -63,7 +63,7 @@ def as_event(message):
     return pb.Event.FromString(message) if isinstance(message, bytes) else message
 
 
-async def wait_for(predicate, timeout=10.0):
+async def wait_for(predicate, timeout=30.0):
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not predicate():
