@@ -23,6 +23,7 @@ request too large       RESOURCE_EXHAUSTED   REQUEST_TOO_LARGE
 slow consumer           RESOURCE_EXHAUSTED   SLOW_CONSUMER
 no/bad bearer token     UNAUTHENTICATED      MISSING_/INVALID_CREDENTIALS
 graph not in allowlist  PERMISSION_DENIED    GRAPH_NOT_ALLOWED
+scope not granted       PERMISSION_DENIED    SCOPE_MISSING
 request does not parse  INVALID_ARGUMENT     MALFORMED_REQUEST
 bug in the server       INTERNAL             INTERNAL_ERROR
 ======================  ===================  ==============================
@@ -67,6 +68,7 @@ __all__ = [
     "overloaded",
     "permission_denied",
     "resource_exhausted",
+    "scope_missing",
     "to_status",
     "unauthenticated",
     "workflow_not_found",
@@ -217,6 +219,19 @@ def permission_denied(graph: str, allowed: Iterable[str]) -> ServiceError:
         f"allowed to run {graph!r}, or restart the server with {graph!r} in this token's "
         "allowlist (--auth-token TOKEN:graph1,graph2; a token without ':' may run every graph).",
         metadata={"graph": graph, "allowed_graphs": ",".join(names)},
+    )
+
+
+def scope_missing(method: str, scope: str, scopes: Iterable[str]) -> ServiceError:
+    """PERMISSION_DENIED: a known caller whose scopes (--auth-file) do not cover ``method``."""
+    held = sorted(scopes)
+    return ServiceError(
+        grpc.StatusCode.PERMISSION_DENIED,
+        "SCOPE_MISSING",
+        f"{method} needs the {scope!r} scope; this caller has {', '.join(held) or '(none)'}. "
+        f"How to fix: call with a token (or client certificate) whose --auth-file entry lists "
+        f"{scope!r} (or 'admin') in its scopes.",
+        metadata={"method": method, "scope": scope, "scopes": ",".join(held)},
     )
 
 
