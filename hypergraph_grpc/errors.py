@@ -204,7 +204,7 @@ def unauthenticated(reason: str, what: str) -> ServiceError:
         grpc.StatusCode.UNAUTHENTICATED,
         reason,
         f"{what}. How to fix: send the metadata 'authorization: Bearer <token>' with a token "
-        "the server was started with (--auth-token).",
+        "the server accepts (--auth-token or --auth-file).",
     )
 
 
