@@ -15,6 +15,10 @@ docs/security.md):
 - a caller without the method's scope (``run``: ListGraphs, Run, Iter;
   ``watch``: Watch, ListRuns; ``stop``: Stop; ``admin``: all of them):
   PERMISSION_DENIED / SCOPE_MISSING;
+- a caller with a tenant works in its own namespace of workflow ids: its ids are
+  prefixed ``<tenant>:`` (unless they already are) before the service sees them,
+  so another tenant's run answers exactly like an unknown id, and ListRuns shows
+  only its own runs;
 - a token with an allowlist: ``Run``/``Iter`` of another graph (also an unknown
   name, so a restricted token learns no names) and ``Stop``/``Watch`` of a live
   workflow of another graph answer PERMISSION_DENIED / GRAPH_NOT_ALLOWED before
@@ -26,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import logging
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -40,7 +45,7 @@ from hypergraph_grpc.interceptors import (
     UndecodableRequest,
     before_call,
 )
-from hypergraph_grpc.service import SERVICE_NAME, echo_metadata
+from hypergraph_grpc.service import SERVICE_NAME, echo_metadata, new_workflow_id
 from hypergraph_grpc.tls import peer_identity
 
 __all__ = ["SCOPES", "AuthFile", "AuthInterceptor", "AuthTokenError", "AuthTokens", "Grant"]
@@ -49,6 +54,7 @@ log = logging.getLogger("hypergraph_grpc.auth")
 
 # The scope each RunnerService method needs; ``admin`` holds every scope.
 SCOPES = ("run", "watch", "stop", "admin")
+_TENANT = re.compile(r"[A-Za-z0-9._-]{1,32}")
 _METHOD_SCOPE = {
     "ListGraphs": "run",
     "Run": "run",
@@ -75,9 +81,21 @@ class Grant:
 
     scopes: frozenset[str] = frozenset(SCOPES)
     graphs: frozenset[str] | None = None
+    # The caller's namespace of workflow ids (None: the shared one, which holds every run).
+    tenant: str | None = None
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
+
+    def namespaced(self, workflow_id: str) -> str:
+        """``workflow_id`` in this caller's namespace (an empty id stays empty)."""
+        prefix = f"{self.tenant}:"
+        if self.tenant is None or not workflow_id or workflow_id.startswith(prefix):
+            return workflow_id
+        return prefix + workflow_id
+
+    def owns(self, workflow_id: str) -> bool:
+        return self.tenant is None or workflow_id.startswith(f"{self.tenant}:")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,6 +170,7 @@ class AuthFile:
         token = "a long random secret"
         scopes = ["run", "watch"]       # of run, watch, stop, admin
         graphs = ["chat"]               # optional: the graphs it may run
+        tenant = "acme"                 # optional: its own namespace of workflow ids
 
         [[client]]
         subject = "CN=billing,O=Example"  # a client certificate's subject (mTLS)
@@ -219,11 +238,17 @@ def _entries(path: str, entries: object, key: str, served: list[str] | None) -> 
     found: dict[str, Grant] = {}
     for number, entry in enumerate(entries, 1):
         where = f"--auth-file {path!r}, [[{table}]] number {number}"
-        extra = sorted(set(entry) - {key, "scopes", "graphs"})
+        extra = sorted(set(entry) - {key, "scopes", "graphs", "tenant"})
         if extra:
             raise AuthTokenError(
                 f"{where}: unknown key(s) {', '.join(extra)}. How to fix: use only {key}, "
-                "scopes and graphs (tenants are not supported yet)"
+                "scopes, graphs and tenant"
+            )
+        tenant = entry.get("tenant")
+        if tenant is not None and not (isinstance(tenant, str) and _TENANT.fullmatch(tenant)):
+            raise AuthTokenError(
+                f"{where}: tenant {tenant!r} is not valid. How to fix: use 1-32 characters of "
+                "[A-Za-z0-9._-] (it prefixes the tenant's workflow ids as 'tenant:')"
             )
         name = entry.get(key)
         if not isinstance(name, str) or not name.strip() or (key == "token" and " " in name):
@@ -245,7 +270,9 @@ def _entries(path: str, entries: object, key: str, served: list[str] | None) -> 
                     f"{where}: graph(s) {', '.join(map(repr, missing))} are not served; served "
                     f"graphs: {', '.join(served or [])}. How to fix: list only served graphs"
                 )
-        found[name] = Grant(frozenset(scopes), None if graphs is None else frozenset(graphs))
+        found[name] = Grant(
+            frozenset(scopes), None if graphs is None else frozenset(graphs), tenant
+        )
     return found
 
 
@@ -295,6 +322,7 @@ class AuthInterceptor(RunnerServiceInterceptor):
         async def check(request, context) -> None:
             grant, failure = self._authenticate(metadata, context)
             if grant is not None:
+                _into_namespace(grant, method, request)
                 failure = _scope_missing(grant, method) or _not_allowed(
                     grant.graphs, await self._graph_of(method, request)
                 )
@@ -361,20 +389,35 @@ class AuthInterceptor(RunnerServiceInterceptor):
 
 
 def _filtered_runs(checked: Behavior, granted: list[Grant]) -> Behavior:
-    """ListRuns for a restricted caller: only runs of graphs it may run. A page keeps its
-    next_page_token, so a page may hold fewer runs than page_size."""
+    """ListRuns for a restricted caller: only its tenant's runs of graphs it may run. A
+    page keeps its next_page_token, so a page may hold fewer runs than page_size."""
 
     async def runs(request, context):
         page = await checked(request, context)
-        allowed = granted[0].graphs
-        if allowed is None:
+        grant = granted[0]
+        allowed = grant.graphs
+        if allowed is None and grant.tenant is None:
             return page
-        if request.graph and request.graph not in allowed:
+        if allowed is not None and request.graph and request.graph not in allowed:
             return pb.ListRunsResponse()  # a graph it may not use: nothing to see
-        kept = [run for run in page.runs if run.graph in allowed]
+        kept = [
+            run
+            for run in page.runs
+            if (allowed is None or run.graph in allowed) and grant.owns(run.workflow_id)
+        ]
         return pb.ListRunsResponse(runs=kept, next_page_token=page.next_page_token)
 
     return runs
+
+
+def _into_namespace(grant: Grant, method: str, request) -> None:
+    """A tenant's Run/Iter/Stop/Watch acts on its own ids (a new run's generated id too)."""
+    if grant.tenant is None or isinstance(request, UndecodableRequest):
+        return
+    if method in ("Run", "Iter"):
+        request.workflow_id = grant.namespaced(request.workflow_id or new_workflow_id())
+    elif method in ("Stop", "Watch"):
+        request.workflow_id = grant.namespaced(request.workflow_id)
 
 
 def _scope_missing(grant: Grant, method: str) -> errors.ServiceError | None:

@@ -1,7 +1,8 @@
 """``serve --auth-file``: tokens and mTLS client certificate subjects, each with scopes
-(run, watch, stop, admin) and an optional graph allowlist, re-read on SIGHUP; against
-a real server process. A scope a caller lacks is PERMISSION_DENIED / SCOPE_MISSING;
-a bad file stops ``serve`` (or, on reload, keeps the current tokens)."""
+(run, watch, stop, admin), an optional graph allowlist and an optional tenant, re-read
+on SIGHUP; against a real server process. A scope a caller lacks is PERMISSION_DENIED
+/ SCOPE_MISSING; a tenant sees only its own workflow ids (another tenant's answer like
+unknown ones); a bad file stops ``serve`` (or, on reload, keeps the current tokens)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,16 @@ scopes = ["stop"]
 [[token]]
 token = "admin-secret"
 scopes = ["admin"]
+
+[[token]]
+token = "acme-secret"
+scopes = ["run", "watch", "stop"]
+tenant = "acme"
+
+[[token]]
+token = "globex-secret"
+scopes = ["run", "watch", "stop"]
+tenant = "globex"
 """
 
 
@@ -103,6 +114,45 @@ async def test_admin_holds_every_scope_and_an_allowlist_still_applies(server):
         assert denied.reason == "GRAPH_NOT_ALLOWED"
         unknown = await rejected(stub.ListGraphs(pb.ListGraphsRequest(), metadata=bearer("x")))
         assert unknown.reason == "INVALID_CREDENTIALS"
+
+
+async def test_a_tenant_sees_and_stops_only_its_own_runs(server):
+    acme, globex = bearer("acme-secret"), bearer("globex-secret")
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        stub = pb_grpc.RunnerServiceStub(channel)
+        sleep = pb.IterRequest(graph="sleep", workflow_id="job-1", values={"seconds": 30})
+        acme_call = stub.Iter(sleep, metadata=acme)
+        started = await acme_call.read()
+        assert started.workflow_id == "acme:job-1"
+        # The same id in another tenant is another run, not ALREADY_EXISTS.
+        globex_call = stub.Iter(sleep, metadata=globex)
+        assert (await globex_call.read()).workflow_id == "globex:job-1"
+        generated = await stub.Run(run_request("add", a=1, b=1), metadata=globex)
+        assert generated.result.values["sum"] == 2
+        assert generated.result.workflow_id.startswith("globex:wf-")
+        # Another tenant's run answers exactly as an id nobody uses.
+        for other_tenants in ("acme:job-1", "job-unknown"):
+            stop = pb.StopRequest(workflow_id=other_tenants)
+            assert await stub.Stop(stop, metadata=globex) == pb.StopResponse()
+        watched = await rejected(
+            stub.Watch(pb.WatchRequest(workflow_id="acme:job-1"), metadata=globex)
+        )
+        unknown = await rejected(
+            stub.Watch(pb.WatchRequest(workflow_id="job-none"), metadata=globex)
+        )
+        assert (watched.code, watched.reason) == (unknown.code, unknown.reason)
+        assert watched.reason == "WORKFLOW_NOT_FOUND"
+        listed = await stub.ListRuns(pb.ListRunsRequest(), metadata=globex)
+        assert [run.workflow_id for run in listed.runs] == ["globex:job-1"]
+        everyone = await stub.ListRuns(pb.ListRunsRequest(), metadata=bearer("admin-secret"))
+        assert {"acme:job-1", "globex:job-1"} <= {run.workflow_id for run in everyone.runs}
+        # Each tenant stops its own run, by its short or its full id.
+        assert (await stub.Stop(pb.StopRequest(workflow_id="job-1"), metadata=acme)).found
+        stop = pb.StopRequest(workflow_id="globex:job-1")
+        assert (await stub.Stop(stop, metadata=globex)).found
+        for call in (acme_call, globex_call):
+            ended = (await collect(call))[-1]
+            assert ended.run_ended.result.status == pb.RUN_STATUS_STOPPED
 
 
 async def test_sighup_rereads_the_file_and_a_broken_file_keeps_the_current_tokens(tmp_path):
@@ -167,7 +217,8 @@ async def test_an_mtls_client_certificate_subject_maps_to_scopes(tmp_path):
         ('[[token]]\ntoken = "t"\nscopes = ["fly"]\n', "scopes must be a non-empty list"),
         ('[[token]]\ntoken = "t"\n', "scopes must be a non-empty list"),
         ('[[token]]\ntoken = "t"\nscopes = ["run"]\ngraphs = ["nope"]\n', "'nope' are not served"),
-        ('[[token]]\ntoken = "t"\nscopes = ["run"]\ntenant = "a"\n', "unknown key(s) tenant"),
+        ('[[token]]\ntoken = "t"\nscopes = ["run"]\ntenant = "a:b"\n', "tenant 'a:b' is not valid"),
+        ('[[token]]\ntoken = "t"\nscopes = ["run"]\nowner = "a"\n', "unknown key(s) owner"),
         ("[[token]]\ntoken = ", "is not valid TOML"),
         ("", "no [[token]] or [[client]] entry"),
     ],

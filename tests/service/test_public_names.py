@@ -71,6 +71,7 @@ PINNED = {
         "SERVICE_NAME",
         "add_to_server",
         "echo_metadata",
+        "new_workflow_id",
     },
     "hypergraph_grpc.auth": {
         "SCOPES",
