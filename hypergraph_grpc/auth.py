@@ -27,12 +27,14 @@ docs/security.md):
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hmac
+import inspect
 import logging
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import grpc
 
@@ -48,7 +50,15 @@ from hypergraph_grpc.interceptors import (
 from hypergraph_grpc.service import SERVICE_NAME, echo_metadata, new_workflow_id
 from hypergraph_grpc.tls import peer_identity
 
-__all__ = ["SCOPES", "AuthFile", "AuthInterceptor", "AuthTokenError", "AuthTokens", "Grant"]
+__all__ = [
+    "SCOPES",
+    "AuthFile",
+    "AuthInterceptor",
+    "AuthTokenError",
+    "AuthTokens",
+    "Grant",
+    "TenantLimits",
+]
 
 log = logging.getLogger("hypergraph_grpc.auth")
 
@@ -99,11 +109,20 @@ class Grant:
 
 
 @dataclasses.dataclass(frozen=True)
+class TenantLimits:
+    """What one tenant may hold at once on a server (0: no limit)."""
+
+    max_runs: int = 0
+    max_streams: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class AuthTokens:
     """The accepted bearer tokens and client certificate subjects, each with its Grant."""
 
     grants: Mapping[str, Grant]
     subjects: Mapping[str, Grant] = dataclasses.field(default_factory=dict)
+    limits: Mapping[str, TenantLimits] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def parse(
@@ -172,6 +191,11 @@ class AuthFile:
         graphs = ["chat"]               # optional: the graphs it may run
         tenant = "acme"                 # optional: its own namespace of workflow ids
 
+        [[tenant]]
+        name = "acme"
+        max_runs = 10                   # live runs at once on this server (0: no limit)
+        max_streams = 20                # open Iter/Watch streams at once
+
         [[client]]
         subject = "CN=billing,O=Example"  # a client certificate's subject (mTLS)
         scopes = ["run", "stop"]
@@ -215,11 +239,11 @@ def _load_file(path: str, served: list[str] | None) -> AuthTokens:
         raise AuthTokenError(
             f"--auth-file {path!r} is not valid TOML: {exc}. How to fix: see docs/security.md"
         ) from None
-    unknown = sorted(set(document) - {"token", "client"})
+    unknown = sorted(set(document) - {"token", "client", "tenant"})
     if unknown:
         raise AuthTokenError(
             f"--auth-file {path!r}: unknown table(s) {', '.join(unknown)}. How to fix: use "
-            "[[token]] and [[client]] entries only (docs/security.md)"
+            "[[token]], [[client]] and [[tenant]] entries only (docs/security.md)"
         )
     grants = _entries(path, document.get("token", []), "token", served)
     subjects = _entries(path, document.get("client", []), "subject", served)
@@ -228,7 +252,29 @@ def _load_file(path: str, served: list[str] | None) -> AuthTokens:
             f"--auth-file {path!r} has no [[token]] or [[client]] entry, so nobody could call. "
             "How to fix: add at least one entry"
         )
-    return AuthTokens(grants, subjects)
+    return AuthTokens(grants, subjects, _tenant_limits(path, document.get("tenant", [])))
+
+
+def _tenant_limits(path: str, entries: object) -> dict[str, TenantLimits]:
+    if not isinstance(entries, list):
+        raise AuthTokenError(f"--auth-file {path!r}: use [[tenant]] (an array of tables)")
+    limits: dict[str, TenantLimits] = {}
+    for number, entry in enumerate(entries, 1):
+        where = f"--auth-file {path!r}, [[tenant]] number {number}"
+        extra = sorted(set(entry) - {"name", "max_runs", "max_streams"})
+        if extra:
+            raise AuthTokenError(
+                f"{where}: unknown key(s) {', '.join(extra)}. How to fix: use only name, "
+                "max_runs and max_streams"
+            )
+        name = entry.get("name")
+        if not isinstance(name, str) or not _TENANT.fullmatch(name) or name in limits:
+            raise AuthTokenError(f"{where}: name must be a tenant name, listed once")
+        counts = {key: entry.get(key, 0) for key in ("max_runs", "max_streams")}
+        if not all(type(value) is int and value >= 0 for value in counts.values()):
+            raise AuthTokenError(f"{where}: max_runs and max_streams must be counts >= 0")
+        limits[name] = TenantLimits(**counts)
+    return limits
 
 
 def _entries(path: str, entries: object, key: str, served: list[str] | None) -> dict[str, Grant]:
@@ -314,23 +360,29 @@ class AuthInterceptor(RunnerServiceInterceptor):
         super().__init__(SERVICE_NAME)
         self._tokens = tokens
         self._coord = coordination
+        # Per tenant on this server: ids of runs being started, open streams.
+        self._starting: dict[str, set[str]] = collections.defaultdict(set)
+        self._streams: collections.Counter[str] = collections.Counter()
 
     def wrap(self, method: str, behavior: Behavior, call: grpc.HandlerCallDetails) -> Behavior:
         metadata = call.invocation_metadata or ()
         granted: list[Grant] = []  # set by check, read by the listing filters below
+        releases: list[Callable[[], None]] = []  # what the call holds of its tenant's quota
 
         async def check(request, context) -> None:
             grant, failure = self._authenticate(metadata, context)
             if grant is not None:
                 _into_namespace(grant, method, request)
-                failure = _scope_missing(grant, method) or _not_allowed(
-                    grant.graphs, await self._graph_of(method, request)
+                failure = (
+                    _scope_missing(grant, method)
+                    or _not_allowed(grant.graphs, await self._graph_of(method, request))
+                    or self._hold_quota(grant, method, request, releases)
                 )
             if failure is not None:
                 await errors.abort(context, failure, extra_metadata=await echo_metadata(context))
             granted.append(grant)
 
-        checked = before_call(behavior, check)
+        checked = _released_after(before_call(behavior, check), releases)
         if method == "ListGraphs":
 
             async def list_allowed(request, context):
@@ -344,6 +396,36 @@ class AuthInterceptor(RunnerServiceInterceptor):
         if method == "ListRuns":
             return _filtered_runs(checked, granted)
         return checked
+
+    def _hold_quota(
+        self, grant: Grant, method: str, request, releases: list[Callable[[], None]]
+    ) -> errors.ServiceError | None:
+        """Refuse a call over its tenant's limits, or count it until it ends (``releases``)."""
+        limits = self._tokens.current().limits.get(grant.tenant) if grant.tenant else None
+        if limits is None or isinstance(request, UndecodableRequest):
+            return None
+        tenant = grant.tenant
+        if method in ("Iter", "Watch") and limits.max_streams:
+            if self._streams[tenant] >= limits.max_streams:
+                return errors.tenant_quota(
+                    tenant, "open streams", self._streams[tenant], limits.max_streams
+                )
+        if method in ("Run", "Iter") and limits.max_runs:
+            # Runs already live plus runs being started by calls not yet claimed: a burst
+            # of simultaneous calls cannot slip past the count.
+            starting = self._starting[tenant]
+            live = {
+                run.workflow_id for run in self._coord.live_runs() if grant.owns(run.workflow_id)
+            }
+            used = len(live | starting)
+            if used >= limits.max_runs:
+                return errors.tenant_quota(tenant, "live runs", used, limits.max_runs)
+            starting.add(request.workflow_id)
+            releases.append(lambda: starting.discard(request.workflow_id))
+        if method in ("Iter", "Watch") and limits.max_streams:
+            self._streams[tenant] += 1
+            releases.append(lambda: self._streams.subtract([tenant]))
+        return None
 
     def _authenticate(self, metadata, context) -> tuple[Grant | None, errors.ServiceError | None]:
         """(the caller's grant, None) or (None, why it is refused)."""
@@ -386,6 +468,30 @@ class AuthInterceptor(RunnerServiceInterceptor):
             except CoordinationUnavailable:
                 return None  # the call itself then answers UNAVAILABLE
         return None
+
+
+def _released_after(behavior: Behavior, releases: list[Callable[[], None]]) -> Behavior:
+    """``behavior``, then every release its check registered, however the call ends."""
+    if inspect.isasyncgenfunction(behavior):
+
+        async def released_stream(request, context):
+            try:
+                async for message in behavior(request, context):
+                    yield message
+            finally:
+                for release in releases:
+                    release()
+
+        return released_stream
+
+    async def released(request, context):
+        try:
+            return await behavior(request, context)
+        finally:
+            for release in releases:
+                release()
+
+    return released
 
 
 def _filtered_runs(checked: Behavior, granted: list[Grant]) -> Behavior:

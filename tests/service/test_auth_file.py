@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
 
 from hypergraph_grpc.errors import DOMAIN
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
@@ -57,6 +58,16 @@ tenant = "acme"
 token = "globex-secret"
 scopes = ["run", "watch", "stop"]
 tenant = "globex"
+
+[[token]]
+token = "small-secret"
+scopes = ["run", "watch", "stop"]
+tenant = "small"
+
+[[tenant]]
+name = "small"
+max_runs = 2
+max_streams = 1
 """
 
 
@@ -155,6 +166,54 @@ async def test_a_tenant_sees_and_stops_only_its_own_runs(server):
             assert ended.run_ended.result.status == pb.RUN_STATUS_STOPPED
 
 
+def assert_quota(details: Details, limit: int) -> None:
+    assert details.code == grpc.StatusCode.RESOURCE_EXHAUSTED, details.message
+    assert details.reason == "TENANT_QUOTA_EXCEEDED"
+    assert details.info.metadata == {"tenant": "small", "limit": str(limit)}
+    failures = [
+        d for d in details.status.details if d.Is(error_details_pb2.QuotaFailure.DESCRIPTOR)
+    ]
+    quota = error_details_pb2.QuotaFailure()
+    failures[0].Unpack(quota)
+    assert quota.violations[0].subject == "tenant:small"
+
+
+async def test_a_tenant_over_its_limits_gets_resource_exhausted_with_quota_failure(server):
+    small = bearer("small-secret")
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        stub = pb_grpc.RunnerServiceStub(channel)
+        sleep = {"seconds": 30}
+        detached = pb.IterRequest(
+            graph="sleep", values=sleep, options=pb.StreamOptions(detach=True)
+        )
+        first = stub.Iter(detached, metadata=small)
+        run_id = (await first.read()).workflow_id
+        # One stream open: a second is refused, and so is a Watch.
+        assert_quota(await rejected(stub.Iter(detached, metadata=small)), 1)
+        assert_quota(
+            await rejected(stub.Watch(pb.WatchRequest(workflow_id=run_id), metadata=small)), 1
+        )
+        first.cancel()  # detached: the run goes on, the stream is free
+        second = stub.Iter(detached, metadata=small)
+        assert (await second.read()).HasField("run_started")
+        second.cancel()
+        # Two live runs: a third (Run or Iter) is refused; other tenants are not affected.
+        assert_quota(await rejected(stub.Run(run_request("add", a=1, b=1), metadata=small)), 2)
+        await stub.Run(run_request("add", a=1, b=1), metadata=bearer("acme-secret"))
+        stopped = await stub.ListRuns(pb.ListRunsRequest(), metadata=small)
+        assert len(stopped.runs) == 2
+        for run in stopped.runs:
+            assert (
+                await stub.Stop(pb.StopRequest(workflow_id=run.workflow_id), metadata=small)
+            ).found
+        for _ in range(200):
+            if not (await stub.ListRuns(pb.ListRunsRequest(), metadata=small)).runs:
+                break
+            await asyncio.sleep(0.05)
+        reply = await stub.Run(run_request("add", a=2, b=2), metadata=small)
+        assert reply.result.values["sum"] == 4
+
+
 async def test_sighup_rereads_the_file_and_a_broken_file_keeps_the_current_tokens(tmp_path):
     path = tmp_path / "auth.toml"
     path.write_text('[[token]]\ntoken = "old-secret"\nscopes = ["run"]\n')
@@ -220,6 +279,7 @@ async def test_an_mtls_client_certificate_subject_maps_to_scopes(tmp_path):
         ('[[token]]\ntoken = "t"\nscopes = ["run"]\ntenant = "a:b"\n', "tenant 'a:b' is not valid"),
         ('[[token]]\ntoken = "t"\nscopes = ["run"]\nowner = "a"\n', "unknown key(s) owner"),
         ("[[token]]\ntoken = ", "is not valid TOML"),
+        ('[[tenant]]\nname = "a"\nmax_runs = -1\n', "must be counts >= 0"),
         ("", "no [[token]] or [[client]] entry"),
     ],
 )

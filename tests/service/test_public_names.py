@@ -60,6 +60,7 @@ PINNED = {
         "permission_denied",
         "resource_exhausted",
         "scope_missing",
+        "tenant_quota",
         "to_status",
         "unauthenticated",
         "workflow_not_found",
@@ -80,6 +81,7 @@ PINNED = {
         "AuthTokenError",
         "AuthTokens",
         "Grant",
+        "TenantLimits",
     },
     "hypergraph_grpc.tls": {"ServerTls", "TlsError", "channel_credentials", "peer_identity"},
     "hypergraph_grpc.interceptors": {
