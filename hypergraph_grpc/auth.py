@@ -247,12 +247,13 @@ def _load_file(path: str, served: list[str] | None) -> AuthTokens:
         )
     grants = _entries(path, document.get("token", []), "token", served)
     subjects = _entries(path, document.get("client", []), "subject", served)
+    limits = _tenant_limits(path, document.get("tenant", []))
     if not grants and not subjects:
         raise AuthTokenError(
             f"--auth-file {path!r} has no [[token]] or [[client]] entry, so nobody could call. "
             "How to fix: add at least one entry"
         )
-    return AuthTokens(grants, subjects, _tenant_limits(path, document.get("tenant", [])))
+    return AuthTokens(grants, subjects, limits)
 
 
 def _tenant_limits(path: str, entries: object) -> dict[str, TenantLimits]:
