@@ -8,7 +8,8 @@ free loopback ports. This process is the client.
 - throughput: tokens/s at 16 concurrent Iter streams (merging on), one replica
   with `--coordination memory` against one with `--coordination redis://...`;
   ROUNDS rounds interleaved, the ratio is the median of the rounds' ratios;
-- Watch catch-up: events/s replaying a finished run's whole log (memory, Redis);
+- Watch catch-up: events/s replaying a finished run's whole log (memory, Redis),
+  counted by seq (a catching-up Watch merges neighbouring text chunks);
 - Stop via the balancer: 2 replicas behind nginx, STOPS live runs each stopped
   through the balancer (so half land on the other replica); p50/p99 of Stop;
 - replica lost: kill -9 of a replica with a live run (lease 1 s); seconds until
@@ -64,11 +65,17 @@ async def catch_up(target: str, workflow_id: str) -> dict:
         async for _ in stub.Iter(request):
             pass
         t0 = time.perf_counter()
-        events = 0
-        async for _ in stub.Watch(pb.WatchRequest(workflow_id=workflow_id)):
-            events += 1
+        messages, last = 0, None
+        async for last in stub.Watch(pb.WatchRequest(workflow_id=workflow_id)):
+            messages += 1
         elapsed = time.perf_counter() - t0
-    return {"events": events, "seconds": elapsed, "events_per_s": events / elapsed}
+    events = last.seq  # the RunEnded seq: every event of the run was replayed
+    return {
+        "events": events,
+        "messages": messages,
+        "seconds": elapsed,
+        "events_per_s": events / elapsed,
+    }
 
 
 async def stop_via_balancer(target: str) -> dict:
