@@ -66,8 +66,9 @@ async def catch_up(target: str, workflow_id: str) -> dict:
             pass
         t0 = time.perf_counter()
         messages, last = 0, None
-        async for last in stub.Watch(pb.WatchRequest(workflow_id=workflow_id)):
+        async for event in stub.Watch(pb.WatchRequest(workflow_id=workflow_id)):
             messages += 1
+            last = event
         elapsed = time.perf_counter() - t0
     events = last.seq  # the RunEnded seq: every event of the run was replayed
     return {
