@@ -107,6 +107,7 @@ _ERRORS = (RedisError, OSError)
 _CLOSE_WAIT_S = 2.0
 _MAX_CONNECTIONS = 4096
 _END_ATTEMPTS = 5
+_RELEASE_WAIT_S = 1.0
 
 
 class RedisCoordination(Coordination):
@@ -281,13 +282,17 @@ class RedisCoordination(Coordination):
         self._local.remove(run)
         self._logs.pop(run.workflow_id, None)  # the recorder still holds it for RunEnded
         try:
-            await self._release(
-                keys=[
-                    self._lease_key(run.workflow_id),
-                    self._run_key(run.workflow_id),
-                    self._runs_key,
-                ],
-                args=[self._lease_value(run), run.token, run.workflow_id],
+            # Bounded: the run's streams write RunEnded after this, Redis or not.
+            await asyncio.wait_for(
+                self._release(
+                    keys=[
+                        self._lease_key(run.workflow_id),
+                        self._run_key(run.workflow_id),
+                        self._runs_key,
+                    ],
+                    args=[self._lease_value(run), run.token, run.workflow_id],
+                ),
+                _RELEASE_WAIT_S,
             )
             if not run.started:  # refused before its first event: nothing will be logged
                 meta = self._meta_key(run.workflow_id)
@@ -295,7 +300,7 @@ class RedisCoordination(Coordination):
                 pipe.hset(meta, "ended", "1")
                 pipe.pexpire(meta, self._ttl_ms)
                 await pipe.execute()
-        except _ERRORS as exc:
+        except (TimeoutError, *_ERRORS) as exc:
             # The lease expires by itself within lease_seconds; the id is free then.
             log.warning("could not release the workflow id", extra=_fields(run, exc))
 
