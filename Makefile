@@ -10,6 +10,7 @@
 #   make gen         regenerate committed code from protos/
 #   make check-gen   fail when committed generated code is stale
 #   make bench       benchmarks -> bench/results/*.json and a table
+#   make fuzz        long fuzzing run of every RPC (make test runs a short one)
 # Per-language targets live in mk/*.mk and register themselves in TEST_TARGETS / GEN_TARGETS.
 
 SHELL := /bin/bash
@@ -33,6 +34,7 @@ UV_PYTHON ?= python3
 PY_EXTRAS := --extra server --extra llm --extra cluster
 HOST    ?= 127.0.0.1
 PORT    ?= 50051
+FUZZ_EXAMPLES ?= 1500
 
 # Debian packages the project needs; mk/*.mk fragments may add to it.
 APT_PACKAGES :=
@@ -43,7 +45,7 @@ GEN_PATHS    := hypergraph_grpc/gen
 
 -include mk/*.mk
 
-.PHONY: help install deps-apt run test test-python test-slow test-latest lock check-lock lint gen gen-python check-gen bench bench-python clean
+.PHONY: help install deps-apt run test test-python test-slow fuzz test-latest lock check-lock lint gen gen-python check-gen bench bench-python clean
 
 help:
 	@sed -n '2,14p' Makefile
@@ -136,6 +138,12 @@ test-latest: $(UV)
 	$(LATEST)/bin/python -m pytest -q -p no:cacheprovider
 
 # Soak tests marked @pytest.mark.slow (none today: load runs live in bench/); exit 5 = none found.
+# Generated requests against every RPC with random seeds (tests/service/test_fuzz.py);
+# FUZZ_EXAMPLES sets how many per property.
+fuzz: $(STAMPS)/venv
+	HYPERGRAPH_FUZZ=long HYPERGRAPH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+	  $(PY) -m pytest -q -p no:cacheprovider --timeout 0 tests/service/test_fuzz.py
+
 test-slow: $(STAMPS)/venv
 	$(PY) -m pytest -q -p no:cacheprovider -m slow || [ $$? -eq 5 ]
 

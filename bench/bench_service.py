@@ -1,4 +1,4 @@
-"""Service benchmark (issue 4): hypergraph-grpc against a bare grpc.aio baseline.
+"""Service benchmark: hypergraph-grpc against a bare grpc.aio baseline.
 
 The server under test (`hypergraph-grpc serve --graphs bench.graphs:GRAPHS`: its
 `tokens` node streams N tokens and returns only the count, yielding to the loop

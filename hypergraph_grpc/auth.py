@@ -25,7 +25,12 @@ import grpc
 from hypergraph_grpc import convert, errors
 from hypergraph_grpc.coordination import Coordination, CoordinationUnavailable
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
-from hypergraph_grpc.interceptors import Behavior, RunnerServiceInterceptor, before_call
+from hypergraph_grpc.interceptors import (
+    Behavior,
+    RunnerServiceInterceptor,
+    UndecodableRequest,
+    before_call,
+)
 from hypergraph_grpc.service import SERVICE_NAME, echo_metadata
 
 __all__ = ["AuthInterceptor", "AuthTokenError", "AuthTokens"]
@@ -153,23 +158,33 @@ class AuthInterceptor(RunnerServiceInterceptor):
 
     def _authenticate(self, metadata) -> tuple[errors.ServiceError | None, frozenset[str] | None]:
         """(refusal or None, the graphs the caller may run or None for every graph)."""
-        for key, value in metadata:
-            if key == "authorization":
-                scheme, _, presented = value.partition(" ")
-                token = self._tokens.known(presented) if scheme.lower() == "bearer" else None
-                if token is None:
-                    return errors.unauthenticated(
-                        "INVALID_CREDENTIALS", "the bearer token is not valid"
-                    ), None
-                return None, self._tokens.graphs_for(token)
-        return errors.unauthenticated(
-            "MISSING_CREDENTIALS", "this server requires an 'authorization: Bearer <token>' header"
-        ), None
+        presented = [value for key, value in metadata if key == "authorization"]
+        if not presented:
+            return errors.unauthenticated(
+                "MISSING_CREDENTIALS",
+                "this server requires an 'authorization: Bearer <token>' header",
+            ), None
+        if len(presented) > 1:
+            # Proxies and libraries disagree on which of several headers counts.
+            return errors.unauthenticated(
+                "INVALID_CREDENTIALS",
+                f"the call carries {len(presented)} 'authorization' headers; send exactly one",
+            ), None
+        scheme, _, credential = presented[0].partition(" ")
+        token = self._tokens.known(credential) if scheme.lower() == "bearer" else None
+        if token is None:
+            return errors.unauthenticated(
+                "INVALID_CREDENTIALS", "the bearer token is not valid"
+            ), None
+        return None, self._tokens.graphs_for(token)
 
     async def _graph_of(self, method: str, request) -> str | None:
         """The graph a call acts on: the request's for Run/Iter; for Stop/Watch the
         graph of the workflow's live run on any replica, or of its kept events (None
-        when there is neither: Stop answers found=false, Watch NOT_FOUND)."""
+        when there is neither: Stop answers found=false, Watch NOT_FOUND). None for a
+        request that did not parse (it answers MALFORMED_REQUEST next)."""
+        if isinstance(request, UndecodableRequest):
+            return None
         if method in ("Run", "Iter"):
             return request.graph
         if method in ("Stop", "Watch"):

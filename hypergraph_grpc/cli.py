@@ -36,6 +36,8 @@ EXIT_USAGE = 2
 EXIT_STOPPED_ELSEWHERE = 3
 EXIT_INTERRUPTED = 130
 EXIT_OUTPUT_CLOSED = 128 + signal.SIGPIPE  # what a shell shows for a Unix tool killed by SIGPIPE
+# What the `server` extra installs: only `serve` needs it, the client commands never do.
+SERVER_EXTRA_MODULES = ("grpc_health", "grpc_reflection")
 TARGET_ENV = "HYPERGRAPH_TARGET"
 TOKEN_ENV = "HYPERGRAPH_TOKEN"
 
@@ -138,11 +140,30 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get(TOKEN_ENV) or None,
         help=f"send 'authorization: Bearer TOKEN' (default: ${TOKEN_ENV}; see serve --auth-token)",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect over TLS, trusting the system's root CAs (implied by --tls-ca/--tls-cert)",
+    )
+    parser.add_argument("--tls-ca", metavar="PEM", help="connect over TLS, trusting this CA file")
+    parser.add_argument(
+        "--tls-cert", metavar="PEM", help="client certificate for mTLS servers (needs --tls-key)"
+    )
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
 
 
 def _client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     metadata = [("authorization", f"Bearer {args.token}")] if args.token else None
-    return {"timeout": args.timeout, "metadata": metadata}
+    kwargs: dict[str, Any] = {"timeout": args.timeout, "metadata": metadata}
+    if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
+        from hypergraph_grpc.tls import TlsError, channel_credentials
+
+        try:
+            kwargs["credentials"] = channel_credentials(args.tls_ca, args.tls_cert, args.tls_key)
+        except TlsError as exc:  # a --tls-* file that cannot be read
+            _err(f"error: {exc}")
+            raise SystemExit(EXIT_USAGE) from None
+    return kwargs
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -167,9 +188,16 @@ def _add_serve(sub: Any, argv: Sequence[str] | None) -> None:
     # commands should start fast and work without them.
     args = sys.argv[1:] if argv is None else list(argv)
     if "serve" in args:
-        from hypergraph_grpc.serve import serve_from_args
-        from hypergraph_grpc.serve_args import add_serve_arguments
-
+        try:
+            from hypergraph_grpc.serve import serve_from_args
+            from hypergraph_grpc.serve_args import add_serve_arguments
+        except ModuleNotFoundError as err:
+            if (err.name or "").partition(".")[0] not in SERVER_EXTRA_MODULES:
+                raise
+            serve.error(
+                f"serving needs the 'server' extra, which is not installed (no module "
+                f"{err.name!r}). How to fix: pip install 'hypergraph-grpc[server]'"
+            )
         add_serve_arguments(serve)
         # The raw arguments too: `--workers N` starts N processes with the same ones.
         serve.set_defaults(func=serve_from_args, argv=args[args.index("serve") + 1 :])

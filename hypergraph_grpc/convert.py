@@ -1,32 +1,16 @@
-"""The one place where runtime events and values become protobuf, and back.
+"""The one place where runtime events and results become protobuf.
 
-Values cross the wire as ``google.protobuf.Struct``/``Value``, whose numbers are
-doubles. The codec (documented in docs/protocol.md, "Value codec"):
-
-- inbound, an integral number within +/-2**53 becomes an ``int`` (recursively);
-- outbound, JSON-like values pass as they are; dataclasses become dicts,
-  pydantic models ``model_dump(mode="json")``, enums their ``value``,
-  datetime/date/time ISO-8601 strings, bytes standard base64 strings (RFC 4648,
-  padded, as in the proto3 JSON mapping), tuples/sets/frozensets lists, UUID,
-  Decimal and paths strings, ints beyond +/-2**53 decimal strings (a double
-  would round them), non-string dict keys ``str(key)`` for int/float/bool keys;
-- anything else raises :class:`EncodeError` naming the value's place and type:
-  nothing is silently dropped.
+Values inside them go through the value codec (:mod:`hypergraph_grpc.values`,
+docs/protocol.md "Value codec"), which the Python client shares; its names are
+re-exported here for the service.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import dataclasses
-import datetime
-import decimal
-import enum
-import pathlib
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -48,18 +32,32 @@ from hypergraph import (
 )
 from hypergraph_grpc.coordination import StopOutcome, StopState
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+from hypergraph_grpc.values import (
+    MAX_SAFE_INT,
+    MAX_VALUE_DEPTH,
+    EncodeError,
+    nesting_depth,
+    struct_to_dict,
+    to_plain,
+    to_struct,
+    to_value,
+    type_name,
+    value_to_python,
+)
 
 __all__ = [
     "EncodeError",
     "serialize_event",
     "EventEncoder",
     "MAX_SAFE_INT",
+    "MAX_VALUE_DEPTH",
     "clean_text",
     "error_info",
     "events_lost",
     "first_failing_node",
     "graph_info",
     "graph_list",
+    "nesting_depth",
     "run_response",
     "run_result",
     "replica_lost_end",
@@ -72,7 +70,6 @@ __all__ = [
     "value_to_python",
 ]
 
-MAX_SAFE_INT = 2**53
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _STATUS = {
@@ -89,160 +86,6 @@ _STOP_STATE = {
 }
 
 
-class EncodeError(TypeError):
-    """A value the codec cannot put on the wire (names where it is and its type)."""
-
-    def __init__(self, path: str, value: object, problem: str | None = None) -> None:
-        self.path = path
-        self.type_name = _qualname(type(value))
-        problem = problem or f"is a {self.type_name}, which cannot be encoded as JSON"
-        super().__init__(
-            f"{path} {problem}. "
-            "How to fix: use JSON-like values (str, int, float, bool, None, list, dict with "
-            "distinct string keys), a dataclass, a pydantic model, an enum, a datetime or bytes "
-            "(see docs/protocol.md, 'Value codec')."
-        )
-
-
-# --- inbound -----------------------------------------------------------------
-
-
-def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """A Struct as a plain dict; integral numbers within 2**53 become ints."""
-    return {key: value_to_python(value) for key, value in struct.fields.items()}
-
-
-def value_to_python(value: struct_pb2.Value) -> Any:
-    """One Value as a plain Python value (ints restored, recursively)."""
-    kind = value.WhichOneof("kind")
-    if kind == "string_value":
-        return value.string_value
-    if kind == "number_value":
-        number = value.number_value
-        if number.is_integer() and -MAX_SAFE_INT <= number <= MAX_SAFE_INT:
-            return int(number)
-        return number
-    if kind == "bool_value":
-        return value.bool_value
-    if kind == "struct_value":
-        return struct_to_dict(value.struct_value)
-    if kind == "list_value":
-        return [value_to_python(item) for item in value.list_value.values]
-    return None  # null_value, or unset
-
-
-# --- outbound ------------------------------------------------------------------
-
-
-def to_plain(obj: Any, path: str = "value") -> Any:
-    """``obj`` as JSON-like Python (dict/list/str/number/bool/None) per the codec."""
-    kind = type(obj)
-    if kind is str or kind is float or kind is bool or obj is None:
-        return obj
-    if kind is int:
-        return obj if -MAX_SAFE_INT <= obj <= MAX_SAFE_INT else str(obj)
-    if kind is dict:
-        plain = {_key(k, path): to_plain(v, f"{path}.{k}") for k, v in obj.items()}
-        if len(plain) != len(obj):
-            _raise_key_collision(obj, path)
-        return plain
-    if kind is list or kind is tuple:
-        return [to_plain(item, f"{path}[{i}]") for i, item in enumerate(obj)]
-    return _to_plain_slow(obj, path)
-
-
-def _to_plain_slow(obj: Any, path: str) -> Any:
-    # Order matters: enums and bools are ints, pydantic models may be dataclass-like.
-    if isinstance(obj, enum.Enum):
-        return to_plain(obj.value, path)
-    if isinstance(obj, bool):
-        return bool(obj)
-    if isinstance(obj, int):
-        return to_plain(int(obj), path)
-    if isinstance(obj, float):
-        return float(obj)
-    if isinstance(obj, str):
-        return str(obj)
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(obj)).decode("ascii")
-    if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
-        return obj.isoformat()
-    if isinstance(obj, (uuid.UUID, decimal.Decimal, pathlib.PurePath)):
-        return str(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-        return to_plain(fields, path)
-    dump = getattr(obj, "model_dump", None)
-    if callable(dump) and not isinstance(obj, type):
-        return to_plain(dump(mode="json"), path)
-    if isinstance(obj, Mapping):
-        return to_plain(dict(obj.items()), path)
-    if isinstance(obj, (list, tuple)):
-        return to_plain(list(obj), path)
-    if isinstance(obj, (set, frozenset)):
-        items = list(obj)
-        try:
-            items.sort()
-        except TypeError:
-            pass  # mixed types: keep iteration order
-        return to_plain(items, path)
-    raise EncodeError(path, obj)
-
-
-def _key(key: Any, path: str) -> str:
-    if type(key) is str:
-        return key
-    if isinstance(key, enum.Enum):
-        return _key(key.value, path)
-    if isinstance(key, (str, int, float, bool)):
-        return str(key)
-    raise EncodeError(f"{path} key {key!r}", key)
-
-
-def _raise_key_collision(obj: dict, path: str) -> None:
-    """Two keys that become the same string would overwrite each other: refuse, never drop."""
-    seen: dict[str, Any] = {}
-    for key in obj:
-        text = _key(key, path)
-        if text in seen:
-            raise EncodeError(
-                path,
-                obj,
-                f"has keys {seen[text]!r} and {key!r}, which both become the JSON key {text!r}",
-            )
-        seen[text] = key
-
-
-def to_struct(mapping: Mapping[str, Any] | None, path: str = "values") -> struct_pb2.Struct:
-    """A mapping as a Struct, through :func:`to_plain` (raises EncodeError)."""
-    struct = struct_pb2.Struct()
-    if mapping:
-        struct.update(to_plain(dict(mapping), path))
-    return struct
-
-
-def _fill_value(target: struct_pb2.Value, plain: Any) -> None:
-    if plain is None:
-        target.null_value = struct_pb2.NULL_VALUE
-    elif plain is True or plain is False:
-        target.bool_value = plain
-    elif isinstance(plain, str):
-        target.string_value = plain
-    elif isinstance(plain, (int, float)):
-        target.number_value = plain
-    elif isinstance(plain, dict):
-        target.struct_value.update(plain)
-    else:
-        target.list_value.extend(plain)
-
-
-def to_value(obj: Any, path: str = "value") -> struct_pb2.Value:
-    """Any codec value as a protobuf Value (raises EncodeError)."""
-    value = struct_pb2.Value()
-    _fill_value(value, to_plain(obj, path))
-    return value
-
-
 def _lenient_struct(mapping: Mapping[str, Any] | None, path: str) -> struct_pb2.Struct:
     """For usage and stop info: an unencodable item becomes a marked string, not a failure."""
     try:
@@ -252,11 +95,11 @@ def _lenient_struct(mapping: Mapping[str, Any] | None, path: str) -> struct_pb2.
         for key, item in (mapping or {}).items():
             name = clean_text(str(key))
             if name in struct.fields:  # keys like 1 and "1": keep both, never overwrite
-                name = f"{name} ({_qualname(type(key))})"
+                name = f"{name} ({type_name(type(key))})"
             try:
                 struct.update({name: to_plain(item, f"{path}.{key}")})
             except (EncodeError, UnicodeEncodeError):
-                struct.update({name: f"<unencodable {_qualname(type(item))}>"})
+                struct.update({name: f"<unencodable {type_name(type(item))}>"})
         return struct
 
 
@@ -264,15 +107,6 @@ def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
     """A ``time.time()`` float as a Timestamp."""
     whole = int(seconds)
     return timestamp_pb2.Timestamp(seconds=whole, nanos=int((seconds - whole) * 1e9))
-
-
-def _qualname(cls: type) -> str:
-    module = cls.__module__
-    if module == "builtins":
-        return cls.__qualname__
-    if module.startswith("asyncio."):
-        return f"asyncio.{cls.__qualname__}"
-    return f"{module}.{cls.__qualname__}"
 
 
 _CANCELLED_TYPE = error_type_name(asyncio.CancelledError())
@@ -396,7 +230,7 @@ def _chunk_payload(chunk: Any, merged: int, node: str) -> pb.StreamingChunk:
         return pb.StreamingChunk(value=to_value(chunk, f"chunk of node {node!r}"), merged=merged)
     except (EncodeError, UnicodeEncodeError) as exc:
         # Reported in-band (documented): the stream goes on, the client sees why.
-        marker = {"$error": clean_text(str(exc)), "$type": _qualname(type(chunk))}
+        marker = {"$error": clean_text(str(exc)), "$type": type_name(type(chunk))}
         return pb.StreamingChunk(value=to_value(marker), merged=merged)
 
 

@@ -23,8 +23,14 @@ request too large       RESOURCE_EXHAUSTED   REQUEST_TOO_LARGE
 slow consumer           RESOURCE_EXHAUSTED   SLOW_CONSUMER
 no/bad bearer token     UNAUTHENTICATED      MISSING_/INVALID_CREDENTIALS
 graph not in allowlist  PERMISSION_DENIED    GRAPH_NOT_ALLOWED
+request does not parse  INVALID_ARGUMENT     MALFORMED_REQUEST
 bug in the server       INTERNAL             INTERNAL_ERROR
 ======================  ===================  ==============================
+
+Every status is bounded whatever the request held, so it always fits gRPC's
+default 8 KiB metadata limit: at most :data:`MAX_VIOLATIONS` field violations
+(then one saying how many more there were, when known), and every message,
+field, description and metadata value clipped to a few hundred bytes.
 
 A node that raises is not here: the RPC is OK and the RunResult is FAILED.
 COORDINATION_UNAVAILABLE also carries a ``RetryInfo`` (how long to wait before
@@ -33,6 +39,7 @@ retrying).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -53,7 +60,10 @@ __all__ = [
     "draining",
     "graph_not_found",
     "internal",
+    "MAX_VIOLATIONS",
+    "first_violations",
     "invalid_input",
+    "malformed_request",
     "overloaded",
     "permission_denied",
     "resource_exhausted",
@@ -65,6 +75,14 @@ __all__ = [
 DOMAIN = "hypergraph.dev"
 log = logging.getLogger("hypergraph_grpc.errors")
 
+# Bounds on what one status carries (bytes of UTF-8). The message travels twice
+# (grpc-message, percent-encoded: up to 3x; and inside the base64 details: 4/3x),
+# so the worst case of all of them together stays under 8 KiB.
+MAX_VIOLATIONS = 8
+_MESSAGE_BYTES = 512
+_FIELD_BYTES = 96
+_TEXT_BYTES = 192
+
 
 class ServiceError(Exception):
     """A request the service refuses: a code, a reason, a message and details."""
@@ -75,7 +93,7 @@ class ServiceError(Exception):
         reason: str,
         message: str,
         *,
-        violations: Sequence[tuple[str, str]] = (),
+        violations: Iterable[tuple[str, str]] = (),
         metadata: dict[str, str] | None = None,
         retry_after_s: float | None = None,
     ) -> None:
@@ -83,10 +101,20 @@ class ServiceError(Exception):
         self.code = code
         self.reason = reason
         self.message = message
-        self.violations = list(violations)
+        self.violations = first_violations(violations)
         self.metadata = dict(metadata or {})
         # Seconds a client should wait before retrying (sent as google.rpc.RetryInfo).
         self.retry_after_s = retry_after_s
+
+
+def first_violations(violations: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The first :data:`MAX_VIOLATIONS` of ``violations``, then one entry saying more were
+    left out. Reads no further than that, so a lazy iterable's rest is never computed."""
+    items = iter(violations)
+    kept = list(itertools.islice(items, MAX_VIOLATIONS))
+    if next(items, None) is not None:
+        kept.append(("", f"more violations not listed (only the first {MAX_VIOLATIONS} are)"))
+    return kept
 
 
 def graph_not_found(name: str, known: Iterable[str]) -> ServiceError:
@@ -103,8 +131,9 @@ def graph_not_found(name: str, known: Iterable[str]) -> ServiceError:
     )
 
 
-def invalid_input(graph: str, violations: Sequence[tuple[str, str]]) -> ServiceError:
-    """INVALID_ARGUMENT; ``violations`` are (field, description) pairs."""
+def invalid_input(graph: str, violations: Iterable[tuple[str, str]]) -> ServiceError:
+    """INVALID_ARGUMENT; ``violations`` are (field, description) pairs (the first few count)."""
+    violations = first_violations(violations)
     described = "; ".join(f"{field}: {text}" for field, text in violations)
     return ServiceError(
         grpc.StatusCode.INVALID_ARGUMENT,
@@ -114,6 +143,19 @@ def invalid_input(graph: str, violations: Sequence[tuple[str, str]]) -> ServiceE
         "named above (ListGraphs describes each graph's inputs, their types and outputs).",
         violations=violations,
         metadata={"graph": graph},
+    )
+
+
+def malformed_request(method: str, problem: str) -> ServiceError:
+    """INVALID_ARGUMENT: the request body is not a valid ``method`` request message."""
+    return ServiceError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "MALFORMED_REQUEST",
+        f"the {method} request body does not parse as its protobuf message: {problem}. "
+        "How to fix: send a message built with the hypergraph.v1 protos; strings must be "
+        "valid UTF-8 and values nested at most as deep as docs/protocol.md allows.",
+        violations=[("", problem)],
+        metadata={"method": method},
     )
 
 
@@ -261,19 +303,27 @@ def to_status(
         error = internal(workflow_id, exc)
     details = [
         _pack(
-            error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
+            error_details_pb2.ErrorInfo(
+                reason=error.reason,
+                domain=DOMAIN,
+                metadata={key: _clip(value, _TEXT_BYTES) for key, value in error.metadata.items()},
+            )
         )
     ]
     if error.violations:
         request = error_details_pb2.BadRequest()
         for field, text in error.violations:
-            request.field_violations.add(field=field, description=text)
+            request.field_violations.add(
+                field=_clip(field, _FIELD_BYTES), description=_clip(text, _TEXT_BYTES)
+            )
         details.append(_pack(request))
     if error.retry_after_s is not None:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(round(error.retry_after_s * 1e9))
         details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
-    status = status_pb2.Status(code=_CODES[error.code], message=error.message, details=details)
+    status = status_pb2.Status(
+        code=_CODES[error.code], message=_clip(error.message, _MESSAGE_BYTES), details=details
+    )
     converted = rpc_status.to_status(status)
     if extra_metadata:
         converted = _Status(
@@ -287,6 +337,14 @@ def to_status(
 async def abort(context: grpc.aio.ServicerContext, exc: BaseException, **kw) -> None:
     """End the RPC with the status for ``exc`` (always raises)."""
     await context.abort_with_status(to_status(exc, **kw))
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes (then an ellipsis), on a character boundary."""
+    encoded = text.encode("utf-8", "replace")
+    if len(encoded) <= limit:
+        return text
+    return encoded[: limit - 3].decode("utf-8", "ignore") + "\u2026"
 
 
 def _pack(message) -> any_pb2.Any:

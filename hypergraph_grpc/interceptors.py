@@ -4,21 +4,34 @@
 reflection pass untouched) and swaps each one's behavior for a wrapped one,
 keeping its (de)serializers. It wraps per call only: streamed messages pay
 nothing. :class:`InternalErrorInterceptor` is the safety net of the error
-table's last row; :mod:`hypergraph_grpc.auth` holds the other interceptor.
+table's last row; :class:`DecodeInterceptor` answers request bodies that do not
+parse; :mod:`hypergraph_grpc.auth` holds the other interceptor.
 """
 
 from __future__ import annotations
 
 import abc
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
 from hypergraph_grpc import errors
+from hypergraph_grpc.logs import RateLimitedLog
 
-__all__ = ["Behavior", "InternalErrorInterceptor", "RunnerServiceInterceptor", "before_call"]
+__all__ = [
+    "Behavior",
+    "DecodeInterceptor",
+    "InternalErrorInterceptor",
+    "RunnerServiceInterceptor",
+    "UndecodableRequest",
+    "before_call",
+]
+
+Deserializer = Callable[[bytes], Any]
+log = logging.getLogger("hypergraph_grpc.interceptors")
 
 Behavior = Callable[[Any, grpc.aio.ServicerContext], Any]
 
@@ -35,22 +48,27 @@ class RunnerServiceInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
         """The behavior to call instead of ``behavior`` for this call of ``method``
         (its short name, ``Run``)."""
 
+    def deserializer(self, method: str, deserializer: Deserializer) -> Deserializer:
+        """The request deserializer to use instead of ``deserializer`` (the same by default)."""
+        return deserializer
+
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
         full = handler_call_details.method
         if handler is None or not full.startswith(self._prefix):
             return handler
         method = full[len(self._prefix) :]
+        deserializer = self.deserializer(method, handler.request_deserializer)
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self.wrap(method, handler.unary_unary, handler_call_details),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self.wrap(method, handler.unary_stream, handler_call_details),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
@@ -120,3 +138,47 @@ def _guarded(behavior: Behavior) -> Behavior:
             await status_for(exc, request, context)
 
     return guarded
+
+
+class UndecodableRequest:
+    """The request :class:`DecodeInterceptor`'s deserializer gives for a body that does
+    not parse: the handler never sees it; the call answers MALFORMED_REQUEST."""
+
+    __slots__ = ("problem",)
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
+class DecodeInterceptor(RunnerServiceInterceptor):
+    """A request body that does not parse (garbage bytes, a Struct nested past the
+    parser's limit, invalid UTF-8) answers INVALID_ARGUMENT / MALFORMED_REQUEST with
+    one rate-limited log line, instead of gRPC's UNKNOWN and a traceback per call.
+
+    gRPC calls the request deserializer outside every handler wrapper, so the one
+    installed here never raises: it hands over an :class:`UndecodableRequest`, which
+    the wrapped behavior refuses. Install it last (innermost): authentication answers
+    first, so a caller without a token learns nothing about request parsing."""
+
+    def __init__(self, service_name: str, interval: float = 10.0) -> None:
+        super().__init__(service_name)
+        self._log = RateLimitedLog(log, interval)
+
+    def deserializer(self, method: str, deserializer: Deserializer) -> Deserializer:
+        def parse(body: bytes) -> Any:
+            try:
+                return deserializer(body)
+            except Exception as exc:  # DecodeError, or anything else a parser raises
+                return UndecodableRequest(str(exc)[:200] or type(exc).__name__)
+
+        return parse
+
+    def wrap(self, method: str, behavior: Behavior, call: grpc.HandlerCallDetails) -> Behavior:
+        async def refuse(request, context) -> None:
+            if isinstance(request, UndecodableRequest):
+                self._log.warning(
+                    "malformed request refused", method=method, problem=request.problem
+                )
+                await errors.abort(context, errors.malformed_request(method, request.problem))
+
+        return before_call(behavior, refuse)

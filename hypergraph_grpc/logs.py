@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["configure_logging"]
+__all__ = ["RateLimitedLog", "configure_logging"]
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -55,6 +55,27 @@ def _jsonable(value: Any) -> Any:
         return value
     except (TypeError, ValueError):
         return repr(value)
+
+
+class RateLimitedLog:
+    """At most one WARNING line per ``interval`` seconds; the next one printed says how many
+    were left out (``suppressed``). For lines a caller can trigger at will, such as
+    malformed requests, so a flood of them cannot flood the log."""
+
+    def __init__(self, logger: logging.Logger, interval: float = 10.0) -> None:
+        self._logger = logger
+        self._interval = interval
+        self._next = 0.0
+        self._suppressed = 0
+
+    def warning(self, message: str, **fields: Any) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            self._suppressed += 1
+            return
+        self._next = now + self._interval
+        self._logger.warning(message, extra={**fields, "suppressed": self._suppressed})
+        self._suppressed = 0
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text", stream: Any = None) -> None:

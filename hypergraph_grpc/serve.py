@@ -31,6 +31,7 @@ from hypergraph_grpc.logs import configure_logging
 from hypergraph_grpc.registry import RegistryError, load_specs
 from hypergraph_grpc.serve_args import DEFAULT_GRAPHS
 from hypergraph_grpc.server import start_server
+from hypergraph_grpc.tls import ServerTls, TlsError
 from hypergraph_grpc.workers import needs_shared_coordination, run_workers
 
 __all__ = ["FALLBACK_GRAPHS", "load_default_graphs", "serve_from_args"]
@@ -80,6 +81,11 @@ def serve_from_args(args: argparse.Namespace) -> int:
     except AuthTokenError as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 2
+    try:
+        tls = _server_tls(args.tls_cert, args.tls_key, args.tls_client_ca)
+    except TlsError as exc:
+        print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
+        return 2
     config = ServiceConfig(
         max_runs=args.max_runs,
         max_streams=args.max_streams,
@@ -101,8 +107,21 @@ def serve_from_args(args: argparse.Namespace) -> int:
             args.coordination,
             auth,
             args.reuse_port,
+            tls,
         )
     )
+
+
+def _server_tls(cert: str | None, key: str | None, client_ca: str | None) -> ServerTls | None:
+    """The --tls-* flags as a ServerTls (None: plaintext)."""
+    if cert is None and key is None and client_ca is None:
+        return None
+    if cert is None or key is None:
+        raise TlsError(
+            "TLS needs both --tls-cert and --tls-key (--tls-client-ca adds mTLS to them). "
+            "How to fix: give the certificate file and its private key file"
+        )
+    return ServerTls(cert, key, client_ca)
 
 
 async def _serve(
@@ -116,6 +135,7 @@ async def _serve(
     coordination: str = "memory",
     auth: AuthTokens | None = None,
     reuse_port: bool = False,
+    tls: ServerTls | None = None,
 ) -> int:
     try:
         running = await start_server(
@@ -128,14 +148,22 @@ async def _serve(
             coordination=coordination,
             auth=auth,
             reuse_port=reuse_port,
+            tls=tls,
         )
     except (OSError, RuntimeError) as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 1
     sys.stdout.write(f"listening on {running.address}\n")
     sys.stdout.flush()
+    security = "plaintext" if tls is None else "mtls" if tls.requires_client_certificate else "tls"
     log.info(
-        "serving", extra={"address": running.address, "graphs": ",".join(graphs), "source": source}
+        "serving",
+        extra={
+            "address": running.address,
+            "graphs": ",".join(graphs),
+            "source": source,
+            "transport": security,
+        },
     )
     _log_provider()
     stop = asyncio.Event()
@@ -152,6 +180,9 @@ async def _serve(
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
+    if tls is not None:
+        # SIGHUP re-reads the certificate files (rotation without a restart).
+        loop.add_signal_handler(signal.SIGHUP, tls.reload)
     await stop.wait()
     started = time.monotonic()
     await running.shutdown(config.drain_seconds, force)

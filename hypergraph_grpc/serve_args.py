@@ -75,6 +75,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "no token has a graph list); default: no authentication",
     )
     parser.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        help="serve TLS with this certificate (chain) file; needs --tls-key; reloaded on SIGHUP "
+        "(new connections get the new certificate, open streams go on)",
+    )
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    parser.add_argument(
+        "--tls-client-ca",
+        metavar="PEM",
+        help="mTLS: every client must present a certificate signed by this CA (needs --tls-cert)",
+    )
+    parser.add_argument(
         "--coordination",
         default="memory",
         help="where live runs are coordinated: memory (one process, default) or "

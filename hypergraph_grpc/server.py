@@ -22,9 +22,10 @@ from hypergraph_grpc.admission import core_options
 from hypergraph_grpc.auth import AuthInterceptor, AuthTokens
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import Coordination, make_coordination
-from hypergraph_grpc.interceptors import InternalErrorInterceptor
+from hypergraph_grpc.interceptors import DecodeInterceptor, InternalErrorInterceptor
 from hypergraph_grpc.registry import GraphRegistry
 from hypergraph_grpc.service import SERVICE_NAME, RunnerService, add_to_server
+from hypergraph_grpc.tls import ServerTls
 
 __all__ = ["RunningServer", "start_server"]
 
@@ -67,11 +68,13 @@ async def start_server(
     coordination: str = "memory",
     auth: AuthTokens | None = None,
     reuse_port: bool = False,
+    tls: ServerTls | None = None,
 ) -> RunningServer:
     """Build and start a server in the running loop (port 0 picks a free port).
 
     ``auth``: the bearer tokens RunnerService calls must carry (None: no authentication).
     ``reuse_port``: other processes may listen on the same port (``serve --workers``).
+    ``tls``: serve TLS (mTLS when it has a client CA) instead of plaintext.
     """
     config = config or ServiceConfig()
     runner = AsyncRunner() if runner is None else runner
@@ -85,6 +88,8 @@ async def start_server(
     interceptors: list[grpc.aio.ServerInterceptor] = [InternalErrorInterceptor(SERVICE_NAME)]
     if auth:
         interceptors.append(AuthInterceptor(auth, coord))
+    # Last, so a request that does not parse is refused after authentication.
+    interceptors.append(DecodeInterceptor(SERVICE_NAME))
     server = grpc.aio.server(
         interceptors=interceptors,
         options=[
@@ -106,7 +111,11 @@ async def start_server(
         names.append(reflection.SERVICE_NAME)
         reflection.enable_server_reflection(names, server)
     try:
-        bound = server.add_insecure_port(_bind_address(host, port))
+        address = _bind_address(host, port)
+        if tls is None:
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, tls.credentials())
     except RuntimeError as exc:  # grpc raises (older versions returned 0)
         bound, reason = 0, f" ({exc})"
     else:

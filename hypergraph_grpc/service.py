@@ -13,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import difflib
+import itertools
 import json
 import logging
 import re
+import reprlib
 import secrets
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -52,6 +55,8 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 _MAX_PAGE_TOKEN = 1024
 
+# google.protobuf.Duration's documented range: about 10,000 years.
+_MAX_DURATION_S = 315_576_000_000
 _WORKFLOW_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -178,17 +183,18 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         echo = await echo_metadata(context)
         workflow_id = request.workflow_id
         try:
-            violations = []
-            if not _WORKFLOW_ID.fullmatch(workflow_id):
-                violations.append(("workflow_id", _bad_workflow_id(workflow_id)))
+            violations = _check_workflow_id(workflow_id)
             grace = None
             if request.HasField("grace"):
-                grace = request.grace.ToTimedelta().total_seconds()
-                if grace < 0:
-                    violations.append(("grace", f"grace must not be negative, got {grace}s"))
+                grace = _grace_seconds(request.grace)
+                if grace is None:
+                    violations.append(("grace", _bad_grace(request.grace)))
+            info = convert.struct_to_dict(request.info) if request.HasField("info") else None
+            depth = max(map(convert.nesting_depth, (info or {}).values()), default=0)
+            if depth > convert.MAX_VALUE_DEPTH:
+                violations.append(("info", _too_deep(depth)))
             if violations:
                 raise errors.invalid_input("", violations)
-            info = convert.struct_to_dict(request.info) if request.HasField("info") else None
             outcome = await self._coord.stop(workflow_id, info, grace)
         except (errors.ServiceError, coordination.CoordinationUnavailable) as exc:
             await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
@@ -204,8 +210,8 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         self.open_streams += 1  # reserved before any await, so the limit holds under races
         try:
             try:
-                if not _WORKFLOW_ID.fullmatch(workflow_id):
-                    raise errors.invalid_input("", [("workflow_id", _bad_workflow_id(workflow_id))])
+                if violations := _check_workflow_id(workflow_id):
+                    raise errors.invalid_input("", violations)
                 self.admission.check_streams(self.open_streams)
                 feed = await self._coord.watch(workflow_id, request.after_seq)
             except (
@@ -309,20 +315,14 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             )
         description = self._registry.description(name)
         values = convert.struct_to_dict(request.values)
-        violations = _check_inputs(description, values)
-        outputs = description.output_names
-        for output in request.select:
-            if output not in outputs:
-                violations.append(
-                    (
-                        "select",
-                        f"{output!r} is not an output of graph {name!r}; outputs: "
-                        f"{', '.join(sorted(outputs)) or '(none)'}{_close(output, outputs)}",
-                    )
-                )
         workflow_id = request.workflow_id
-        if workflow_id and not _WORKFLOW_ID.fullmatch(workflow_id):
-            violations.append(("workflow_id", _bad_workflow_id(workflow_id)))
+        violations = errors.first_violations(
+            itertools.chain(
+                _check_inputs(description, values),
+                _check_select(description, request.select),
+                _check_workflow_id(workflow_id) if workflow_id else (),
+            )
+        )
         if violations:
             raise errors.invalid_input(name, violations)
         return _Prepared(
@@ -481,37 +481,71 @@ def add_to_server(service: RunnerService, server) -> None:
     server.add_registered_method_handlers(SERVICE_NAME, handlers)
 
 
-def _check_inputs(description, values: dict) -> list[tuple[str, str]]:
-    violations = []
+def _check_inputs(description, values: dict) -> Iterator[tuple[str, str]]:
+    """The inputs' violations, lazily: the caller reads only the first few."""
     known = {item.name: item for item in description.inputs}
     for item in description.inputs:
         if item.required and item.name not in values:
             kind = f" ({item.type})" if item.type else ""
-            violations.append(
-                (
-                    f"values.{item.name}",
-                    f"required input {item.name!r}{kind} is missing; graph {description.name!r} "
-                    f"needs {', '.join(i.name for i in description.inputs if i.required)}",
-                )
+            yield (
+                f"values.{item.name}",
+                f"required input {item.name!r}{kind} is missing; graph {description.name!r} "
+                f"needs {', '.join(i.name for i in description.inputs if i.required)}",
             )
     for key, value in values.items():
         item = known.get(key)
         if item is None:
-            violations.append(
-                (
-                    f"values.{key}",
-                    f"{key!r} is not an input of graph {description.name!r}; inputs: "
-                    f"{', '.join(known) or '(none)'}{_close(key, known)}",
-                )
+            yield (
+                f"values.{key}",
+                f"{key!r:.80} is not an input of graph {description.name!r}; inputs: "
+                f"{', '.join(known) or '(none)'}{_close(key, known)}",
             )
+        elif (depth := convert.nesting_depth(value)) > convert.MAX_VALUE_DEPTH:
+            yield (f"values.{key}", _too_deep(depth))
         elif not check_value(value, item.annotation):
-            violations.append(
-                (
-                    f"values.{key}",
-                    f"input {key!r} expects {item.type}, got {type(value).__name__} {value!r:.80}",
-                )
+            yield (
+                f"values.{key}",
+                f"input {key!r} expects {item.type}, got {type(value).__name__} "
+                f"{reprlib.repr(value)}",
             )
-    return violations
+
+
+def _check_select(description, select) -> Iterator[tuple[str, str]]:
+    outputs = description.output_names
+    for output in select:
+        if output not in outputs:
+            yield (
+                "select",
+                f"{output!r:.80} is not an output of graph {description.name!r}; outputs: "
+                f"{', '.join(sorted(outputs)) or '(none)'}{_close(output, outputs)}",
+            )
+
+
+def _check_workflow_id(workflow_id: str) -> list[tuple[str, str]]:
+    if _WORKFLOW_ID.fullmatch(workflow_id):
+        return []
+    return [("workflow_id", _bad_workflow_id(workflow_id))]
+
+
+def _grace_seconds(grace) -> float | None:
+    """A Stop grace in seconds; None when it is negative or outside a Duration's range."""
+    if not (0 <= grace.seconds <= _MAX_DURATION_S and 0 <= grace.nanos <= 999_999_999):
+        return None
+    return grace.seconds + grace.nanos / 1e9
+
+
+def _bad_grace(grace) -> str:
+    return (
+        f"grace must be from 0 to {_MAX_DURATION_S} seconds (a valid, non-negative "
+        f"google.protobuf.Duration), got seconds={grace.seconds} nanos={grace.nanos}"
+    )
+
+
+def _too_deep(depth: int) -> str:
+    return (
+        f"objects and arrays are nested {depth} deep; at most {convert.MAX_VALUE_DEPTH} are "
+        "accepted, so that every client can read the value back in its RunEnded"
+    )
 
 
 def _close(name: str, names) -> str:

@@ -59,7 +59,8 @@ def run_workers(argv: Sequence[str], host: str, port: int, workers: int) -> int:
             if child.poll() is None:
                 child.send_signal(signum)
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    # SIGHUP too: each worker reloads its TLS certificate.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
     return max(child.wait() for child in children)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import grpc
 import pytest
 
 from hypergraph_grpc import cli, client
+from hypergraph_grpc.client._errors import _ERROR_BY_CODE
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 
 
@@ -91,30 +93,34 @@ def test_chunk_payloads_and_time():
 
 
 def test_error_classes_are_named_after_their_codes():
-    for code, cls in client._ERROR_BY_CODE.items():
+    for code, cls in _ERROR_BY_CODE.items():
         assert issubclass(cls, client.HypergraphClientError)
         camel = "".join(part.title() for part in code.name.split("_")) + "Error"
         assert cls.__name__ in (camel, "CallCancelledError"), (code, cls)
 
 
-@pytest.mark.parametrize(
-    ("item", "expected"),
-    [
-        ("n=42", {"n": 42}),
-        ("x=1.5", {"x": 1.5}),
-        ("b=true", {"b": True}),
-        ("l=[1, 2]", {"l": [1, 2]}),
-        ("s=hello world", {"s": "hello world"}),
-        ("s=007", {"s": "007"}),
-        ('q="42"', {"q": "42"}),
-        ("e=", {"e": ""}),
-        ("k=a=b", {"k": "a=b"}),
-    ],
-)
-def test_cli_input_values_parse_as_json_else_string(item, expected):
-    assert cli.parse_assignments([item]) == expected
+def test_every_client_exception_derives_from_one_base():
+    exceptions = [
+        getattr(client, name)
+        for name in client.__all__
+        if isinstance(getattr(client, name), type)
+        and issubclass(getattr(client, name), BaseException)
+    ]
+    assert client.RunFailedError in exceptions and len(exceptions) == 14
+    for cls in exceptions:
+        assert issubclass(cls, client.HypergraphClientError), cls
 
 
-def test_cli_input_without_equals_is_refused():
-    with pytest.raises(ValueError, match="key=value"):
-        cli.parse_assignments(["prompt"])
+def test_run_failed_error_says_which_workflow_failed_and_why():
+    result = client.RunResult(
+        workflow_id="wf-1",
+        run_id="r-1",
+        status=client.RunStatus.FAILED,
+        values={},
+        error=client.RunError("ValueError", "boom", "b"),
+    )
+    with pytest.raises(client.HypergraphClientError) as caught:
+        result.raise_on_failure()
+    assert type(caught.value) is client.RunFailedError and caught.value.result is result
+    assert caught.value.code is grpc.StatusCode.ABORTED
+    assert str(caught.value) == "workflow wf-1 failed: ValueError: boom (node b)"

@@ -5,28 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
-import sys
 
 import pytest
-from hg_client_support import ROOT, SLOW, new_id
-
-# The client tests' SLOW inputs as `-i key=value` arguments.
-SLOW_ARGS = [arg for key, value in SLOW.items() for arg in ("-i", f"{key}={value}")]
-
-
-def cli_argv(*args: str, target: str) -> list[str]:
-    return [sys.executable, "-m", "hypergraph_grpc.cli", *args, "--target", target]
-
-
-def cli(*args: str, target: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        cli_argv(*args, target=target),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+from hg_client_support import ROOT, SLOW_ARGS, cli, cli_argv, new_id
 
 
 def start_cli(*args: str, target: str) -> subprocess.Popen:
@@ -207,3 +190,30 @@ def test_second_ctrl_c_abandons_at_once(target):
     # Either the stop's STOPPED result or the abandoned stream: both are a user stop.
     assert run.returncode == 130, err
     assert b"STOPPED" in err or b"ABANDONED" in err
+
+
+def test_ctrl_c_while_a_call_waits_exits_130_without_a_traceback():
+    """`graphs` against a peer that accepts TCP but never speaks HTTP/2: the call
+    waits; Ctrl-C then ends the command quietly with 130."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        target = f"127.0.0.1:{silent.getsockname()[1]}"
+        proc = subprocess.Popen(
+            cli_argv("graphs", target=target),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            silent.settimeout(30)
+            peer, _ = silent.accept()  # the CLI is now inside its ListGraphs call
+            with peer:
+                proc.send_signal(signal.SIGINT)
+                _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err and b"interrupted" in err

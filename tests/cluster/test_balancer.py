@@ -59,7 +59,9 @@ async def test_stop_through_the_balancer_is_found_every_time(balancer):
             assert isinstance(await anext(stream), RunStarted)
             outcome = await stopper.stop(workflow_id, {"kind": "user_stop"}, grace=1.0)
             assert outcome.found, (i, outcome)
-            result = await stream.result_or_none()
+            async for _ in stream:  # to RunEnded: `result` is then the run's RunResult
+                pass
+            result = stream.result
             assert result.stopped
 
 

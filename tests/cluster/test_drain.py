@@ -37,7 +37,13 @@ async def test_drain_with_fifty_streams_every_client_gets_its_run_ended(redis):
             watchers = [asyncio.ensure_future(watch(f"wf-d-{i}")) for i in range(0, STREAMS, 5)]
             await asyncio.sleep(0.3)
             stopped = asyncio.get_running_loop().run_in_executor(None, draining.stop)
-            results = await asyncio.gather(*(s.result_or_none() for s in streams))
+
+            async def run_ended(stream):
+                async for _ in stream:  # to RunEnded: `result` is then the run's RunResult
+                    pass
+                return stream.result
+
+            results = await asyncio.gather(*(run_ended(s) for s in streams))
             assert all(r is not None for r in results), "a stream ended without RunEnded"
             assert {r.status for r in results} <= {"STOPPED", "COMPLETED"}
             watched = await asyncio.wait_for(asyncio.gather(*watchers), 60)

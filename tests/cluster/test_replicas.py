@@ -62,7 +62,9 @@ async def test_stop_on_the_other_replica_reaches_the_owner_every_time(pair):
             assert isinstance(await anext(stream), RunStarted)
             outcome = await b.stop(workflow_id, {"kind": "user_stop"}, grace=1.0)
             assert outcome.found, (i, outcome)
-            result = await stream.result_or_none()
+            async for _ in stream:  # to RunEnded: `result` is then the run's RunResult
+                pass
+            result = stream.result
             assert result.stopped and result.stop_info == {"kind": "user_stop"}
 
 

@@ -1,4 +1,4 @@
-// Benchmark (issue 6): 16 concurrent Iter streams of the `tokens` graph read by
+// Benchmark: 16 concurrent Iter streams of the `tokens` graph read by
 // this TypeScript client over one HTTP/2 connection. Reports tokens/s (the
 // ctx.stream() calls delivered, counting merged chunks), messages/s (chunk
 // messages received) and client CPU per message, as JSON.
