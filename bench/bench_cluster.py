@@ -8,11 +8,16 @@ free loopback ports. This process is the client.
 - throughput: tokens/s at 16 concurrent Iter streams (merging on), one replica
   with `--coordination memory` against one with `--coordination redis://...`;
   ROUNDS rounds interleaved, the ratio is the median of the rounds' ratios;
-- Watch catch-up: events/s replaying a finished run's whole log (memory, Redis);
+- Watch catch-up: events/s replaying a finished run's whole log (memory, Redis),
+  counted by seq (a catching-up Watch merges neighbouring text chunks);
 - Stop via the balancer: 2 replicas behind nginx, STOPS live runs each stopped
   through the balancer (so half land on the other replica); p50/p99 of Stop;
 - replica lost: kill -9 of a replica with a live run (lease 1 s); seconds until
-  a Watch on the other replica sees the replica_lost RunEnded.
+  a Watch on the other replica sees the replica_lost RunEnded;
+- latency ctx.stream() -> client, 256 streams x 20 tokens/s (bench_service's), memory
+  and Redis coordination;
+- tokens/s at 16 streams: 2 replicas behind nginx against 1 replica direct, and
+  `serve --workers 2` against `--workers 1` (both on Redis coordination).
 
 Writes bench/results/cluster.json and prints a table.
     python bench/bench_cluster.py
@@ -34,7 +39,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import grpc  # noqa: E402
-from bench_service import MeasuredServer, channel, percentiles, throughput  # noqa: E402
+import psutil  # noqa: E402
+from bench_service import (  # noqa: E402
+    MeasuredServer,
+    channel,
+    latency,
+    percentiles,
+    throughput,
+)
 
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb  # noqa: E402
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc  # noqa: E402
@@ -56,6 +68,27 @@ def serve(name: str, *args: str) -> MeasuredServer:
     return MeasuredServer(name, argv)
 
 
+class Group:
+    """Several server processes measured as one: a target and their summed CPU."""
+
+    def __init__(self, target: str, pids: list[int]) -> None:
+        self.target = target
+        self._procs = [psutil.Process(pid) for pid in pids]
+
+    def cpu(self) -> float:
+        total = 0.0
+        for proc in self._procs:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        return total
+
+
+def workers_group(server: MeasuredServer) -> Group:
+    """``serve --workers N``: the workers are the supervising process's children."""
+    children = psutil.Process(server.popen.pid).children(recursive=True)
+    return Group(server.target, [c.pid for c in children])
+
+
 async def catch_up(target: str, workflow_id: str) -> dict:
     async with channel(target) as ch:
         stub = pb_grpc.RunnerServiceStub(ch)
@@ -64,11 +97,18 @@ async def catch_up(target: str, workflow_id: str) -> dict:
         async for _ in stub.Iter(request):
             pass
         t0 = time.perf_counter()
-        events = 0
-        async for _ in stub.Watch(pb.WatchRequest(workflow_id=workflow_id)):
-            events += 1
+        messages, last = 0, None
+        async for event in stub.Watch(pb.WatchRequest(workflow_id=workflow_id)):
+            messages += 1
+            last = event
         elapsed = time.perf_counter() - t0
-    return {"events": events, "seconds": elapsed, "events_per_s": events / elapsed}
+    events = last.seq  # the RunEnded seq: every event of the run was replayed
+    return {
+        "events": events,
+        "messages": messages,
+        "seconds": elapsed,
+        "events_per_s": events / elapsed,
+    }
 
 
 async def stop_via_balancer(target: str) -> dict:
@@ -140,6 +180,11 @@ async def run_all() -> dict:
                 "memory": await catch_up(memory.target, "bench-catch-up-m"),
                 "redis": await catch_up(clustered.target, "bench-catch-up-r"),
             }
+            results["latency_256x20"] = {
+                "memory": await latency(memory),
+                "redis": await latency(clustered),
+            }
+            single = await throughput(clustered, STREAMS, True)
         with (
             serve("replica-0", "--coordination", redis.url) as first,
             serve("replica-1", "--coordination", redis.url) as second,
@@ -147,8 +192,26 @@ async def run_all() -> dict:
             nginx = NginxServer([first.target, second.target])
             try:
                 results["stop_via_balancer"] = await stop_via_balancer(nginx.target)
+                pair = Group(nginx.target, [first.popen.pid, second.popen.pid])
+                balanced = await throughput(pair, STREAMS, True)
+                results["two_behind_nginx_vs_one_direct"] = {
+                    "one_direct_tokens_per_s": single["tokens_per_s"],
+                    "two_behind_nginx_tokens_per_s": balanced["tokens_per_s"],
+                    "ratio": balanced["tokens_per_s"] / single["tokens_per_s"],
+                }
             finally:
                 nginx.close()
+        with (
+            serve("workers-1", "--coordination", redis.url) as one,
+            serve("workers-2", "--coordination", redis.url, "--workers", "2") as two,
+        ):
+            alone = await throughput(one, STREAMS, True)
+            shared = await throughput(workers_group(two), STREAMS, True)
+            results["workers_2_vs_1"] = {
+                "workers_1_tokens_per_s": alone["tokens_per_s"],
+                "workers_2_tokens_per_s": shared["tokens_per_s"],
+                "ratio": shared["tokens_per_s"] / alone["tokens_per_s"],
+            }
         results["replica_lost"] = await replica_lost_seconds(redis)
     finally:
         redis.close()
@@ -160,6 +223,9 @@ def print_table(results: dict) -> None:
     w = results["watch_catch_up"]
     s = results["stop_via_balancer"]["stop_ms"]
     lost = results["replica_lost"]
+    lat = results["latency_256x20"]
+    lb = results["two_behind_nginx_vs_one_direct"]
+    wk = results["workers_2_vs_1"]
     print(f"{'figure':58} value")
     print(f"{'tokens/s, 16 streams, memory':58} {t['memory_tokens_per_s']:,.0f}")
     print(f"{'tokens/s, 16 streams, redis':58} {t['redis_tokens_per_s']:,.0f}")
@@ -172,7 +238,21 @@ def print_table(results: dict) -> None:
         f"{'Watch catch-up events/s memory / redis':58} "
         f"{w['memory']['events_per_s']:,.0f} / {w['redis']['events_per_s']:,.0f}"
     )
+    print(
+        f"{'ctx.stream -> client p99 ms, 256 x 20 tok/s, memory / redis':58} "
+        f"{lat['memory']['p99']:.2f} / {lat['redis']['p99']:.2f}"
+    )
     print(f"{'Stop via nginx, 2 replicas: p50 / p99 ms':58} {s['p50']:.2f} / {s['p99']:.2f}")
+    print(
+        f"{'tokens/s 16 streams: 2 behind nginx / 1 direct':58} "
+        f"{lb['two_behind_nginx_tokens_per_s']:,.0f} / {lb['one_direct_tokens_per_s']:,.0f}"
+        f" ({lb['ratio']:.2f}x)"
+    )
+    print(
+        f"{'tokens/s 16 streams: --workers 2 / --workers 1':58} "
+        f"{wk['workers_2_tokens_per_s']:,.0f} / {wk['workers_1_tokens_per_s']:,.0f}"
+        f" ({wk['ratio']:.2f}x)"
+    )
     print(f"{'kill -9 -> replica_lost seen (lease 1 s), s':58} {lost['replica_lost_seen_s']:.2f}")
 
 

@@ -9,6 +9,7 @@ the feed, on the watcher's time, never on the token's critical path.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -19,6 +20,8 @@ from hypergraph_grpc import convert
 from hypergraph_grpc.coordination import EventFeed, EventLogLimits
 
 __all__ = ["MemoryEventFeed", "MemoryRunLog"]
+
+_MERGE_CHARS = 65536  # the most text one merged Watch message holds
 
 
 class MemoryRunLog:
@@ -91,7 +94,7 @@ class MemoryEventFeed(EventFeed):
         encoder = convert.EventEncoder(log.graph, log.workflow_id)
         next_seq = self._after + 1
         while True:
-            events = log.events  # re-read every turn: the deque moves while we write
+            events = log.events
             if events:
                 first = events[0].seq
                 if next_seq < first:
@@ -101,19 +104,51 @@ class MemoryEventFeed(EventFeed):
                     next_seq = first
                     continue
                 if next_seq <= events[-1].seq:
-                    event = events[next_seq - first]
-                    next_seq = event.seq + 1
-                    encoder.run_id = event.run_id  # also when RunStarted was trimmed
-                    kind = event.__class__
-                    if kind is StreamingChunkEvent:
-                        yield encoder.chunk_wire(event, event.seq)
-                    else:
-                        if kind is RunEndEvent:
-                            encoder.error_node = log.error_node
-                        yield encoder.event(event, event.seq)
-                        if kind is RunEndEvent:
+                    # A copy of what is new: the deque moves while we write.
+                    batch = list(itertools.islice(events, next_seq - first, None))
+                    next_seq = batch[-1].seq + 1
+                    for message, ended in _messages(batch, encoder, log.error_node):
+                        yield message
+                        if ended:
                             return
                     continue
             if log.ended:
                 return
             await log.wait()
+
+
+def _messages(batch: list, encoder: Any, error_node: str):
+    """(message, is RunEnded) for ``batch``; neighbouring text chunks of one node
+    execution become one merged message (seq = the last call's), as a stream under
+    pressure merges them, so a watcher catching up gets few large messages."""
+    index, size = 0, len(batch)
+    while index < size:
+        event = batch[index]
+        encoder.run_id = event.run_id  # also when RunStarted was trimmed
+        kind = event.__class__
+        if kind is StreamingChunkEvent:
+            after = index + 1
+            if event.chunk.__class__ is str:
+                total = len(event.chunk)
+                while after < size and total < _MERGE_CHARS:
+                    other = batch[after]
+                    if (
+                        other.__class__ is not StreamingChunkEvent
+                        or other.span_id != event.span_id
+                        or other.chunk.__class__ is not str
+                    ):
+                        break
+                    total += len(other.chunk)
+                    after += 1
+            if after - index > 1:
+                text = "".join(e.chunk for e in batch[index:after])
+                last = batch[after - 1].seq
+                yield encoder.merged_chunk(event, text, after - index, last), False
+            else:
+                yield encoder.chunk_wire(event, event.seq), False
+            index = after
+            continue
+        if kind is RunEndEvent:
+            encoder.error_node = error_node
+        yield encoder.event(event, event.seq), kind is RunEndEvent
+        index += 1

@@ -30,7 +30,7 @@ import secrets
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from hypergraph_grpc import convert
 from hypergraph_grpc.coordination import (
@@ -106,6 +106,8 @@ return 1
 _ERRORS = (RedisError, OSError)
 _CLOSE_WAIT_S = 2.0
 _MAX_CONNECTIONS = 4096
+_END_ATTEMPTS = 5
+_RELEASE_WAIT_S = 1.0
 
 
 class RedisCoordination(Coordination):
@@ -280,13 +282,17 @@ class RedisCoordination(Coordination):
         self._local.remove(run)
         self._logs.pop(run.workflow_id, None)  # the recorder still holds it for RunEnded
         try:
-            await self._release(
-                keys=[
-                    self._lease_key(run.workflow_id),
-                    self._run_key(run.workflow_id),
-                    self._runs_key,
-                ],
-                args=[self._lease_value(run), run.token, run.workflow_id],
+            # Bounded: the run's streams write RunEnded after this, Redis or not.
+            await asyncio.wait_for(
+                self._release(
+                    keys=[
+                        self._lease_key(run.workflow_id),
+                        self._run_key(run.workflow_id),
+                        self._runs_key,
+                    ],
+                    args=[self._lease_value(run), run.token, run.workflow_id],
+                ),
+                _RELEASE_WAIT_S,
             )
             if not run.started:  # refused before its first event: nothing will be logged
                 meta = self._meta_key(run.workflow_id)
@@ -294,7 +300,7 @@ class RedisCoordination(Coordination):
                 pipe.hset(meta, "ended", "1")
                 pipe.pexpire(meta, self._ttl_ms)
                 await pipe.execute()
-        except _ERRORS as exc:
+        except (TimeoutError, *_ERRORS) as exc:
             # The lease expires by itself within lease_seconds; the id is free then.
             log.warning("could not release the workflow id", extra=_fields(run, exc))
 
@@ -522,6 +528,28 @@ class RedisCoordination(Coordination):
                 ended += 1
         return ended
 
+    async def _append_lost_end(self, workflow_id: str, token: str, record: dict) -> None:
+        """RunEnded(replica_lost) after the newest entry of the run's log. A replica that
+        was only stalled may still be writing: then the seq is taken again, a few times."""
+        key = self._log_key(workflow_id, token)
+        meta = self._meta_key(workflow_id)
+        current = await self._client.hget(meta, "token")
+        if current is not None and current.decode() != token:
+            meta = None  # the id was claimed again: its pointer is the new run's
+        for attempt in range(_END_ATTEMPTS):
+            end = convert.replica_lost_end(
+                workflow_id,
+                record.get(b"run_id", b"").decode(),
+                await last_seq(self._client, key) + 1,
+                record.get(b"owner", b"").decode(),
+            )
+            try:
+                await append_end(self._client, key, meta, end, self._ttl_ms)
+                return
+            except ResponseError:  # the seq was taken meanwhile
+                if attempt == _END_ATTEMPTS - 1:
+                    raise
+
     async def _end_lost(self, workflow_id: str, record: dict) -> bool:
         """Append replica_lost to a dead replica's run (once, whoever gets here first)."""
         token = record[b"token"].decode()
@@ -529,18 +557,13 @@ class RedisCoordination(Coordination):
             self._reaped_key(workflow_id, token), self.replica_id, nx=True, px=self._ttl_ms
         )
         if won:
-            key = self._log_key(workflow_id, token)
-            end = convert.replica_lost_end(
-                workflow_id,
-                record.get(b"run_id", b"").decode(),
-                await last_seq(self._client, key) + 1,
-                record.get(b"owner", b"").decode(),
-            )
-            meta = self._meta_key(workflow_id)
-            current = await self._client.hget(meta, "token")
-            if current is not None and current.decode() != token:
-                meta = None  # the id was claimed again: its pointer is the new run's
-            await append_end(self._client, key, meta, end, self._ttl_ms)
+            try:
+                await self._append_lost_end(workflow_id, token, record)
+            except _ERRORS:
+                # Let a later pass (this replica's or another's) try again.
+                with contextlib.suppress(*_ERRORS):
+                    await self._client.delete(self._reaped_key(workflow_id, token))
+                raise
             log.warning(
                 "replica lost: run ended",
                 extra={"workflow_id": workflow_id, "owner": record.get(b"owner", b"").decode()},

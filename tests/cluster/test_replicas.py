@@ -148,3 +148,36 @@ async def test_redis_restart_mid_run_the_stream_goes_on_and_the_cluster_recovers
             assert result.completed
     finally:
         replica.stop()
+
+
+async def test_redis_down_streams_finish_new_runs_are_unavailable_then_it_recovers(redis):
+    from hypergraph_grpc.client import UnavailableError
+
+    replica = start_replica(redis)
+    try:
+        async with AsyncClient(replica.target) as client:
+            events = []
+            stream = client.iter("tokens", {"count": 200, "delay_ms": 5}, workflow_id="wf-down")
+            async for event in stream:
+                events.append(event)
+                if len(events) == 10:
+                    redis.stop()  # down for the rest of the run
+            assert isinstance(events[-1], RunEnded) and events[-1].result.completed
+            assert steps_follow(events)
+            with pytest.raises(UnavailableError) as info:
+                await client.run("add", {"a": 1, "b": 2})
+            assert info.value.reason == "COORDINATION_UNAVAILABLE"
+            redis.start()
+            give_up = time.monotonic() + 20
+            while True:  # recovers by itself: no restart of the replica
+                try:
+                    result = await client.run("add", {"a": 1, "b": 2})
+                    break
+                except UnavailableError:
+                    assert time.monotonic() < give_up, "never recovered"
+                    await asyncio.sleep(0.1)
+            assert result.completed
+    finally:
+        if not redis.running:
+            redis.start()
+        replica.stop()
