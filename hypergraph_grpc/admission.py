@@ -3,10 +3,11 @@
 Every Run and Iter call either starts its run or ends with RESOURCE_EXHAUSTED,
 an ``ErrorInfo`` reason and a ``google.rpc.RetryInfo`` retry hint (built in
 :mod:`errors`). A start is refused when the server is at a configured limit
-(``--max-streams``, ``--max-runs``) or overloaded: its event loop runs more than
-``--max-loop-lag-ms`` behind, so every stream it serves is already late and
-another one would make them later. The lag is read from a timer that fires
-every few milliseconds and notes how late it ran; no work is added per token.
+(``--max-streams``, ``--max-runs``) or overloaded: its event loop has run more
+than ``--max-loop-lag-ms`` behind for a second or more, so every stream it serves
+is already late and another one would make them later (a single stall is not
+overload). The lag is read from a timer that fires every 25 ms and notes how
+late it ran; no work is added per token.
 
 gRPC core holds incoming calls until the loop accepts them, one per loop
 iteration, and past ``grpc.server.max_pending_requests`` (default 1,000) it
@@ -37,10 +38,12 @@ log = logging.getLogger("hypergraph_grpc.admission")
 # that overload is answered here; each waiting call costs the core a few KiB.
 CORE_PENDING_CALLS = 16384
 
-# How often the lag timer fires, and how long a late tick keeps counting as the
-# current lag at least (so the starts queued during a stall are refused too).
+# How often the lag timer fires; how long the loop must stay behind before new runs
+# are refused (a single stall, e.g. an import or a long garbage collection, is not
+# overload); how long refusals go on after the last late tick of such a stretch.
 _TICK_S = 0.025
-_HOLD_S = 0.5
+_SUSTAIN_S = 1.0
+_HOLD_S = 1.0
 
 
 def core_options() -> list[tuple[str, int]]:
@@ -53,28 +56,37 @@ def core_options() -> list[tuple[str, int]]:
 
 
 class _LoopLag:
-    """How far behind the running loop is: a timer notes how late each tick fires."""
+    """Whether the running loop is overloaded: a timer notes how late each tick fires."""
 
-    def __init__(self, tick_s: float = _TICK_S, hold_s: float = _HOLD_S) -> None:
+    def __init__(
+        self, limit_s: float, tick_s: float = _TICK_S, sustain_s: float = _SUSTAIN_S
+    ) -> None:
+        self._limit = limit_s
         self._tick = tick_s
-        self._hold = hold_s
+        self._sustain = sustain_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._due = 0.0
-        self._peak = 0.0  # the latest late tick's lateness, while fresh
-        self._peak_at = 0.0
+        self._late_since: float | None = None  # when the first of the current late ticks fired
+        self._lag = 0.0  # the latest late tick's lateness
+        self._refuse_until = 0.0
 
-    def seconds(self) -> float:
-        """The current lag: how overdue the next tick is, or a recent late tick."""
+    def overloaded(self) -> float:
+        """The lag (seconds) while the loop has been more than the limit behind for a
+        sustained stretch, or was until recently; 0.0 otherwise."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # first use on this loop: start ticking
             self.close()
             self._loop = loop
             self._schedule(loop.time())
         now = loop.time()
-        # A late tick counts for `hold`, or for as long as it was late if longer.
-        recent = self._peak if now - self._peak_at < max(self._hold, self._peak) else 0.0
-        return max(now - self._due, recent)
+        overdue = now - self._due
+        # One stall, however long (a node that streams without awaiting), is not
+        # overload: a stretch of late ticks is.
+        since = self._late_since
+        if overdue > self._limit and since is not None and now - since >= self._sustain:
+            return overdue
+        return self._lag if now < self._refuse_until else 0.0
 
     def close(self) -> None:
         if self._handle is not None:
@@ -89,8 +101,14 @@ class _LoopLag:
     def _on_tick(self) -> None:
         now = self._loop.time()
         late = now - self._due
-        if late >= self._peak or now - self._peak_at >= max(self._hold, self._peak):
-            self._peak, self._peak_at = late, now
+        if late > self._limit:
+            if self._late_since is None:
+                self._late_since = now
+            self._lag = late
+            if now - self._late_since >= self._sustain:
+                self._refuse_until = now + _HOLD_S
+        else:
+            self._late_since = None
         self._schedule(now)
 
 
@@ -101,7 +119,7 @@ class Admission:
         self._max_runs = config.max_runs
         self._max_streams = config.max_streams
         self._max_lag_s = config.max_loop_lag_ms / 1000
-        self._lag = _LoopLag() if self._max_lag_s > 0 else None
+        self._lag = _LoopLag(self._max_lag_s) if self._max_lag_s > 0 else None
         self._log_interval = log_interval
         self._next_log = 0.0
         self._unlogged = 0
@@ -137,8 +155,8 @@ class Admission:
                 )
             )
         if self._lag is not None:
-            lag = self._lag.seconds()
-            if lag > self._max_lag_s:
+            lag = self._lag.overloaded()
+            if lag:
                 self._refuse(errors.overloaded(lag, self._max_lag_s, _retry_after(lag)))
 
     def close(self) -> None:

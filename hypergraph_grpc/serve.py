@@ -93,21 +93,40 @@ def serve_from_args(args: argparse.Namespace) -> int:
         event_log=EventLogLimits(args.event_log_length, args.event_log_ttl),
         lease_seconds=args.lease_seconds,
     )
-    return asyncio.run(
-        _serve(
-            graphs,
-            source,
-            args.host,
-            args.port,
-            config,
-            not args.no_health,
-            not args.no_reflection,
-            args.coordination,
-            auth,
-            args.reuse_port,
-            tls,
+    try:
+        loop_factory = _loop_factory(args.loop)
+    except ImportError as exc:
+        print(f"hypergraph-grpc serve: --loop {args.loop}: {exc}", file=sys.stderr)
+        return 2
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(
+            _serve(
+                graphs,
+                source,
+                args.host,
+                args.port,
+                config,
+                not args.no_health,
+                not args.no_reflection,
+                args.coordination,
+                auth,
+                args.reuse_port,
+                tls,
+            )
         )
-    )
+
+
+def _loop_factory(name: str):
+    """The event loop ``--loop`` names: None for asyncio's own."""
+    if name == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        raise ImportError(
+            "uvloop is not installed. How to fix: pip install uvloop, or use --loop asyncio"
+        ) from None
+    return uvloop.new_event_loop
 
 
 def _auth(args: argparse.Namespace, graphs: dict[str, Any]) -> AuthTokens | AuthFile | None:

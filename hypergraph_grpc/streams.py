@@ -1,10 +1,14 @@
-"""Per-stream delivery: a sync event processor feeding a bounded queue, one writer.
+"""Per-stream delivery: a sync event processor feeding a bounded queue and its writer.
 
 The hot path of the service. The runtime calls :meth:`StreamSink.on_streaming_chunk`
-(and the lifecycle hooks) synchronously on the loop thread for every event of the run, chunks included;
-it appends the event to the stream's deque (no conversion, no allocation) and
-wakes the writer if it sleeps. :func:`pump` is the one writer coroutine: it
-pops, converts to protobuf and writes. ``seq`` is the runtime event's own number,
+(and the lifecycle hooks) synchronously on the loop thread for every event of the run,
+chunks included; it appends the event to the stream's deque (no conversion) and, when
+no write is in flight, writes it at once: converted to protobuf and handed to
+``context.write`` from that same callback. A write's completion writes what queued
+meanwhile, a text chunk joined by the text of its span queued right behind it (never
+waiting for more): a burst of tokens leaves as its first token and one message, and a
+consumer that keeps up gets one message per ``ctx.stream()`` call. :func:`pump` is
+what the RPC awaits; it writes RunEnded. ``seq`` is the runtime event's own number,
 so every stream (and Watch) of a run numbers its events alike.
 
 Bounded memory under a slow consumer (docs/protocol.md, "Merging"): once
@@ -110,14 +114,17 @@ class StreamSink(TypedEventProcessor):
         self.ended = False  # RunEndEvent was queued
         self.failure: BaseException | None = None
         self._open: dict[str, _Merge] = {}
-        self._waiter: asyncio.Future | None = None
+        self._write: Callable[[Any], Awaitable[None]] | None = None
+        self._done: asyncio.Future | None = None  # set by attach(): RunEnded is next
+        self._writing: Any = None  # the write in flight (a coroutine), if any
         self._on_overflow = on_overflow
         self._overflowed = False
 
     # --- runtime side (loop thread, synchronous) ---------------------------------
 
     def on_streaming_chunk(self, event: Any) -> None:
-        """The hot path: one deque append (a merge under pressure), maybe a wake-up."""
+        """The hot path: one deque append (a merge under pressure); written at once when
+        no write is in flight."""
         if self.closed:
             return
         queue = self.queue
@@ -126,8 +133,8 @@ class StreamSink(TypedEventProcessor):
         if self._open:
             self._open.pop(event.span_id, None)
         queue.append(event)
-        if self._waiter is not None:
-            self._wake()
+        if self._writing is None:
+            self._drive()
 
     def _lifecycle(self, event: Any) -> None:
         if self.closed:
@@ -135,8 +142,8 @@ class StreamSink(TypedEventProcessor):
         if self._open:
             self._open.pop(event.span_id, None)
         self.queue.append(event)
-        if self._waiter is not None:
-            self._wake()
+        if self._writing is None:
+            self._drive()
 
     def on_run_start(self, event: Any) -> None:
         self.encoder.run_id = event.run_id
@@ -182,15 +189,34 @@ class StreamSink(TypedEventProcessor):
         return True
 
     # --- writer side ------------------------------------------------------------------
+    #
+    # The writer is driven by callbacks, not by a task of its own: the event that finds
+    # it idle is written at once, in the loop callback that queued it (the node's own
+    # step, as a bare servicer writes in the step that produced the message), and the
+    # write's completion writes whatever queued meanwhile. A token therefore costs no
+    # task wake-up besides the node's own, and nothing waits a loop iteration to leave.
+    # RunEnded is left to pump(), which has a coroutine to await before_end in.
+
+    def attach(self, write: Callable[[Any], Awaitable[None]]) -> asyncio.Future:
+        """Start writing with ``write`` (``context.write``). The returned future ends once
+        every event before RunEnded is written (RunEnded is then first in the queue), or
+        with the error that ended the stream."""
+        self._write = write
+        self._done = asyncio.get_running_loop().create_future()
+        self._drive()
+        return self._done
 
     def close(self) -> None:
-        """The stream is gone: drop what waits and queue nothing more."""
+        """The stream is gone: drop what waits, abandon a write in flight, queue nothing more."""
         self.closed = True
         self.queue.clear()
         self._open.clear()
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.close()
 
     def task_done(self, task: asyncio.Task) -> None:
-        """Done callback of the run task: wake the writer if the run died without RunEnd."""
+        """Done callback of the run task: report a run that died without its RunEnd."""
         if self.ended:
             return
         if task.cancelled():
@@ -199,29 +225,82 @@ class StreamSink(TypedEventProcessor):
             self.failure = task.exception() or RuntimeError(
                 "the run task returned without a RunEndEvent"
             )
-        if self._waiter is not None:
-            self._wake()
+        if self._writing is None:
+            self._drive()
 
-    def _wake(self) -> None:
-        """Wake the writer sleeping in :meth:`wait` (callers check ``_waiter`` first:
-        the hot path pays for no call while the writer is busy)."""
-        waiter = self._waiter
-        self._waiter = None
-        if not waiter.done():
-            waiter.set_result(None)
+    def _drive(self) -> None:
+        """Write queued events until one write is in flight, the queue is empty or
+        RunEnded is next (called with no write in flight)."""
+        done = self._done
+        if done is None or done.done():
+            return  # not attached yet (attach drives), or over
+        queue = self.queue
+        while queue and not self.closed:
+            if queue[0].__class__ is RunEndEvent:
+                done.set_result(None)
+                return
+            writing = self._write(self._message(queue.popleft()))
+            try:
+                pending = writing.send(None)
+            except StopIteration:  # written at once (no await left in the write)
+                continue
+            except BaseException as exc:
+                done.set_exception(exc)
+                return
+            self._writing = writing
+            self._wait_for(pending)
+            return
+        if self.failure is not None and not queue:
+            done.set_exception(RunNotStarted(self.failure))
 
-    def coalesce(self, first: Any) -> _Merge | None:
-        """Under pressure, at dequeue: ``first`` (a raw text chunk just popped) joined by
-        the raw text chunks of its span queued right behind it, within ``max_chunk_bytes``.
+    def _wait_for(self, pending: Any) -> None:
+        if pending is None:  # a bare yield: resume on the next loop iteration
+            asyncio.get_running_loop().call_soon(self._resume, None)
+        else:
+            pending.add_done_callback(self._resume)
 
-        Arrivals past ``max_queued_events`` merge as they come (:meth:`_absorb`); this
-        merges the backlog that was queued before the pressure began, so a consumer
-        that fell behind catches up in a few messages instead of one per chunk.
-        None when there is no pressure or nothing to join.
+    def _resume(self, _completed: Any) -> None:
+        """The write in flight made progress: run it on; when it is finished, write on."""
+        writing = self._writing
+        if writing is None:
+            return  # abandoned by close()
+        try:
+            pending = writing.send(None)
+        except StopIteration:
+            self._writing = None
+            self._drive()
+            return
+        except BaseException as exc:
+            self._writing = None
+            if not self._done.done():
+                self._done.set_exception(exc)
+            return
+        self._wait_for(pending)
+
+    def _message(self, item: Any) -> Any:
+        """``item`` as the message to write: a text chunk joins the text of its span
+        queued right behind it (never waiting for more)."""
+        kind = item.__class__
+        encoder = self.encoder
+        if kind is StreamingChunkEvent:
+            joined = self._coalesce(item) if self.merge and self.queue else None
+            if joined is None:
+                return encoder.chunk_wire(item, item.seq)
+            return encoder.merged_chunk(item, joined.payload(), joined.count, joined.seq)
+        if kind is _Merge:
+            item.sent = True
+            return encoder.merged_chunk(item.first, item.payload(), item.count, item.seq)
+        return encoder.event(item, item.seq)
+
+    def _coalesce(self, first: Any) -> _Merge | None:
+        """``first`` (a text chunk just popped) joined by the text chunks of its span
+        queued right behind it, within ``max_chunk_bytes``; None when nothing joins.
+
+        Whatever queued while the previous message was written leaves as one message:
+        a burst of tokens, or the backlog of a consumer that fell behind (arrivals past
+        ``max_queued_events`` merge as they come, :meth:`_absorb`).
         """
         queue = self.queue
-        if not self.merge or len(queue) + 1 < self.max_queued or not queue:
-            return None
         head = queue[0]
         span = first.span_id
         if head.__class__ is not StreamingChunkEvent or head.span_id != span:
@@ -247,55 +326,23 @@ class StreamSink(TypedEventProcessor):
             popleft()
         return entry if entry.count > 1 else None
 
-    async def wait(self) -> None:
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiter = waiter
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-
 
 async def pump(
     sink: StreamSink,
     write: Callable[[Any], Awaitable[None]],
     before_end: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
-    """Write the run's events until RunEnded; returns the last seq sent.
+    """Write the run's events with ``write`` until RunEnded; returns RunEnded's seq.
 
     ``before_end`` is awaited before RunEnded is written (the service releases the
     workflow id there, so a client that sees RunEnded may reuse the id at once).
-    Raises :class:`RunNotStarted` when the run task ended without a RunEndEvent.
+    Raises :class:`RunNotStarted` when the run task ended without a RunEndEvent, and
+    whatever a write raised. Cancelling it abandons the stream (:meth:`StreamSink.close`
+    is the caller's).
     """
-    queue = sink.queue
-    encoder = sink.encoder
-    encode_chunk = encoder.chunk_wire
-    encode_event = encoder.event
-    chunk_kind = StreamingChunkEvent
-    merge_kind = _Merge
-    end_kind = RunEndEvent
-    coalesce = sink.coalesce
-    pressure = sink.max_queued - 1 if sink.merge else 1 << 62  # queue length after the pop
-    while True:
-        if not queue:
-            if sink.failure is not None:
-                raise RunNotStarted(sink.failure)
-            await sink.wait()
-            continue
-        item = queue.popleft()
-        kind = item.__class__
-        if kind is chunk_kind:
-            merged = coalesce(item) if len(queue) >= pressure else None
-            if merged is None:
-                await write(encode_chunk(item, item.seq))
-            else:
-                await write(encoder.merged_chunk(item, merged.payload(), merged.count, merged.seq))
-        elif kind is merge_kind:
-            item.sent = True
-            await write(encoder.merged_chunk(item.first, item.payload(), item.count, item.seq))
-        else:
-            if kind is end_kind and before_end is not None:
-                await before_end()
-            await write(encode_event(item, item.seq))
-            if kind is end_kind:
-                return item.seq
+    await sink.attach(write)
+    end = sink.queue.popleft()
+    if before_end is not None:
+        await before_end()
+    await write(sink.encoder.event(end, end.seq))
+    return end.seq

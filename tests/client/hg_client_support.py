@@ -4,6 +4,7 @@ subprocess. The servers are ``tests.support.server_process.ServerProcess``."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -17,6 +18,12 @@ TESTING_GRAPHS = ["--graphs", "hypergraph_grpc.demo.testing:GRAPHS"]
 SLOW = {"count": 100_000, "delay_ms": 5, "prefix": "s"}
 # The same inputs as the CLI's `-i key=value` arguments.
 SLOW_ARGS = [arg for key, value in SLOW.items() for arg in ("-i", f"{key}={value}")]
+
+
+def seq_by_calls(events) -> list[int]:
+    """The seq each event carries: a chunk advances it by the calls it holds (text
+    queued during a write leaves joined), any other event by one."""
+    return list(itertools.accumulate(getattr(e, "merged", 1) for e in events))
 
 
 def new_id(prefix: str) -> str:

@@ -100,7 +100,8 @@ async def test_iter_streams_every_event_in_order(harness):
     assert kinds[-2] == "node_ended"
     assert text_of(events) == "".join(f"t{i} " for i in range(50))
     chunks = [e for e in events if e.WhichOneof("kind") == "streaming_chunk"]
-    assert all(c.streaming_chunk.merged == 1 for c in chunks) and len(chunks) == 50
+    # The node streams without pausing: what queued during a write leaves joined.
+    assert sum(c.streaming_chunk.merged for c in chunks) == 50
     run_span = events[0].span_id
     node_span = chunks[0].span_id
     assert node_span != run_span and all(c.parent_span_id == run_span for c in chunks)

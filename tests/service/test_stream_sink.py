@@ -1,7 +1,8 @@
 """One stream's queue and writer (``streams.StreamSink``, ``streams.pump``), without
-a server: an idle consumer sees every chunk unmerged; once ``max_queued_events``
-wait, text of one span merges (arrivals as they come, the backlog at dequeue)
-within ``max_chunk_bytes``; lifecycle events and values never merge; without
+a server: an idle consumer sees every chunk unmerged, written from the call that
+queued it; text queued while a write is in flight leaves joined (a burst as its
+first token, then one message); once ``max_queued_events`` wait, text of one span
+merges as it arrives; merging stays within ``max_chunk_bytes``; lifecycle events and values never merge; without
 merging a queue past the hard cap stops the run; the writer wakes for late
 events and reports a run that died without RunEnded."""
 
@@ -89,14 +90,95 @@ def run_events(chunks):
     return [dataclasses.replace(event, seq=seq) for seq, event in enumerate(events, 1)]
 
 
+def attach_slow_writer(sink: StreamSink) -> tuple[asyncio.Task, list]:
+    """Start writing ``sink`` with a write that takes a loop iteration, like context.write."""
+    sent: list = []
+
+    async def write(message):
+        await asyncio.sleep(0)
+        sent.append(pb.Event.FromString(message) if isinstance(message, bytes) else message)
+
+    return asyncio.ensure_future(pump(sink, write)), sent
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
 @pytest.mark.asyncio
-async def test_idle_consumer_sees_every_chunk_unmerged():
+async def test_idle_consumer_gets_one_message_per_chunk_written_at_once():
     sink, _ = make_sink(max_queued_events=1000)
-    feed(sink, run_events([chunk("a", f"{i}") for i in range(20)]))
-    sent = await drain(sink)
+    writer, sent = attach_slow_writer(sink)
+    await settle()
+    for event in run_events([chunk("a", f"{i}") for i in range(20)]):
+        feed(sink, [event])
+        if event.__class__ is not RunEndEvent:
+            assert not sink.queue  # nothing waits: the write started in the feeding call
+        await settle()
+    await writer
     chunks = [m.streaming_chunk for m in sent if m.WhichOneof("kind") == "streaming_chunk"]
     assert [c.merged for c in chunks] == [1] * 20
     assert_seq_counts_calls(sent)
+
+
+@pytest.mark.asyncio
+async def test_a_burst_leaves_as_its_first_token_then_one_message():
+    sink, _ = make_sink(max_queued_events=1000, max_chunk_bytes=1000)
+    writer, sent = attach_slow_writer(sink)
+    events = run_events([chunk("a", f"{i},") for i in range(4)])
+    feed(sink, events[:2])  # RunStarted, NodeStarted
+    await settle()
+    feed(sink, events[2:6])  # four tokens in one step of the node
+    await settle()
+    feed(sink, events[6:])
+    await writer
+    chunks = [m.streaming_chunk for m in sent if m.WhichOneof("kind") == "streaming_chunk"]
+    assert [(c.text, c.merged) for c in chunks] == [("0,", 1), ("1,2,3,", 3)]
+    assert_seq_counts_calls(sent)
+
+
+@pytest.mark.asyncio
+async def test_a_failing_write_ends_the_stream_with_its_error():
+    sink, _ = make_sink()
+    calls = []
+
+    async def write(message):
+        calls.append(message)
+        await asyncio.sleep(0)
+        if len(calls) == 2:
+            raise ConnectionResetError("client gone")
+
+    writer = asyncio.ensure_future(pump(sink, write))
+    feed(sink, run_events([chunk("a", "t")]))
+    with pytest.raises(ConnectionResetError):
+        await writer
+    assert len(calls) == 2  # nothing is written after the failure
+
+
+@pytest.mark.asyncio
+async def test_close_abandons_the_write_in_flight_and_queues_nothing_more():
+    sink, _ = make_sink()
+    gate = asyncio.get_running_loop().create_future()
+    finished = []
+
+    async def write(message):
+        try:
+            await gate
+        finally:
+            finished.append(gate.done())
+
+    writer = asyncio.ensure_future(pump(sink, write))
+    events = run_events([chunk("a", "t")])
+    feed(sink, events[:3])
+    await asyncio.sleep(0)
+    sink.close()  # the client went away mid-write
+    assert finished == [False]  # the write in flight was closed, not completed
+    feed(sink, events[3:])
+    assert not sink.queue
+    writer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writer
 
 
 @pytest.mark.asyncio
@@ -242,12 +324,16 @@ async def test_backlog_merge_respects_span_kind_and_chunk_bytes():
 
 
 @pytest.mark.asyncio
-async def test_no_backlog_merge_below_pressure_or_with_merge_disabled():
-    for options in ({"max_queued_events": 100}, {"merge": False, "hard_cap": 1000}):
+async def test_queued_text_joins_below_pressure_but_never_with_merge_disabled():
+    for options, expected in (
+        ({"max_queued_events": 100}, [10, 10, 10]),  # within max_chunk_bytes (10)
+        ({"merge": False, "hard_cap": 1000}, [1] * 30),
+    ):
         sink, _ = make_sink(**options)
         feed(sink, run_events([chunk("a", "t") for _ in range(30)]))
         sent = await drain(sink)
         merged = [
             m.streaming_chunk.merged for m in sent if m.WhichOneof("kind") == "streaming_chunk"
         ]
-        assert merged == [1] * 30
+        assert merged == expected
+        assert_seq_counts_calls(sent)

@@ -54,6 +54,7 @@ type capacityOptions struct {
 	serverArgs                            string
 	overload                              float64
 	compare                               []string // NAME=COMMAND: more servers to measure
+	fixed, rounds                         int      // -fixed: every server at this many streams, no search
 }
 
 // capacityMode is a per-stream token rate and how many tokens each wake-up emits.
@@ -83,6 +84,7 @@ type probe struct {
 	WallS            float64        `json:"wall_s"`
 	IdealS           float64        `json:"ideal_s"`
 	ServerCPUCores   float64        `json:"server_cpu_cores,omitempty"`
+	ServerCPUUsPerTk float64        `json:"server_cpu_us_per_token,omitempty"`
 	LoadAvg1         float64        `json:"load_avg_1m"`
 }
 
@@ -180,6 +182,13 @@ func runCapacity(root string, opts capacityOptions) error {
 		"compare":           opts.compare,
 		"overload_factor":   opts.overload,
 		"load_avg_1m_start": loadAvg(),
+	}
+	if opts.fixed > 0 {
+		out["fixed_streams"] = opts.fixed
+		out["modes"] = runFixed(servers, modes, opts)
+		out["sweep_seconds"] = round3(time.Since(started).Seconds())
+		out["load_avg_1m_end"] = loadAvg()
+		return emit(out)
 	}
 	limits := []float64{50, 10}
 	var results []map[string]any
@@ -345,9 +354,11 @@ func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe
 	}
 	wg.Wait()
 	wall := time.Since(start)
+	var serverCPU float64
 	p := probe{Streams: n, TokensExpected: int64(n) * int64(count), WallS: round3(wall.Seconds()), IdealS: round3(ideal.Seconds()), LoadAvg1: load}
 	if srv.pid != 0 {
-		p.ServerCPUCores = round3((cpuSeconds(srv.pid) - cpu0) / wall.Seconds())
+		serverCPU = cpuSeconds(srv.pid) - cpu0
+		p.ServerCPUCores = round3(serverCPU / wall.Seconds())
 	}
 	var all, late []float32
 	for _, r := range results {
@@ -375,6 +386,9 @@ func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe
 			}
 			p.Codes[code]++
 		}
+	}
+	if p.TokensDelivered > 0 && serverCPU > 0 {
+		p.ServerCPUUsPerTk = round3(serverCPU * 1e6 / float64(p.TokensDelivered))
 	}
 	if p.Messages > 0 {
 		p.TokensPerMessage = round3(float64(p.TokensDelivered) / float64(p.Messages))
@@ -514,4 +528,45 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// runFixed probes every server at opts.fixed streams per mode, opts.rounds times,
+// the servers interleaved (so a burst of load from elsewhere hits them alike), and
+// reports the median round per server: server CPU per token is the figure that
+// load from other processes disturbs least.
+func runFixed(servers []*target, modes []capacityMode, opts capacityOptions) []map[string]any {
+	var rows []map[string]any
+	fmt.Fprintf(os.Stderr, "\n%d streams per probe, median of %d rounds\n", opts.fixed, opts.rounds)
+	for _, mode := range modes {
+		row := map[string]any{"mode": mode}
+		rounds := map[string][]probe{}
+		for r := range opts.rounds {
+			for i := range servers {
+				srv := servers[(i+r)%len(servers)]
+				p := runProbe(srv, mode, opts.fixed, opts)
+				logProbe(srv.name, mode, p)
+				rounds[srv.name] = append(rounds[srv.name], p)
+			}
+		}
+		for _, srv := range servers {
+			ps := rounds[srv.name]
+			slices.SortFunc(ps, func(a, b probe) int { return cmpFloat(a.ServerCPUUsPerTk, b.ServerCPUUsPerTk) })
+			med := ps[len(ps)/2]
+			row[srv.name] = map[string]any{"median": med, "rounds": ps}
+			fmt.Fprintf(os.Stderr, "%-11s %-26s cpu %6.1f us/token  p99 %6.1f ms (behind schedule %6.1f)  tok/msg %.2f  delivered %v\n",
+				mode.Name, srv.name, med.ServerCPUUsPerTk, med.P99Ms, med.LateP99Ms, med.TokensPerMessage, med.delivered())
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

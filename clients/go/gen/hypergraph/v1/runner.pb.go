@@ -678,15 +678,18 @@ type StreamOptions struct {
 	// Keep the run going when this stream ends early (cancel, disconnect,
 	// deadline). By default such a stream stops its run.
 	Detach bool `protobuf:"varint,1,opt,name=detach,proto3" json:"detach,omitempty"`
-	// Send one message per ctx.stream() call, never merging queued text chunks.
+	// Send one message per ctx.stream() call, never merging queued text chunks
+	// (by default text of one node execution that queued while the previous
+	// message was written leaves as one message).
 	// ctx.stream() never blocks a node, so memory is then bounded by a queue cap
 	// (max_queued_events x 1024): a stream that falls further behind stops its
 	// run with stop_info {"kind": "slow_consumer"} (see docs/protocol.md). Use
 	// for measurement or strict per-call framing.
 	DisableMerge bool `protobuf:"varint,2,opt,name=disable_merge,json=disableMerge,proto3" json:"disable_merge,omitempty"`
-	// The most events waiting for this stream before text chunks merge (below
-	// it every ctx.stream() call is its own message); 0 means the server default
-	// (256). The server clamps it to its own limit.
+	// The most events waiting for this stream before arriving text chunks merge
+	// into waiting ones (text already waiting is joined as it is written, at
+	// any depth); 0 means the server default (256). The server clamps it to its
+	// own limit.
 	MaxQueuedEvents uint32 `protobuf:"varint,3,opt,name=max_queued_events,json=maxQueuedEvents,proto3" json:"max_queued_events,omitempty"`
 	// The most bytes of text one merged chunk message may hold; 0 means the
 	// server default (65536).
@@ -1436,8 +1439,10 @@ type StreamingChunk struct {
 	//	*StreamingChunk_Value
 	//	*StreamingChunk_Data
 	Payload isStreamingChunk_Payload `protobuf_oneof:"payload"`
-	// How many ctx.stream() calls this message holds (1 unless merged); the
-	// Event's seq is the last call's, so seq advances by merged.
+	// How many ctx.stream() calls this message holds: 1 when the client keeps
+	// up and the node streams one call per wake-up; more when calls queued while
+	// the previous message was written (never with disable_merge). The Event's
+	// seq is the last call's, so seq advances by merged.
 	Merged        uint32 `protobuf:"varint,4,opt,name=merged,proto3" json:"merged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -328,7 +328,9 @@ export type StreamOptions = Message<"hypergraph.v1.StreamOptions"> & {
   detach: boolean;
 
   /**
-   * Send one message per ctx.stream() call, never merging queued text chunks.
+   * Send one message per ctx.stream() call, never merging queued text chunks
+   * (by default text of one node execution that queued while the previous
+   * message was written leaves as one message).
    * ctx.stream() never blocks a node, so memory is then bounded by a queue cap
    * (max_queued_events x 1024): a stream that falls further behind stops its
    * run with stop_info {"kind": "slow_consumer"} (see docs/protocol.md). Use
@@ -339,9 +341,10 @@ export type StreamOptions = Message<"hypergraph.v1.StreamOptions"> & {
   disableMerge: boolean;
 
   /**
-   * The most events waiting for this stream before text chunks merge (below
-   * it every ctx.stream() call is its own message); 0 means the server default
-   * (256). The server clamps it to its own limit.
+   * The most events waiting for this stream before arriving text chunks merge
+   * into waiting ones (text already waiting is joined as it is written, at
+   * any depth); 0 means the server default (256). The server clamps it to its
+   * own limit.
    *
    * @generated from field: uint32 max_queued_events = 3;
    */
@@ -751,8 +754,10 @@ export type StreamingChunk = Message<"hypergraph.v1.StreamingChunk"> & {
   } | { case: undefined; value?: undefined };
 
   /**
-   * How many ctx.stream() calls this message holds (1 unless merged); the
-   * Event's seq is the last call's, so seq advances by merged.
+   * How many ctx.stream() calls this message holds: 1 when the client keeps
+   * up and the node streams one call per wake-up; more when calls queued while
+   * the previous message was written (never with disable_merge). The Event's
+   * seq is the last call's, so seq advances by merged.
    *
    * @generated from field: uint32 merged = 4;
    */
