@@ -55,3 +55,11 @@ def test_a_stream_without_a_token_ends_unauthenticated_before_any_event(base):
     ) as envelopes:
         events, end = events_until_end(envelopes)
     assert end == {} and events[-1]["runEnded"]["result"]["status"] == "RUN_STATUS_COMPLETED"
+
+
+def test_a_malformed_body_without_a_token_is_unauthenticated_first(base):
+    reply = call_json(base, "Run", b"{not json")
+    assert (reply.status, reply.code) == (401, "unauthenticated")
+    reply = call_json(base, "Run", b"{not json", headers=ADMIN)
+    assert (reply.status, reply.code) == (400, "invalid_argument")
+    assert reply.error_info.reason == "MALFORMED_REQUEST"

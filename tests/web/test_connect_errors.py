@@ -48,11 +48,12 @@ def test_bad_inputs_are_invalid_argument_with_one_violation_per_field(base):
     ],
     ids=["not-json", "wrong-type", "huge-number", "huge-string", "not-an-object"],
 )
-def test_a_malformed_body_is_invalid_argument_with_a_bounded_message(base, body):
+def test_a_malformed_body_is_malformed_request_with_a_bounded_message(base, body):
     reply = call_json(base, "Run", body)
     assert (reply.status, reply.code) == (400, "invalid_argument")
-    assert len(json.dumps(reply.body)) < 1000
-    assert "hypergraph.v1.RunRequest" in reply.body["message"]
+    assert reply.error_info.reason == "MALFORMED_REQUEST"
+    assert len(json.dumps(reply.body)) < 1500
+    assert reply.body["message"].startswith("the Run request body does not parse")
 
 
 def test_a_request_over_the_size_limit_is_resource_exhausted(base):
@@ -108,3 +109,19 @@ def test_every_refusal_uses_connects_http_status_for_its_code(base):
     for body in ({"graph": "nope"}, {"graph": "add", "values": {}}):
         reply = call_json(base, "Run", body)
         assert reply.status == HTTP_STATUS[reply.code]
+
+
+def test_garbage_protobuf_is_malformed_request(base):
+    status, _, body = request(
+        base,
+        "/hypergraph.v1.RunnerService/Run",
+        method="POST",
+        data=b"\xff\xff\xff\xff\x0f" * 20,
+        headers={"content-type": "application/proto"},
+    )
+    assert status == 400
+    error = json.loads(body)
+    assert error["code"] == "invalid_argument"
+    assert "MALFORMED_REQUEST" in json.dumps(error) or error["message"].startswith(
+        "the Run request body does not parse"
+    )
