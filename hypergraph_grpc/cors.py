@@ -38,8 +38,13 @@ _EXPOSED_HEADERS = b"grpc-status, grpc-message, grpc-status-details-bin, x-hyper
 _MAX_AGE = b"7200"
 
 
+_Header = tuple[bytes, bytes]
+
+
 class CorsPolicy:
-    """The origins allowed to call the service from a browser (``*``: any origin)."""
+    """The origins allowed to call the service from a browser (``*``: any origin).
+
+    It decides; :mod:`http_server` writes the answers."""
 
     def __init__(self, origins: Iterable[str] = ()) -> None:
         self.origins = frozenset(origin.rstrip("/") for origin in origins)
@@ -47,37 +52,15 @@ class CorsPolicy:
     def allows(self, origin: str) -> bool:
         return ANY_ORIGIN in self.origins or origin in self.origins
 
-    def wrap(self, app):
-        """``app`` (an ASGI application) behind this policy."""
-
-        async def with_cors(scope, receive, send):
-            headers = dict(scope.get("headers") or ())
-            origin = headers.get(b"origin", b"").decode("latin-1")
-            if not origin or _same_origin(origin, scope, headers):
-                await app(scope, receive, send)
-                return
-            if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
-                await self._preflight(origin, headers, send)
-                return
-            if not self.allows(origin):
-                await app(scope, receive, send)
-                return
-            added = [
-                (b"access-control-allow-origin", origin.encode("latin-1")),
-                (b"access-control-expose-headers", _EXPOSED_HEADERS),
-                (b"vary", b"Origin"),
-            ]
-
-            async def send_with_cors(message):
-                if message["type"] == "http.response.start":
-                    message = {**message, "headers": [*message.get("headers", ()), *added]}
-                await send(message)
-
-            await app(scope, receive, send_with_cors)
-
-        return with_cors
-
-    async def _preflight(self, origin: str, headers: dict[bytes, bytes], send) -> None:
+    def preflight(self, scope) -> tuple[int, list[_Header], bytes] | None:
+        """The answer (status, headers, body) to a cross-origin preflight; None for any
+        other request."""
+        headers = dict(scope.get("headers") or ())
+        origin = _cross_origin(scope, headers)
+        if not origin or scope["method"] != "OPTIONS":
+            return None
+        if b"access-control-request-method" not in headers:
+            return None
         requested = [
             name.strip().lower()
             for name in headers.get(b"access-control-request-headers", b"")
@@ -92,8 +75,7 @@ class CorsPolicy:
                 if not self.allows(origin)
                 else f"request headers not allowed: {', '.join(refused)[:200]}"
             )
-            await _respond(send, 403, [(b"content-type", b"text/plain; charset=utf-8")], why)
-            return
+            return 403, [(b"content-type", b"text/plain; charset=utf-8")], why.encode()
         allow = [
             (b"access-control-allow-origin", origin.encode("latin-1")),
             (b"access-control-allow-methods", b"POST, GET"),
@@ -101,21 +83,25 @@ class CorsPolicy:
             (b"access-control-max-age", _MAX_AGE),
             (b"vary", b"Origin, Access-Control-Request-Headers"),
         ]
-        await _respond(send, 204, allow, "")
+        return 204, allow, b""
+
+    def response_headers(self, scope) -> list[_Header]:
+        """The CORS headers of the response to a request (none for the port's own page,
+        a request without an Origin, or an origin not allowed)."""
+        origin = _cross_origin(scope, dict(scope.get("headers") or ()))
+        if not origin or not self.allows(origin):
+            return []
+        return [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-expose-headers", _EXPOSED_HEADERS),
+            (b"vary", b"Origin"),
+        ]
 
 
-def _same_origin(origin: str, scope, headers: dict[bytes, bytes]) -> bool:
+def _cross_origin(scope, headers: dict[bytes, bytes]) -> str:
+    """The request's Origin when it is another origin than the port's own, else ""."""
+    origin = headers.get(b"origin", b"").decode("latin-1")
     host = headers.get(b"host", b"").decode("latin-1")
-    return bool(host) and origin == f"{scope.get('scheme', 'http')}://{host}"
-
-
-async def _respond(send, status: int, headers: list[tuple[bytes, bytes]], text: str) -> None:
-    body = text.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*headers, (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    if host and origin == f"{scope.get('scheme', 'http')}://{host}":
+        return ""
+    return origin

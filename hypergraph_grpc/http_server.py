@@ -83,7 +83,7 @@ class _Routes:
     def __init__(self, connect_app, cors: CorsPolicy, page_dir: Path) -> None:
         self._prefix = connect_app.path + "/"
         self._connect = connect_app
-        self._rpc = cors.wrap(connect_app)
+        self._cors = cors
         self._files = {
             path: (page_dir / name, content_type)
             for path, (name, content_type) in _PAGE_FILES.items()
@@ -99,31 +99,37 @@ class _Routes:
         else:
             await self._page(scope, send)
 
+    async def _rpc(self, scope, receive, send) -> None:
+        preflight = self._cors.preflight(scope)
+        if preflight is not None:
+            await _respond(send, *preflight)
+            return
+        added = self._cors.response_headers(scope)
+        if added:
+            plain_send = send
+
+            async def send(message) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message.get("headers", ()), *added]}
+                await plain_send(message)
+
+        await self._connect(scope, receive, send)
+
     async def _page(self, scope, send) -> None:
         found = self._files.get(scope["path"])
+        text = [(b"content-type", b"text/plain")]
         if scope["method"] not in ("GET", "HEAD"):
-            await _respond(
-                send, 405, b"text/plain", b"only GET and HEAD", [(b"allow", b"GET, HEAD")]
-            )
+            await _respond(send, 405, [*text, (b"allow", b"GET, HEAD")], b"only GET and HEAD")
         elif found is None or not found[0].is_file():
-            await _respond(send, 404, b"text/plain", b"not found", [])
+            await _respond(send, 404, text, b"not found")
         else:
             body = found[0].read_bytes() if scope["method"] == "GET" else b""
-            await _respond(send, 200, found[1], body, _PAGE_HEADERS)
+            await _respond(send, 200, [(b"content-type", found[1]), *_PAGE_HEADERS], body)
 
 
-async def _respond(send, status: int, content_type: bytes, body: bytes, headers) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
+async def _respond(send, status: int, headers, body: bytes) -> None:
+    length = (b"content-length", str(len(body)).encode())
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, length]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -50,14 +50,19 @@ def test_run_accepts_proto_field_names_as_well_as_json_names(base):
     assert reply.body["result"]["values"] == {"sum": 5}
 
 
+def sleeping_on_grpc(channel: grpc.Channel, workflow_id: str):
+    """An Iter stream on the gRPC port of a run that sleeps 30 s, once it has started."""
+    request = pb.IterRequest(graph="sleep", workflow_id=workflow_id)
+    request.values.update({"seconds": 30})
+    call = pb_grpc.RunnerServiceStub(channel).Iter(request)
+    assert next(call).WhichOneof("kind") == "run_started"
+    return call
+
+
 def test_stop_over_json_stops_a_run_started_on_the_grpc_port(server, base):
     # One coordination behind both ports: an id live on gRPC is stopped from HTTP.
     with grpc.insecure_channel(server.target) as channel:
-        stub = pb_grpc.RunnerServiceStub(channel)
-        request = pb.IterRequest(graph="sleep", workflow_id="http-stop-1")
-        request.values.update({"seconds": 30})
-        call = stub.Iter(request)
-        assert next(call).WhichOneof("kind") == "run_started"
+        call = sleeping_on_grpc(channel, "http-stop-1")
         reply = call_json(
             base,
             "Stop",
@@ -73,11 +78,7 @@ def test_stop_over_json_stops_a_run_started_on_the_grpc_port(server, base):
 
 def test_a_workflow_id_live_on_one_port_is_taken_on_the_other(server, base):
     with grpc.insecure_channel(server.target) as channel:
-        stub = pb_grpc.RunnerServiceStub(channel)
-        request = pb.IterRequest(graph="sleep", workflow_id="http-busy-1")
-        request.values.update({"seconds": 30})
-        call = stub.Iter(request)
-        assert next(call).WhichOneof("kind") == "run_started"
+        call = sleeping_on_grpc(channel, "http-busy-1")
         reply = call_json(
             base, "Run", {"graph": "add", "values": {"a": 1, "b": 1}, "workflowId": "http-busy-1"}
         )
