@@ -15,7 +15,12 @@ client reads, since a client that falls behind gets more tokens per message), an
 with ``disable_merge`` on a quarter of the tokens (one message per token: the
 per-message cost of each transport).
 
-The Connect client is the generated one (connectrpc on pyqwest). Figures:
+The Connect client is the generated one (connectrpc on pyqwest). Then latency: LATENCY_STREAMS streams whose nodes emit 20 tokens/s each for
+LATENCY_SECONDS, over gRPC and Connect binary (HTTP/1.1: one connection per
+stream; HTTP/2: all on one), from ``Event.time`` (stamped at the ``ctx.stream()``
+call; same machine clock) to receipt, p50/p99 once every stream has its first chunk.
+
+Figures:
 tokens/s delivered, messages/s, server CPU microseconds per message, each the
 median of BENCH_ROUNDS rounds (transports interleaved, so load from other
 processes on a shared machine hits them alike), and the median of the rounds'
@@ -55,6 +60,10 @@ TOTAL_TOKENS = int(100_000 * SCALE)
 STREAMS = 16
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 TRANSPORTS = ("grpc", "connect-proto-h1", "connect-proto-h2", "connect-json-h1")
+LATENCY_STREAMS = 256
+LATENCY_RATE = 20  # tokens/s per stream
+LATENCY_SECONDS = max(2.0, 5 * SCALE)
+LATENCY_TRANSPORTS = ("grpc", "connect-proto-h1", "connect-proto-h2")
 RESULTS = ROOT / "bench" / "results" / "http.json"
 
 
@@ -159,6 +168,43 @@ async def measure(server: ServerProcess, merge: bool) -> dict:
     return summary
 
 
+async def latency(server: ServerProcess, transport: str) -> dict:
+    """ctx.stream() -> receipt at LATENCY_STREAMS x LATENCY_RATE tokens/s."""
+    count = int(LATENCY_SECONDS * LATENCY_RATE)
+    request = pb.IterRequest(graph="tokens")
+    request.values.update({"count": count, "delay_ms": 1000 / LATENCY_RATE, "prefix": "l"})
+    samples: list[tuple[float, float]] = []  # (received at, latency s)
+    firsts: list[float] = []
+
+    async def read(stream) -> None:
+        first = True
+        async for event in stream:
+            if event.HasField("streaming_chunk"):
+                now = time.time()
+                if first:
+                    firsts.append(now)
+                    first = False
+                samples.append((now, now - event.time.ToNanoseconds() / 1e9))
+
+    if transport == "grpc":
+        async with grpc.aio.insecure_channel(server.target) as channel:
+            stub = pb_grpc.RunnerServiceStub(channel)
+            await asyncio.gather(*(read(stub.Iter(request)) for _ in range(LATENCY_STREAMS)))
+    else:
+        client = connect_client(server.http_url, transport)
+        try:
+            await asyncio.gather(*(read(client.iter(request)) for _ in range(LATENCY_STREAMS)))
+        finally:
+            await client.close()
+    steady_from = max(firsts) if len(firsts) == LATENCY_STREAMS else float("inf")
+    steady = sorted(lat for at, lat in samples if at >= steady_from)
+
+    def pick(q: float) -> float:
+        return round(steady[min(len(steady) - 1, int(q * len(steady)))] * 1000, 3) if steady else -1
+
+    return {"p50_ms": pick(0.50), "p99_ms": pick(0.99), "n": len(steady)}
+
+
 def main() -> int:
     with ServerProcess(
         "--graphs", "bench.graphs:GRAPHS", "--http-port", "0", "--log-level", "WARNING"
@@ -167,12 +213,20 @@ def main() -> int:
             "merged": asyncio.run(measure(server, merge=True)),
             "unmerged": asyncio.run(measure(server, merge=False)),
         }
+        delays = {}
+        for transport in LATENCY_TRANSPORTS:
+            print(f"latency {transport}", file=sys.stderr)
+            delays[transport] = asyncio.run(latency(server, transport))
     results = {
         "what": f"{STREAMS} Iter streams of the bench tokens graph, one server, gRPC port vs HTTP port",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "total_tokens": TOTAL_TOKENS,
         "rounds": ROUNDS,
         "results": summary,
+        "latency": {
+            "what": f"ctx.stream() -> receipt, {LATENCY_STREAMS} streams x {LATENCY_RATE} tokens/s",
+            **delays,
+        },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -185,6 +239,8 @@ def main() -> int:
                 f"{mode:<9}{transport:<18} {figure['tokens_per_s']:>10} {figure['messages_per_s']:>9} "
                 f"{figure['server_cpu_us_per_message']:>10} {figure['ratio_to_grpc']:>8}"
             )
+    for transport, figure in delays.items():
+        print(f"latency  {transport:<18} p50 {figure['p50_ms']} ms, p99 {figure['p99_ms']} ms")
     return 0
 
 
