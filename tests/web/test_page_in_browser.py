@@ -149,6 +149,19 @@ def test_chat_streams_token_by_token_and_stop_ends_it_stopped(server, browser, t
 def test_a_reload_reattaches_to_the_running_run_and_shows_the_rest(server, browser, tmp_path):
     open_page(browser, server.http_url)
     workflow_id = start_chat(browser, tokens_per_second=15)
+    by_id(browser, "refresh-runs").click()  # the live runs (ListRuns) list it with its replica
+    row = wait_for(
+        lambda: next(
+            (
+                r.text
+                for r in browser.find_elements("css selector", "#run-rows tr")
+                if workflow_id in r.text
+            ),
+            "",
+        ),
+        "the run in the live runs",
+    )
+    assert "chat" in row and "RUNNING" in row
     before = read_while_growing(browser, moments=2)[-1]
     browser.refresh()
     wait_for(lambda: by_id(browser, "run-id").text == workflow_id, "the re-attached run")
