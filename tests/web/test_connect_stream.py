@@ -8,6 +8,9 @@ import time
 
 import grpc
 import pyqwest
+import pytest
+from connectrpc.errors import ConnectError
+from connectrpc.protocol import ProtocolType
 
 from hypergraph_grpc.gen.hypergraph.v1 import runner_connect
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
@@ -138,3 +141,30 @@ def test_the_http_port_speaks_http2_without_tls(base):
     assert "chat" in [g.name for g in listed.graphs]
     assert "".join(e.streaming_chunk.text for e in events) == "tok0 tok1 tok2 "
     assert call_json(base, "ListGraphs", {}).status == 200  # and HTTP/1.1 on the same port
+
+
+@pytest.mark.parametrize(
+    ("protocol", "version"),
+    [
+        (ProtocolType.GRPC_WEB, pyqwest.HTTPVersion.HTTP1),
+        (ProtocolType.GRPC, pyqwest.HTTPVersion.HTTP2),
+    ],
+    ids=["grpc-web-http1", "grpc-http2"],
+)
+def test_the_http_port_also_answers_grpc_web_and_grpc_clients(base, protocol, version):
+    async def call() -> tuple[list[pb.Event], str]:
+        http = pyqwest.Client(pyqwest.HTTPTransport(http_version=version))
+        client = runner_connect.RunnerServiceClient(base, protocol=protocol, http_client=http)
+        request = pb.IterRequest(graph="tokens")
+        request.values.update({"count": 4})
+        events = [event async for event in client.iter(request)]
+        try:
+            await client.run(pb.RunRequest(graph="no-such-graph"))
+        except ConnectError as exc:
+            return events, exc.code.value
+        return events, ""
+
+    events, refused = asyncio.run(call())
+    assert "".join(e.streaming_chunk.text for e in events) == "tok0 tok1 tok2 tok3 "
+    assert events[-1].run_ended.result.status == pb.RUN_STATUS_COMPLETED
+    assert refused == "not_found"
