@@ -168,3 +168,18 @@ def test_the_http_port_also_answers_grpc_web_and_grpc_clients(base, protocol, ve
     assert "".join(e.streaming_chunk.text for e in events) == "tok0 tok1 tok2 tok3 "
     assert events[-1].run_ended.result.status == pb.RUN_STATUS_COMPLETED
     assert refused == "not_found"
+
+
+def test_a_slow_http_reader_holds_the_writer_back_so_chunks_merge(base):
+    # The node streams far more than the socket buffers hold while nothing is read:
+    # the writer must wait for the connection, so the stream's queue merges chunks.
+    count = 200_000
+    body = {"graph": "tokens", "values": {"count": count}, "workflowId": "s-slow"}
+    with stream_json(base, "Iter", body, timeout=120) as envelopes:
+        time.sleep(2.0)
+        events, end = events_until_end(envelopes)
+    assert end == {}
+    chunks = [e["streamingChunk"] for e in events if kind(e) == "streamingChunk"]
+    assert sum(c.get("merged", 1) for c in chunks) == count
+    assert len(chunks) < count / 10
+    assert "".join(c["text"] for c in chunks).startswith("tok0 tok1 tok2 ")
