@@ -60,6 +60,14 @@ def serve_from_args(args: argparse.Namespace) -> int:
     if refusal is not None:
         print(f"hypergraph-grpc serve: {refusal}", file=sys.stderr)
         return 2
+    if args.workers > 1 and args.http_port == 0:
+        print(
+            f"hypergraph-grpc serve: --workers {args.workers} share one HTTP port, and with "
+            "--http-port 0 each would pick its own. How to fix: give a port number "
+            "(--http-port 8080).",
+            file=sys.stderr,
+        )
+        return 2
     if args.workers > 1:
         return run_workers(args.argv, args.host, args.port, args.workers)
     if args.provider:

@@ -62,3 +62,11 @@ def test_the_page_answers_only_its_files_and_only_to_get(base):
     assert request(base, "/", method="POST", data=b"x")[0] == 405
     status, headers, body = request(base, "/", method="HEAD")
     assert (status, body) == (200, b"")
+
+
+def test_workers_need_a_fixed_http_port():
+    ended = serve_refused(
+        "--workers", "2", "--coordination", "redis://127.0.0.1:1/0", "--http-port", "0"
+    )
+    assert ended.returncode == 2
+    assert "give a port number" in ended.stderr
