@@ -4,7 +4,7 @@
 (``gen/.../runner_connect.py``) by calling the very methods of
 :class:`~hypergraph_grpc.service.RunnerService` that the gRPC port calls, after
 the same call policies (:class:`~hypergraph_grpc.interceptors.RunnerServiceInterceptor`
-instances such as :mod:`auth`'s). Each call gets a :class:`_Context`: the five
+instances such as :mod:`auth`'s). Each call gets a :class:`_Context`: the six
 things the servicer uses of a grpc.aio context (request metadata, response
 headers and trailers, the time left, ending the call with a status, writing a
 stream message), spoken in Connect terms. So validation, limits, coordination,

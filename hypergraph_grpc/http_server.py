@@ -161,7 +161,14 @@ async def start_http_server(
     stop = asyncio.Event()
     app = _Routes(connect_app, cors or CorsPolicy(), page_dir)
     task = asyncio.get_running_loop().create_task(serve(app, config, shutdown_trigger=stop.wait))
+    task.add_done_callback(_report_end)
     return HttpServer(host, bound, task, stop, "https" if tls is not None else "http")
+
+
+def _report_end(task: asyncio.Task) -> None:
+    """The port stops only when told to; if hypercorn ends on its own, say so loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the HTTP port stopped serving", exc_info=task.exception())
 
 
 def _listen(host: str, port: int, reuse_port: bool) -> socket.socket:
