@@ -1,5 +1,5 @@
 # hypergraph-grpc: one Makefile, one Python environment (.venv at the root).
-#   make run         set up if needed, serve the demo graphs on 127.0.0.1:50051
+#   make run         set up if needed, serve the demo graphs: gRPC on 127.0.0.1:50051, HTTP on :8080
 #   make run-cluster redis-server, 2 replicas and nginx on local ports (Ctrl-C stops all)
 #   make test        set up if needed, run every test (Python and each client language)
 #   make install     install exactly the locked dependencies (uv.lock, lockfiles per language)
@@ -31,10 +31,11 @@ LATEST  := $(ROOT)/.venv-latest
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 UV_PYTHON ?= python3
-PY_EXTRAS := --extra server --extra llm --extra cluster
+PY_EXTRAS := --extra server --extra llm --extra cluster --extra http
 HOST    ?= 127.0.0.1
 PORT    ?= 50051
 FUZZ_EXAMPLES ?= 1500
+HTTP_PORT ?= 8080
 
 # Debian packages the project needs; mk/*.mk fragments may add to it.
 APT_PACKAGES :=
@@ -94,14 +95,16 @@ install: deps-apt $(STAMPS)/venv $(STAMPS)/buf
 
 # --- run ---------------------------------------------------------------------
 
+# gRPC on PORT; Connect (JSON and binary), gRPC-Web and the live-runs page on HTTP_PORT.
 run: install
-	$(VENV)/bin/hypergraph-grpc serve --host $(HOST) --port $(PORT)
+	@echo "serving gRPC on $(HOST):$(PORT) and http://$(HOST):$(HTTP_PORT)/ (Connect, the web page)"
+	$(VENV)/bin/hypergraph-grpc serve --host $(HOST) --port $(PORT) --http-port $(HTTP_PORT)
 
 # --- generated code ------------------------------------------------------------
 
 gen: install $(GEN_TARGETS)
 
-gen-python: $(STAMPS)/venv
+gen-python: $(STAMPS)/venv $(STAMPS)/buf
 	$(PY) scripts/gen_python.py
 
 # Regenerate, then fail if anything under the generated folders differs from git.
@@ -132,7 +135,7 @@ test-python: $(STAMPS)/venv
 test-latest: $(UV)
 	$(UV) venv --quiet --allow-existing --python $(UV_PYTHON) $(LATEST)
 	$(UV) pip install --quiet --python $(LATEST)/bin/python --upgrade \
-	  -e '.[server,llm]' --group pyproject.toml:dev
+	  -e '.[server,llm,cluster,http]' --group pyproject.toml:dev
 	@$(UV) pip list --python $(LATEST)/bin/python 2>/dev/null \
 	  | grep -i -E '^(grpcio|protobuf|anthropic|openai|httpx|pytest) ' || true
 	$(LATEST)/bin/python -m pytest -q -p no:cacheprovider

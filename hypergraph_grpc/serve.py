@@ -1,7 +1,7 @@
 """``hypergraph-grpc serve``: load the graphs, start the server, serve until a signal.
 
 :func:`serve_from_args` prints ``listening on HOST:PORT`` as the first stdout
-line, then serves until SIGTERM or SIGINT, and shuts down gracefully
+line (and ``http listening on http://HOST:PORT`` next, with ``--http-port``), then serves until SIGTERM or SIGINT, and shuts down gracefully
 (docs/protocol.md, "Shutdown"):
 
 1. health turns NOT_SERVING and new runs get UNAVAILABLE (SERVER_DRAINING);
@@ -22,6 +22,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from hypergraph_grpc.auth import AuthFile, AuthTokenError, AuthTokens
@@ -58,6 +59,14 @@ def serve_from_args(args: argparse.Namespace) -> int:
     refusal = needs_shared_coordination(args.workers, args.coordination)
     if refusal is not None:
         print(f"hypergraph-grpc serve: {refusal}", file=sys.stderr)
+        return 2
+    if args.workers > 1 and args.http_port == 0:
+        print(
+            f"hypergraph-grpc serve: --workers {args.workers} share one HTTP port, and with "
+            "--http-port 0 each would pick its own. How to fix: give a port number "
+            "(--http-port 8080).",
+            file=sys.stderr,
+        )
         return 2
     if args.workers > 1:
         return run_workers(args.argv, args.host, args.port, args.workers)
@@ -112,6 +121,8 @@ def serve_from_args(args: argparse.Namespace) -> int:
                 auth,
                 args.reuse_port,
                 tls,
+                http_port=args.http_port,
+                cors_origins=args.cors_origin or (),
             )
         )
 
@@ -171,6 +182,9 @@ async def _serve(
     auth: AuthTokens | AuthFile | None = None,
     reuse_port: bool = False,
     tls: ServerTls | None = None,
+    *,
+    http_port: int | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> int:
     try:
         running = await start_server(
@@ -184,11 +198,15 @@ async def _serve(
             auth=auth,
             reuse_port=reuse_port,
             tls=tls,
+            http_port=http_port,
+            cors_origins=cors_origins,
         )
     except (OSError, RuntimeError) as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 1
     sys.stdout.write(f"listening on {running.address}\n")
+    if running.http is not None:
+        sys.stdout.write(f"http listening on {running.http.url}\n")
     sys.stdout.flush()
     security = "plaintext" if tls is None else "mtls" if tls.requires_client_certificate else "tls"
     log.info(
@@ -200,6 +218,11 @@ async def _serve(
             "transport": security,
         },
     )
+    if running.http is not None:
+        log.info(
+            "serving Connect (JSON, binary), gRPC-Web and the web page",
+            extra={"url": running.http.url, "cors_origins": ",".join(cors_origins) or "(none)"},
+        )
     _log_provider()
     stop = asyncio.Event()
     force = asyncio.Event()

@@ -19,6 +19,20 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--port", type=int, default=50051, help="port (0 picks a free one; default 50051)"
     )
     parser.add_argument(
+        "--http-port",
+        type=_non_negative(int),
+        help="also serve RunnerService over the Connect protocol (JSON and binary, for browsers "
+        "and curl), gRPC-Web and the web page on this HTTP port (0 picks a free one; "
+        "default: no HTTP port)",
+    )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="a web origin (https://app.example.com) whose pages may call the HTTP port "
+        "(repeatable; '*' allows any origin); default: only the port's own page",
+    )
+    parser.add_argument(
         "--graphs",
         action="extend",
         nargs="+",

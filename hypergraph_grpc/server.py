@@ -2,6 +2,8 @@
 
 :func:`start_server` builds and starts a server in the running loop (tests use
 it in-process on port 0; ``hypergraph-grpc serve`` is :mod:`hypergraph_grpc.serve`).
+With ``http_port`` the same servicer, behind the same call policies, is also
+served over the Connect protocol on an HTTP port (:mod:`http_server`).
 :meth:`RunningServer.shutdown` drains it (docs/protocol.md, "Shutdown").
 """
 
@@ -9,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health as grpc_health
@@ -22,10 +24,17 @@ from hypergraph_grpc.admission import core_options
 from hypergraph_grpc.auth import AuthFile, AuthInterceptor, AuthTokens
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import Coordination, make_coordination
-from hypergraph_grpc.interceptors import DecodeInterceptor, InternalErrorInterceptor
+from hypergraph_grpc.interceptors import (
+    DecodeInterceptor,
+    InternalErrorInterceptor,
+    RunnerServiceInterceptor,
+)
 from hypergraph_grpc.registry import GraphRegistry
 from hypergraph_grpc.service import SERVICE_NAME, RunnerService, add_to_server
 from hypergraph_grpc.tls import ServerTls
+
+if TYPE_CHECKING:
+    from hypergraph_grpc.http_server import HttpServer
 
 __all__ = ["RunningServer", "start_server"]
 
@@ -40,6 +49,7 @@ class RunningServer:
     host: str
     port: int
     coordination: Coordination
+    http: HttpServer | None = None  # the Connect port, when started with http_port
 
     @property
     def address(self) -> str:
@@ -52,6 +62,8 @@ class RunningServer:
         if self.health is not None:
             await self.health.enter_graceful_shutdown()
         await self.service.drain(drain_seconds, force)
+        if self.http is not None:
+            await self.http.stop()
         await self.server.stop(grace=1.0)
         await self.coordination.close()
 
@@ -69,6 +81,8 @@ async def start_server(
     auth: AuthTokens | AuthFile | None = None,
     reuse_port: bool = False,
     tls: ServerTls | None = None,
+    http_port: int | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> RunningServer:
     """Build and start a server in the running loop (port 0 picks a free port).
 
@@ -76,6 +90,9 @@ async def start_server(
     or an auth file (None: no authentication).
     ``reuse_port``: other processes may listen on the same port (``serve --workers``).
     ``tls``: serve TLS (mTLS when it has a client CA) instead of plaintext.
+    ``http_port``: also serve the Connect protocol and the web page there (0: a free port);
+    ``cors_origins`` are the web origins allowed to call it from other pages; with ``tls``
+    it serves HTTPS with the same certificate (and client CA).
     """
     config = config or ServiceConfig()
     runner = AsyncRunner() if runner is None else runner
@@ -85,14 +102,13 @@ async def start_server(
     await coord.start()
     service = RunnerService(GraphRegistry(graphs), runner, coord, config)
     receive_limit = _receive_limit(config.max_request_bytes)
-    # The safety net first: it also turns a bug in the auth check into INTERNAL.
-    interceptors: list[grpc.aio.ServerInterceptor] = [InternalErrorInterceptor(SERVICE_NAME)]
-    if auth:
-        interceptors.append(AuthInterceptor(auth, coord))
+    # What every call goes through on either port, in order.
+    policies: list[RunnerServiceInterceptor] = [AuthInterceptor(auth, coord)] if auth else []
     # Last, so a request that does not parse is refused after authentication.
-    interceptors.append(DecodeInterceptor(SERVICE_NAME))
+    policies.append(DecodeInterceptor(SERVICE_NAME))
+    # The safety net first: it also turns a bug in the auth check into INTERNAL.
     server = grpc.aio.server(
-        interceptors=interceptors,
+        interceptors=[InternalErrorInterceptor(SERVICE_NAME), *policies],
         options=[
             ("grpc.max_receive_message_length", receive_limit),
             ("grpc.so_reuseport", 1 if reuse_port else 0),
@@ -127,11 +143,42 @@ async def start_server(
             "How to fix: pick another --port (0 = any free one) or another --host."
         )
     await server.start()
+    http = None
+    if http_port is not None:
+        try:
+            http = await _start_http(
+                service, policies, config, host, http_port, cors_origins, reuse_port, tls
+            )
+        except BaseException:
+            await server.stop(grace=None)
+            await coord.close()
+            raise
     if health_servicer is not None:
         serving = health_pb2.HealthCheckResponse.SERVING
         await health_servicer.set("", serving)
         await health_servicer.set(SERVICE_NAME, serving)
-    return RunningServer(server, service, health_servicer, host, bound, coord)
+    return RunningServer(server, service, health_servicer, host, bound, coord, http)
+
+
+async def _start_http(
+    service, policies, config, host, port, cors_origins, reuse_port, tls
+) -> HttpServer:
+    # Imported here: the HTTP port needs the `http` extra, the gRPC port does not.
+    try:
+        from hypergraph_grpc.connect_service import connect_application
+        from hypergraph_grpc.cors import CorsPolicy
+        from hypergraph_grpc.http_server import start_http_server
+    except ImportError as exc:
+        raise RuntimeError(
+            f"the HTTP port needs the 'http' extra ({exc.name} is missing). How to fix: "
+            "pip install 'hypergraph-grpc[http]', or serve without --http-port."
+        ) from None
+
+    limit = _receive_limit(config.max_request_bytes)
+    app = connect_application(service, policies, read_max_bytes=None if limit < 0 else limit)
+    return await start_http_server(
+        app, host=host, port=port, cors=CorsPolicy(cors_origins), reuse_port=reuse_port, tls=tls
+    )
 
 
 def _receive_limit(max_request_bytes: int) -> int:

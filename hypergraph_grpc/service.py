@@ -82,7 +82,8 @@ class _Prepared:
 
 
 class RunnerService(pb_grpc.RunnerServiceServicer):
-    """The gRPC servicer of ``hypergraph.v1.RunnerService``."""
+    """The servicer of ``hypergraph.v1.RunnerService``: the gRPC port calls it, and the HTTP
+    port through :mod:`connect_service` with a Connect context of the same shape."""
 
     def __init__(
         self,

@@ -45,6 +45,9 @@ def run_workers(argv: Sequence[str], host: str, port: int, workers: int) -> int:
             child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
             children.append(child)
             line = child.stdout.readline().strip()
+            if "--http-port" in argv and line.startswith("listening on "):
+                # Every worker serves the same HTTP port too; its line follows.
+                http_line = child.stdout.readline().strip()
             if not line.startswith("listening on "):
                 for started in children:
                     started.terminate()
@@ -52,6 +55,8 @@ def run_workers(argv: Sequence[str], host: str, port: int, workers: int) -> int:
                 print(f"hypergraph-grpc serve: a worker did not start ({line!r})", file=sys.stderr)
                 return 1
     sys.stdout.write(f"{line}\n")
+    if "--http-port" in argv:
+        sys.stdout.write(f"{http_line}\n")
     sys.stdout.flush()
 
     def forward(signum: int, _frame: object) -> None:

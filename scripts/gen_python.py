@@ -1,7 +1,9 @@
-"""Generate the Python protobuf/gRPC code into hypergraph_grpc/gen.
+"""Generate the Python protobuf/gRPC/Connect code into hypergraph_grpc/gen.
 
 grpc_tools (pinned in pyproject.toml) is the compiler, so the output only
-depends on the pinned version. The generated modules import each other as
+depends on the pinned version. The Connect stubs (``*_connect.py``) come from
+protoc-gen-connectrpc (also pinned), run by buf as a local plugin
+(protos/buf.gen.python.yaml). The generated modules import each other as
 ``hypergraph.v1``, which would collide with our runtime package ``hypergraph``;
 we rewrite those imports to ``hypergraph_grpc.gen.hypergraph.v1``.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import pathlib
 import re
 import shutil
+import subprocess
 import sys
 
 from grpc_tools import protoc
@@ -18,6 +21,7 @@ from grpc_tools import protoc
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
 OUT = ROOT / "hypergraph_grpc" / "gen"
+BUF = PROTOS / "node_modules" / ".bin" / "buf"
 IMPORT = re.compile(r"^from hypergraph\.v1 import", re.MULTILINE)
 
 
@@ -39,6 +43,10 @@ def main() -> int:
     ]
     if protoc.main(args) != 0:
         print("protoc failed", file=sys.stderr)
+        return 1
+    connect = [str(BUF), "generate", "--template", "buf.gen.python.yaml"]
+    if subprocess.run(connect, cwd=PROTOS).returncode != 0:
+        print("buf generate (protoc-gen-connectrpc) failed", file=sys.stderr)
         return 1
     for path in target.rglob("*.py*"):
         text = path.read_text()

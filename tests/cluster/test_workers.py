@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import grpc
 import pytest
@@ -11,6 +12,7 @@ from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 from tests.cluster.conftest import GRAPHS
 from tests.support.server_process import ServerProcess, serve_refused
+from tests.web.connect_http import call_json
 
 
 def test_more_than_one_worker_without_redis_is_refused_saying_why():
@@ -48,5 +50,20 @@ async def test_two_workers_share_one_port_and_one_cluster(redis):
         finally:
             for ch in channels:
                 await ch.close()
+    finally:
+        assert workers.stop() == 0
+
+
+def test_workers_serve_one_http_port_and_name_it(redis):
+    with socket.socket() as probe:  # a free port for the workers to share
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workers = ServerProcess(
+        *GRAPHS, "--coordination", redis.url, "--workers", "2", "--http-port", str(port)
+    )
+    try:
+        assert workers.http_url == f"http://127.0.0.1:{port}"
+        reply = call_json(workers.http_url, "Run", {"graph": "add", "values": {"a": 2, "b": 2}})
+        assert reply.status == 200 and reply.body["result"]["values"] == {"sum": 4}
     finally:
         assert workers.stop() == 0

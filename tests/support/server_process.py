@@ -3,7 +3,8 @@
 ``ServerProcess(*serve_args)`` runs ``python -m hypergraph_grpc.cli serve --host
 127.0.0.1 --port 0 *serve_args`` (or any ``command`` whose first stdout line is
 ``listening on HOST:PORT``, such as the benchmark's bare grpc.aio baseline or
-the fake LLM provider) and reads its address from that line. Its stderr lines
+the fake LLM provider) and reads its address from that line; with ``--http-port`` it
+reads the HTTP port's URL (``http_url``) from the next one. Its stderr lines
 are kept in ``stderr`` and its stdout is drained, so a chatty server never
 blocks on a full pipe.
 
@@ -42,7 +43,7 @@ STOP_TIMEOUT = 30.0
 
 
 class ServerProcess:
-    """A started server process: ``target`` (HOST:PORT), ``popen``, ``stderr`` lines."""
+    """A started server process: ``target`` (HOST:PORT), ``http_url``, ``popen``, ``stderr``."""
 
     def __init__(
         self,
@@ -60,15 +61,18 @@ class ServerProcess:
         )
         self.stderr: list[str] = []
         threading.Thread(target=self._keep_stderr, daemon=True).start()
-        line = self._first_line()
+        line = self._next_line()
         if not line.startswith("listening on "):
             self.popen.kill()
             self.popen.wait(STOP_TIMEOUT)
             raise RuntimeError(f"{' '.join(command[1:4])} did not start: {line!r}\n{self.log()}")
         self.target = line.removeprefix("listening on ")
+        self.http_url = ""
+        if "--http-port" in serve_args:
+            self.http_url = self._next_line().removeprefix("http listening on ")
         threading.Thread(target=self.popen.stdout.read, daemon=True).start()
 
-    def _first_line(self) -> str:
+    def _next_line(self) -> str:
         box: list[str] = []
         reader = threading.Thread(target=lambda: box.append(self.popen.stdout.readline()))
         reader.daemon = True
