@@ -157,4 +157,4 @@ bench-python: $(STAMPS)/venv
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean:
-	rm -rf $(STAMPS) $(VENV) $(LATEST) $(UV_HOME) protos/node_modules
+	rm -rf $(STAMPS) $(VENV) $(LATEST) $(ROOT)/.venv-client $(UV_HOME) protos/node_modules

@@ -23,6 +23,8 @@ request too large       RESOURCE_EXHAUSTED   REQUEST_TOO_LARGE
 slow consumer           RESOURCE_EXHAUSTED   SLOW_CONSUMER
 no/bad bearer token     UNAUTHENTICATED      MISSING_/INVALID_CREDENTIALS
 graph not in allowlist  PERMISSION_DENIED    GRAPH_NOT_ALLOWED
+scope not granted       PERMISSION_DENIED    SCOPE_MISSING
+tenant over its quota   RESOURCE_EXHAUSTED   TENANT_QUOTA_EXCEEDED
 request does not parse  INVALID_ARGUMENT     MALFORMED_REQUEST
 bug in the server       INTERNAL             INTERNAL_ERROR
 ======================  ===================  ==============================
@@ -67,6 +69,8 @@ __all__ = [
     "overloaded",
     "permission_denied",
     "resource_exhausted",
+    "scope_missing",
+    "tenant_quota",
     "to_status",
     "unauthenticated",
     "workflow_not_found",
@@ -96,6 +100,7 @@ class ServiceError(Exception):
         violations: Iterable[tuple[str, str]] = (),
         metadata: dict[str, str] | None = None,
         retry_after_s: float | None = None,
+        quota: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -105,6 +110,8 @@ class ServiceError(Exception):
         self.metadata = dict(metadata or {})
         # Seconds a client should wait before retrying (sent as google.rpc.RetryInfo).
         self.retry_after_s = retry_after_s
+        # (subject, description) of a google.rpc.QuotaFailure violation.
+        self.quota = quota
 
 
 def first_violations(violations: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -202,7 +209,7 @@ def unauthenticated(reason: str, what: str) -> ServiceError:
         grpc.StatusCode.UNAUTHENTICATED,
         reason,
         f"{what}. How to fix: send the metadata 'authorization: Bearer <token>' with a token "
-        "the server was started with (--auth-token).",
+        "the server accepts (--auth-token or --auth-file).",
     )
 
 
@@ -217,6 +224,32 @@ def permission_denied(graph: str, allowed: Iterable[str]) -> ServiceError:
         f"allowed to run {graph!r}, or restart the server with {graph!r} in this token's "
         "allowlist (--auth-token TOKEN:graph1,graph2; a token without ':' may run every graph).",
         metadata={"graph": graph, "allowed_graphs": ",".join(names)},
+    )
+
+
+def scope_missing(method: str, scope: str, scopes: Iterable[str]) -> ServiceError:
+    """PERMISSION_DENIED: a known caller whose scopes (--auth-file) do not cover ``method``."""
+    held = sorted(scopes)
+    return ServiceError(
+        grpc.StatusCode.PERMISSION_DENIED,
+        "SCOPE_MISSING",
+        f"{method} needs the {scope!r} scope; this caller has {', '.join(held) or '(none)'}. "
+        f"How to fix: call with a token (or client certificate) whose --auth-file entry lists "
+        f"{scope!r} (or 'admin') in its scopes.",
+        metadata={"method": method, "scope": scope, "scopes": ",".join(held)},
+    )
+
+
+def tenant_quota(tenant: str, what: str, used: int, limit: int) -> ServiceError:
+    """RESOURCE_EXHAUSTED with a QuotaFailure: ``tenant`` already has ``used`` ``what``
+    (live runs, open streams) on this server, its --auth-file limit."""
+    return ServiceError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "TENANT_QUOTA_EXCEEDED",
+        f"tenant {tenant!r} already has {used} {what} on this server (its limit is {limit}). "
+        f"How to fix: wait for some to end, or raise the tenant's limit in the auth file.",
+        metadata={"tenant": tenant, "limit": str(limit)},
+        quota=(f"tenant:{tenant}", f"at most {limit} {what}"),
     )
 
 
@@ -317,6 +350,11 @@ def to_status(
                 field=_clip(field, _FIELD_BYTES), description=_clip(text, _TEXT_BYTES)
             )
         details.append(_pack(request))
+    if error.quota is not None:
+        subject, description = error.quota
+        failure = error_details_pb2.QuotaFailure()
+        failure.violations.add(subject=subject, description=_clip(description, _TEXT_BYTES))
+        details.append(_pack(failure))
     if error.retry_after_s is not None:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(round(error.retry_after_s * 1e9))

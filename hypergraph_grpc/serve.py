@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any
 
-from hypergraph_grpc.auth import AuthTokenError, AuthTokens
+from hypergraph_grpc.auth import AuthFile, AuthTokenError, AuthTokens
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import EventLogLimits
 from hypergraph_grpc.logs import configure_logging
@@ -75,9 +75,7 @@ def serve_from_args(args: argparse.Namespace) -> int:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 2
     try:
-        auth = AuthTokens.parse(
-            args.auth_token, os.environ.get("HYPERGRAPH_AUTH_TOKENS", ""), graphs
-        )
+        auth = _auth(args, graphs)
     except AuthTokenError as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 2
@@ -112,6 +110,24 @@ def serve_from_args(args: argparse.Namespace) -> int:
     )
 
 
+def _auth(args: argparse.Namespace, graphs: dict[str, Any]) -> AuthTokens | AuthFile | None:
+    """--auth-file, or the --auth-token flags and HYPERGRAPH_AUTH_TOKENS (not both)."""
+    env = os.environ.get("HYPERGRAPH_AUTH_TOKENS", "")
+    if args.auth_file is None:
+        if args.auth_token:
+            log.warning(
+                "--auth-token puts tokens on the command line, where other local users can "
+                "read them (ps); use --auth-file (or HYPERGRAPH_AUTH_TOKENS) beyond a quick start"
+            )
+        return AuthTokens.parse(args.auth_token, env, graphs) or None
+    if args.auth_token or env.strip():
+        raise AuthTokenError(
+            "--auth-file replaces --auth-token and HYPERGRAPH_AUTH_TOKENS. How to fix: move "
+            "those tokens into the auth file (docs/security.md)"
+        )
+    return AuthFile(args.auth_file, graphs)
+
+
 def _server_tls(cert: str | None, key: str | None, client_ca: str | None) -> ServerTls | None:
     """The --tls-* flags as a ServerTls (None: plaintext)."""
     if cert is None and key is None and client_ca is None:
@@ -133,7 +149,7 @@ async def _serve(
     health: bool,
     reflection_enabled: bool,
     coordination: str = "memory",
-    auth: AuthTokens | None = None,
+    auth: AuthTokens | AuthFile | None = None,
     reuse_port: bool = False,
     tls: ServerTls | None = None,
 ) -> int:
@@ -180,9 +196,10 @@ async def _serve(
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
-    if tls is not None:
-        # SIGHUP re-reads the certificate files (rotation without a restart).
-        loop.add_signal_handler(signal.SIGHUP, tls.reload)
+    reloadable = [part for part in (tls, auth) if isinstance(part, (ServerTls, AuthFile))]
+    if reloadable:
+        # SIGHUP re-reads the certificate and auth files (rotation without a restart).
+        loop.add_signal_handler(signal.SIGHUP, lambda: [part.reload() for part in reloadable])
     await stop.wait()
     started = time.monotonic()
     await running.shutdown(config.drain_seconds, force)

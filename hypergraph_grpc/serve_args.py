@@ -75,6 +75,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "no token has a graph list); default: no authentication",
     )
     parser.add_argument(
+        "--auth-file",
+        metavar="TOML",
+        help="tokens and mTLS client subjects with scopes (run, watch, stop, admin) and graph "
+        "allowlists (docs/security.md); re-read on SIGHUP; not together with --auth-token",
+    )
+    parser.add_argument(
         "--tls-cert",
         metavar="PEM",
         help="serve TLS with this certificate (chain) file; needs --tls-key; reloaded on SIGHUP "

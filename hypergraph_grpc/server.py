@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection
 
 from hypergraph import AsyncRunner
 from hypergraph_grpc.admission import core_options
-from hypergraph_grpc.auth import AuthInterceptor, AuthTokens
+from hypergraph_grpc.auth import AuthFile, AuthInterceptor, AuthTokens
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import Coordination, make_coordination
 from hypergraph_grpc.interceptors import DecodeInterceptor, InternalErrorInterceptor
@@ -66,13 +66,14 @@ async def start_server(
     reflection_enabled: bool = True,
     runner: Any = None,
     coordination: str = "memory",
-    auth: AuthTokens | None = None,
+    auth: AuthTokens | AuthFile | None = None,
     reuse_port: bool = False,
     tls: ServerTls | None = None,
 ) -> RunningServer:
     """Build and start a server in the running loop (port 0 picks a free port).
 
-    ``auth``: the bearer tokens RunnerService calls must carry (None: no authentication).
+    ``auth``: the tokens (or client certificates) RunnerService calls must carry, fixed
+    or an auth file (None: no authentication).
     ``reuse_port``: other processes may listen on the same port (``serve --workers``).
     ``tls``: serve TLS (mTLS when it has a client CA) instead of plaintext.
     """

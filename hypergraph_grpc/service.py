@@ -33,7 +33,14 @@ from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2_grpc as pb_grpc
 from hypergraph_grpc.registry import GraphRegistry, check_value
 
-__all__ = ["ECHO_METADATA_KEY", "RunnerService", "SERVICE_NAME", "add_to_server", "echo_metadata"]
+__all__ = [
+    "ECHO_METADATA_KEY",
+    "RunnerService",
+    "SERVICE_NAME",
+    "add_to_server",
+    "echo_metadata",
+    "new_workflow_id",
+]
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RunnerService"].full_name
 # Initial metadata with this key is sent back as initial and trailing metadata
@@ -329,7 +336,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             name,
             graph,
             values,
-            workflow_id or f"wf-{secrets.token_hex(6)}",
+            workflow_id or new_workflow_id(),
             list(request.select),
             request.max_iterations or self._config.max_iterations,
         )
@@ -508,6 +515,11 @@ def _check_inputs(description, values: dict) -> Iterator[tuple[str, str]]:
                 f"input {key!r} expects {item.type}, got {type(value).__name__} "
                 f"{reprlib.repr(value)}",
             )
+
+
+def new_workflow_id() -> str:
+    """The id of a run whose request left workflow_id empty."""
+    return f"wf-{secrets.token_hex(6)}"
 
 
 def _check_select(description, select) -> Iterator[tuple[str, str]]:

@@ -67,7 +67,7 @@ def text_of(events) -> str:
     return "".join(e.streaming_chunk.text for e in events if e.HasField("streaming_chunk"))
 
 
-async def wait_for(predicate, timeout=10.0):
+async def wait_for(predicate, timeout=30.0):
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not predicate():
