@@ -12,7 +12,8 @@ Keys (``hg:`` prefix; docs/deployment.md has the full layout):
   (stream): the latest run's event log (:mod:`.redis_log`).
 - ``hg:stop:<replica>`` / ``hg:ack:<replica>``: pub/sub channels. A Stop for a
   run of another replica is published to its owner, which applies it and
-  acknowledges; ``found`` is only ever reported from that acknowledgement.
+  acknowledges (:mod:`.redis_stops`); ``found`` is only ever reported from that
+  acknowledgement. :mod:`.redis_keys` names every key.
 
 A replica that dies stops renewing: its leases expire, and any replica's reaper
 then appends a RunEnded (FAILED, ``replica_lost``) to each of its runs' logs and
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 from typing import Any
@@ -49,6 +49,7 @@ from hypergraph_grpc.coordination import (
 from hypergraph_grpc.coordination.local import LocalRuns
 from hypergraph_grpc.coordination.memory import default_replica_id
 from hypergraph_grpc.coordination.recorder import RunRecorder
+from hypergraph_grpc.coordination.redis_keys import RedisKeys
 from hypergraph_grpc.coordination.redis_log import (
     LogFlusher,
     RedisEventFeed,
@@ -56,6 +57,7 @@ from hypergraph_grpc.coordination.redis_log import (
     append_end,
     last_seq,
 )
+from hypergraph_grpc.coordination.redis_stops import StopRouter
 
 __all__ = ["RedisCoordination"]
 
@@ -130,18 +132,25 @@ class RedisCoordination(Coordination):
         self.stop_timeout_seconds = stop_timeout_seconds
         self._client = client
         self._local = LocalRuns(stop_receiver)
-        self._p = prefix
+        self._keys = RedisKeys(prefix)
         self._lease_ms = max(1, round(lease_seconds * 1000))
         self._ttl_ms = max(1, round(self.limits.ttl_seconds * 1000))
         self._claim = client.register_script(_CLAIM)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
         self._forget = client.register_script(_FORGET)
-        self._acks: dict[str, asyncio.Future] = {}
         self._logs: dict[str, RedisRunLog] = {}
         self._flusher = LogFlusher(client)
         self._tasks: list[asyncio.Task] = []
-        self._pubsub: Any = None
+        self._stops = StopRouter(
+            client,
+            self._keys,
+            self.replica_id,
+            self._local,
+            timeout_s=stop_timeout_seconds,
+            owner_gone_retry_s=lease_seconds,
+            on_stopping=self._mark_stopping,
+        )
         self._closing = False
 
     @classmethod
@@ -156,46 +165,18 @@ class RedisCoordination(Coordination):
         )
         return cls(client, stop_receiver, limits, **kw)
 
-    # --- keys --------------------------------------------------------------------
-
-    def _lease_key(self, workflow_id: str) -> str:
-        return f"{self._p}lease:{workflow_id}"
-
-    def _run_key(self, workflow_id: str) -> str:
-        return f"{self._p}run:{workflow_id}"
-
-    def _meta_key(self, workflow_id: str) -> str:
-        return f"{self._p}watch:{workflow_id}"
-
-    def _log_key(self, workflow_id: str, token: int | str) -> str:
-        return f"{self._p}log:{workflow_id}:{token}"
-
-    def _reaped_key(self, workflow_id: str, token: int | str) -> str:
-        return f"{self._p}reaped:{workflow_id}:{token}"
-
-    @property
-    def _runs_key(self) -> str:
-        return f"{self._p}runs"
-
-    def _stop_channel(self, replica: str) -> str:
-        return f"{self._p}stop:{replica}"
-
-    def _ack_channel(self, replica: str) -> str:
-        return f"{self._p}ack:{replica}"
-
     def _lease_value(self, run: LiveRun) -> str:
         return f"{run.owner}|{run.token}"
 
     # --- lifecycle ---------------------------------------------------------------
 
     async def start(self) -> None:
-        """Listen on this replica's stop and ack channels; start renewing and reaping.
+        """Listen for routed stops; start renewing and reaping.
 
         Never fails: while Redis is away the listener keeps trying to subscribe."""
-        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         loop = asyncio.get_running_loop()
         self._tasks = [
-            loop.create_task(self._listen()),
+            loop.create_task(self._stops.listen()),
             loop.create_task(self._renew_loop()),
             loop.create_task(self._reap_loop()),
         ]
@@ -209,12 +190,9 @@ class RedisCoordination(Coordination):
             # Bounded: a task that swallowed its cancellation must not hold shutdown.
             await asyncio.wait(tasks, timeout=_CLOSE_WAIT_S)
         await self._flusher.close()
-        closing = [self._client.aclose()]
-        if self._pubsub is not None:
-            closing.insert(0, self._pubsub.aclose())
-        for step in closing:
-            with contextlib.suppress(TimeoutError, *_ERRORS):
-                await asyncio.wait_for(step, _CLOSE_WAIT_S)
+        await self._stops.close(_CLOSE_WAIT_S)
+        with contextlib.suppress(TimeoutError, *_ERRORS):
+            await asyncio.wait_for(self._client.aclose(), _CLOSE_WAIT_S)
 
     # --- the interface -------------------------------------------------------------
 
@@ -222,10 +200,10 @@ class RedisCoordination(Coordination):
         if self._local.get(workflow_id) is not None:
             raise WorkflowBusy(workflow_id, self.replica_id)
         try:
-            token = await self._client.incr(f"{self._p}fence")
+            token = await self._client.incr(self._keys.fence)
             run = LiveRun(workflow_id=workflow_id, graph=graph, owner=self.replica_id, token=token)
             won, detail = await self._claim(
-                keys=[self._lease_key(workflow_id), self._run_key(workflow_id)],
+                keys=[self._keys.lease(workflow_id), self._keys.run(workflow_id)],
                 args=[self._lease_value(run), self._lease_ms],
             )
             if not won:
@@ -239,8 +217,8 @@ class RedisCoordination(Coordination):
         self._local.add(run)
         self._logs[workflow_id] = RedisRunLog(
             self._flusher,
-            self._log_key(workflow_id, run.token),
-            self._meta_key(workflow_id),
+            self._keys.log(workflow_id, run.token),
+            self._keys.watch(workflow_id),
             graph,
             workflow_id,
             self.limits,
@@ -252,7 +230,7 @@ class RedisCoordination(Coordination):
         workflow_id = run.workflow_id
         pipe = self._client.pipeline(transaction=True)
         pipe.hset(
-            self._run_key(workflow_id),
+            self._keys.run(workflow_id),
             mapping={
                 "run_id": run.run_id,
                 "graph": run.graph,
@@ -262,8 +240,8 @@ class RedisCoordination(Coordination):
                 "stopping": "1" if run.stopping else "",
             },
         )
-        pipe.zadd(self._runs_key, {workflow_id: run.started_at})
-        meta = self._meta_key(workflow_id)
+        pipe.zadd(self._keys.runs, {workflow_id: run.started_at})
+        meta = self._keys.watch(workflow_id)
         pipe.delete(meta)
         pipe.hset(meta, mapping={"token": run.token, "graph": run.graph, "ended": ""})
         pipe.pexpire(meta, self._ttl_ms + self._lease_ms)
@@ -271,7 +249,7 @@ class RedisCoordination(Coordination):
 
     async def started(self, run: LiveRun, run_id: str) -> None:
         try:
-            await self._client.hset(self._run_key(run.workflow_id), "run_id", run_id)
+            await self._client.hset(self._keys.run(run.workflow_id), "run_id", run_id)
         except _ERRORS as exc:  # ListRuns shows the run id once Redis is back (renewal)
             log.warning("could not record the run id", extra=_fields(run, exc))
 
@@ -286,16 +264,16 @@ class RedisCoordination(Coordination):
             await asyncio.wait_for(
                 self._release(
                     keys=[
-                        self._lease_key(run.workflow_id),
-                        self._run_key(run.workflow_id),
-                        self._runs_key,
+                        self._keys.lease(run.workflow_id),
+                        self._keys.run(run.workflow_id),
+                        self._keys.runs,
                     ],
                     args=[self._lease_value(run), run.token, run.workflow_id],
                 ),
                 _RELEASE_WAIT_S,
             )
             if not run.started:  # refused before its first event: nothing will be logged
-                meta = self._meta_key(run.workflow_id)
+                meta = self._keys.watch(run.workflow_id)
                 pipe = self._client.pipeline(transaction=False)
                 pipe.hset(meta, "ended", "1")
                 pipe.pexpire(meta, self._ttl_ms)
@@ -312,58 +290,23 @@ class RedisCoordination(Coordination):
                 self._mark_stopping(workflow_id)
             return outcome
         try:
-            lease = await self._client.get(self._lease_key(workflow_id))
+            lease = await self._client.get(self._keys.lease(workflow_id))
             if lease is None:  # a run of this id ended within the log's TTL: ENDED
-                recent = await self._client.exists(self._meta_key(workflow_id))
+                recent = await self._client.exists(self._keys.watch(workflow_id))
                 return StopOutcome(False, "", StopState.ENDED if recent else StopState.UNKNOWN)
             owner = lease.decode().partition("|")[0]
             if owner == self.replica_id:  # ended here between the two lookups
                 return StopOutcome(False, "", StopState.ENDED)
-            return await self._route_stop(owner, workflow_id, info, grace)
+            return await self._stops.route(owner, workflow_id, info, grace)
         except _ERRORS as exc:
             raise _unavailable("reach the run's owner", exc) from None
-
-    async def _route_stop(
-        self, owner: str, workflow_id: str, info: Any, grace: float | None
-    ) -> StopOutcome:
-        request_id = secrets.token_hex(8)
-        waiter = asyncio.get_running_loop().create_future()
-        self._acks[request_id] = waiter
-        message = json.dumps(
-            {
-                "id": request_id,
-                "workflow_id": workflow_id,
-                "info": info,
-                "grace": grace,
-                "reply_to": self.replica_id,
-            }
-        )
-        try:
-            listeners = await self._client.publish(self._stop_channel(owner), message)
-            if not listeners:
-                raise CoordinationUnavailable(
-                    f"replica {owner!r} owns workflow {workflow_id!r} but is not listening "
-                    "(it may have just died; its lease expires soon)",
-                    self.lease_seconds,
-                )
-            try:
-                ack = await asyncio.wait_for(waiter, self.stop_timeout_seconds)
-            except TimeoutError:
-                raise CoordinationUnavailable(
-                    f"replica {owner!r} owns workflow {workflow_id!r} but did not acknowledge "
-                    f"the stop within {self.stop_timeout_seconds:g}s",
-                    self.stop_timeout_seconds,
-                ) from None
-        finally:
-            self._acks.pop(request_id, None)
-        return StopOutcome(bool(ack["found"]), ack["run_id"], StopState[ack["state"]])
 
     async def lookup(self, workflow_id: str) -> RunInfo | None:
         run = self._local.get(workflow_id)
         if run is not None:
             return run.info()
         try:
-            record = await self._client.hgetall(self._run_key(workflow_id))
+            record = await self._client.hgetall(self._keys.run(workflow_id))
         except _ERRORS as exc:
             raise _unavailable("look the workflow up", exc) from None
         return _info(workflow_id, record) if record else None
@@ -374,8 +317,8 @@ class RedisCoordination(Coordination):
             return run.graph
         try:
             pipe = self._client.pipeline(transaction=False)
-            pipe.hget(self._run_key(workflow_id), "graph")
-            pipe.hget(self._meta_key(workflow_id), "graph")
+            pipe.hget(self._keys.run(workflow_id), "graph")
+            pipe.hget(self._keys.watch(workflow_id), "graph")
             live, kept = await pipe.execute()
         except _ERRORS as exc:
             raise _unavailable("look the workflow up", exc) from None
@@ -384,10 +327,10 @@ class RedisCoordination(Coordination):
 
     async def list_runs(self) -> list[RunInfo]:
         try:
-            ids = [w.decode() for w in await self._client.zrange(self._runs_key, 0, -1)]
+            ids = [w.decode() for w in await self._client.zrange(self._keys.runs, 0, -1)]
             pipe = self._client.pipeline(transaction=False)
             for workflow_id in ids:
-                pipe.hgetall(self._run_key(workflow_id))
+                pipe.hgetall(self._keys.run(workflow_id))
             records = await pipe.execute()
         except _ERRORS as exc:
             raise _unavailable("list the runs", exc) from None
@@ -398,7 +341,7 @@ class RedisCoordination(Coordination):
 
     async def watch(self, workflow_id: str, after_seq: int) -> EventFeed:
         try:
-            meta = await self._client.hgetall(self._meta_key(workflow_id))
+            meta = await self._client.hgetall(self._keys.watch(workflow_id))
         except _ERRORS as exc:
             raise _unavailable("read the event log", exc) from None
         if not meta:
@@ -406,8 +349,8 @@ class RedisCoordination(Coordination):
         token = meta[b"token"].decode()
         return RedisEventFeed(
             self._client,
-            self._log_key(workflow_id, token),
-            self._meta_key(workflow_id),
+            self._keys.log(workflow_id, token),
+            self._keys.watch(workflow_id),
             meta[b"graph"].decode(),
             workflow_id,
             after_seq,
@@ -421,49 +364,6 @@ class RedisCoordination(Coordination):
 
     # --- background work ------------------------------------------------------------
 
-    async def _listen(self) -> None:
-        """Routed stops for this replica's runs, and acknowledgements of ours."""
-        channels = (self._stop_channel(self.replica_id), self._ack_channel(self.replica_id))
-        stop_channel = channels[0].encode()
-        # Not `while True`: the client may turn a cancellation in the middle of a
-        # connect into a connection error, which the loop below would retry forever.
-        while not self._closing:
-            try:
-                await self._pubsub.subscribe(*channels)
-                async for message in self._pubsub.listen():
-                    if message.get("type") != "message":
-                        continue
-                    body = json.loads(message["data"])
-                    if message["channel"] == stop_channel:
-                        await self._answer_stop(body)
-                    else:
-                        waiter = self._acks.get(body.get("id", ""))
-                        if waiter is not None and not waiter.done():
-                            waiter.set_result(body)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis away: resubscribe once it is back
-                log.warning("stop channel lost; resubscribing", extra={"error": str(exc)})
-                await asyncio.sleep(0.5)
-
-    async def _answer_stop(self, body: dict) -> None:
-        workflow_id = body["workflow_id"]
-        run = self._local.get(workflow_id)
-        if run is None:
-            outcome = StopOutcome(False, "", StopState.ENDED)
-        else:
-            outcome = self._local.stop(run, body.get("info"), body.get("grace"))
-            if outcome.found:
-                self._mark_stopping(workflow_id)
-        ack = {
-            "id": body["id"],
-            "found": outcome.found,
-            "run_id": outcome.run_id,
-            "state": outcome.state.name,
-        }
-        with contextlib.suppress(*_ERRORS):
-            await self._client.publish(self._ack_channel(body["reply_to"]), json.dumps(ack))
-
     def _mark_stopping(self, workflow_id: str) -> None:
         task = asyncio.get_running_loop().create_task(self._write_stopping(workflow_id))
         self._tasks.append(task)
@@ -471,7 +371,7 @@ class RedisCoordination(Coordination):
 
     async def _write_stopping(self, workflow_id: str) -> None:
         with contextlib.suppress(*_ERRORS):
-            await self._client.hset(self._run_key(workflow_id), "stopping", "1")
+            await self._client.hset(self._keys.run(workflow_id), "stopping", "1")
 
     async def _renew_loop(self) -> None:
         """Renew this replica's leases; stop a run whose lease another replica holds."""
@@ -481,8 +381,8 @@ class RedisCoordination(Coordination):
                 try:
                     state = await self._renew(
                         keys=[
-                            self._lease_key(run.workflow_id),
-                            self._reaped_key(run.workflow_id, run.token),
+                            self._keys.lease(run.workflow_id),
+                            self._keys.reaped(run.workflow_id, run.token),
                         ],
                         args=[self._lease_value(run), self._lease_ms],
                     )
@@ -491,8 +391,8 @@ class RedisCoordination(Coordination):
                     elif state == 1:  # the log outlives a quiet run by the TTL
                         keep = self._ttl_ms + self._lease_ms
                         pipe = self._client.pipeline(transaction=False)
-                        pipe.pexpire(self._meta_key(run.workflow_id), keep)
-                        pipe.pexpire(self._log_key(run.workflow_id, run.token), keep)
+                        pipe.pexpire(self._keys.watch(run.workflow_id), keep)
+                        pipe.pexpire(self._keys.log(run.workflow_id, run.token), keep)
                         await pipe.execute()
                 except _ERRORS as exc:
                     # Nobody can claim while Redis is away; the run goes on (docs).
@@ -513,14 +413,14 @@ class RedisCoordination(Coordination):
 
     async def reap(self) -> int:
         """One pass of the reaper; returns how many lost runs it ended."""
-        ids = [w.decode() for w in await self._client.zrange(self._runs_key, 0, -1)]
+        ids = [w.decode() for w in await self._client.zrange(self._keys.runs, 0, -1)]
         ended = 0
         for workflow_id in ids:
             if self._local.get(workflow_id) is not None:
                 continue
             pipe = self._client.pipeline(transaction=False)
-            pipe.exists(self._lease_key(workflow_id))
-            pipe.hgetall(self._run_key(workflow_id))
+            pipe.exists(self._keys.lease(workflow_id))
+            pipe.hgetall(self._keys.run(workflow_id))
             alive, record = await pipe.execute()
             if alive or not record:
                 continue
@@ -531,8 +431,8 @@ class RedisCoordination(Coordination):
     async def _append_lost_end(self, workflow_id: str, token: str, record: dict) -> None:
         """RunEnded(replica_lost) after the newest entry of the run's log. A replica that
         was only stalled may still be writing: then the seq is taken again, a few times."""
-        key = self._log_key(workflow_id, token)
-        meta = self._meta_key(workflow_id)
+        key = self._keys.log(workflow_id, token)
+        meta = self._keys.watch(workflow_id)
         current = await self._client.hget(meta, "token")
         if current is not None and current.decode() != token:
             meta = None  # the id was claimed again: its pointer is the new run's
@@ -554,7 +454,7 @@ class RedisCoordination(Coordination):
         """Append replica_lost to a dead replica's run (once, whoever gets here first)."""
         token = record[b"token"].decode()
         won = await self._client.set(
-            self._reaped_key(workflow_id, token), self.replica_id, nx=True, px=self._ttl_ms
+            self._keys.reaped(workflow_id, token), self.replica_id, nx=True, px=self._ttl_ms
         )
         if won:
             try:
@@ -562,14 +462,14 @@ class RedisCoordination(Coordination):
             except _ERRORS:
                 # Let a later pass (this replica's or another's) try again.
                 with contextlib.suppress(*_ERRORS):
-                    await self._client.delete(self._reaped_key(workflow_id, token))
+                    await self._client.delete(self._keys.reaped(workflow_id, token))
                 raise
             log.warning(
                 "replica lost: run ended",
                 extra={"workflow_id": workflow_id, "owner": record.get(b"owner", b"").decode()},
             )
         await self._forget(
-            keys=[self._lease_key(workflow_id), self._run_key(workflow_id), self._runs_key],
+            keys=[self._keys.lease(workflow_id), self._keys.run(workflow_id), self._keys.runs],
             args=[token, workflow_id],
         )
         return bool(won)

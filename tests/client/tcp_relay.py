@@ -1,9 +1,13 @@
-"""A loopback TCP relay whose connections a test can cut, to lose a stream mid-way."""
+"""A loopback TCP relay whose connections a test can cut, to lose a stream mid-way.
+
+:class:`Relay` runs on the caller's event loop; :class:`ThreadedRelay` runs one
+in a thread of its own, for blocking clients."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 
 
 class Relay:
@@ -47,3 +51,26 @@ class Relay:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+
+class ThreadedRelay:
+    """A :class:`Relay` on an event loop in its own thread (``address``, ``cut``, ``close``)."""
+
+    def __init__(self, target: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._relay = self._call(Relay(target).start())
+        self.address = self._relay.address
+
+    def _call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    def cut(self) -> None:
+        self._loop.call_soon_threadsafe(self._relay.cut)
+
+    def close(self) -> None:
+        self._call(self._relay.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()

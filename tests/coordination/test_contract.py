@@ -214,8 +214,9 @@ async def test_watch_after_a_trimmed_seq_names_the_lost_range_first(make_coordin
     runner = AsyncRunner()
     coord = await make_coordination(runner.stop, EventLogLimits(max_events=10, ttl_seconds=60))
     live = await coord.claim("wf-trim", "tokens")
-    # Paced, so no two chunks wait together (a log may keep neighbours as one entry).
-    await run_claimed(runner, coord, live, "tokens", {"count": 50, "delay_ms": 1})
+    # Paced and long, so even on a loaded machine (where a log may keep chunks that
+    # waited together as one entry) far more than 10 entries are written.
+    await run_claimed(runner, coord, live, "tokens", {"count": 300, "delay_ms": 2})
     events = await collect(await coord.watch("wf-trim", 3))
     lost = events[0]
     assert lost.WhichOneof("kind") == "events_lost"

@@ -132,6 +132,8 @@ PINNED = {
     "hypergraph_grpc.coordination.recorder": {"RunLogWriter", "RunRecorder"},
     "hypergraph_grpc.coordination.local": {"LocalRuns"},
     "hypergraph_grpc.coordination.redis": {"RedisCoordination"},
+    "hypergraph_grpc.coordination.redis_keys": {"RedisKeys"},
+    "hypergraph_grpc.coordination.redis_stops": {"StopRouter"},
     "hypergraph_grpc.coordination.redis_log": {
         "LogFlusher",
         "RedisEventFeed",

@@ -218,3 +218,16 @@ async def test_list_runs_refuses_a_forged_page_token_and_a_negative_size(harness
             await harness.stub.ListRuns(request)
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert len(info.value.details()) < 2000
+
+
+async def test_out_of_range_watch_and_list_runs_values_get_defined_answers(harness):
+    await harness.stub.Run(run_request("add", "wf-edge", a=1, b=2))
+    beyond = await collect(
+        harness.stub.Watch(pb.WatchRequest(workflow_id="wf-edge", after_seq=2**64 - 1))
+    )
+    assert beyond == []  # nothing after the last seq of an ended run: an empty stream
+    huge = await harness.stub.ListRuns(pb.ListRunsRequest(page_size=2**31 - 1))
+    assert huge.next_page_token == ""  # clamped to the maximum page, no error
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await collect(harness.stub.Watch(pb.WatchRequest(workflow_id="")))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
