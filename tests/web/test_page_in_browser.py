@@ -53,9 +53,14 @@ def browser():
 
 
 def wait_for(predicate, what: str, timeout: float = WAIT_S):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except (StaleElementReferenceException, NoSuchElementException):
+            value = None  # the page re-rendered between finding and reading: look again
         if value:
             return value
         time.sleep(0.05)
@@ -108,7 +113,7 @@ def start_chat(driver, tokens_per_second: int) -> str:
 
 def read_while_growing(driver, moments: int) -> list[str]:
     """The answer read at several moments, each time once it has grown."""
-    seen = [answer(driver)]
+    seen = [wait_for(lambda: answer(driver) or " ", "the answer").strip()]
     while len(seen) <= moments:
         seen.append(wait_for(lambda: (t := answer(driver)) != seen[-1] and t, "more tokens"))
     return seen
