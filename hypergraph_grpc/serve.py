@@ -101,6 +101,7 @@ def serve_from_args(args: argparse.Namespace) -> int:
         drain_seconds=args.drain_seconds,
         event_log=EventLogLimits(args.event_log_length, args.event_log_ttl),
         lease_seconds=args.lease_seconds,
+        max_connection_age_s=args.max_connection_age_seconds,
     )
     try:
         loop_factory = _loop_factory(args.loop)

@@ -89,6 +89,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "no token has a graph list); default: no authentication",
     )
     parser.add_argument(
+        "--max-connection-age-seconds",
+        type=_non_negative(float),
+        default=defaults.max_connection_age_s,
+        help="tell each client connection to go away after this long (behind a balancer, so "
+        "long-lived clients spread over new replicas); open streams go on (default 0 = never)",
+    )
+    parser.add_argument(
         "--auth-file",
         metavar="TOML",
         help="tokens and mTLS client subjects with scopes (run, watch, stop, admin) and graph "

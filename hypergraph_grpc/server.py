@@ -113,7 +113,10 @@ async def start_server(
             ("grpc.max_receive_message_length", receive_limit),
             ("grpc.so_reuseport", 1 if reuse_port else 0),
             ("grpc.keepalive_permit_without_calls", 1),
+            # A client pinging more often than this gets GOAWAY (too_many_pings) after
+            # gRPC core's two strikes.
             ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+            *_connection_age(config.max_connection_age_s),
             *core_options(),
         ],
     )
@@ -179,6 +182,12 @@ async def _start_http(
     return await start_http_server(
         app, host=host, port=port, cors=CorsPolicy(cors_origins), reuse_port=reuse_port, tls=tls
     )
+
+
+def _connection_age(seconds: float) -> list[tuple[str, int]]:
+    """GOAWAY after ``seconds`` (jittered by gRPC core); open streams keep the default,
+    unlimited grace, so only new calls move to a new connection."""
+    return [("grpc.max_connection_age_ms", round(seconds * 1000))] if seconds > 0 else []
 
 
 def _receive_limit(max_request_bytes: int) -> int:
