@@ -57,6 +57,10 @@ MAX_QUEUED_EVENTS = 65536
 MIN_CHUNK_BYTES = 256
 MAX_CHUNK_BYTES = 1 << 20
 
+# Stop info travels in every watcher's StopRequested and RunEnded: keep it small enough
+# for any client's default 4 MiB receive limit, and for one log line.
+MAX_STOP_INFO_BYTES = 64 * 1024
+
 # ListRuns paging.
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -197,6 +201,8 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                 grace = _grace_seconds(request.grace)
                 if grace is None:
                     violations.append(("grace", _bad_grace(request.grace)))
+            if request.info.ByteSize() > MAX_STOP_INFO_BYTES:
+                violations.append(("info", _info_too_large(request.info.ByteSize())))
             info = convert.struct_to_dict(request.info) if request.HasField("info") else None
             depth = max(map(convert.nesting_depth, (info or {}).values()), default=0)
             if depth > convert.MAX_VALUE_DEPTH:
@@ -551,6 +557,13 @@ def _bad_grace(grace) -> str:
     return (
         f"grace must be from 0 to {_MAX_DURATION_S} seconds (a valid, non-negative "
         f"google.protobuf.Duration), got seconds={grace.seconds} nanos={grace.nanos}"
+    )
+
+
+def _info_too_large(size: int) -> str:
+    return (
+        f"info is {size} bytes; at most {MAX_STOP_INFO_BYTES} are accepted (it is sent in "
+        "every watcher's StopRequested and RunEnded): keep it to a reason and a few fields"
     )
 
 
