@@ -102,6 +102,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "allowlists (docs/security.md); re-read on SIGHUP; not together with --auth-token",
     )
     parser.add_argument(
+        "--capability-key-file",
+        metavar="TOML",
+        help="keys that sign per-run capability tokens (IterRequest.capability: Watch/Stop of "
+        "one run, with an expiry); re-read on SIGHUP; needs --auth-file or --auth-token",
+    )
+    parser.add_argument(
         "--tls-cert",
         metavar="PEM",
         help="serve TLS with this certificate (chain) file; needs --tls-key; reloaded on SIGHUP "
