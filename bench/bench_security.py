@@ -6,7 +6,8 @@ and plaintext with ``--auth-file`` (one token). This process is the client (raw
 generated stubs). Rounds are interleaved, each figure the median of the rounds.
 
 - throughput: tokens/s over STREAMS concurrent Iter streams of the ``tokens`` graph
-  (TOTAL_TOKENS per round), TLS beside plaintext and their ratio;
+  (TOTAL_TOKENS per round), TLS beside plaintext and their ratio, and the server's
+  CPU microseconds per token (psutil) for each;
 - latency: ctx.stream() -> client receipt (Event.time to receipt) over
   LATENCY_STREAMS paced streams, p50/p99, TLS beside plaintext;
 - auth cost per call: server CPU microseconds per ListGraphs call (CALLS sequential
@@ -70,16 +71,20 @@ def open_channel(server: MeasuredServer, credentials) -> grpc.aio.Channel:
     return grpc.aio.secure_channel(server.target, credentials, options=options)
 
 
-async def throughput(server: MeasuredServer, credentials) -> float:
+async def throughput(server: MeasuredServer, credentials) -> dict:
+    """Tokens/s over STREAMS streams, and the server's CPU microseconds per token."""
     per_stream = TOTAL_TOKENS // STREAMS
     async with open_channel(server, credentials) as channel:
         stub = pb_grpc.RunnerServiceStub(channel)
         await consume(stub, iter_request({"count": 2000}))  # warm up
         request = iter_request({"count": per_stream})
+        cpu = server.cpu()
         started = time.perf_counter()
         counts = await asyncio.gather(*(consume(stub, request) for _ in range(STREAMS)))
         elapsed = time.perf_counter() - started
-    return sum(tokens for tokens, _, _ in counts) / elapsed
+        cpu = server.cpu() - cpu
+    tokens = sum(tokens for tokens, _, _ in counts)
+    return {"tokens_per_s": tokens / elapsed, "server_cpu_us_per_token": cpu / tokens * 1e6}
 
 
 async def latency(server: MeasuredServer, credentials) -> dict:
@@ -131,8 +136,8 @@ async def run_all() -> dict:
             for _ in range(ROUNDS):
                 rounds.append(
                     {
-                        "plain_tps": await throughput(plain, None),
-                        "tls_tps": await throughput(tls, trust),
+                        "plain": await throughput(plain, None),
+                        "tls": await throughput(tls, trust),
                         "plain_latency": await latency(plain, None),
                         "tls_latency": await latency(tls, trust),
                         "no_auth": await call_cost(plain, None),
@@ -152,9 +157,13 @@ async def run_all() -> dict:
         "rounds": ROUNDS,
         "throughput": {
             "streams": STREAMS,
-            "plaintext_tokens_per_s": median(lambda r: r["plain_tps"]),
-            "tls_tokens_per_s": median(lambda r: r["tls_tps"]),
-            "tls_ratio": median(lambda r: r["tls_tps"] / r["plain_tps"]),
+            "plaintext_tokens_per_s": median(lambda r: r["plain"]["tokens_per_s"]),
+            "tls_tokens_per_s": median(lambda r: r["tls"]["tokens_per_s"]),
+            "tls_ratio": median(lambda r: r["tls"]["tokens_per_s"] / r["plain"]["tokens_per_s"]),
+            "plaintext_server_cpu_us_per_token": median(
+                lambda r: r["plain"]["server_cpu_us_per_token"]
+            ),
+            "tls_server_cpu_us_per_token": median(lambda r: r["tls"]["server_cpu_us_per_token"]),
         },
         "latency_ms": {
             "streams": LATENCY_STREAMS,
@@ -184,6 +193,10 @@ def print_table(results: dict) -> None:
     print(
         f"{label:34}{t['plaintext_tokens_per_s']:>12,.0f}"
         f"{t['tls_tokens_per_s']:>12,.0f}{t['tls_ratio']:>11.2f}"
+    )
+    print(
+        f"{'server CPU us per token':34}{t['plaintext_server_cpu_us_per_token']:>12.2f}"
+        f"{t['tls_server_cpu_us_per_token']:>12.2f}"
     )
     for q in ("p50", "p99"):
         label = f"token latency {q} ms, {lat['streams']} streams"

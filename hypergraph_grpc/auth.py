@@ -15,6 +15,9 @@ docs/security.md):
 - a caller without the method's scope (``run``: ListGraphs, Run, Iter;
   ``watch``: Watch, ListRuns; ``stop``: Stop; ``admin``: all of them):
   PERMISSION_DENIED / SCOPE_MISSING;
+- a per-run capability token (:mod:`hypergraph_grpc.capabilities`) acts only
+  through Watch/Stop of its own run (else PERMISSION_DENIED / CAPABILITY_MISMATCH),
+  and a caller can ask for one only with scopes it holds itself;
 - a caller with a tenant works in its own namespace of workflow ids: its ids are
   prefixed ``<tenant>:`` (unless they already are) before the service sees them,
   so another tenant's run answers exactly like an unknown id, and ListRuns shows
@@ -39,6 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import grpc
 
 from hypergraph_grpc import convert, errors
+from hypergraph_grpc.capabilities import CapabilityKeys, is_capability
 from hypergraph_grpc.coordination import Coordination, CoordinationUnavailable
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.interceptors import (
@@ -93,6 +97,8 @@ class Grant:
     graphs: frozenset[str] | None = None
     # The caller's namespace of workflow ids (None: the shared one, which holds every run).
     tenant: str | None = None
+    # A capability token's one run: only Watch/Stop of this id (None: any run).
+    workflow_id: str | None = None
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
@@ -357,10 +363,17 @@ class AuthInterceptor(RunnerServiceInterceptor):
     ``coordination`` tells which graph a live workflow runs, for Stop and Watch.
     """
 
-    def __init__(self, tokens: AuthTokens | AuthFile, coordination: Coordination) -> None:
+    def __init__(
+        self,
+        tokens: AuthTokens | AuthFile,
+        coordination: Coordination,
+        capabilities: CapabilityKeys | None = None,
+    ) -> None:
         super().__init__(SERVICE_NAME)
         self._tokens = tokens
         self._coord = coordination
+        # Verifies per-run capability tokens (None: they are not accepted).
+        self._capabilities = capabilities
         # Per tenant on this server: ids of runs being started, open streams.
         self._starting: dict[str, set[str]] = collections.defaultdict(set)
         self._streams: collections.Counter[str] = collections.Counter()
@@ -375,7 +388,9 @@ class AuthInterceptor(RunnerServiceInterceptor):
             if grant is not None:
                 _into_namespace(grant, method, request)
                 failure = (
-                    _scope_missing(grant, method)
+                    _outside_capability(grant, method, request)
+                    or _scope_missing(grant, method)
+                    or _delegation_missing(grant, method, request)
                     or _not_allowed(grant.graphs, await self._graph_of(method, request))
                     or self._hold_quota(grant, method, request, releases)
                 )
@@ -440,6 +455,15 @@ class AuthInterceptor(RunnerServiceInterceptor):
             )
         if presented:
             scheme, _, credential = presented[0].partition(" ")
+            if self._capabilities is not None and is_capability(credential):
+                capability = self._capabilities.verify(credential)
+                if capability is None:
+                    return None, errors.unauthenticated(
+                        "INVALID_CREDENTIALS",
+                        "the capability token is not valid (altered, signed with an unknown "
+                        "or expired key, or expired itself)",
+                    )
+                return Grant(capability.scopes, workflow_id=capability.workflow_id), None
             token = tokens.known(credential) if scheme.lower() == "bearer" else None
             if token is None:
                 return None, errors.unauthenticated(
@@ -525,6 +549,26 @@ def _into_namespace(grant: Grant, method: str, request) -> None:
         request.workflow_id = grant.namespaced(request.workflow_id or new_workflow_id())
     elif method in ("Stop", "Watch"):
         request.workflow_id = grant.namespaced(request.workflow_id)
+
+
+def _outside_capability(grant: Grant, method: str, request) -> errors.ServiceError | None:
+    """A capability token acts only on its own run, and only through Watch and Stop."""
+    if grant.workflow_id is None:
+        return None
+    asked = getattr(request, "workflow_id", "")
+    if method in ("Watch", "Stop") and asked == grant.workflow_id:
+        return None
+    return errors.capability_mismatch(method, asked)
+
+
+def _delegation_missing(grant: Grant, method: str, request) -> errors.ServiceError | None:
+    """A caller can hand out (as a capability token) only scopes it holds itself."""
+    if method != "Iter" or isinstance(request, UndecodableRequest):
+        return None
+    for scope in request.capability.scopes:
+        if scope in SCOPES and not grant.allows(scope):
+            return errors.scope_missing("Iter capability", scope, grant.scopes)
+    return None
 
 
 def _scope_missing(grant: Grant, method: str) -> errors.ServiceError | None:

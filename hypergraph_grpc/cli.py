@@ -289,10 +289,15 @@ def _event_dict(event: Any) -> dict[str, Any]:
     return out
 
 
-def _report_call_error(err: Any, target: str) -> int:
+def _report_call_error(err: Any, args: argparse.Namespace) -> int:
     _err(f"error: {err}")
     if err.code.name == "UNAVAILABLE":
-        _err(f"  is a server running at {target}? start one with `hypergraph-grpc serve`")
+        _err(f"  is a server running at {args.target}? start one with `hypergraph-grpc serve`")
+        if args.tls or args.tls_ca or args.tls_cert:
+            _err(
+                "  over TLS also check that its certificate names this host and comes from the "
+                "CA you trust (--tls-ca), and whether it wants a client certificate (--tls-cert)"
+            )
     return EXIT_USAGE
 
 
@@ -306,7 +311,7 @@ def cmd_graphs(args: argparse.Namespace) -> int:
         with Client(args.target, **_client_kwargs(args)) as client:
             graphs = client.list_graphs()
     except HypergraphClientError as err:
-        return _report_call_error(err, args.target)
+        return _report_call_error(err, args)
     if args.json:
         print(_dumps([dataclasses.asdict(g) for g in graphs]))
         return EXIT_OK
@@ -343,7 +348,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         with Client(args.target, **_client_kwargs(args)) as client:
             runs = client.list_runs(graph=args.graph)
     except HypergraphClientError as err:
-        return _report_call_error(err, args.target)
+        return _report_call_error(err, args)
     if args.json:
         for run in runs:
             print(_dumps(dataclasses.asdict(run)))
@@ -373,7 +378,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
         _err(f"error: {err}")
         return EXIT_USAGE
     except HypergraphClientError as err:
-        return _report_call_error(err, args.target)
+        return _report_call_error(err, args)
     if not outcome.found:
         _err(f"no live run with workflow id {args.workflow_id!r} (unknown or already ended)")
         return EXIT_FAILED
@@ -425,7 +430,7 @@ class _RunCommand:
                     self._render(event)
             except HypergraphClientError as err:
                 self._end_text_line()
-                return _report_call_error(err, self.args.target)
+                return _report_call_error(err, self.args)
             except TypeError as err:  # a value the wire format cannot hold
                 _err(f"error: {err}")
                 return EXIT_USAGE

@@ -41,3 +41,6 @@ class ServiceConfig:
     # Cluster coordination: how long a replica's claim on a workflow id lasts without
     # renewal (a replica that dies frees its ids, and its runs end, after about this).
     lease_seconds: float = 10.0
+    # Seconds after which a client connection is told to go away (GOAWAY) so a balancer
+    # spreads long-lived clients again; its open streams go on. 0: never.
+    max_connection_age_s: float = 0.0

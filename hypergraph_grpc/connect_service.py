@@ -150,6 +150,11 @@ class _Context:
         for key, value in metadata:
             self._ctx.response_trailers.add(key, value)
 
+    def auth_context(self) -> dict[str, list[bytes]]:
+        """No peer identity: a client certificate on the HTTP port is checked by the TLS
+        handshake but not mapped to an auth-file [[client]] entry (callers send tokens)."""
+        return {}
+
     def time_remaining(self) -> float | None:
         left = self._ctx.timeout_ms
         return None if left is None else max(0.0, left / 1000)

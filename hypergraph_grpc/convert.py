@@ -260,11 +260,22 @@ class EventEncoder:
     run id, graph name) are kept, so the per-event work is the message itself.
     """
 
-    __slots__ = ("graph", "workflow_id", "run_id", "error_node", "_prefix", "_span", "_scratch")
+    __slots__ = (
+        "graph",
+        "workflow_id",
+        "capability",
+        "run_id",
+        "error_node",
+        "_prefix",
+        "_span",
+        "_scratch",
+    )
 
-    def __init__(self, graph: str, workflow_id: str) -> None:
+    def __init__(self, graph: str, workflow_id: str, capability: str = "") -> None:
         self.graph = graph
         self.workflow_id = workflow_id
+        # The RunStarted capability token of the stream that asked for one.
+        self.capability = capability
         self.run_id = ""
         self.error_node = ""
         self._prefix = b""  # the serialized envelope of the current span's chunks
@@ -354,6 +365,7 @@ class EventEncoder:
         if kind is RunStartEvent:
             self.run_id = event.run_id
             message.run_started.graph = self.graph
+            message.run_started.capability = self.capability
         elif kind is SuperstepStartEvent:
             message.superstep_started.superstep = event.superstep
         elif kind is NodeStartEvent:

@@ -25,6 +25,8 @@ no/bad bearer token     UNAUTHENTICATED      MISSING_/INVALID_CREDENTIALS
 graph not in allowlist  PERMISSION_DENIED    GRAPH_NOT_ALLOWED
 scope not granted       PERMISSION_DENIED    SCOPE_MISSING
 tenant over its quota   RESOURCE_EXHAUSTED   TENANT_QUOTA_EXCEEDED
+capability misused      PERMISSION_DENIED    CAPABILITY_MISMATCH
+no capability signing   FAILED_PRECONDITION  CAPABILITY_UNAVAILABLE
 request does not parse  INVALID_ARGUMENT     MALFORMED_REQUEST
 bug in the server       INTERNAL             INTERNAL_ERROR
 ======================  ===================  ==============================
@@ -59,6 +61,8 @@ __all__ = [
     "abort",
     "already_running",
     "coordination_unavailable",
+    "capability_mismatch",
+    "capability_unavailable",
     "draining",
     "graph_not_found",
     "internal",
@@ -250,6 +254,28 @@ def tenant_quota(tenant: str, what: str, used: int, limit: int) -> ServiceError:
         f"How to fix: wait for some to end, or raise the tenant's limit in the auth file.",
         metadata={"tenant": tenant, "limit": str(limit)},
         quota=(f"tenant:{tenant}", f"at most {limit} {what}"),
+    )
+
+
+def capability_mismatch(method: str, workflow_id: str) -> ServiceError:
+    """PERMISSION_DENIED: a capability token used beyond the one run and scopes it names."""
+    return ServiceError(
+        grpc.StatusCode.PERMISSION_DENIED,
+        "CAPABILITY_MISMATCH",
+        f"this capability token does not allow {method} of workflow {workflow_id!r}: it allows "
+        "only the scopes it was signed with, on the one run it names. How to fix: use the "
+        "token on its own run, or call with your own credentials.",
+        metadata={"method": method, "workflow_id": workflow_id},
+    )
+
+
+def capability_unavailable(why: str) -> ServiceError:
+    """FAILED_PRECONDITION: a capability token was asked for and this server cannot sign one."""
+    return ServiceError(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "CAPABILITY_UNAVAILABLE",
+        f"no capability token can be signed: {why}. How to fix: start the server with "
+        "--capability-key-file (docs/security.md), or leave IterRequest.capability empty.",
     )
 
 

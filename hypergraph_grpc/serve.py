@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hypergraph_grpc.auth import AuthFile, AuthTokenError, AuthTokens
+from hypergraph_grpc.capabilities import CapabilityKeyError, CapabilityKeys
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import EventLogLimits
 from hypergraph_grpc.logs import configure_logging
@@ -90,7 +91,8 @@ def serve_from_args(args: argparse.Namespace) -> int:
         return 2
     try:
         tls = _server_tls(args.tls_cert, args.tls_key, args.tls_client_ca)
-    except TlsError as exc:
+        capabilities = _capability_keys(args.capability_key_file, auth)
+    except (TlsError, CapabilityKeyError) as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 2
     config = ServiceConfig(
@@ -101,6 +103,7 @@ def serve_from_args(args: argparse.Namespace) -> int:
         drain_seconds=args.drain_seconds,
         event_log=EventLogLimits(args.event_log_length, args.event_log_ttl),
         lease_seconds=args.lease_seconds,
+        max_connection_age_s=args.max_connection_age_seconds,
     )
     try:
         loop_factory = _loop_factory(args.loop)
@@ -123,6 +126,7 @@ def serve_from_args(args: argparse.Namespace) -> int:
                 tls,
                 http_port=args.http_port,
                 cors_origins=args.cors_origin or (),
+                capabilities=capabilities,
             )
         )
 
@@ -138,6 +142,17 @@ def _loop_factory(name: str):
             "uvloop is not installed. How to fix: pip install uvloop, or use --loop asyncio"
         ) from None
     return uvloop.new_event_loop
+
+
+def _capability_keys(path: str | None, auth: object) -> CapabilityKeys | None:
+    if path is None:
+        return None
+    if not auth:
+        raise CapabilityKeyError(
+            "--capability-key-file needs --auth-file or --auth-token: without authentication "
+            "every caller may already watch and stop every run"
+        )
+    return CapabilityKeys(path)
 
 
 def _auth(args: argparse.Namespace, graphs: dict[str, Any]) -> AuthTokens | AuthFile | None:
@@ -185,6 +200,7 @@ async def _serve(
     *,
     http_port: int | None = None,
     cors_origins: Sequence[str] = (),
+    capabilities: CapabilityKeys | None = None,
 ) -> int:
     try:
         running = await start_server(
@@ -200,6 +216,7 @@ async def _serve(
             tls=tls,
             http_port=http_port,
             cors_origins=cors_origins,
+            capabilities=capabilities,
         )
     except (OSError, RuntimeError) as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
@@ -238,7 +255,11 @@ async def _serve(
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
-    reloadable = [part for part in (tls, auth) if isinstance(part, (ServerTls, AuthFile))]
+    reloadable = [
+        part
+        for part in (tls, auth, capabilities)
+        if isinstance(part, (ServerTls, AuthFile, CapabilityKeys))
+    ]
     if reloadable:
         # SIGHUP re-reads the certificate and auth files (rotation without a restart).
         loop.add_signal_handler(signal.SIGHUP, lambda: [part.reload() for part in reloadable])

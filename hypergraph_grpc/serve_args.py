@@ -89,10 +89,23 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "no token has a graph list); default: no authentication",
     )
     parser.add_argument(
+        "--max-connection-age-seconds",
+        type=_non_negative(float),
+        default=defaults.max_connection_age_s,
+        help="tell each client connection to go away after this long (behind a balancer, so "
+        "long-lived clients spread over new replicas); open streams go on (default 0 = never)",
+    )
+    parser.add_argument(
         "--auth-file",
         metavar="TOML",
         help="tokens and mTLS client subjects with scopes (run, watch, stop, admin) and graph "
         "allowlists (docs/security.md); re-read on SIGHUP; not together with --auth-token",
+    )
+    parser.add_argument(
+        "--capability-key-file",
+        metavar="TOML",
+        help="keys that sign per-run capability tokens (IterRequest.capability: Watch/Stop of "
+        "one run, with an expiry); re-read on SIGHUP; needs --auth-file or --auth-token",
     )
     parser.add_argument(
         "--tls-cert",

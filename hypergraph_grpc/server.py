@@ -22,6 +22,7 @@ from grpc_reflection.v1alpha import reflection
 from hypergraph import AsyncRunner
 from hypergraph_grpc.admission import core_options
 from hypergraph_grpc.auth import AuthFile, AuthInterceptor, AuthTokens
+from hypergraph_grpc.capabilities import CapabilityKeys
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import Coordination, make_coordination
 from hypergraph_grpc.interceptors import (
@@ -83,6 +84,7 @@ async def start_server(
     tls: ServerTls | None = None,
     http_port: int | None = None,
     cors_origins: Sequence[str] = (),
+    capabilities: CapabilityKeys | None = None,
 ) -> RunningServer:
     """Build and start a server in the running loop (port 0 picks a free port).
 
@@ -93,6 +95,7 @@ async def start_server(
     ``http_port``: also serve the Connect protocol and the web page there (0: a free port);
     ``cors_origins`` are the web origins allowed to call it from other pages; with ``tls``
     it serves HTTPS with the same certificate (and client CA).
+    ``capabilities``: the keys that sign and verify per-run capability tokens.
     """
     config = config or ServiceConfig()
     runner = AsyncRunner() if runner is None else runner
@@ -100,10 +103,12 @@ async def start_server(
         coordination, runner.stop, config.event_log, lease_seconds=config.lease_seconds
     )
     await coord.start()
-    service = RunnerService(GraphRegistry(graphs), runner, coord, config)
+    service = RunnerService(GraphRegistry(graphs), runner, coord, config, capabilities=capabilities)
     receive_limit = _receive_limit(config.max_request_bytes)
     # What every call goes through on either port, in order.
-    policies: list[RunnerServiceInterceptor] = [AuthInterceptor(auth, coord)] if auth else []
+    policies: list[RunnerServiceInterceptor] = (
+        [AuthInterceptor(auth, coord, capabilities)] if auth else []
+    )
     # Last, so a request that does not parse is refused after authentication.
     policies.append(DecodeInterceptor(SERVICE_NAME))
     # The safety net first: it also turns a bug in the auth check into INTERNAL.
@@ -113,7 +118,10 @@ async def start_server(
             ("grpc.max_receive_message_length", receive_limit),
             ("grpc.so_reuseport", 1 if reuse_port else 0),
             ("grpc.keepalive_permit_without_calls", 1),
+            # A client pinging more often than this gets GOAWAY (too_many_pings) after
+            # gRPC core's two strikes.
             ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+            *_connection_age(config.max_connection_age_s),
             *core_options(),
         ],
     )
@@ -179,6 +187,12 @@ async def _start_http(
     return await start_http_server(
         app, host=host, port=port, cors=CorsPolicy(cors_origins), reuse_port=reuse_port, tls=tls
     )
+
+
+def _connection_age(seconds: float) -> list[tuple[str, int]]:
+    """GOAWAY after ``seconds`` (jittered by gRPC core); open streams keep the default,
+    unlimited grace, so only new calls move to a new connection."""
+    return [("grpc.max_connection_age_ms", round(seconds * 1000))] if seconds > 0 else []
 
 
 def _receive_limit(max_request_bytes: int) -> int:

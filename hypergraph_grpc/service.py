@@ -27,6 +27,13 @@ import grpc
 
 from hypergraph_grpc import convert, coordination, errors, streams
 from hypergraph_grpc.admission import Admission
+from hypergraph_grpc.capabilities import (
+    CAPABILITY_SCOPES,
+    DEFAULT_TTL_S,
+    MAX_TTL_S,
+    CapabilityKeyError,
+    CapabilityKeys,
+)
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import Coordination, LiveRun
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
@@ -56,6 +63,10 @@ _DEADLINE_SLACK_S = 0.5
 MAX_QUEUED_EVENTS = 65536
 MIN_CHUNK_BYTES = 256
 MAX_CHUNK_BYTES = 1 << 20
+
+# Stop info travels in every watcher's StopRequested and RunEnded: keep it small enough
+# for any client's default 4 MiB receive limit, and for one log line.
+MAX_STOP_INFO_BYTES = 64 * 1024
 
 # ListRuns paging.
 DEFAULT_PAGE_SIZE = 100
@@ -92,8 +103,11 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         coordination: Coordination,
         config: ServiceConfig | None = None,
         admission: Admission | None = None,
+        capabilities: CapabilityKeys | None = None,
     ) -> None:
         self._registry = registry
+        # Signs the per-run tokens IterRequest.capability asks for (None: none are signed).
+        self._capabilities = capabilities
         self._runner = runner
         self._coord = coordination
         self._config = config or ServiceConfig()
@@ -155,9 +169,10 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         try:
             try:
                 prepared = self._prepare(request)
+                capability = self._sign_capability(request.capability, prepared.workflow_id)
                 self.admission.check_streams(self.open_streams)
                 live = await self._claim(prepared)
-                sink = self._sink(prepared, options, live)
+                sink = self._sink(prepared, options, live, capability)
                 self._launch(live, prepared, sink)
             except errors.ServiceError as exc:
                 await errors.abort(context, exc, graph=request.graph, extra_metadata=echo)
@@ -194,9 +209,11 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             violations = _check_workflow_id(workflow_id)
             grace = None
             if request.HasField("grace"):
-                grace = _grace_seconds(request.grace)
+                grace = _duration_seconds(request.grace)
                 if grace is None:
                     violations.append(("grace", _bad_grace(request.grace)))
+            if request.info.ByteSize() > MAX_STOP_INFO_BYTES:
+                violations.append(("info", _info_too_large(request.info.ByteSize())))
             info = convert.struct_to_dict(request.info) if request.HasField("info") else None
             depth = max(map(convert.nesting_depth, (info or {}).values()), default=0)
             if depth > convert.MAX_VALUE_DEPTH:
@@ -342,14 +359,37 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             request.max_iterations or self._config.max_iterations,
         )
 
-    def _sink(self, prepared: _Prepared, options, live: LiveRun) -> streams.StreamSink:
+    def _sign_capability(self, asked, workflow_id: str) -> str:
+        """The token an IterRequest.capability asks for ("" when it asks for none)."""
+        if not asked.scopes:
+            return ""
+        violations = [
+            ("capability.scopes", f"{scope!r:.40} is not a capability scope; use watch, stop")
+            for scope in asked.scopes
+            if scope not in CAPABILITY_SCOPES
+        ]
+        ttl = _duration_seconds(asked.ttl) if asked.HasField("ttl") else 0.0
+        if ttl is None or ttl > MAX_TTL_S:
+            violations.append(("capability.ttl", f"ttl must be from 0 to {MAX_TTL_S:g} seconds"))
+        if violations:
+            raise errors.invalid_input("", violations)
+        if self._capabilities is None:
+            raise errors.capability_unavailable("this server has no --capability-key-file")
+        try:
+            return self._capabilities.sign(workflow_id, asked.scopes, ttl or DEFAULT_TTL_S)
+        except CapabilityKeyError as exc:
+            raise errors.capability_unavailable(str(exc)) from None
+
+    def _sink(
+        self, prepared: _Prepared, options, live: LiveRun, capability: str = ""
+    ) -> streams.StreamSink:
         # Client-chosen limits are clamped so no option can unbound a stream's memory.
         config = self._config
         queued = min(options.max_queued_events or config.max_queued_events, MAX_QUEUED_EVENTS)
         chunk_bytes = options.max_chunk_bytes or config.max_chunk_bytes
         chunk_bytes = min(max(chunk_bytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
         return streams.StreamSink(
-            convert.EventEncoder(prepared.name, prepared.workflow_id),
+            convert.EventEncoder(prepared.name, prepared.workflow_id, capability),
             on_overflow=lambda: self._runner.stop(
                 live.workflow_id, info={"kind": "slow_consumer"}, grace=config.cancel_grace
             ),
@@ -540,8 +580,9 @@ def _check_workflow_id(workflow_id: str) -> list[tuple[str, str]]:
     return [("workflow_id", _bad_workflow_id(workflow_id))]
 
 
-def _grace_seconds(grace) -> float | None:
-    """A Stop grace in seconds; None when it is negative or outside a Duration's range."""
+def _duration_seconds(grace) -> float | None:
+    """A Duration (Stop grace, capability ttl) in seconds; None when it is negative or
+    outside a Duration's range."""
     if not (0 <= grace.seconds <= _MAX_DURATION_S and 0 <= grace.nanos <= 999_999_999):
         return None
     return grace.seconds + grace.nanos / 1e9
@@ -551,6 +592,13 @@ def _bad_grace(grace) -> str:
     return (
         f"grace must be from 0 to {_MAX_DURATION_S} seconds (a valid, non-negative "
         f"google.protobuf.Duration), got seconds={grace.seconds} nanos={grace.nanos}"
+    )
+
+
+def _info_too_large(size: int) -> str:
+    return (
+        f"info is {size} bytes; at most {MAX_STOP_INFO_BYTES} are accepted (it is sent in "
+        "every watcher's StopRequested and RunEnded): keep it to a reason and a few fields"
     )
 
 

@@ -97,17 +97,22 @@ class _ClientCore(Generic[_Events, _Text]):
         disable_merge: bool = False,
         max_queued_events: int | None = None,
         max_chunk_bytes: int | None = None,
+        capability: Sequence[str] | None = None,
+        capability_ttl: float | None = None,
         timeout: float | None = None,
     ) -> _Events:
         """Start a run and stream its events (ending with RunEnded).
 
         An `EventStream` from `AsyncClient`, a `SyncEventStream` from `Client`.
+        `capability` (scopes "watch" and/or "stop") asks the server for a token in
+        `RunStarted.capability` that lets its holder watch/stop this one run for
+        `capability_ttl` seconds (default one hour).
         """
         options = _requests.stream_options(
             detach, disable_merge, max_queued_events, max_chunk_bytes
         )
         request = _requests.iter_request(
-            graph, values, workflow_id, select, max_iterations, options
+            graph, values, workflow_id, select, max_iterations, options, capability, capability_ttl
         )
         return self._events(self.stub.Iter(request, **self._kw(timeout)), workflow_id)
 

@@ -116,7 +116,7 @@ def _chunk(msg: pb.StreamingChunk) -> Any:
 
 # One builder per oneof case: kind name -> (class, own fields from the sub-message).
 _BUILDERS: dict[str, Any] = {
-    "run_started": lambda m: (RunStarted, {"graph": m.graph}),
+    "run_started": lambda m: (RunStarted, {"graph": m.graph, "capability": m.capability}),
     "superstep_started": lambda m: (SuperstepStarted, {"superstep": m.superstep}),
     "node_started": lambda m: (NodeStarted, {}),
     "streaming_chunk": lambda m: (StreamingChunk, {"chunk": _chunk(m), "merged": m.merged or 1}),

@@ -175,6 +175,9 @@ class Event:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunStarted(Event):
     graph: str
+    # The token `iter(capability=...)` asked for ("" otherwise): send it as
+    # 'authorization: Bearer <capability>' to watch/stop this run.
+    capability: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

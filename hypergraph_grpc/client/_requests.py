@@ -22,10 +22,22 @@ def run_request(graph, values, workflow_id, select, max_iterations) -> pb.RunReq
 
 
 def iter_request(
-    graph, values, workflow_id, select, max_iterations, options: pb.StreamOptions
+    graph,
+    values,
+    workflow_id,
+    select,
+    max_iterations,
+    options: pb.StreamOptions,
+    capability: Sequence[str] | None = None,
+    capability_ttl: float | None = None,
 ) -> pb.IterRequest:
     fields = _run_fields(graph, values, workflow_id, select, max_iterations)
-    return pb.IterRequest(**fields, options=options)
+    request = pb.IterRequest(**fields, options=options)
+    if capability:
+        request.capability.scopes.extend(capability)
+        if capability_ttl is not None:
+            request.capability.ttl.CopyFrom(_duration(capability_ttl))
+    return request
 
 
 def _run_fields(graph, values, workflow_id, select, max_iterations) -> dict[str, Any]:

@@ -6,7 +6,9 @@ random option values, random cancellations and Stops in the middle of a stream.
 
 Properties: no call ever answers INTERNAL or UNKNOWN; every refusal is a defined
 status carrying google.rpc details; after each batch (test function) no run,
-thread or memory is left behind and a normal Iter still works.
+thread or memory is left behind and a normal Iter still works; on a server with
+tenants, another tenant's run answers exactly like an id nobody uses, whatever
+the id.
 
 ``make test`` runs the short profile (a fixed seed, a few dozen requests per
 RPC); ``make fuzz`` runs the long one (HYPERGRAPH_FUZZ=long: random seeds, many
@@ -341,3 +343,69 @@ def test_raw_bodies_and_unknown_fields_answer_defined_statuses(channel, method, 
             list(reply)
     except grpc.RpcError as error:
         assert_defined(error)
+
+
+TENANTS = """
+[[token]]
+token = "acme-secret"
+scopes = ["run", "watch", "stop"]
+tenant = "acme"
+
+[[token]]
+token = "globex-secret"
+scopes = ["run", "watch", "stop"]
+tenant = "globex"
+"""
+
+
+@pytest.fixture(scope="module")
+def tenant_stub(tmp_path_factory) -> Iterator[pb_grpc.RunnerServiceStub]:
+    path = tmp_path_factory.mktemp("tenants") / "auth.toml"
+    path.write_text(TENANTS)
+    with (
+        ServerProcess(
+            "--graphs", "hypergraph_grpc.demo.testing:GRAPHS", "--auth-file", str(path)
+        ) as proc,
+        grpc.insecure_channel(proc.target) as chan,
+    ):
+        yield pb_grpc.RunnerServiceStub(chan)
+
+
+@PROFILE
+@given(
+    workflow_id=st.from_regex(r"[A-Za-z0-9._:-]{1,60}", fullmatch=True),
+    probe=st.sampled_from(["same", "prefixed", "doubly"]),
+)
+def test_another_tenants_run_answers_like_an_unknown_id(tenant_stub, workflow_id, probe):
+    acme = (("authorization", "Bearer acme-secret"),)
+    globex = (("authorization", "Bearer globex-secret"),)
+    request = pb.IterRequest(graph="sleep", workflow_id=workflow_id, values={"seconds": 30})
+    request.options.detach = True
+    call = tenant_stub.Iter(request, metadata=acme, timeout=CALL_TIMEOUT)
+    try:
+        full_id = next(iter(call)).workflow_id
+    except grpc.RpcError as error:  # e.g. ALREADY_EXISTS for a repeated id: still defined
+        assert_defined(error)
+        return
+    finally:
+        call.cancel()
+    asked = {"same": workflow_id, "prefixed": full_id, "doubly": f"globex:{full_id}"}[probe]
+    unknown = f"never-{workflow_id}"[:120]
+    try:
+        for target in (asked, unknown):
+            reply = tenant_stub.Stop(
+                pb.StopRequest(workflow_id=target), metadata=globex, timeout=CALL_TIMEOUT
+            )
+            assert reply == pb.StopResponse(), (target, reply)
+            with pytest.raises(grpc.RpcError) as info:
+                list(
+                    tenant_stub.Watch(
+                        pb.WatchRequest(workflow_id=target), metadata=globex, timeout=CALL_TIMEOUT
+                    )
+                )
+            assert info.value.code() == grpc.StatusCode.NOT_FOUND
+        listed = tenant_stub.ListRuns(pb.ListRunsRequest(), metadata=globex, timeout=CALL_TIMEOUT)
+        assert full_id not in {run.workflow_id for run in listed.runs}
+    finally:
+        stop = pb.StopRequest(workflow_id=full_id, grace=duration_pb2.Duration())
+        assert tenant_stub.Stop(stop, metadata=acme, timeout=CALL_TIMEOUT).found

@@ -196,6 +196,18 @@ async def test_a_value_nested_deeper_than_clients_read_back_is_refused(server):
         assert details.fields == ["info"]
 
 
+async def test_a_stop_info_over_64_kib_is_invalid_argument(server):
+    request = pb.StopRequest(workflow_id="wf-1")
+    request.info.update({"why": "x" * (64 * 1024)})
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        stub = pb_grpc.RunnerServiceStub(channel)
+        details = await rejected(stub.Stop(request, metadata=AUTH))
+        assert details.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert details.fields == ["info"]
+        request.info.update({"why": "x" * 1000})
+        assert not (await stub.Stop(request, metadata=AUTH)).found
+
+
 async def test_a_call_with_two_authorization_headers_is_refused(server):
     async with grpc.aio.insecure_channel(server.target) as channel:
         stub = pb_grpc.RunnerServiceStub(channel)

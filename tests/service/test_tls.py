@@ -103,6 +103,7 @@ async def test_the_cli_connects_with_a_ca_file_and_a_client_certificate(mtls_ser
     assert "3" in done.stdout
     without = cli("graphs", "--target", mtls_server.target, "--tls-ca", pki.ca, "--timeout", "10")
     assert without.returncode != 0
+    assert "wants a client certificate (--tls-cert)" in without.stderr
     missing = cli("graphs", "--target", mtls_server.target, "--tls-ca", "/no/such/ca.pem")
     assert missing.returncode == 2 and "cannot read the CA file" in missing.stderr
 

@@ -103,20 +103,30 @@ class RunResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[RunResult, _Mapping]] = ...) -> None: ...
 
 class IterRequest(_message.Message):
-    __slots__ = ("graph", "values", "workflow_id", "select", "max_iterations", "options")
+    __slots__ = ("graph", "values", "workflow_id", "select", "max_iterations", "options", "capability")
     GRAPH_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     SELECT_FIELD_NUMBER: _ClassVar[int]
     MAX_ITERATIONS_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     graph: str
     values: _struct_pb2.Struct
     workflow_id: str
     select: _containers.RepeatedScalarFieldContainer[str]
     max_iterations: int
     options: StreamOptions
-    def __init__(self, graph: _Optional[str] = ..., values: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., workflow_id: _Optional[str] = ..., select: _Optional[_Iterable[str]] = ..., max_iterations: _Optional[int] = ..., options: _Optional[_Union[StreamOptions, _Mapping]] = ...) -> None: ...
+    capability: CapabilityRequest
+    def __init__(self, graph: _Optional[str] = ..., values: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., workflow_id: _Optional[str] = ..., select: _Optional[_Iterable[str]] = ..., max_iterations: _Optional[int] = ..., options: _Optional[_Union[StreamOptions, _Mapping]] = ..., capability: _Optional[_Union[CapabilityRequest, _Mapping]] = ...) -> None: ...
+
+class CapabilityRequest(_message.Message):
+    __slots__ = ("scopes", "ttl")
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    ttl: _duration_pb2.Duration
+    def __init__(self, scopes: _Optional[_Iterable[str]] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class StreamOptions(_message.Message):
     __slots__ = ("detach", "disable_merge", "max_queued_events", "max_chunk_bytes")
@@ -207,10 +217,12 @@ class EventsLost(_message.Message):
     def __init__(self, first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ...) -> None: ...
 
 class RunStarted(_message.Message):
-    __slots__ = ("graph",)
+    __slots__ = ("graph", "capability")
     GRAPH_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     graph: str
-    def __init__(self, graph: _Optional[str] = ...) -> None: ...
+    capability: str
+    def __init__(self, graph: _Optional[str] = ..., capability: _Optional[str] = ...) -> None: ...
 
 class SuperstepStarted(_message.Message):
     __slots__ = ("superstep",)

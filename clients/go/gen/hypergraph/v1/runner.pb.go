@@ -595,7 +595,9 @@ type IterRequest struct {
 	// The most times any one node may run; 0 means the server default (1000).
 	MaxIterations uint32 `protobuf:"varint,5,opt,name=max_iterations,json=maxIterations,proto3" json:"max_iterations,omitempty"`
 	// How the stream is delivered.
-	Options       *StreamOptions `protobuf:"bytes,6,opt,name=options,proto3" json:"options,omitempty"`
+	Options *StreamOptions `protobuf:"bytes,6,opt,name=options,proto3" json:"options,omitempty"`
+	// Ask for a capability token in RunStarted (servers with --capability-key-file).
+	Capability    *CapabilityRequest `protobuf:"bytes,7,opt,name=capability,proto3" json:"capability,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -672,6 +674,70 @@ func (x *IterRequest) GetOptions() *StreamOptions {
 	return nil
 }
 
+func (x *IterRequest) GetCapability() *CapabilityRequest {
+	if x != nil {
+		return x.Capability
+	}
+	return nil
+}
+
+// CapabilityRequest asks the server to sign a token that lets its holder Watch
+// and/or Stop this one run until it expires: hand it to a browser or another
+// service instead of your own credentials (docs/security.md).
+type CapabilityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "watch" and/or "stop"; the caller must hold each scope itself.
+	Scopes []string `protobuf:"bytes,1,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// How long the token is valid; unset or 0 means one hour, at most 24 hours.
+	Ttl           *durationpb.Duration `protobuf:"bytes,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapabilityRequest) Reset() {
+	*x = CapabilityRequest{}
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapabilityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapabilityRequest) ProtoMessage() {}
+
+func (x *CapabilityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapabilityRequest.ProtoReflect.Descriptor instead.
+func (*CapabilityRequest) Descriptor() ([]byte, []int) {
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CapabilityRequest) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *CapabilityRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
 // StreamOptions tunes one event stream.
 type StreamOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -700,7 +766,7 @@ type StreamOptions struct {
 
 func (x *StreamOptions) Reset() {
 	*x = StreamOptions{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[8]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +778,7 @@ func (x *StreamOptions) String() string {
 func (*StreamOptions) ProtoMessage() {}
 
 func (x *StreamOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[8]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +791,7 @@ func (x *StreamOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamOptions.ProtoReflect.Descriptor instead.
 func (*StreamOptions) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{8}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StreamOptions) GetDetach() bool {
@@ -772,7 +838,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[9]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +850,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[9]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +863,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{9}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StopRequest) GetWorkflowId() string {
@@ -837,7 +903,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[10]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +915,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[10]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +928,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{10}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StopResponse) GetFound() bool {
@@ -904,7 +970,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[11]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +982,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[11]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +995,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{11}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WatchRequest) GetWorkflowId() string {
@@ -995,7 +1061,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[12]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1073,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[12]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1086,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{12}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Event) GetWorkflowId() string {
@@ -1257,7 +1323,7 @@ type EventsLost struct {
 
 func (x *EventsLost) Reset() {
 	*x = EventsLost{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[13]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1269,7 +1335,7 @@ func (x *EventsLost) String() string {
 func (*EventsLost) ProtoMessage() {}
 
 func (x *EventsLost) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[13]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1282,7 +1348,7 @@ func (x *EventsLost) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsLost.ProtoReflect.Descriptor instead.
 func (*EventsLost) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{13}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EventsLost) GetFirstSeq() uint64 {
@@ -1303,14 +1369,18 @@ func (x *EventsLost) GetLastSeq() uint64 {
 type RunStarted struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The registered name of the graph being run.
-	Graph         string `protobuf:"bytes,1,opt,name=graph,proto3" json:"graph,omitempty"`
+	Graph string `protobuf:"bytes,1,opt,name=graph,proto3" json:"graph,omitempty"`
+	// The token the IterRequest's CapabilityRequest asked for (empty otherwise):
+	// send it as 'authorization: Bearer <capability>' to Watch or Stop this run.
+	// Only the stream that asked gets it; watchers never see it.
+	Capability    string `protobuf:"bytes,2,opt,name=capability,proto3" json:"capability,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunStarted) Reset() {
 	*x = RunStarted{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[14]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1322,7 +1392,7 @@ func (x *RunStarted) String() string {
 func (*RunStarted) ProtoMessage() {}
 
 func (x *RunStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[14]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1335,12 +1405,19 @@ func (x *RunStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStarted.ProtoReflect.Descriptor instead.
 func (*RunStarted) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{14}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RunStarted) GetGraph() string {
 	if x != nil {
 		return x.Graph
+	}
+	return ""
+}
+
+func (x *RunStarted) GetCapability() string {
+	if x != nil {
+		return x.Capability
 	}
 	return ""
 }
@@ -1356,7 +1433,7 @@ type SuperstepStarted struct {
 
 func (x *SuperstepStarted) Reset() {
 	*x = SuperstepStarted{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[15]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1368,7 +1445,7 @@ func (x *SuperstepStarted) String() string {
 func (*SuperstepStarted) ProtoMessage() {}
 
 func (x *SuperstepStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[15]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1381,7 +1458,7 @@ func (x *SuperstepStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuperstepStarted.ProtoReflect.Descriptor instead.
 func (*SuperstepStarted) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{15}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SuperstepStarted) GetSuperstep() uint32 {
@@ -1400,7 +1477,7 @@ type NodeStarted struct {
 
 func (x *NodeStarted) Reset() {
 	*x = NodeStarted{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[16]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1489,7 @@ func (x *NodeStarted) String() string {
 func (*NodeStarted) ProtoMessage() {}
 
 func (x *NodeStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[16]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1502,7 @@ func (x *NodeStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStarted.ProtoReflect.Descriptor instead.
 func (*NodeStarted) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{16}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{17}
 }
 
 // StreamingChunk carries what a node passed to ctx.stream().
@@ -1450,7 +1527,7 @@ type StreamingChunk struct {
 
 func (x *StreamingChunk) Reset() {
 	*x = StreamingChunk{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[17]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1462,7 +1539,7 @@ func (x *StreamingChunk) String() string {
 func (*StreamingChunk) ProtoMessage() {}
 
 func (x *StreamingChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[17]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1475,7 +1552,7 @@ func (x *StreamingChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamingChunk.ProtoReflect.Descriptor instead.
 func (*StreamingChunk) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{17}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StreamingChunk) GetPayload() isStreamingChunk_Payload {
@@ -1557,7 +1634,7 @@ type NodeEnded struct {
 
 func (x *NodeEnded) Reset() {
 	*x = NodeEnded{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[18]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1569,7 +1646,7 @@ func (x *NodeEnded) String() string {
 func (*NodeEnded) ProtoMessage() {}
 
 func (x *NodeEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[18]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1582,7 +1659,7 @@ func (x *NodeEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeEnded.ProtoReflect.Descriptor instead.
 func (*NodeEnded) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{18}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *NodeEnded) GetDurationMs() float64 {
@@ -1610,7 +1687,7 @@ type NodeFailed struct {
 
 func (x *NodeFailed) Reset() {
 	*x = NodeFailed{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[19]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1622,7 +1699,7 @@ func (x *NodeFailed) String() string {
 func (*NodeFailed) ProtoMessage() {}
 
 func (x *NodeFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[19]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1635,7 +1712,7 @@ func (x *NodeFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeFailed.ProtoReflect.Descriptor instead.
 func (*NodeFailed) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{19}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *NodeFailed) GetError() *ErrorInfo {
@@ -1658,7 +1735,7 @@ type RouteDecision struct {
 
 func (x *RouteDecision) Reset() {
 	*x = RouteDecision{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[20]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1670,7 +1747,7 @@ func (x *RouteDecision) String() string {
 func (*RouteDecision) ProtoMessage() {}
 
 func (x *RouteDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[20]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1683,7 +1760,7 @@ func (x *RouteDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteDecision.ProtoReflect.Descriptor instead.
 func (*RouteDecision) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{20}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RouteDecision) GetDecision() string {
@@ -1711,7 +1788,7 @@ type StopRequested struct {
 
 func (x *StopRequested) Reset() {
 	*x = StopRequested{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[21]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1723,7 +1800,7 @@ func (x *StopRequested) String() string {
 func (*StopRequested) ProtoMessage() {}
 
 func (x *StopRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[21]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1736,7 +1813,7 @@ func (x *StopRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequested.ProtoReflect.Descriptor instead.
 func (*StopRequested) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{21}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StopRequested) GetInfo() *structpb.Struct {
@@ -1759,7 +1836,7 @@ type RunEnded struct {
 
 func (x *RunEnded) Reset() {
 	*x = RunEnded{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[22]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1771,7 +1848,7 @@ func (x *RunEnded) String() string {
 func (*RunEnded) ProtoMessage() {}
 
 func (x *RunEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[22]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1784,7 +1861,7 @@ func (x *RunEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunEnded.ProtoReflect.Descriptor instead.
 func (*RunEnded) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{22}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RunEnded) GetResult() *RunResult {
@@ -1817,7 +1894,7 @@ type ListRunsRequest struct {
 
 func (x *ListRunsRequest) Reset() {
 	*x = ListRunsRequest{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[23]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1906,7 @@ func (x *ListRunsRequest) String() string {
 func (*ListRunsRequest) ProtoMessage() {}
 
 func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[23]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1919,7 @@ func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListRunsRequest) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{23}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListRunsRequest) GetGraph() string {
@@ -1879,7 +1956,7 @@ type ListRunsResponse struct {
 
 func (x *ListRunsResponse) Reset() {
 	*x = ListRunsResponse{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[24]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1891,7 +1968,7 @@ func (x *ListRunsResponse) String() string {
 func (*ListRunsResponse) ProtoMessage() {}
 
 func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[24]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +1981,7 @@ func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListRunsResponse) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{24}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListRunsResponse) GetRuns() []*RunSummary {
@@ -1942,7 +2019,7 @@ type RunSummary struct {
 
 func (x *RunSummary) Reset() {
 	*x = RunSummary{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[25]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2031,7 @@ func (x *RunSummary) String() string {
 func (*RunSummary) ProtoMessage() {}
 
 func (x *RunSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[25]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2044,7 @@ func (x *RunSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunSummary.ProtoReflect.Descriptor instead.
 func (*RunSummary) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{25}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RunSummary) GetWorkflowId() string {
@@ -2027,7 +2104,7 @@ type ErrorInfo struct {
 
 func (x *ErrorInfo) Reset() {
 	*x = ErrorInfo{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[26]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +2116,7 @@ func (x *ErrorInfo) String() string {
 func (*ErrorInfo) ProtoMessage() {}
 
 func (x *ErrorInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[26]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +2129,7 @@ func (x *ErrorInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorInfo.ProtoReflect.Descriptor instead.
 func (*ErrorInfo) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{26}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ErrorInfo) GetType() string {
@@ -2101,7 +2178,7 @@ type RunResult struct {
 
 func (x *RunResult) Reset() {
 	*x = RunResult{}
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[27]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2190,7 @@ func (x *RunResult) String() string {
 func (*RunResult) ProtoMessage() {}
 
 func (x *RunResult) ProtoReflect() protoreflect.Message {
-	mi := &file_hypergraph_v1_runner_proto_msgTypes[27]
+	mi := &file_hypergraph_v1_runner_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2203,7 @@ func (x *RunResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResult.ProtoReflect.Descriptor instead.
 func (*RunResult) Descriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{27}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RunResult) GetWorkflowId() string {
@@ -2219,7 +2296,7 @@ const file_hypergraph_v1_runner_proto_rawDesc = "" +
 	"\x06select\x18\x04 \x03(\tR\x06select\x12%\n" +
 	"\x0emax_iterations\x18\x05 \x01(\rR\rmaxIterations\"?\n" +
 	"\vRunResponse\x120\n" +
-	"\x06result\x18\x01 \x01(\v2\x18.hypergraph.v1.RunResultR\x06result\"\xec\x01\n" +
+	"\x06result\x18\x01 \x01(\v2\x18.hypergraph.v1.RunResultR\x06result\"\xae\x02\n" +
 	"\vIterRequest\x12\x14\n" +
 	"\x05graph\x18\x01 \x01(\tR\x05graph\x12/\n" +
 	"\x06values\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06values\x12\x1f\n" +
@@ -2227,7 +2304,13 @@ const file_hypergraph_v1_runner_proto_rawDesc = "" +
 	"workflowId\x12\x16\n" +
 	"\x06select\x18\x04 \x03(\tR\x06select\x12%\n" +
 	"\x0emax_iterations\x18\x05 \x01(\rR\rmaxIterations\x126\n" +
-	"\aoptions\x18\x06 \x01(\v2\x1c.hypergraph.v1.StreamOptionsR\aoptions\"\xa0\x01\n" +
+	"\aoptions\x18\x06 \x01(\v2\x1c.hypergraph.v1.StreamOptionsR\aoptions\x12@\n" +
+	"\n" +
+	"capability\x18\a \x01(\v2 .hypergraph.v1.CapabilityRequestR\n" +
+	"capability\"X\n" +
+	"\x11CapabilityRequest\x12\x16\n" +
+	"\x06scopes\x18\x01 \x03(\tR\x06scopes\x12+\n" +
+	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\xa0\x01\n" +
 	"\rStreamOptions\x12\x16\n" +
 	"\x06detach\x18\x01 \x01(\bR\x06detach\x12#\n" +
 	"\rdisable_merge\x18\x02 \x01(\bR\fdisableMerge\x12*\n" +
@@ -2275,10 +2358,13 @@ const file_hypergraph_v1_runner_proto_rawDesc = "" +
 	"\n" +
 	"EventsLost\x12\x1b\n" +
 	"\tfirst_seq\x18\x01 \x01(\x04R\bfirstSeq\x12\x19\n" +
-	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"\"\n" +
+	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"B\n" +
 	"\n" +
 	"RunStarted\x12\x14\n" +
-	"\x05graph\x18\x01 \x01(\tR\x05graph\"0\n" +
+	"\x05graph\x18\x01 \x01(\tR\x05graph\x12\x1e\n" +
+	"\n" +
+	"capability\x18\x02 \x01(\tR\n" +
+	"capability\"0\n" +
 	"\x10SuperstepStarted\x12\x1c\n" +
 	"\tsuperstep\x18\x01 \x01(\rR\tsuperstep\"\r\n" +
 	"\vNodeStarted\"\x8f\x01\n" +
@@ -2369,7 +2455,7 @@ func file_hypergraph_v1_runner_proto_rawDescGZIP() []byte {
 }
 
 var file_hypergraph_v1_runner_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hypergraph_v1_runner_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_hypergraph_v1_runner_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_hypergraph_v1_runner_proto_goTypes = []any{
 	(RunState)(0),                 // 0: hypergraph.v1.RunState
 	(RunStatus)(0),                // 1: hypergraph.v1.RunStatus
@@ -2381,85 +2467,88 @@ var file_hypergraph_v1_runner_proto_goTypes = []any{
 	(*RunRequest)(nil),            // 7: hypergraph.v1.RunRequest
 	(*RunResponse)(nil),           // 8: hypergraph.v1.RunResponse
 	(*IterRequest)(nil),           // 9: hypergraph.v1.IterRequest
-	(*StreamOptions)(nil),         // 10: hypergraph.v1.StreamOptions
-	(*StopRequest)(nil),           // 11: hypergraph.v1.StopRequest
-	(*StopResponse)(nil),          // 12: hypergraph.v1.StopResponse
-	(*WatchRequest)(nil),          // 13: hypergraph.v1.WatchRequest
-	(*Event)(nil),                 // 14: hypergraph.v1.Event
-	(*EventsLost)(nil),            // 15: hypergraph.v1.EventsLost
-	(*RunStarted)(nil),            // 16: hypergraph.v1.RunStarted
-	(*SuperstepStarted)(nil),      // 17: hypergraph.v1.SuperstepStarted
-	(*NodeStarted)(nil),           // 18: hypergraph.v1.NodeStarted
-	(*StreamingChunk)(nil),        // 19: hypergraph.v1.StreamingChunk
-	(*NodeEnded)(nil),             // 20: hypergraph.v1.NodeEnded
-	(*NodeFailed)(nil),            // 21: hypergraph.v1.NodeFailed
-	(*RouteDecision)(nil),         // 22: hypergraph.v1.RouteDecision
-	(*StopRequested)(nil),         // 23: hypergraph.v1.StopRequested
-	(*RunEnded)(nil),              // 24: hypergraph.v1.RunEnded
-	(*ListRunsRequest)(nil),       // 25: hypergraph.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),      // 26: hypergraph.v1.ListRunsResponse
-	(*RunSummary)(nil),            // 27: hypergraph.v1.RunSummary
-	(*ErrorInfo)(nil),             // 28: hypergraph.v1.ErrorInfo
-	(*RunResult)(nil),             // 29: hypergraph.v1.RunResult
-	(*structpb.Value)(nil),        // 30: google.protobuf.Value
-	(*structpb.Struct)(nil),       // 31: google.protobuf.Struct
-	(*durationpb.Duration)(nil),   // 32: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
+	(*CapabilityRequest)(nil),     // 10: hypergraph.v1.CapabilityRequest
+	(*StreamOptions)(nil),         // 11: hypergraph.v1.StreamOptions
+	(*StopRequest)(nil),           // 12: hypergraph.v1.StopRequest
+	(*StopResponse)(nil),          // 13: hypergraph.v1.StopResponse
+	(*WatchRequest)(nil),          // 14: hypergraph.v1.WatchRequest
+	(*Event)(nil),                 // 15: hypergraph.v1.Event
+	(*EventsLost)(nil),            // 16: hypergraph.v1.EventsLost
+	(*RunStarted)(nil),            // 17: hypergraph.v1.RunStarted
+	(*SuperstepStarted)(nil),      // 18: hypergraph.v1.SuperstepStarted
+	(*NodeStarted)(nil),           // 19: hypergraph.v1.NodeStarted
+	(*StreamingChunk)(nil),        // 20: hypergraph.v1.StreamingChunk
+	(*NodeEnded)(nil),             // 21: hypergraph.v1.NodeEnded
+	(*NodeFailed)(nil),            // 22: hypergraph.v1.NodeFailed
+	(*RouteDecision)(nil),         // 23: hypergraph.v1.RouteDecision
+	(*StopRequested)(nil),         // 24: hypergraph.v1.StopRequested
+	(*RunEnded)(nil),              // 25: hypergraph.v1.RunEnded
+	(*ListRunsRequest)(nil),       // 26: hypergraph.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),      // 27: hypergraph.v1.ListRunsResponse
+	(*RunSummary)(nil),            // 28: hypergraph.v1.RunSummary
+	(*ErrorInfo)(nil),             // 29: hypergraph.v1.ErrorInfo
+	(*RunResult)(nil),             // 30: hypergraph.v1.RunResult
+	(*structpb.Value)(nil),        // 31: google.protobuf.Value
+	(*structpb.Struct)(nil),       // 32: google.protobuf.Struct
+	(*durationpb.Duration)(nil),   // 33: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
 }
 var file_hypergraph_v1_runner_proto_depIdxs = []int32{
 	4,  // 0: hypergraph.v1.ListGraphsResponse.graphs:type_name -> hypergraph.v1.GraphInfo
 	5,  // 1: hypergraph.v1.GraphInfo.inputs:type_name -> hypergraph.v1.InputInfo
 	6,  // 2: hypergraph.v1.GraphInfo.outputs:type_name -> hypergraph.v1.OutputInfo
-	30, // 3: hypergraph.v1.InputInfo.default_value:type_name -> google.protobuf.Value
-	31, // 4: hypergraph.v1.RunRequest.values:type_name -> google.protobuf.Struct
-	29, // 5: hypergraph.v1.RunResponse.result:type_name -> hypergraph.v1.RunResult
-	31, // 6: hypergraph.v1.IterRequest.values:type_name -> google.protobuf.Struct
-	10, // 7: hypergraph.v1.IterRequest.options:type_name -> hypergraph.v1.StreamOptions
-	31, // 8: hypergraph.v1.StopRequest.info:type_name -> google.protobuf.Struct
-	32, // 9: hypergraph.v1.StopRequest.grace:type_name -> google.protobuf.Duration
-	0,  // 10: hypergraph.v1.StopResponse.state:type_name -> hypergraph.v1.RunState
-	10, // 11: hypergraph.v1.WatchRequest.options:type_name -> hypergraph.v1.StreamOptions
-	33, // 12: hypergraph.v1.Event.time:type_name -> google.protobuf.Timestamp
-	16, // 13: hypergraph.v1.Event.run_started:type_name -> hypergraph.v1.RunStarted
-	17, // 14: hypergraph.v1.Event.superstep_started:type_name -> hypergraph.v1.SuperstepStarted
-	18, // 15: hypergraph.v1.Event.node_started:type_name -> hypergraph.v1.NodeStarted
-	19, // 16: hypergraph.v1.Event.streaming_chunk:type_name -> hypergraph.v1.StreamingChunk
-	20, // 17: hypergraph.v1.Event.node_ended:type_name -> hypergraph.v1.NodeEnded
-	21, // 18: hypergraph.v1.Event.node_failed:type_name -> hypergraph.v1.NodeFailed
-	22, // 19: hypergraph.v1.Event.route_decision:type_name -> hypergraph.v1.RouteDecision
-	23, // 20: hypergraph.v1.Event.stop_requested:type_name -> hypergraph.v1.StopRequested
-	24, // 21: hypergraph.v1.Event.run_ended:type_name -> hypergraph.v1.RunEnded
-	15, // 22: hypergraph.v1.Event.events_lost:type_name -> hypergraph.v1.EventsLost
-	30, // 23: hypergraph.v1.StreamingChunk.value:type_name -> google.protobuf.Value
-	31, // 24: hypergraph.v1.NodeEnded.usage:type_name -> google.protobuf.Struct
-	28, // 25: hypergraph.v1.NodeFailed.error:type_name -> hypergraph.v1.ErrorInfo
-	31, // 26: hypergraph.v1.StopRequested.info:type_name -> google.protobuf.Struct
-	29, // 27: hypergraph.v1.RunEnded.result:type_name -> hypergraph.v1.RunResult
-	27, // 28: hypergraph.v1.ListRunsResponse.runs:type_name -> hypergraph.v1.RunSummary
-	33, // 29: hypergraph.v1.RunSummary.start_time:type_name -> google.protobuf.Timestamp
-	0,  // 30: hypergraph.v1.RunSummary.state:type_name -> hypergraph.v1.RunState
-	1,  // 31: hypergraph.v1.RunResult.status:type_name -> hypergraph.v1.RunStatus
-	31, // 32: hypergraph.v1.RunResult.values:type_name -> google.protobuf.Struct
-	28, // 33: hypergraph.v1.RunResult.error:type_name -> hypergraph.v1.ErrorInfo
-	31, // 34: hypergraph.v1.RunResult.stop_info:type_name -> google.protobuf.Struct
-	31, // 35: hypergraph.v1.RunResult.usage:type_name -> google.protobuf.Struct
-	2,  // 36: hypergraph.v1.RunnerService.ListGraphs:input_type -> hypergraph.v1.ListGraphsRequest
-	7,  // 37: hypergraph.v1.RunnerService.Run:input_type -> hypergraph.v1.RunRequest
-	9,  // 38: hypergraph.v1.RunnerService.Iter:input_type -> hypergraph.v1.IterRequest
-	11, // 39: hypergraph.v1.RunnerService.Stop:input_type -> hypergraph.v1.StopRequest
-	13, // 40: hypergraph.v1.RunnerService.Watch:input_type -> hypergraph.v1.WatchRequest
-	25, // 41: hypergraph.v1.RunnerService.ListRuns:input_type -> hypergraph.v1.ListRunsRequest
-	3,  // 42: hypergraph.v1.RunnerService.ListGraphs:output_type -> hypergraph.v1.ListGraphsResponse
-	8,  // 43: hypergraph.v1.RunnerService.Run:output_type -> hypergraph.v1.RunResponse
-	14, // 44: hypergraph.v1.RunnerService.Iter:output_type -> hypergraph.v1.Event
-	12, // 45: hypergraph.v1.RunnerService.Stop:output_type -> hypergraph.v1.StopResponse
-	14, // 46: hypergraph.v1.RunnerService.Watch:output_type -> hypergraph.v1.Event
-	26, // 47: hypergraph.v1.RunnerService.ListRuns:output_type -> hypergraph.v1.ListRunsResponse
-	42, // [42:48] is the sub-list for method output_type
-	36, // [36:42] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	31, // 3: hypergraph.v1.InputInfo.default_value:type_name -> google.protobuf.Value
+	32, // 4: hypergraph.v1.RunRequest.values:type_name -> google.protobuf.Struct
+	30, // 5: hypergraph.v1.RunResponse.result:type_name -> hypergraph.v1.RunResult
+	32, // 6: hypergraph.v1.IterRequest.values:type_name -> google.protobuf.Struct
+	11, // 7: hypergraph.v1.IterRequest.options:type_name -> hypergraph.v1.StreamOptions
+	10, // 8: hypergraph.v1.IterRequest.capability:type_name -> hypergraph.v1.CapabilityRequest
+	33, // 9: hypergraph.v1.CapabilityRequest.ttl:type_name -> google.protobuf.Duration
+	32, // 10: hypergraph.v1.StopRequest.info:type_name -> google.protobuf.Struct
+	33, // 11: hypergraph.v1.StopRequest.grace:type_name -> google.protobuf.Duration
+	0,  // 12: hypergraph.v1.StopResponse.state:type_name -> hypergraph.v1.RunState
+	11, // 13: hypergraph.v1.WatchRequest.options:type_name -> hypergraph.v1.StreamOptions
+	34, // 14: hypergraph.v1.Event.time:type_name -> google.protobuf.Timestamp
+	17, // 15: hypergraph.v1.Event.run_started:type_name -> hypergraph.v1.RunStarted
+	18, // 16: hypergraph.v1.Event.superstep_started:type_name -> hypergraph.v1.SuperstepStarted
+	19, // 17: hypergraph.v1.Event.node_started:type_name -> hypergraph.v1.NodeStarted
+	20, // 18: hypergraph.v1.Event.streaming_chunk:type_name -> hypergraph.v1.StreamingChunk
+	21, // 19: hypergraph.v1.Event.node_ended:type_name -> hypergraph.v1.NodeEnded
+	22, // 20: hypergraph.v1.Event.node_failed:type_name -> hypergraph.v1.NodeFailed
+	23, // 21: hypergraph.v1.Event.route_decision:type_name -> hypergraph.v1.RouteDecision
+	24, // 22: hypergraph.v1.Event.stop_requested:type_name -> hypergraph.v1.StopRequested
+	25, // 23: hypergraph.v1.Event.run_ended:type_name -> hypergraph.v1.RunEnded
+	16, // 24: hypergraph.v1.Event.events_lost:type_name -> hypergraph.v1.EventsLost
+	31, // 25: hypergraph.v1.StreamingChunk.value:type_name -> google.protobuf.Value
+	32, // 26: hypergraph.v1.NodeEnded.usage:type_name -> google.protobuf.Struct
+	29, // 27: hypergraph.v1.NodeFailed.error:type_name -> hypergraph.v1.ErrorInfo
+	32, // 28: hypergraph.v1.StopRequested.info:type_name -> google.protobuf.Struct
+	30, // 29: hypergraph.v1.RunEnded.result:type_name -> hypergraph.v1.RunResult
+	28, // 30: hypergraph.v1.ListRunsResponse.runs:type_name -> hypergraph.v1.RunSummary
+	34, // 31: hypergraph.v1.RunSummary.start_time:type_name -> google.protobuf.Timestamp
+	0,  // 32: hypergraph.v1.RunSummary.state:type_name -> hypergraph.v1.RunState
+	1,  // 33: hypergraph.v1.RunResult.status:type_name -> hypergraph.v1.RunStatus
+	32, // 34: hypergraph.v1.RunResult.values:type_name -> google.protobuf.Struct
+	29, // 35: hypergraph.v1.RunResult.error:type_name -> hypergraph.v1.ErrorInfo
+	32, // 36: hypergraph.v1.RunResult.stop_info:type_name -> google.protobuf.Struct
+	32, // 37: hypergraph.v1.RunResult.usage:type_name -> google.protobuf.Struct
+	2,  // 38: hypergraph.v1.RunnerService.ListGraphs:input_type -> hypergraph.v1.ListGraphsRequest
+	7,  // 39: hypergraph.v1.RunnerService.Run:input_type -> hypergraph.v1.RunRequest
+	9,  // 40: hypergraph.v1.RunnerService.Iter:input_type -> hypergraph.v1.IterRequest
+	12, // 41: hypergraph.v1.RunnerService.Stop:input_type -> hypergraph.v1.StopRequest
+	14, // 42: hypergraph.v1.RunnerService.Watch:input_type -> hypergraph.v1.WatchRequest
+	26, // 43: hypergraph.v1.RunnerService.ListRuns:input_type -> hypergraph.v1.ListRunsRequest
+	3,  // 44: hypergraph.v1.RunnerService.ListGraphs:output_type -> hypergraph.v1.ListGraphsResponse
+	8,  // 45: hypergraph.v1.RunnerService.Run:output_type -> hypergraph.v1.RunResponse
+	15, // 46: hypergraph.v1.RunnerService.Iter:output_type -> hypergraph.v1.Event
+	13, // 47: hypergraph.v1.RunnerService.Stop:output_type -> hypergraph.v1.StopResponse
+	15, // 48: hypergraph.v1.RunnerService.Watch:output_type -> hypergraph.v1.Event
+	27, // 49: hypergraph.v1.RunnerService.ListRuns:output_type -> hypergraph.v1.ListRunsResponse
+	44, // [44:50] is the sub-list for method output_type
+	38, // [38:44] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_hypergraph_v1_runner_proto_init() }
@@ -2467,7 +2556,7 @@ func file_hypergraph_v1_runner_proto_init() {
 	if File_hypergraph_v1_runner_proto != nil {
 		return
 	}
-	file_hypergraph_v1_runner_proto_msgTypes[12].OneofWrappers = []any{
+	file_hypergraph_v1_runner_proto_msgTypes[13].OneofWrappers = []any{
 		(*Event_RunStarted)(nil),
 		(*Event_SuperstepStarted)(nil),
 		(*Event_NodeStarted)(nil),
@@ -2479,7 +2568,7 @@ func file_hypergraph_v1_runner_proto_init() {
 		(*Event_RunEnded)(nil),
 		(*Event_EventsLost)(nil),
 	}
-	file_hypergraph_v1_runner_proto_msgTypes[17].OneofWrappers = []any{
+	file_hypergraph_v1_runner_proto_msgTypes[18].OneofWrappers = []any{
 		(*StreamingChunk_Text)(nil),
 		(*StreamingChunk_Value)(nil),
 		(*StreamingChunk_Data)(nil),
@@ -2490,7 +2579,7 @@ func file_hypergraph_v1_runner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hypergraph_v1_runner_proto_rawDesc), len(file_hypergraph_v1_runner_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file hypergraph/v1/runner.proto.
  */
 export const file_hypergraph_v1_runner: GenFile = /*@__PURE__*/
-  fileDesc("ChpoeXBlcmdyYXBoL3YxL3J1bm5lci5wcm90bxINaHlwZXJncmFwaC52MSITChFMaXN0R3JhcGhzUmVxdWVzdCI+ChJMaXN0R3JhcGhzUmVzcG9uc2USKAoGZ3JhcGhzGAEgAygLMhguaHlwZXJncmFwaC52MS5HcmFwaEluZm8ikwEKCUdyYXBoSW5mbxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEigKBmlucHV0cxgDIAMoCzIYLmh5cGVyZ3JhcGgudjEuSW5wdXRJbmZvEioKB291dHB1dHMYBCADKAsyGS5oeXBlcmdyYXBoLnYxLk91dHB1dEluZm8SDQoFbm9kZXMYBSADKAkifQoJSW5wdXRJbmZvEgwKBG5hbWUYASABKAkSEAoIcmVxdWlyZWQYAiABKAgSLQoNZGVmYXVsdF92YWx1ZRgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRITCgtkZXNjcmlwdGlvbhgEIAEoCRIMCgR0eXBlGAUgASgJIj0KCk91dHB1dEluZm8SDAoEbmFtZRgBIAEoCRIMCgRub2RlGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIoEBCgpSdW5SZXF1ZXN0Eg0KBWdyYXBoGAEgASgJEicKBnZhbHVlcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoLd29ya2Zsb3dfaWQYAyABKAkSDgoGc2VsZWN0GAQgAygJEhYKDm1heF9pdGVyYXRpb25zGAUgASgNIjcKC1J1blJlc3BvbnNlEigKBnJlc3VsdBgBIAEoCzIYLmh5cGVyZ3JhcGgudjEuUnVuUmVzdWx0IrEBCgtJdGVyUmVxdWVzdBINCgVncmFwaBgBIAEoCRInCgZ2YWx1ZXMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKC3dvcmtmbG93X2lkGAMgASgJEg4KBnNlbGVjdBgEIAMoCRIWCg5tYXhfaXRlcmF0aW9ucxgFIAEoDRItCgdvcHRpb25zGAYgASgLMhwuaHlwZXJncmFwaC52MS5TdHJlYW1PcHRpb25zImoKDVN0cmVhbU9wdGlvbnMSDgoGZGV0YWNoGAEgASgIEhUKDWRpc2FibGVfbWVyZ2UYAiABKAgSGQoRbWF4X3F1ZXVlZF9ldmVudHMYAyABKA0SFwoPbWF4X2NodW5rX2J5dGVzGAQgASgNInMKC1N0b3BSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEiUKBGluZm8YAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EigKBWdyYWNlGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlUKDFN0b3BSZXNwb25zZRINCgVmb3VuZBgBIAEoCBIOCgZydW5faWQYAiABKAkSJgoFc3RhdGUYAyABKA4yFy5oeXBlcmdyYXBoLnYxLlJ1blN0YXRlImUKDFdhdGNoUmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSLQoHb3B0aW9ucxgDIAEoCzIcLmh5cGVyZ3JhcGgudjEuU3RyZWFtT3B0aW9ucyKyBQoFRXZlbnQSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGcnVuX2lkGAIgASgJEgsKA3NlcRgDIAEoBBIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRub2RlGAUgASgJEg8KB3NwYW5faWQYBiABKAkSFgoOcGFyZW50X3NwYW5faWQYByABKAkSMAoLcnVuX3N0YXJ0ZWQYCiABKAsyGS5oeXBlcmdyYXBoLnYxLlJ1blN0YXJ0ZWRIABI8ChFzdXBlcnN0ZXBfc3RhcnRlZBgLIAEoCzIfLmh5cGVyZ3JhcGgudjEuU3VwZXJzdGVwU3RhcnRlZEgAEjIKDG5vZGVfc3RhcnRlZBgMIAEoCzIaLmh5cGVyZ3JhcGgudjEuTm9kZVN0YXJ0ZWRIABI4Cg9zdHJlYW1pbmdfY2h1bmsYDSABKAsyHS5oeXBlcmdyYXBoLnYxLlN0cmVhbWluZ0NodW5rSAASLgoKbm9kZV9lbmRlZBgOIAEoCzIYLmh5cGVyZ3JhcGgudjEuTm9kZUVuZGVkSAASMAoLbm9kZV9mYWlsZWQYDyABKAsyGS5oeXBlcmdyYXBoLnYxLk5vZGVGYWlsZWRIABI2Cg5yb3V0ZV9kZWNpc2lvbhgQIAEoCzIcLmh5cGVyZ3JhcGgudjEuUm91dGVEZWNpc2lvbkgAEjYKDnN0b3BfcmVxdWVzdGVkGBEgASgLMhwuaHlwZXJncmFwaC52MS5TdG9wUmVxdWVzdGVkSAASLAoJcnVuX2VuZGVkGBIgASgLMhcuaHlwZXJncmFwaC52MS5SdW5FbmRlZEgAEjAKC2V2ZW50c19sb3N0GBMgASgLMhkuaHlwZXJncmFwaC52MS5FdmVudHNMb3N0SABCBgoEa2luZCIxCgpFdmVudHNMb3N0EhEKCWZpcnN0X3NlcRgBIAEoBBIQCghsYXN0X3NlcRgCIAEoBCIbCgpSdW5TdGFydGVkEg0KBWdyYXBoGAEgASgJIiUKEFN1cGVyc3RlcFN0YXJ0ZWQSEQoJc3VwZXJzdGVwGAEgASgNIg0KC05vZGVTdGFydGVkInQKDlN0cmVhbWluZ0NodW5rEg4KBHRleHQYASABKAlIABInCgV2YWx1ZRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZUgAEg4KBGRhdGEYAyABKAxIABIOCgZtZXJnZWQYBCABKA1CCQoHcGF5bG9hZCJICglOb2RlRW5kZWQSEwoLZHVyYXRpb25fbXMYASABKAESJgoFdXNhZ2UYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IjUKCk5vZGVGYWlsZWQSJwoFZXJyb3IYASABKAsyGC5oeXBlcmdyYXBoLnYxLkVycm9ySW5mbyIuCg1Sb3V0ZURlY2lzaW9uEhAKCGRlY2lzaW9uGAEgASgJEgsKA2VuZBgCIAEoCCI2Cg1TdG9wUmVxdWVzdGVkEiUKBGluZm8YASABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IkkKCFJ1bkVuZGVkEigKBnJlc3VsdBgBIAEoCzIYLmh5cGVyZ3JhcGgudjEuUnVuUmVzdWx0EhMKC2R1cmF0aW9uX21zGAIgASgBIkcKD0xpc3RSdW5zUmVxdWVzdBINCgVncmFwaBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJUChBMaXN0UnVuc1Jlc3BvbnNlEicKBHJ1bnMYASADKAsyGS5oeXBlcmdyYXBoLnYxLlJ1blN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIqcBCgpSdW5TdW1tYXJ5EhMKC3dvcmtmbG93X2lkGAEgASgJEg4KBnJ1bl9pZBgCIAEoCRINCgVncmFwaBgDIAEoCRINCgVvd25lchgEIAEoCRIuCgpzdGFydF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVzdGF0ZRgGIAEoDjIXLmh5cGVyZ3JhcGgudjEuUnVuU3RhdGUiOAoJRXJyb3JJbmZvEgwKBHR5cGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIMCgRub2RlGAMgASgJIpACCglSdW5SZXN1bHQSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGcnVuX2lkGAIgASgJEigKBnN0YXR1cxgDIAEoDjIYLmh5cGVyZ3JhcGgudjEuUnVuU3RhdHVzEicKBnZhbHVlcxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJwoFZXJyb3IYBSABKAsyGC5oeXBlcmdyYXBoLnYxLkVycm9ySW5mbxIqCglzdG9wX2luZm8YBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg4KBmZvcmNlZBgHIAEoCBImCgV1c2FnZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QqaQoIUnVuU3RhdGUSGQoVUlVOX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSUlVOX1NUQVRFX1NUT1BQSU5HEAESEwoPUlVOX1NUQVRFX0VOREVEEAISFQoRUlVOX1NUQVRFX1JVTk5JTkcQAypwCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFFJVTl9TVEFUVVNfQ09NUExFVEVEEAESFQoRUlVOX1NUQVRVU19GQUlMRUQQAhIWChJSVU5fU1RBVFVTX1NUT1BQRUQQAzKoAwoNUnVubmVyU2VydmljZRJRCgpMaXN0R3JhcGhzEiAuaHlwZXJncmFwaC52MS5MaXN0R3JhcGhzUmVxdWVzdBohLmh5cGVyZ3JhcGgudjEuTGlzdEdyYXBoc1Jlc3BvbnNlEjwKA1J1bhIZLmh5cGVyZ3JhcGgudjEuUnVuUmVxdWVzdBoaLmh5cGVyZ3JhcGgudjEuUnVuUmVzcG9uc2USOgoESXRlchIaLmh5cGVyZ3JhcGgudjEuSXRlclJlcXVlc3QaFC5oeXBlcmdyYXBoLnYxLkV2ZW50MAESPwoEU3RvcBIaLmh5cGVyZ3JhcGgudjEuU3RvcFJlcXVlc3QaGy5oeXBlcmdyYXBoLnYxLlN0b3BSZXNwb25zZRI8CgVXYXRjaBIbLmh5cGVyZ3JhcGgudjEuV2F0Y2hSZXF1ZXN0GhQuaHlwZXJncmFwaC52MS5FdmVudDABEksKCExpc3RSdW5zEh4uaHlwZXJncmFwaC52MS5MaXN0UnVuc1JlcXVlc3QaHy5oeXBlcmdyYXBoLnYxLkxpc3RSdW5zUmVzcG9uc2VCfQoWZGV2Lmh5cGVyZ3JhcGguZ3JwYy52MUILUnVubmVyUHJvdG9QAVpUZ2l0aHViLmNvbS9oeXBlcmdyYXBoLWdycGMvaHlwZXJncmFwaC1ncnBjL2NsaWVudHMvZ28vZ2VuL2h5cGVyZ3JhcGgvdjE7aHlwZXJncmFwaHYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChpoeXBlcmdyYXBoL3YxL3J1bm5lci5wcm90bxINaHlwZXJncmFwaC52MSITChFMaXN0R3JhcGhzUmVxdWVzdCI+ChJMaXN0R3JhcGhzUmVzcG9uc2USKAoGZ3JhcGhzGAEgAygLMhguaHlwZXJncmFwaC52MS5HcmFwaEluZm8ikwEKCUdyYXBoSW5mbxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEigKBmlucHV0cxgDIAMoCzIYLmh5cGVyZ3JhcGgudjEuSW5wdXRJbmZvEioKB291dHB1dHMYBCADKAsyGS5oeXBlcmdyYXBoLnYxLk91dHB1dEluZm8SDQoFbm9kZXMYBSADKAkifQoJSW5wdXRJbmZvEgwKBG5hbWUYASABKAkSEAoIcmVxdWlyZWQYAiABKAgSLQoNZGVmYXVsdF92YWx1ZRgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRITCgtkZXNjcmlwdGlvbhgEIAEoCRIMCgR0eXBlGAUgASgJIj0KCk91dHB1dEluZm8SDAoEbmFtZRgBIAEoCRIMCgRub2RlGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIoEBCgpSdW5SZXF1ZXN0Eg0KBWdyYXBoGAEgASgJEicKBnZhbHVlcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoLd29ya2Zsb3dfaWQYAyABKAkSDgoGc2VsZWN0GAQgAygJEhYKDm1heF9pdGVyYXRpb25zGAUgASgNIjcKC1J1blJlc3BvbnNlEigKBnJlc3VsdBgBIAEoCzIYLmh5cGVyZ3JhcGgudjEuUnVuUmVzdWx0IucBCgtJdGVyUmVxdWVzdBINCgVncmFwaBgBIAEoCRInCgZ2YWx1ZXMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKC3dvcmtmbG93X2lkGAMgASgJEg4KBnNlbGVjdBgEIAMoCRIWCg5tYXhfaXRlcmF0aW9ucxgFIAEoDRItCgdvcHRpb25zGAYgASgLMhwuaHlwZXJncmFwaC52MS5TdHJlYW1PcHRpb25zEjQKCmNhcGFiaWxpdHkYByABKAsyIC5oeXBlcmdyYXBoLnYxLkNhcGFiaWxpdHlSZXF1ZXN0IksKEUNhcGFiaWxpdHlSZXF1ZXN0Eg4KBnNjb3BlcxgBIAMoCRImCgN0dGwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iagoNU3RyZWFtT3B0aW9ucxIOCgZkZXRhY2gYASABKAgSFQoNZGlzYWJsZV9tZXJnZRgCIAEoCBIZChFtYXhfcXVldWVkX2V2ZW50cxgDIAEoDRIXCg9tYXhfY2h1bmtfYnl0ZXMYBCABKA0icwoLU3RvcFJlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSJQoEaW5mbxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSKAoFZ3JhY2UYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iVQoMU3RvcFJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEg4KBnJ1bl9pZBgCIAEoCRImCgVzdGF0ZRgDIAEoDjIXLmh5cGVyZ3JhcGgudjEuUnVuU3RhdGUiZQoMV2F0Y2hSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEhEKCWFmdGVyX3NlcRgCIAEoBBItCgdvcHRpb25zGAMgASgLMhwuaHlwZXJncmFwaC52MS5TdHJlYW1PcHRpb25zIrIFCgVFdmVudBITCgt3b3JrZmxvd19pZBgBIAEoCRIOCgZydW5faWQYAiABKAkSCwoDc2VxGAMgASgEEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBG5vZGUYBSABKAkSDwoHc3Bhbl9pZBgGIAEoCRIWCg5wYXJlbnRfc3Bhbl9pZBgHIAEoCRIwCgtydW5fc3RhcnRlZBgKIAEoCzIZLmh5cGVyZ3JhcGgudjEuUnVuU3RhcnRlZEgAEjwKEXN1cGVyc3RlcF9zdGFydGVkGAsgASgLMh8uaHlwZXJncmFwaC52MS5TdXBlcnN0ZXBTdGFydGVkSAASMgoMbm9kZV9zdGFydGVkGAwgASgLMhouaHlwZXJncmFwaC52MS5Ob2RlU3RhcnRlZEgAEjgKD3N0cmVhbWluZ19jaHVuaxgNIAEoCzIdLmh5cGVyZ3JhcGgudjEuU3RyZWFtaW5nQ2h1bmtIABIuCgpub2RlX2VuZGVkGA4gASgLMhguaHlwZXJncmFwaC52MS5Ob2RlRW5kZWRIABIwCgtub2RlX2ZhaWxlZBgPIAEoCzIZLmh5cGVyZ3JhcGgudjEuTm9kZUZhaWxlZEgAEjYKDnJvdXRlX2RlY2lzaW9uGBAgASgLMhwuaHlwZXJncmFwaC52MS5Sb3V0ZURlY2lzaW9uSAASNgoOc3RvcF9yZXF1ZXN0ZWQYESABKAsyHC5oeXBlcmdyYXBoLnYxLlN0b3BSZXF1ZXN0ZWRIABIsCglydW5fZW5kZWQYEiABKAsyFy5oeXBlcmdyYXBoLnYxLlJ1bkVuZGVkSAASMAoLZXZlbnRzX2xvc3QYEyABKAsyGS5oeXBlcmdyYXBoLnYxLkV2ZW50c0xvc3RIAEIGCgRraW5kIjEKCkV2ZW50c0xvc3QSEQoJZmlyc3Rfc2VxGAEgASgEEhAKCGxhc3Rfc2VxGAIgASgEIi8KClJ1blN0YXJ0ZWQSDQoFZ3JhcGgYASABKAkSEgoKY2FwYWJpbGl0eRgCIAEoCSIlChBTdXBlcnN0ZXBTdGFydGVkEhEKCXN1cGVyc3RlcBgBIAEoDSINCgtOb2RlU3RhcnRlZCJ0Cg5TdHJlYW1pbmdDaHVuaxIOCgR0ZXh0GAEgASgJSAASJwoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVIABIOCgRkYXRhGAMgASgMSAASDgoGbWVyZ2VkGAQgASgNQgkKB3BheWxvYWQiSAoJTm9kZUVuZGVkEhMKC2R1cmF0aW9uX21zGAEgASgBEiYKBXVzYWdlGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCI1CgpOb2RlRmFpbGVkEicKBWVycm9yGAEgASgLMhguaHlwZXJncmFwaC52MS5FcnJvckluZm8iLgoNUm91dGVEZWNpc2lvbhIQCghkZWNpc2lvbhgBIAEoCRILCgNlbmQYAiABKAgiNgoNU3RvcFJlcXVlc3RlZBIlCgRpbmZvGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJJCghSdW5FbmRlZBIoCgZyZXN1bHQYASABKAsyGC5oeXBlcmdyYXBoLnYxLlJ1blJlc3VsdBITCgtkdXJhdGlvbl9tcxgCIAEoASJHCg9MaXN0UnVuc1JlcXVlc3QSDQoFZ3JhcGgYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVAoQTGlzdFJ1bnNSZXNwb25zZRInCgRydW5zGAEgAygLMhkuaHlwZXJncmFwaC52MS5SdW5TdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKnAQoKUnVuU3VtbWFyeRITCgt3b3JrZmxvd19pZBgBIAEoCRIOCgZydW5faWQYAiABKAkSDQoFZ3JhcGgYAyABKAkSDQoFb3duZXIYBCABKAkSLgoKc3RhcnRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoFc3RhdGUYBiABKA4yFy5oeXBlcmdyYXBoLnYxLlJ1blN0YXRlIjgKCUVycm9ySW5mbxIMCgR0eXBlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSDAoEbm9kZRgDIAEoCSKQAgoJUnVuUmVzdWx0EhMKC3dvcmtmbG93X2lkGAEgASgJEg4KBnJ1bl9pZBgCIAEoCRIoCgZzdGF0dXMYAyABKA4yGC5oeXBlcmdyYXBoLnYxLlJ1blN0YXR1cxInCgZ2YWx1ZXMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EicKBWVycm9yGAUgASgLMhguaHlwZXJncmFwaC52MS5FcnJvckluZm8SKgoJc3RvcF9pbmZvGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZmb3JjZWQYByABKAgSJgoFdXNhZ2UYCCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0KmkKCFJ1blN0YXRlEhkKFVJVTl9TVEFURV9VTlNQRUNJRklFRBAAEhYKElJVTl9TVEFURV9TVE9QUElORxABEhMKD1JVTl9TVEFURV9FTkRFRBACEhUKEVJVTl9TVEFURV9SVU5OSU5HEAMqcAoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRSVU5fU1RBVFVTX0NPTVBMRVRFRBABEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAISFgoSUlVOX1NUQVRVU19TVE9QUEVEEAMyqAMKDVJ1bm5lclNlcnZpY2USUQoKTGlzdEdyYXBocxIgLmh5cGVyZ3JhcGgudjEuTGlzdEdyYXBoc1JlcXVlc3QaIS5oeXBlcmdyYXBoLnYxLkxpc3RHcmFwaHNSZXNwb25zZRI8CgNSdW4SGS5oeXBlcmdyYXBoLnYxLlJ1blJlcXVlc3QaGi5oeXBlcmdyYXBoLnYxLlJ1blJlc3BvbnNlEjoKBEl0ZXISGi5oeXBlcmdyYXBoLnYxLkl0ZXJSZXF1ZXN0GhQuaHlwZXJncmFwaC52MS5FdmVudDABEj8KBFN0b3ASGi5oeXBlcmdyYXBoLnYxLlN0b3BSZXF1ZXN0GhsuaHlwZXJncmFwaC52MS5TdG9wUmVzcG9uc2USPAoFV2F0Y2gSGy5oeXBlcmdyYXBoLnYxLldhdGNoUmVxdWVzdBoULmh5cGVyZ3JhcGgudjEuRXZlbnQwARJLCghMaXN0UnVucxIeLmh5cGVyZ3JhcGgudjEuTGlzdFJ1bnNSZXF1ZXN0Gh8uaHlwZXJncmFwaC52MS5MaXN0UnVuc1Jlc3BvbnNlQn0KFmRldi5oeXBlcmdyYXBoLmdycGMudjFCC1J1bm5lclByb3RvUAFaVGdpdGh1Yi5jb20vaHlwZXJncmFwaC1ncnBjL2h5cGVyZ3JhcGgtZ3JwYy9jbGllbnRzL2dvL2dlbi9oeXBlcmdyYXBoL3YxO2h5cGVyZ3JhcGh2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * ListGraphsRequest asks for the registered graphs.
@@ -304,6 +304,13 @@ export type IterRequest = Message<"hypergraph.v1.IterRequest"> & {
    * @generated from field: hypergraph.v1.StreamOptions options = 6;
    */
   options?: StreamOptions | undefined;
+
+  /**
+   * Ask for a capability token in RunStarted (servers with --capability-key-file).
+   *
+   * @generated from field: hypergraph.v1.CapabilityRequest capability = 7;
+   */
+  capability?: CapabilityRequest | undefined;
 };
 
 /**
@@ -312,6 +319,36 @@ export type IterRequest = Message<"hypergraph.v1.IterRequest"> & {
  */
 export const IterRequestSchema: GenMessage<IterRequest> = /*@__PURE__*/
   messageDesc(file_hypergraph_v1_runner, 7);
+
+/**
+ * CapabilityRequest asks the server to sign a token that lets its holder Watch
+ * and/or Stop this one run until it expires: hand it to a browser or another
+ * service instead of your own credentials (docs/security.md).
+ *
+ * @generated from message hypergraph.v1.CapabilityRequest
+ */
+export type CapabilityRequest = Message<"hypergraph.v1.CapabilityRequest"> & {
+  /**
+   * "watch" and/or "stop"; the caller must hold each scope itself.
+   *
+   * @generated from field: repeated string scopes = 1;
+   */
+  scopes: string[];
+
+  /**
+   * How long the token is valid; unset or 0 means one hour, at most 24 hours.
+   *
+   * @generated from field: google.protobuf.Duration ttl = 2;
+   */
+  ttl?: Duration | undefined;
+};
+
+/**
+ * Describes the message hypergraph.v1.CapabilityRequest.
+ * Use `create(CapabilityRequestSchema)` to create a new message.
+ */
+export const CapabilityRequestSchema: GenMessage<CapabilityRequest> = /*@__PURE__*/
+  messageDesc(file_hypergraph_v1_runner, 8);
 
 /**
  * StreamOptions tunes one event stream.
@@ -364,7 +401,7 @@ export type StreamOptions = Message<"hypergraph.v1.StreamOptions"> & {
  * Use `create(StreamOptionsSchema)` to create a new message.
  */
 export const StreamOptionsSchema: GenMessage<StreamOptions> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 8);
+  messageDesc(file_hypergraph_v1_runner, 9);
 
 /**
  * StopRequest asks a live workflow to stop.
@@ -400,7 +437,7 @@ export type StopRequest = Message<"hypergraph.v1.StopRequest"> & {
  * Use `create(StopRequestSchema)` to create a new message.
  */
 export const StopRequestSchema: GenMessage<StopRequest> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 9);
+  messageDesc(file_hypergraph_v1_runner, 10);
 
 /**
  * StopResponse tells whether a live run was reached.
@@ -436,7 +473,7 @@ export type StopResponse = Message<"hypergraph.v1.StopResponse"> & {
  * Use `create(StopResponseSchema)` to create a new message.
  */
 export const StopResponseSchema: GenMessage<StopResponse> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 10);
+  messageDesc(file_hypergraph_v1_runner, 11);
 
 /**
  * WatchRequest attaches to a workflow's event stream.
@@ -474,7 +511,7 @@ export type WatchRequest = Message<"hypergraph.v1.WatchRequest"> & {
  * Use `create(WatchRequestSchema)` to create a new message.
  */
 export const WatchRequestSchema: GenMessage<WatchRequest> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 11);
+  messageDesc(file_hypergraph_v1_runner, 12);
 
 /**
  * Event is one event of a run, numbered by seq.
@@ -628,7 +665,7 @@ export type Event = Message<"hypergraph.v1.Event"> & {
  * Use `create(EventSchema)` to create a new message.
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 12);
+  messageDesc(file_hypergraph_v1_runner, 13);
 
 /**
  * EventsLost says which events of the run a Watch cannot send any more (older
@@ -657,7 +694,7 @@ export type EventsLost = Message<"hypergraph.v1.EventsLost"> & {
  * Use `create(EventsLostSchema)` to create a new message.
  */
 export const EventsLostSchema: GenMessage<EventsLost> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 13);
+  messageDesc(file_hypergraph_v1_runner, 14);
 
 /**
  * RunStarted marks the start of a run.
@@ -671,6 +708,15 @@ export type RunStarted = Message<"hypergraph.v1.RunStarted"> & {
    * @generated from field: string graph = 1;
    */
   graph: string;
+
+  /**
+   * The token the IterRequest's CapabilityRequest asked for (empty otherwise):
+   * send it as 'authorization: Bearer <capability>' to Watch or Stop this run.
+   * Only the stream that asked gets it; watchers never see it.
+   *
+   * @generated from field: string capability = 2;
+   */
+  capability: string;
 };
 
 /**
@@ -678,7 +724,7 @@ export type RunStarted = Message<"hypergraph.v1.RunStarted"> & {
  * Use `create(RunStartedSchema)` to create a new message.
  */
 export const RunStartedSchema: GenMessage<RunStarted> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 14);
+  messageDesc(file_hypergraph_v1_runner, 15);
 
 /**
  * SuperstepStarted marks the start of a superstep.
@@ -699,7 +745,7 @@ export type SuperstepStarted = Message<"hypergraph.v1.SuperstepStarted"> & {
  * Use `create(SuperstepStartedSchema)` to create a new message.
  */
 export const SuperstepStartedSchema: GenMessage<SuperstepStarted> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 15);
+  messageDesc(file_hypergraph_v1_runner, 16);
 
 /**
  * NodeStarted marks the start of a node execution.
@@ -714,7 +760,7 @@ export type NodeStarted = Message<"hypergraph.v1.NodeStarted"> & {
  * Use `create(NodeStartedSchema)` to create a new message.
  */
 export const NodeStartedSchema: GenMessage<NodeStarted> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 16);
+  messageDesc(file_hypergraph_v1_runner, 17);
 
 /**
  * StreamingChunk carries what a node passed to ctx.stream().
@@ -769,7 +815,7 @@ export type StreamingChunk = Message<"hypergraph.v1.StreamingChunk"> & {
  * Use `create(StreamingChunkSchema)` to create a new message.
  */
 export const StreamingChunkSchema: GenMessage<StreamingChunk> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 17);
+  messageDesc(file_hypergraph_v1_runner, 18);
 
 /**
  * NodeEnded marks the successful end of a node execution.
@@ -797,7 +843,7 @@ export type NodeEnded = Message<"hypergraph.v1.NodeEnded"> & {
  * Use `create(NodeEndedSchema)` to create a new message.
  */
 export const NodeEndedSchema: GenMessage<NodeEnded> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 18);
+  messageDesc(file_hypergraph_v1_runner, 19);
 
 /**
  * NodeFailed marks a node execution that raised or was cancelled.
@@ -818,7 +864,7 @@ export type NodeFailed = Message<"hypergraph.v1.NodeFailed"> & {
  * Use `create(NodeFailedSchema)` to create a new message.
  */
 export const NodeFailedSchema: GenMessage<NodeFailed> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 19);
+  messageDesc(file_hypergraph_v1_runner, 20);
 
 /**
  * RouteDecision records a gate's decision.
@@ -846,7 +892,7 @@ export type RouteDecision = Message<"hypergraph.v1.RouteDecision"> & {
  * Use `create(RouteDecisionSchema)` to create a new message.
  */
 export const RouteDecisionSchema: GenMessage<RouteDecision> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 20);
+  messageDesc(file_hypergraph_v1_runner, 21);
 
 /**
  * StopRequested records the stop request that decided the run's status.
@@ -867,7 +913,7 @@ export type StopRequested = Message<"hypergraph.v1.StopRequested"> & {
  * Use `create(StopRequestedSchema)` to create a new message.
  */
 export const StopRequestedSchema: GenMessage<StopRequested> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 21);
+  messageDesc(file_hypergraph_v1_runner, 22);
 
 /**
  * RunEnded is the last event of every run.
@@ -895,7 +941,7 @@ export type RunEnded = Message<"hypergraph.v1.RunEnded"> & {
  * Use `create(RunEndedSchema)` to create a new message.
  */
 export const RunEndedSchema: GenMessage<RunEnded> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 22);
+  messageDesc(file_hypergraph_v1_runner, 23);
 
 /**
  * ListRunsRequest asks for the live runs, a page at a time.
@@ -931,7 +977,7 @@ export type ListRunsRequest = Message<"hypergraph.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 23);
+  messageDesc(file_hypergraph_v1_runner, 24);
 
 /**
  * ListRunsResponse is one page of live runs.
@@ -959,7 +1005,7 @@ export type ListRunsResponse = Message<"hypergraph.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 24);
+  messageDesc(file_hypergraph_v1_runner, 25);
 
 /**
  * RunSummary describes one live run.
@@ -1015,7 +1061,7 @@ export type RunSummary = Message<"hypergraph.v1.RunSummary"> & {
  * Use `create(RunSummarySchema)` to create a new message.
  */
 export const RunSummarySchema: GenMessage<RunSummary> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 25);
+  messageDesc(file_hypergraph_v1_runner, 26);
 
 /**
  * ErrorInfo describes the error that failed a run or a node.
@@ -1050,7 +1096,7 @@ export type ErrorInfo = Message<"hypergraph.v1.ErrorInfo"> & {
  * Use `create(ErrorInfoSchema)` to create a new message.
  */
 export const ErrorInfoSchema: GenMessage<ErrorInfo> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 26);
+  messageDesc(file_hypergraph_v1_runner, 27);
 
 /**
  * RunResult is the outcome of one run.
@@ -1120,7 +1166,7 @@ export type RunResult = Message<"hypergraph.v1.RunResult"> & {
  * Use `create(RunResultSchema)` to create a new message.
  */
 export const RunResultSchema: GenMessage<RunResult> = /*@__PURE__*/
-  messageDesc(file_hypergraph_v1_runner, 27);
+  messageDesc(file_hypergraph_v1_runner, 28);
 
 /**
  * RunState is the lifecycle state of a run as seen by Stop and ListRuns.
