@@ -63,3 +63,19 @@ def test_a_malformed_body_without_a_token_is_unauthenticated_first(base):
     reply = call_json(base, "Run", b"{not json", headers=ADMIN)
     assert (reply.status, reply.code) == (400, "invalid_argument")
     assert reply.error_info.reason == "MALFORMED_REQUEST"
+
+
+def test_an_auth_file_with_certificate_subjects_answers_the_http_port_by_token(tmp_path):
+    path = tmp_path / "auth.toml"
+    path.write_text(
+        '[[client]]\nsubject = "CN=svc"\nscopes = ["run"]\n'
+        '[[token]]\ntoken = "file-token"\nscopes = ["run"]\n'
+    )
+    with serve_http("--auth-file", str(path)) as process:
+        missing = call_json(process.http_url, "ListGraphs", {})
+        assert (missing.status, missing.code) == (401, "unauthenticated")
+        assert missing.error_info.reason == "MISSING_CREDENTIALS"
+        served = call_json(
+            process.http_url, "ListGraphs", {}, headers={"authorization": "Bearer file-token"}
+        )
+        assert served.status == 200
