@@ -170,7 +170,13 @@ def _auth(args: argparse.Namespace, graphs: dict[str, Any]) -> AuthTokens | Auth
             "--auth-file replaces --auth-token and HYPERGRAPH_AUTH_TOKENS. How to fix: move "
             "those tokens into the auth file (docs/security.md)"
         )
-    return AuthFile(args.auth_file, graphs)
+    auth = AuthFile(args.auth_file, graphs)
+    if auth.current().subjects and args.tls_client_ca is None:
+        log.warning(
+            "the auth file lists [[client]] certificate subjects, but without --tls-client-ca "
+            "no client presents a certificate: those entries match nobody"
+        )
+    return auth
 
 
 def _server_tls(cert: str | None, key: str | None, client_ca: str | None) -> ServerTls | None:
