@@ -130,6 +130,7 @@ impl Client {
             select: opts.select.clone(),
             max_iterations: opts.max_iterations,
             options: Some(stream_options(&opts)),
+            capability: None,
         };
         let timeout = opts.timeout.or(self.timeout);
         let deadline = timeout.map(|t| (Instant::now() + t, t));
