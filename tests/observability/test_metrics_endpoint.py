@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import time
-import urllib.error
 import urllib.request
 
 import pytest
@@ -13,16 +10,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from hypergraph_grpc.client import Client, NotFoundError, StreamingChunk
 from tests.observability.graphs import SPEC
 from tests.support.server_process import ServerProcess
-
-
-def _metrics_url(server: ServerProcess) -> str:
-    give_up = time.monotonic() + 30
-    while time.monotonic() < give_up:
-        found = re.search(r"metrics_url=(\S+)", server.log())
-        if found:
-            return found.group(1)
-        time.sleep(0.05)
-    raise AssertionError(f"no metrics_url in the log:\n{server.log()}")
 
 
 def _scrape(url: str) -> dict[tuple[str, tuple], float]:
@@ -43,7 +30,7 @@ def _value(samples, name: str, **labels) -> float:
 def scraped():
     """One server, a handful of runs (streamed, unary, failed, stopped, refused), one scrape."""
     with ServerProcess("--graphs", SPEC, "--metrics-port", "0") as server:
-        url = _metrics_url(server)
+        url = server.metrics_url()
         with Client(server.target) as client:
             stream = client.iter("tokens", {"count": 300}, workflow_id="wf-metrics-tokens")
             events = list(stream)
