@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import grpc
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -33,6 +33,7 @@ __all__ = [
     "RunMetrics",
     "ServiceCollector",
     "ServiceMetrics",
+    "HEARTBEAT_SECONDS",
     "STOP_KINDS",
     "StreamTotals",
     "serve_metrics",
@@ -42,6 +43,7 @@ __all__ = [
 # Seconds: from a few ms (a merged token) to minutes (a long agent run).
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _RUN_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+HEARTBEAT_SECONDS = 5.0
 # The stop kinds the service itself uses; a caller's own kind counts as "client".
 STOP_KINDS = frozenset(
     {
@@ -137,7 +139,19 @@ class ServiceMetrics:
             ["provider", "model", "direction"],
             registry=r,
         )
+        self.heartbeat = Gauge(
+            "hypergraph_heartbeat_timestamp_seconds",
+            "Unix time the server's event loop last ticked (every few seconds); /metrics is "
+            "answered by another thread, so a stale value means a stuck loop.",
+            registry=r,
+        )
         self.stream_totals = StreamTotals()
+
+    async def beat(self, interval: float = HEARTBEAT_SECONDS) -> None:
+        """Tick the heartbeat from the event loop until cancelled."""
+        while True:
+            self.heartbeat.set_to_current_time()
+            await asyncio.sleep(interval)
 
     def run_processor(self, graph: str) -> RunMetrics:
         """The event processor that counts one run of ``graph``."""

@@ -265,7 +265,7 @@ async def _serve(
     except (OSError, RuntimeError) as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 1
-    metrics_server = None
+    metrics_server = heartbeat = None
     if observability.metrics is not None:
         from hypergraph_grpc.metrics import serve_metrics
 
@@ -282,6 +282,7 @@ async def _serve(
                 file=sys.stderr,
             )
             return 1
+        heartbeat = asyncio.get_running_loop().create_task(observability.metrics.beat())
         log.info(
             "serving metrics",
             extra={"metrics_url": f"http://{observability.host}:{metrics_port}/metrics"},
@@ -332,6 +333,7 @@ async def _serve(
     started = time.monotonic()
     await running.shutdown(config.drain_seconds, force)
     if metrics_server is not None:
+        heartbeat.cancel()
         metrics_server.shutdown()
     log.info("stopped", extra={"shutdown_s": round(time.monotonic() - started, 3)})
     return 0

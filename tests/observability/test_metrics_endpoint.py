@@ -62,6 +62,7 @@ def test_runs_are_counted_by_graph_and_status(scraped):
         == 1
     )
     assert _value(samples, "hypergraph_live_runs") == 0
+    assert _value(samples, "hypergraph_heartbeat_timestamp_seconds") > 1.7e9
 
 
 def test_streamed_tokens_and_messages_show_the_merge_ratio(scraped):

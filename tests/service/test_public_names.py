@@ -105,6 +105,7 @@ PINNED = {
         "status_code",
     },
     "hypergraph_grpc.metrics": {
+        "HEARTBEAT_SECONDS",
         "MetricsInterceptor",
         "RunMetrics",
         "STOP_KINDS",
