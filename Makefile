@@ -31,7 +31,7 @@ LATEST  := $(ROOT)/.venv-latest
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 UV_PYTHON ?= python3
-PY_EXTRAS := --extra server --extra llm --extra cluster --extra http --extra uvloop
+PY_EXTRAS := --extra server --extra llm --extra cluster --extra http --extra uvloop --extra observability
 HOST    ?= 127.0.0.1
 PORT    ?= 50051
 FUZZ_EXAMPLES ?= 1500
@@ -135,7 +135,7 @@ test-python: $(STAMPS)/venv
 test-latest: $(UV)
 	$(UV) venv --quiet --allow-existing --python $(UV_PYTHON) $(LATEST)
 	$(UV) pip install --quiet --python $(LATEST)/bin/python --upgrade \
-	  -e '.[server,llm,cluster,http,uvloop]' --group pyproject.toml:dev
+	  -e '.[server,llm,cluster,http,uvloop,observability]' --group pyproject.toml:dev
 	@$(UV) pip list --python $(LATEST)/bin/python 2>/dev/null \
 	  | grep -i -E '^(grpcio|protobuf|anthropic|openai|httpx|pytest) ' || true
 	$(LATEST)/bin/python -m pytest -q -p no:cacheprovider

@@ -90,8 +90,8 @@ GRAPHS = "bench.graphs:GRAPHS"  # `tokens`: streams N tokens, returns only the c
 class MeasuredServer(server_process.ServerProcess):
     """The tests' server launcher, plus the process's RSS and CPU via psutil."""
 
-    def __init__(self, name: str, command: list[str]) -> None:
-        super().__init__(command=command)
+    def __init__(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
+        super().__init__(command=command, env=env)
         self.name = name
         self.proc = psutil.Process(self.popen.pid)
 
@@ -103,12 +103,17 @@ class MeasuredServer(server_process.ServerProcess):
         return times.user + times.system
 
 
-def start_service(profile_to: Path | None = None) -> MeasuredServer:
+def start_service(
+    profile_to: Path | None = None,
+    serve_args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    name: str = "service",
+) -> MeasuredServer:
     argv = [sys.executable]
     if profile_to is not None:
         argv += ["-m", "cProfile", "-o", str(profile_to)]
     argv += server_process.SERVE[1:]
-    return MeasuredServer("service", argv + ["--graphs", GRAPHS])
+    return MeasuredServer(name, argv + ["--graphs", GRAPHS, *serve_args], env)
 
 
 def start_baseline() -> MeasuredServer:

@@ -28,6 +28,7 @@ __all__ = [
     "RunnerServiceInterceptor",
     "UndecodableRequest",
     "before_call",
+    "status_code",
 ]
 
 Deserializer = Callable[[bytes], Any]
@@ -96,6 +97,20 @@ def before_call(
         return await behavior(request, context)
 
     return checked
+
+
+def status_code(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
+    """The status a call ended with so far (OK when none was set; grpc.aio reports an
+    aborted call's code as a number)."""
+    code = context.code()
+    if code is None:
+        return grpc.StatusCode.OK
+    if isinstance(code, grpc.StatusCode):
+        return code
+    return _CODES_BY_NUMBER.get(code, grpc.StatusCode.UNKNOWN)
+
+
+_CODES_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
 
 class InternalErrorInterceptor(RunnerServiceInterceptor):

@@ -56,9 +56,9 @@ def load_default_graphs() -> tuple[dict[str, Any], str]:
 
 def serve_from_args(args: argparse.Namespace) -> int:
     """Run the server until a signal; 0 on a clean shutdown."""
-    configure_logging(args.log_level, args.log_format)
     refusal = needs_shared_coordination(args.workers, args.coordination)
     if refusal is not None:
+        configure_logging(args.log_level, args.log_format)
         print(f"hypergraph-grpc serve: {refusal}", file=sys.stderr)
         return 2
     if args.workers > 1 and args.http_port == 0:
@@ -70,7 +70,21 @@ def serve_from_args(args: argparse.Namespace) -> int:
         )
         return 2
     if args.workers > 1:
-        return run_workers(args.argv, args.host, args.port, args.workers)
+        configure_logging(args.log_level, args.log_format)
+        return run_workers(args.argv, args.host, args.port, args.workers, args.metrics_port)
+    tracing = None
+    if _tracing_requested(args.otel):
+        from hypergraph_grpc.tracing import configure_tracing, current_log_fields
+
+        tracing = configure_tracing()
+        configure_logging(args.log_level, args.log_format, context_fields=current_log_fields)
+    else:
+        configure_logging(args.log_level, args.log_format)
+    metrics = None
+    if args.metrics_port is not None:
+        from hypergraph_grpc.metrics import ServiceMetrics
+
+        metrics = ServiceMetrics()
     if args.provider:
         os.environ["HYPERGRAPH_PROVIDER"] = args.provider  # read by the demo graphs at import
     try:
@@ -110,25 +124,32 @@ def serve_from_args(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"hypergraph-grpc serve: --loop {args.loop}: {exc}", file=sys.stderr)
         return 2
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        return runner.run(
-            _serve(
-                graphs,
-                source,
-                args.host,
-                args.port,
-                config,
-                not args.no_health,
-                not args.no_reflection,
-                args.coordination,
-                auth,
-                args.reuse_port,
-                tls,
-                http_port=args.http_port,
-                cors_origins=args.cors_origin or (),
-                capabilities=capabilities,
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(
+                _serve(
+                    graphs,
+                    source,
+                    args.host,
+                    args.port,
+                    config,
+                    not args.no_health,
+                    not args.no_reflection,
+                    args.coordination,
+                    auth,
+                    args.reuse_port,
+                    tls,
+                    http_port=args.http_port,
+                    cors_origins=args.cors_origin or (),
+                    capabilities=capabilities,
+                    observability=_Observability(
+                        metrics, args.metrics_host or args.host, args.metrics_port, tracing
+                    ),
+                )
             )
-        )
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # export the spans still batched
 
 
 def _loop_factory(name: str):
@@ -153,6 +174,25 @@ def _capability_keys(path: str | None, auth: object) -> CapabilityKeys | None:
             "every caller may already watch and stop every run"
         )
     return CapabilityKeys(path)
+
+
+def _tracing_requested(flag: bool) -> bool:
+    """``--otel`` or the OTEL_* variables (read without importing OpenTelemetry when off)."""
+    if not flag and not any(name.startswith("OTEL_") for name in os.environ):
+        return False
+    from hypergraph_grpc.tracing import tracing_requested as requested
+
+    return requested(flag)
+
+
+class _Observability:
+    """What ``serve`` exports: metrics (and where to serve them), tracing."""
+
+    def __init__(self, metrics: Any, host: str, port: int | None, tracing: Any) -> None:
+        self.metrics = metrics
+        self.host = host
+        self.port = port
+        self.tracing = tracing
 
 
 def _auth(args: argparse.Namespace, graphs: dict[str, Any]) -> AuthTokens | AuthFile | None:
@@ -207,7 +247,9 @@ async def _serve(
     http_port: int | None = None,
     cors_origins: Sequence[str] = (),
     capabilities: CapabilityKeys | None = None,
+    observability: _Observability | None = None,
 ) -> int:
+    observability = observability or _Observability(None, host, None, None)
     try:
         running = await start_server(
             graphs,
@@ -223,10 +265,34 @@ async def _serve(
             http_port=http_port,
             cors_origins=cors_origins,
             capabilities=capabilities,
+            metrics=observability.metrics,
+            tracing=observability.tracing,
         )
     except (OSError, RuntimeError) as exc:
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 1
+    metrics_server = heartbeat = None
+    if observability.metrics is not None:
+        from hypergraph_grpc.metrics import serve_metrics
+
+        try:
+            metrics_server, metrics_port = serve_metrics(
+                observability.metrics, observability.host, observability.port
+            )
+        except OSError as exc:
+            await running.shutdown()
+            print(
+                f"hypergraph-grpc serve: cannot serve metrics on {observability.host}:"
+                f"{observability.port} ({exc}). How to fix: pick another --metrics-port "
+                "(0 = any free one)",
+                file=sys.stderr,
+            )
+            return 1
+        heartbeat = asyncio.get_running_loop().create_task(observability.metrics.beat())
+        log.info(
+            "serving metrics",
+            extra={"metrics_url": f"http://{observability.host}:{metrics_port}/metrics"},
+        )
     sys.stdout.write(f"listening on {running.address}\n")
     if running.http is not None:
         sys.stdout.write(f"http listening on {running.http.url}\n")
@@ -272,6 +338,9 @@ async def _serve(
     await stop.wait()
     started = time.monotonic()
     await running.shutdown(config.drain_seconds, force)
+    if metrics_server is not None:
+        heartbeat.cancel()
+        metrics_server.shutdown()
     log.info("stopped", extra={"shutdown_s": round(time.monotonic() - started, 3)})
     return 0
 

@@ -164,6 +164,24 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="event loop: asyncio (default) or uvloop (pip install uvloop; a faster loop, "
         "measured in make bench-capacity)",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=_non_negative(int),
+        metavar="PORT",
+        help="serve Prometheus metrics over HTTP on PORT at /metrics (0 picks a free one, "
+        "named in the log; with --workers N, worker i uses PORT+i); default: no metrics",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        metavar="HOST",
+        help="address of the metrics endpoint (default: the --host address)",
+    )
+    parser.add_argument(
+        "--otel",
+        action="store_true",
+        help="export OpenTelemetry traces over OTLP/HTTP (configured by the standard OTEL_* "
+        "variables; setting OTEL_EXPORTER_OTLP_ENDPOINT alone also turns tracing on)",
+    )
     parser.add_argument("--no-health", action="store_true", help="do not serve grpc.health.v1")
     parser.add_argument(
         "--no-reflection", action="store_true", help="do not serve server reflection"

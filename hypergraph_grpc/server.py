@@ -85,6 +85,8 @@ async def start_server(
     http_port: int | None = None,
     cors_origins: Sequence[str] = (),
     capabilities: CapabilityKeys | None = None,
+    metrics: Any = None,
+    tracing: Any = None,
 ) -> RunningServer:
     """Build and start a server in the running loop (port 0 picks a free port).
 
@@ -96,6 +98,9 @@ async def start_server(
     ``cors_origins`` are the web origins allowed to call it from other pages; with ``tls``
     it serves HTTPS with the same certificate (and client CA).
     ``capabilities``: the keys that sign and verify per-run capability tokens.
+    ``metrics``: a :class:`hypergraph_grpc.metrics.ServiceMetrics` to count into (its
+    registry gains the service's gauges); ``tracing``: a
+    :class:`hypergraph_grpc.tracing.Tracing` (a span per call, run and node).
     """
     config = config or ServiceConfig()
     runner = AsyncRunner() if runner is None else runner
@@ -103,17 +108,42 @@ async def start_server(
         coordination, runner.stop, config.event_log, lease_seconds=config.lease_seconds
     )
     await coord.start()
-    service = RunnerService(GraphRegistry(graphs), runner, coord, config, capabilities=capabilities)
+    service = RunnerService(
+        GraphRegistry(graphs),
+        runner,
+        coord,
+        config,
+        capabilities=capabilities,
+        metrics=metrics,
+        tracing=tracing,
+    )
     receive_limit = _receive_limit(config.max_request_bytes)
+    # Calls on the gRPC port are traced and counted outside the safety net, so a span
+    # and a count see the status the caller gets.
+    observers: list[RunnerServiceInterceptor] = []
+    if tracing is not None:
+        observers.append(tracing.interceptor(SERVICE_NAME))
+    if metrics is not None:
+        from hypergraph_grpc.metrics import MetricsInterceptor, ServiceCollector
+
+        metrics.registry.register(
+            ServiceCollector(
+                coord.live_count,
+                lambda: service.sinks,
+                lambda: service.open_watches,
+                metrics.stream_totals,
+            )
+        )
+        observers.append(MetricsInterceptor(SERVICE_NAME, metrics))
     # What every call goes through on either port, in order.
     policies: list[RunnerServiceInterceptor] = (
         [AuthInterceptor(auth, coord, capabilities)] if auth else []
     )
     # Last, so a request that does not parse is refused after authentication.
     policies.append(DecodeInterceptor(SERVICE_NAME))
-    # The safety net first: it also turns a bug in the auth check into INTERNAL.
+    # The safety net before the policies: it also turns a bug in the auth check into INTERNAL.
     server = grpc.aio.server(
-        interceptors=[InternalErrorInterceptor(SERVICE_NAME), *policies],
+        interceptors=[*observers, InternalErrorInterceptor(SERVICE_NAME), *policies],
         options=[
             ("grpc.max_receive_message_length", receive_limit),
             ("grpc.so_reuseport", 1 if reuse_port else 0),

@@ -25,6 +25,7 @@ from typing import Any
 
 import grpc
 
+from hypergraph import TypedEventProcessor
 from hypergraph_grpc import convert, coordination, errors, streams
 from hypergraph_grpc.admission import Admission
 from hypergraph_grpc.capabilities import (
@@ -104,13 +105,19 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         config: ServiceConfig | None = None,
         admission: Admission | None = None,
         capabilities: CapabilityKeys | None = None,
+        metrics: Any = None,
+        tracing: Any = None,
     ) -> None:
+        """``metrics``: a :class:`hypergraph_grpc.metrics.ServiceMetrics` (None: not counted);
+        ``tracing``: a :class:`hypergraph_grpc.tracing.Tracing` (None: no spans)."""
         self._registry = registry
         # Signs the per-run tokens IterRequest.capability asks for (None: none are signed).
         self._capabilities = capabilities
         self._runner = runner
         self._coord = coordination
         self._config = config or ServiceConfig()
+        self._metrics = metrics
+        self._tracing = tracing
         # Whether a new run may start; its counters say how many were refused and why.
         self.admission = admission or Admission(self._config)
         self._listing = convert.graph_list(convert.graph_info(d) for d in registry.descriptions())
@@ -123,6 +130,11 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         # Open Watch handlers, ended UNAVAILABLE at shutdown (their clients resume elsewhere).
         self._watches: set[asyncio.Task] = set()
         self._ending_watches = False
+
+    @property
+    def open_watches(self) -> int:
+        """Watch streams open now."""
+        return len(self._watches)
 
     # --- RPCs ------------------------------------------------------------------------
 
@@ -181,6 +193,8 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             self.open_streams -= 1
             if sink is not None:
                 self.sinks.discard(sink)
+                if self._metrics is not None:
+                    self._metrics.stream_ended(sink, prepared.name)
 
     async def _stream(self, sink, live, prepared, options, context, echo) -> None:
         live.task.add_done_callback(sink.task_done)
@@ -397,6 +411,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             max_chunk_bytes=chunk_bytes,
             merge=not options.disable_merge,
             hard_cap=queued * config.unmerged_queue_factor,
+            on_write_delay=None if self._metrics is None else self._metrics.write_delay.observe,
         )
 
     async def _claim(self, prepared: _Prepared) -> LiveRun:
@@ -419,16 +434,29 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         RunEndEvent it starts releasing the id, and streams write RunEnded only after
         that (so a client reusing the id right after RunEnded, a chat turn after
         turn, never races)."""
-        processors = [self._coord.recorder(live, prepared.name), processor]
-        task = asyncio.get_running_loop().create_task(self._execute(live, prepared, processors))
+        tracer = None
+        if self._tracing is not None:
+            tracer = self._tracing.run_tracer(prepared.name, prepared.workflow_id)
+        log_fields = {"workflow_id": live.workflow_id, "graph": prepared.name}
+        if tracer is not None:
+            log_fields.update(tracer.log_fields())
+        processors = [self._coord.recorder(live, prepared.name), _RunLog(log_fields)]
+        if self._metrics is not None:
+            processors.append(self._metrics.run_processor(prepared.name))
+        if tracer is not None:
+            processors.append(tracer)
+        processors.append(processor)
+        task = asyncio.get_running_loop().create_task(
+            self._execute(live, prepared, processors, log_fields, tracer)
+        )
         live.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _execute(self, live: LiveRun, prepared: _Prepared, processors: list) -> Any:
+    async def _execute(
+        self, live: LiveRun, prepared: _Prepared, processors: list, fields: dict, tracer: Any
+    ) -> Any:
         started = time.monotonic()
-        fields = {"workflow_id": live.workflow_id, "graph": prepared.name}
-        log.info("run started", extra=fields)
         outcome = "error"
         try:
             result = await self._runner.run(
@@ -451,6 +479,10 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         finally:
             await live.wait_ended()
             await self._coord.release(live)  # a run refused before its RunStartEvent
+            if tracer is not None:
+                tracer.finish(outcome)
+            if outcome.startswith("rejected") and self._metrics is not None:
+                self._metrics.runs_ended.labels(prepared.name, "rejected").inc()
             log.info(
                 "run ended",
                 extra={
@@ -475,6 +507,16 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         log.info(
             "client gone, stopping run", extra={"workflow_id": live.workflow_id, "reason": kind}
         )
+
+
+class _RunLog(TypedEventProcessor):
+    """Logs "run started" once the run has its run id (every line about a run names both)."""
+
+    def __init__(self, fields: dict) -> None:
+        self._fields = fields
+
+    def on_run_start(self, event: Any) -> None:
+        log.info("run started", extra={**self._fields, "run_id": event.run_id})
 
 
 async def echo_metadata(context: grpc.aio.ServicerContext) -> tuple[tuple[str, str], ...]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
+from time import time
 from typing import Any
 
 from hypergraph import RunEndEvent, StreamingChunkEvent, TypedEventProcessor
@@ -103,7 +104,10 @@ class StreamSink(TypedEventProcessor):
         max_chunk_bytes: int,
         merge: bool,
         hard_cap: int,
+        on_write_delay: Callable[[float], None] | None = None,
     ) -> None:
+        """``on_write_delay``: called with the seconds from ``ctx.stream()`` to the write,
+        for the first chunk message and then one in 64 (metrics)."""
         self.encoder = encoder
         self.queue: deque[Any] = deque()
         self.max_queued = max(1, max_queued_events)
@@ -119,6 +123,13 @@ class StreamSink(TypedEventProcessor):
         self._writing: Any = None  # the write in flight (a coroutine), if any
         self._on_overflow = on_overflow
         self._overflowed = False
+        # Counted for metrics as each chunk message is written (two integer additions),
+        # read when Prometheus scrapes.
+        self.tokens_sent = 0  # ctx.stream() calls written (a merged message holds several)
+        self.messages_sent = 0  # chunk messages written
+        self.run_started_at = 0.0  # RunStartEvent's timestamp
+        self.first_token_at = 0.0  # when the first chunk message was written (time.time())
+        self._on_write_delay = on_write_delay
 
     # --- runtime side (loop thread, synchronous) ---------------------------------
 
@@ -147,6 +158,7 @@ class StreamSink(TypedEventProcessor):
 
     def on_run_start(self, event: Any) -> None:
         self.encoder.run_id = event.run_id
+        self.run_started_at = event.timestamp
         self._lifecycle(event)
 
     def on_run_end(self, event: Any) -> None:
@@ -284,13 +296,30 @@ class StreamSink(TypedEventProcessor):
         encoder = self.encoder
         if kind is StreamingChunkEvent:
             joined = self._coalesce(item) if self.merge and self.queue else None
+            sent = self.messages_sent = self.messages_sent + 1
+            if sent & 63 == 1:  # the first chunk message, then one in 64
+                self._timed(item.timestamp)
             if joined is None:
+                self.tokens_sent += 1
                 return encoder.chunk_wire(item, item.seq)
+            self.tokens_sent += joined.count
             return encoder.merged_chunk(item, joined.payload(), joined.count, joined.seq)
         if kind is _Merge:
             item.sent = True
+            self.tokens_sent += item.count
+            sent = self.messages_sent = self.messages_sent + 1
+            if sent & 63 == 1:
+                self._timed(item.first.timestamp)
             return encoder.merged_chunk(item.first, item.payload(), item.count, item.seq)
         return encoder.event(item, item.seq)
+
+    def _timed(self, chunk_timestamp: float) -> None:
+        """A sampled chunk is written: note the first token's time, report the delay."""
+        now = time()
+        if not self.first_token_at:
+            self.first_token_at = now
+        if self._on_write_delay is not None:
+            self._on_write_delay(max(0.0, now - chunk_timestamp))
 
     def _coalesce(self, first: Any) -> _Merge | None:
         """``first`` (a text chunk just popped) joined by the text chunks of its span

@@ -35,14 +35,24 @@ def needs_shared_coordination(workers: int, coordination: str) -> str | None:
     return None
 
 
-def run_workers(argv: Sequence[str], host: str, port: int, workers: int) -> int:
-    """Start ``workers`` copies of ``serve argv`` on one port; their worst exit code."""
+def run_workers(
+    argv: Sequence[str], host: str, port: int, workers: int, metrics_port: int | None = None
+) -> int:
+    """Start ``workers`` copies of ``serve argv`` on one port; their worst exit code.
+
+    With ``metrics_port`` P each worker serves its own /metrics, on P, P+1, ...
+    (0: each on a free port of its own, named in its log)."""
     with _reserved(host, port) as chosen:
         extra = ["--port", str(chosen), "--workers", "1", "--reuse-port"]
         command = [sys.executable, "-m", "hypergraph_grpc.cli", "serve", *argv, *extra]
         children = []
-        for _ in range(workers):
-            child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        for index in range(workers):
+            own = (
+                []
+                if metrics_port is None
+                else ["--metrics-port", str(metrics_port and metrics_port + index)]
+            )
+            child = subprocess.Popen([*command, *own], stdout=subprocess.PIPE, text=True)
             children.append(child)
             line = child.stdout.readline().strip()
             if "--http-port" in argv and line.startswith("listening on "):

@@ -1,6 +1,7 @@
 """`make run-cluster`: a private cluster on this machine until Ctrl-C.
 
-A redis-server, two replicas (`hypergraph-grpc serve --coordination redis://...`,
+A redis-server, two replicas (`hypergraph-grpc serve --coordination redis://...
+--metrics-port 0`, each printed with its /metrics URL,
 the demo graphs) and nginx in front of them (deploy/nginx/hypergraph-grpc.conf),
 all on free loopback ports with their files in temp dirs. Prints the address to
 use; Ctrl-C (or SIGTERM) stops everything.
@@ -32,11 +33,11 @@ def main() -> int:
     nginx = None
     try:
         for _ in range(REPLICAS):
-            replicas.append(ServerProcess("--coordination", redis.url))
+            replicas.append(ServerProcess("--coordination", redis.url, "--metrics-port", "0"))
         nginx = NginxServer([r.target for r in replicas])
         print(f"redis     {redis.url}")
         for replica in replicas:
-            print(f"replica   {replica.target}")
+            print(f"replica   {replica.target}   metrics {replica.metrics_url()}")
         print(f"nginx     {nginx.target}")
         print()
         print(f"use {nginx.target}, e.g.")

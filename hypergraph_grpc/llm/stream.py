@@ -29,6 +29,7 @@ from . import config
 from .backends import BACKENDS
 from .call import Call, to_messages
 from .errors import ProviderError, missing_key_error, to_provider_error
+from .tracing import call_span, record_usage
 
 if TYPE_CHECKING:
     from hypergraph import NodeContext
@@ -80,8 +81,14 @@ class _Reply:
         self.parts: list[str] = []
         self.stopped = False
         self.reader: asyncio.Future | None = None
+        self.span = None
 
     async def run(self) -> str:
+        with call_span(self.call) as span:
+            self.span = span
+            return await self._run()
+
+    async def _run(self) -> str:
         self.reader = reader = asyncio.ensure_future(self._read())
         watch = _StopWatch.for_running_loop()
         watch.add(self)
@@ -160,6 +167,7 @@ class _Reply:
         output = call.output_tokens if done and call.output_tokens is not None else len(self.parts)
         usage["output_tokens"] = int(output)
         self.ctx.report_usage(**usage)
+        record_usage(self.span, usage)
 
 
 class _NotTheProvider(Exception):

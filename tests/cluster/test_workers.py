@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
+import time
+import urllib.request
 
 import grpc
 import pytest
@@ -65,5 +68,22 @@ def test_workers_serve_one_http_port_and_name_it(redis):
         assert workers.http_url == f"http://127.0.0.1:{port}"
         reply = call_json(workers.http_url, "Run", {"graph": "add", "values": {"a": 2, "b": 2}})
         assert reply.status == 200 and reply.body["result"]["values"] == {"sum": 4}
+    finally:
+        assert workers.stop() == 0
+
+
+def test_each_worker_serves_metrics_of_its_own(redis):
+    workers = ServerProcess(
+        *GRAPHS, "--coordination", redis.url, "--workers", "2", "--metrics-port", "0"
+    )
+    try:
+        give_up = time.monotonic() + 60
+        while len(urls := set(re.findall(r"metrics_url=(\S+)", workers.log()))) < 2:
+            assert time.monotonic() < give_up, workers.log()
+            time.sleep(0.05)
+        assert len(urls) == 2  # one port each (0: each picked a free one)
+        for url in urls:
+            text = urllib.request.urlopen(url, timeout=10).read().decode()
+            assert "hypergraph_heartbeat_timestamp_seconds " in text
     finally:
         assert workers.stop() == 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -87,6 +88,16 @@ class ServerProcess:
     def log(self) -> str:
         """Everything the process wrote to stderr so far."""
         return "".join(self.stderr)
+
+    def metrics_url(self) -> str:
+        """The /metrics URL a ``--metrics-port`` server logged (waits for the line)."""
+        give_up = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < give_up:
+            found = re.search(r"metrics_url[=\":\s]+(http://[^\s\"]+)", self.log())
+            if found:
+                return found.group(1)
+            time.sleep(0.05)
+        raise RuntimeError(f"the server logged no metrics_url:\n{self.log()}")
 
     def stop(self) -> int:
         """SIGTERM (the server drains), then kill if it is still there; its exit code."""
