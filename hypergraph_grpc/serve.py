@@ -56,9 +56,9 @@ def load_default_graphs() -> tuple[dict[str, Any], str]:
 
 def serve_from_args(args: argparse.Namespace) -> int:
     """Run the server until a signal; 0 on a clean shutdown."""
+    configure_logging(args.log_level, args.log_format)
     refusal = needs_shared_coordination(args.workers, args.coordination)
     if refusal is not None:
-        configure_logging(args.log_level, args.log_format)
         print(f"hypergraph-grpc serve: {refusal}", file=sys.stderr)
         return 2
     if args.workers > 1 and args.http_port == 0:
@@ -70,21 +70,28 @@ def serve_from_args(args: argparse.Namespace) -> int:
         )
         return 2
     if args.workers > 1:
-        configure_logging(args.log_level, args.log_format)
         return run_workers(args.argv, args.host, args.port, args.workers, args.metrics_port)
-    tracing = None
-    if _tracing_requested(args.otel):
-        from hypergraph_grpc.tracing import configure_tracing, current_log_fields
+    try:
+        tracing = None
+        if _tracing_requested(args.otel):
+            from hypergraph_grpc.tracing import configure_tracing, current_log_fields
 
-        tracing = configure_tracing()
-        configure_logging(args.log_level, args.log_format, context_fields=current_log_fields)
-    else:
-        configure_logging(args.log_level, args.log_format)
-    metrics = None
-    if args.metrics_port is not None:
-        from hypergraph_grpc.metrics import ServiceMetrics
+            tracing = configure_tracing()
+            # Lines written while a call is handled name its span.
+            configure_logging(args.log_level, args.log_format, context_fields=current_log_fields)
+        metrics = None
+        if args.metrics_port is not None:
+            from hypergraph_grpc.metrics import ServiceMetrics
 
-        metrics = ServiceMetrics()
+            metrics = ServiceMetrics()
+    except ImportError as exc:
+        print(
+            f"hypergraph-grpc serve: metrics and traces need the 'observability' extra "
+            f"({exc.name} is missing). How to fix: pip install 'hypergraph-grpc[observability]', "
+            "or serve without --metrics-port, --otel and OTEL_EXPORTER_* variables",
+            file=sys.stderr,
+        )
+        return 2
     if args.provider:
         os.environ["HYPERGRAPH_PROVIDER"] = args.provider  # read by the demo graphs at import
     try:
