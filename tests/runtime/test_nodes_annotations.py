@@ -52,3 +52,20 @@ def test_c6_aliased_context_class_in_string_annotation():
         namespace,
     )
     assert namespace["f"].inputs == ("x",) and namespace["f"].ctx_param == "c"
+
+
+def test_c6_optional_of_forward_ref_context_is_detected():
+    """C6: ``Optional["NodeContext"]`` (a ForwardRef inside Optional) marks the context
+    parameter; it never becomes a graph input."""
+    from hypergraph import Graph
+
+    def a(x, ctx: Optional["NodeContext"]):  # noqa: F821 - the forward reference under test
+        return x
+
+    def b(x, ctx: Union["NodeContext", None] = None):  # noqa: F821
+        return x
+
+    na, nb = node(output_name="o")(a), node(output_name="o")(b)
+    assert na.inputs == ("x",) and na.ctx_param == "ctx"
+    assert nb.inputs == ("x",) and nb.ctx_param == "ctx"
+    assert Graph([na]).inputs.required == ("x",)
