@@ -1,7 +1,7 @@
 // Start a real hypergraph-grpc server on a free loopback port for the tests
 // and the benchmark: `hypergraph-grpc serve --host 127.0.0.1 --port 0 ...`,
 // whose first stdout line is `listening on HOST:PORT`.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -33,6 +33,16 @@ export function serverBinary(): string {
 /** The server_args of clients/scenarios.json. */
 export function scenarioServerArgs(): string[] {
   return JSON.parse(readFileSync(SCENARIOS_PATH, "utf8")).server_args as string[];
+}
+
+/**
+ * Write the repository's test certificates into dir (`python -m tests.support.certificates`):
+ * ca.pem, server.pem/.key for 127.0.0.1 and localhost, client.pem/.key, other-ca.pem (a CA
+ * that signed neither), among others.
+ */
+export function makeCertificates(dir: string): void {
+  const python = resolve(dirname(serverBinary()), "python");
+  execFileSync(python, ["-m", "tests.support.certificates", dir], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
 }
 
 /** Spawn the server and resolve once it printed `listening on HOST:PORT`. */

@@ -158,3 +158,17 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// MakeCertificates writes the repository's test certificates into dir with
+// `python -m tests.support.certificates dir`: ca.pem, server.pem/.key (for
+// 127.0.0.1 and localhost), client.pem/.key, and other-ca.pem (a CA the
+// server's certificate is not signed by), among others.
+func MakeCertificates(root, dir string) error {
+	python := filepath.Join(root, ".venv", "bin", "python")
+	cmd := exec.Command(python, "-m", "tests.support.certificates", dir)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("making test certificates: %w\n%s", err, out)
+	}
+	return nil
+}
