@@ -53,6 +53,31 @@ public final class LocalServer implements AutoCloseable {
     return Paths.get(root, ".venv", "bin", "hypergraph-grpc").toAbsolutePath().normalize();
   }
 
+  /**
+   * Writes the repository's test certificates into {@code dir} with {@code python -m
+   * tests.support.certificates}: ca.pem, server.pem/.key (for 127.0.0.1 and localhost),
+   * client.pem/.key, and other-ca.pem (a CA that signed neither), among others.
+   */
+  public static void makeCertificates(Path dir) throws IOException {
+    Path root = Paths.get(System.getProperty("hypergraph.root", "../..")).toAbsolutePath()
+        .normalize();
+    Process process = new ProcessBuilder(root.resolve(".venv/bin/python").toString(), "-m",
+        "tests.support.certificates", dir.toString())
+        .directory(root.toFile())
+        .redirectErrorStream(true)
+        .start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    try {
+      if (process.waitFor() != 0) {
+        throw new IOException("making test certificates failed:\n" + output);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+      throw new IOException("interrupted while making test certificates", e);
+    }
+  }
+
   /** Starts the default executable with {@code args} after the host and port. */
   public static LocalServer start(List<String> args) throws IOException {
     return start(defaultExecutable(), args, Duration.ofSeconds(60));
