@@ -76,6 +76,47 @@ impl LocalServer {
     }
 }
 
+/// The repository's test certificates, written by `python -m tests.support.certificates`
+/// into a fresh directory that is removed when the handle is dropped.
+pub struct TestPki {
+    dir: PathBuf,
+}
+
+impl TestPki {
+    /// Makes ca.pem, server.pem/.key (for 127.0.0.1 and localhost), client.pem/.key and
+    /// other-ca.pem (a CA that signed neither), among others.
+    pub fn new() -> std::io::Result<TestPki> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("hypergraph-pki-{}-{n}", std::process::id()));
+        let root = LocalServer::repo_root();
+        let output = Command::new(root.join(".venv/bin/python"))
+            .args(["-m", "tests.support.certificates"])
+            .arg(&dir)
+            .current_dir(&root)
+            .output()?;
+        if !output.status.success() {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(std::io::Error::other(format!(
+                "making test certificates failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )));
+        }
+        Ok(TestPki { dir })
+    }
+
+    /// The path of `name` (e.g. "ca.pem") in the certificate directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for TestPki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl Drop for LocalServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
