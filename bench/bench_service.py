@@ -47,12 +47,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import platform
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 import uuid
 from pathlib import Path
@@ -630,11 +632,25 @@ def profile_server(path: Path) -> None:
     if not raw.exists():
         print("the server exited without writing its profile", file=sys.stderr)
         return
-    with path.open("w") as out:
-        stats = pstats.Stats(str(raw), stream=out)
-        stats.sort_stats("tottime").print_stats(40)
-        stats.sort_stats("cumulative").print_stats(40)
+    out = io.StringIO()
+    stats = pstats.Stats(str(raw), stream=out)
+    stats.sort_stats("tottime").print_stats(40)
+    stats.sort_stats("cumulative").print_stats(40)
+    path.write_text(portable_paths(out.getvalue()))
     print(f"profile: {path}", file=sys.stderr)
+
+
+def portable_paths(text: str) -> str:
+    """The profile with this machine's directories taken out: repository files relative
+    to the root, standard-library files under ``<stdlib>/``, packages under ``<site>/``."""
+    places = {
+        sysconfig.get_paths()["purelib"]: "<site>",
+        sysconfig.get_paths()["stdlib"]: "<stdlib>",
+        str(ROOT): ".",
+    }
+    for directory, name in places.items():
+        text = text.replace(directory + "/", name + "/")
+    return text
 
 
 def main() -> int:
