@@ -190,3 +190,37 @@ class ChunkCollector(TypedEventProcessor):
 
     def on_streaming_chunk(self, event: StreamingChunkEvent) -> None:
         self.chunks.append(event.chunk)
+
+
+@node(output_name="o")
+async def quick(x):
+    """A one-step async node: returns its input after one turn of the loop."""
+    await asyncio.sleep(0)
+    return x
+
+
+def branch_loop(script):
+    """A loop whose gate `pick` sends each pass to `up` or `down` (two producers of
+    `value`) as `script` says; returns the graph and the names of the nodes that ran."""
+    decisions = iter(script)
+    ran = []
+
+    @node(output_name="value")
+    def up(n):
+        ran.append("up")
+        return n + 1
+
+    @node(output_name="value")
+    def down(n):
+        ran.append("down")
+        return n - 10
+
+    @node(output_name="n")
+    def commit(value):
+        return value
+
+    @route(targets=["up", "down", END])
+    def pick(n):
+        return next(decisions)
+
+    return Graph([up, down, commit, pick]), ran

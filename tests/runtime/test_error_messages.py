@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from hypergraph import (
@@ -16,13 +14,7 @@ from hypergraph import (
     route,
 )
 
-from .helpers import Recorder
-
-
-@node(output_name="o")
-async def quick(x):
-    await asyncio.sleep(0)
-    return x
+from .helpers import Recorder, quick
 
 
 @pytest.mark.asyncio

@@ -14,46 +14,21 @@ from hypergraph import (
     route,
 )
 
-from .helpers import Recorder
+from .helpers import Recorder, branch_loop
 from .test_events import check_run_events
-
-
-def _branch_loop(script):
-    decisions = iter(script)
-    ran = []
-
-    @node(output_name="value")
-    def up(n):
-        ran.append("up")
-        return n + 1
-
-    @node(output_name="value")
-    def down(n):
-        ran.append("down")
-        return n - 10
-
-    @node(output_name="n")
-    def commit(value):
-        return value
-
-    @route(targets=["up", "down", END])
-    def pick(n):
-        return next(decisions)
-
-    return Graph([up, down, commit, pick]), ran
 
 
 def test_c18_producers_in_branches_of_a_loop_gate_are_accepted():
     """C18: a loop body that closes back into both branches through data edges
     (commit -> n -> up, down) is accepted: a gated node runs only on a decision, so up
     and down stay in different branches of `pick`."""
-    graph, _ = _branch_loop([])
+    graph, _ = branch_loop([])
     assert graph.entrypoints == ("up",) and graph.inputs.required == ("n",)
 
 
 @pytest.mark.asyncio
 async def test_c18_c13_loop_branch_producers_run_one_per_decision():
-    graph, ran = _branch_loop(["up", "down", "up", END])
+    graph, ran = branch_loop(["up", "down", "up", END])
     rec = Recorder()
     result = await AsyncRunner().run(graph, n=0, event_processors=[rec])
     assert result.status is RunStatus.COMPLETED

@@ -20,14 +20,8 @@ from hypergraph import (
     node,
 )
 
-from .helpers import Recorder
+from .helpers import Recorder, quick
 from .test_events import check_run_events
-
-
-@node(output_name="o")
-async def quick(x):
-    await asyncio.sleep(0)
-    return x
 
 
 @pytest.mark.asyncio
