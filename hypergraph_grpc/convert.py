@@ -55,6 +55,7 @@ __all__ = [
     "error_info",
     "events_lost",
     "first_failing_node",
+    "joins_text",
     "graph_info",
     "graph_list",
     "nesting_depth",
@@ -110,6 +111,17 @@ def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
 
 
 _CANCELLED_TYPE = error_type_name(asyncio.CancelledError())
+
+
+def joins_text(first: Any, other: Any) -> bool:
+    """Whether ``other`` may leave in one message with the text chunk ``first``: it is a
+    text chunk of the same node execution (span). The one rule every merge follows (a
+    stream's writer, and the in-memory and Redis event logs)."""
+    return (
+        other.__class__ is StreamingChunkEvent
+        and other.span_id == first.span_id
+        and other.chunk.__class__ is str
+    )
 
 
 def first_failing_node(found: str, event: NodeErrorEvent) -> str:

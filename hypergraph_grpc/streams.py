@@ -32,7 +32,7 @@ from time import time
 from typing import Any
 
 from hypergraph import RunEndEvent, StreamingChunkEvent, TypedEventProcessor
-from hypergraph_grpc.convert import EventEncoder, clean_text, first_failing_node
+from hypergraph_grpc.convert import EventEncoder, clean_text, first_failing_node, joins_text
 
 __all__ = ["RunHooks", "RunNotStarted", "StreamSink", "pump"]
 
@@ -330,23 +330,16 @@ class StreamSink(TypedEventProcessor):
         ``max_queued_events`` merge as they come, :meth:`_absorb`).
         """
         queue = self.queue
-        head = queue[0]
-        span = first.span_id
-        if head.__class__ is not StreamingChunkEvent or head.span_id != span:
-            return None
-        if head.chunk.__class__ is not str or first.chunk.__class__ is not str:
+        if first.chunk.__class__ is not str or not joins_text(first, queue[0]):
             return None
         entry = _Merge(first, _utf8(first.chunk), str)
         limit = self.max_chunk_bytes
         popleft = queue.popleft
         while queue:
             head = queue[0]
-            if head.__class__ is not StreamingChunkEvent or head.span_id != span:
+            if not joins_text(first, head):
                 break
-            chunk = head.chunk
-            if chunk.__class__ is not str:
-                break
-            data = _utf8(chunk)
+            data = _utf8(head.chunk)
             if len(entry.buf) + len(data) > limit:
                 break
             entry.buf += data

@@ -132,11 +132,7 @@ def _messages(batch: list, encoder: Any, error_node: str):
                 total = len(event.chunk)
                 while after < size and total < _MERGE_CHARS:
                     other = batch[after]
-                    if (
-                        other.__class__ is not StreamingChunkEvent
-                        or other.span_id != event.span_id
-                        or other.chunk.__class__ is not str
-                    ):
+                    if not convert.joins_text(event, other):
                         break
                     total += len(other.chunk)
                     after += 1

@@ -154,11 +154,7 @@ class RedisRunLog:
                 after = index + 1
                 while after < size:
                     other = batch[after]
-                    if (
-                        other.__class__ is not StreamingChunkEvent
-                        or other.span_id != event.span_id
-                        or other.chunk.__class__ is not str
-                    ):
+                    if not convert.joins_text(event, other):
                         break
                     data = _utf8(other.chunk)
                     if total + len(data) > _MERGE_BYTES:

@@ -16,6 +16,7 @@ PINNED = {
         "error_info",
         "events_lost",
         "first_failing_node",
+        "joins_text",
         "graph_info",
         "graph_list",
         "nesting_depth",
