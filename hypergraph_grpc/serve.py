@@ -29,6 +29,7 @@ from hypergraph_grpc.auth import AuthFile, AuthTokenError, AuthTokens
 from hypergraph_grpc.capabilities import CapabilityKeyError, CapabilityKeys
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import EventLogLimits
+from hypergraph_grpc.gc_tuning import tune_garbage_collector
 from hypergraph_grpc.logs import configure_logging
 from hypergraph_grpc.registry import RegistryError, load_specs
 from hypergraph_grpc.serve_args import DEFAULT_GRAPHS
@@ -152,6 +153,7 @@ def serve_from_args(args: argparse.Namespace) -> int:
                     observability=_Observability(
                         metrics, args.metrics_host or args.host, args.metrics_port, tracing
                     ),
+                    gc_threshold=args.gc_threshold,
                 )
             )
     finally:
@@ -255,6 +257,7 @@ async def _serve(
     cors_origins: Sequence[str] = (),
     capabilities: CapabilityKeys | None = None,
     observability: _Observability | None = None,
+    gc_threshold: int = 0,
 ) -> int:
     observability = observability or _Observability(None, host, None, None)
     try:
@@ -300,6 +303,8 @@ async def _serve(
             "serving metrics",
             extra={"metrics_url": f"http://{observability.host}:{metrics_port}/metrics"},
         )
+    # Everything built so far lives as long as the server: frozen out of collections.
+    log.info("garbage collector set", extra=tune_garbage_collector(gc_threshold))
     sys.stdout.write(f"listening on {running.address}\n")
     if running.http is not None:
         sys.stdout.write(f"http listening on {running.http.url}\n")

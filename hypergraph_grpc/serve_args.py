@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from hypergraph_grpc.config import ServiceConfig
+from hypergraph_grpc.gc_tuning import GC_YOUNG_THRESHOLD
 
 __all__ = ["DEFAULT_GRAPHS", "add_serve_arguments"]
 
@@ -163,6 +164,16 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default="asyncio",
         help="event loop: asyncio (default) or uvloop (pip install uvloop; a faster loop, "
         "measured in make bench-capacity)",
+    )
+    parser.add_argument(
+        "--gc-threshold",
+        type=_non_negative(int),
+        default=GC_YOUNG_THRESHOLD,
+        metavar="N",
+        help="tracked objects allocated between the garbage collector's young collections "
+        f"(default {GC_YOUNG_THRESHOLD}; Python's own is 700). The start-up objects are frozen "
+        "out of collections and full collections wait longer, so hundreds of live streams are "
+        "not walked every few ms (docs/performance.md). 0 leaves Python's settings",
     )
     parser.add_argument(
         "--metrics-port",

@@ -4,6 +4,12 @@ The writer side is called by the run's recorder on the loop thread for every
 event: one deque append (the deque drops the oldest event past the length
 bound) and, when a watcher sleeps, a wake-up. Conversion to protobuf happens in
 the feed, on the watcher's time, never on the token's critical path.
+
+A text chunk is kept as a plain tuple of its strings and numbers rather than the
+event object. Python's garbage collector stops tracking such tuples after their
+first collection, so the thousands of tokens a run keeps cost its collections
+nothing; kept as objects, they made every full collection of a server holding
+hundreds of streams walk all of them (a pause of ~100 ms at 700 streams).
 """
 
 from __future__ import annotations
@@ -49,6 +55,18 @@ class MemoryRunLog:
         self._waiters: list[asyncio.Future] = []
 
     def append(self, event: Any) -> None:
+        if event.__class__ is StreamingChunkEvent and event.chunk.__class__ is str:
+            event = (
+                event.seq,
+                event.run_id,
+                event.workflow_id,
+                event.timestamp,
+                event.span_id,
+                event.parent_span_id,
+                event.node_name,
+                event.chunk,
+                event.merged,
+            )
         self.events.append(event)
         if self._waiters:
             self._wake()
@@ -81,6 +99,28 @@ class MemoryRunLog:
                 self._waiters.remove(waiter)
 
 
+def _seq(kept: Any) -> int:
+    return kept[0] if kept.__class__ is tuple else kept.seq
+
+
+def _event(kept: Any) -> Any:
+    """A kept entry as the runtime event it was (:meth:`MemoryRunLog.append`)."""
+    if kept.__class__ is not tuple:
+        return kept
+    seq, run_id, workflow_id, timestamp, span_id, parent_span_id, node, chunk, merged = kept
+    return StreamingChunkEvent(
+        run_id=run_id,
+        workflow_id=workflow_id,
+        seq=seq,
+        timestamp=timestamp,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        node_name=node,
+        chunk=chunk,
+        merged=merged,
+    )
+
+
 class MemoryEventFeed(EventFeed):
     """Events of one in-memory log after ``after_seq``, then live ones until RunEnded."""
 
@@ -96,16 +136,17 @@ class MemoryEventFeed(EventFeed):
         while True:
             events = log.events
             if events:
-                first = events[0].seq
+                first = _seq(events[0])
                 if next_seq < first:
                     yield convert.events_lost(
-                        log.workflow_id, events[0].run_id, next_seq, first - 1
+                        log.workflow_id, _event(events[0]).run_id, next_seq, first - 1
                     )
                     next_seq = first
                     continue
-                if next_seq <= events[-1].seq:
+                if next_seq <= _seq(events[-1]):
                     # A copy of what is new: the deque moves while we write.
-                    batch = list(itertools.islice(events, next_seq - first, None))
+                    kept = itertools.islice(events, next_seq - first, None)
+                    batch = [_event(entry) for entry in kept]
                     next_seq = batch[-1].seq + 1
                     for message, ended in _messages(batch, encoder, log.error_node):
                         yield message
