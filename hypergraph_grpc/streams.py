@@ -3,11 +3,13 @@
 The hot path of the service. The runtime calls :meth:`StreamSink.on_streaming_chunk`
 (and the lifecycle hooks) synchronously on the loop thread for every event of the run,
 chunks included; it appends the event to the stream's deque (no conversion) and, when
-no write is in flight, writes it at once: converted to protobuf and handed to
-``context.write`` from that same callback. A write's completion writes what queued
-meanwhile, a text chunk joined by the text of its span queued right behind it (never
-waiting for more): a burst of tokens leaves as its first token and one message, and a
-consumer that keeps up gets one message per ``ctx.stream()`` call. :func:`pump` is
+no write is in flight, schedules a flush: a plain loop callback (no task) that runs as
+soon as the node's step yields, converts what queued to protobuf and hands it to
+``context.write``. A write's completion writes what queued meanwhile. A text chunk is
+joined by the text of its span queued right behind it (never waiting for more), so the
+tokens a node streams in one step (a burst a provider's read delivered) leave as one
+message, and a consumer that keeps up gets one message per ``ctx.stream()`` call when
+the node streams one token per step. :func:`pump` is
 what the RPC awaits; it writes RunEnded. ``seq`` is the runtime event's own number,
 so every stream (and Watch) of a run numbers its events alike.
 
@@ -121,6 +123,8 @@ class StreamSink(TypedEventProcessor):
         self._write: Callable[[Any], Awaitable[None]] | None = None
         self._done: asyncio.Future | None = None  # set by attach(): RunEnded is next
         self._writing: Any = None  # the write in flight (a coroutine), if any
+        self._call_soon: Callable[..., Any] | None = None  # the loop's, once attached
+        self._flush_due = False  # a _flush is scheduled
         self._on_overflow = on_overflow
         self._overflowed = False
         # Counted for metrics as each chunk message is written (two integer additions),
@@ -134,8 +138,8 @@ class StreamSink(TypedEventProcessor):
     # --- runtime side (loop thread, synchronous) ---------------------------------
 
     def on_streaming_chunk(self, event: Any) -> None:
-        """The hot path: one deque append (a merge under pressure); written at once when
-        no write is in flight."""
+        """The hot path: one deque append (a merge under pressure); a flush is scheduled
+        when no write is in flight."""
         if self.closed:
             return
         queue = self.queue
@@ -144,8 +148,8 @@ class StreamSink(TypedEventProcessor):
         if self._open:
             self._open.pop(event.span_id, None)
         queue.append(event)
-        if self._writing is None:
-            self._drive()
+        if self._writing is None and not self._flush_due:
+            self._schedule_flush()
 
     def _lifecycle(self, event: Any) -> None:
         if self.closed:
@@ -153,8 +157,8 @@ class StreamSink(TypedEventProcessor):
         if self._open:
             self._open.pop(event.span_id, None)
         self.queue.append(event)
-        if self._writing is None:
-            self._drive()
+        if self._writing is None and not self._flush_due:
+            self._schedule_flush()
 
     def on_run_start(self, event: Any) -> None:
         self.encoder.run_id = event.run_id
@@ -202,11 +206,10 @@ class StreamSink(TypedEventProcessor):
 
     # --- writer side ------------------------------------------------------------------
     #
-    # The writer is driven by callbacks, not by a task of its own: the event that finds
-    # it idle is written at once, in the loop callback that queued it (the node's own
-    # step, as a bare servicer writes in the step that produced the message), and the
-    # write's completion writes whatever queued meanwhile. A token therefore costs no
-    # task wake-up besides the node's own, and nothing waits a loop iteration to leave.
+    # The writer is driven by callbacks, not by a task of its own: an event that finds
+    # it idle schedules one flush callback, which runs once the node's step yields (so
+    # a step's tokens are joined) and writes; the write's completion writes whatever
+    # queued meanwhile. A token therefore costs no task wake-up besides the node's own.
     # RunEnded is left to pump(), which has a coroutine to await before_end in.
 
     def attach(self, write: Callable[[Any], Awaitable[None]]) -> asyncio.Future:
@@ -214,9 +217,24 @@ class StreamSink(TypedEventProcessor):
         every event before RunEnded is written (RunEnded is then first in the queue), or
         with the error that ended the stream."""
         self._write = write
-        self._done = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._call_soon = loop.call_soon
+        self._done = loop.create_future()
         self._drive()
         return self._done
+
+    def _schedule_flush(self) -> None:
+        """Write what queued once the step that queued it yields: every token a node
+        streams in one step (a burst a provider's read delivered) leaves as one message."""
+        call_soon = self._call_soon
+        if call_soon is not None:
+            self._flush_due = True
+            call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        if self._writing is None:
+            self._drive()
 
     def close(self) -> None:
         """The stream is gone: drop what waits, abandon a write in flight, queue nothing more."""

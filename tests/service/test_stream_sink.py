@@ -1,7 +1,7 @@
 """One stream's queue and writer (``streams.StreamSink``, ``streams.pump``), without
-a server: an idle consumer sees every chunk unmerged, written from the call that
-queued it; text queued while a write is in flight leaves joined (a burst as its
-first token, then one message); once ``max_queued_events`` wait, text of one span
+a server: an idle consumer sees every chunk unmerged, written as soon as the step
+that queued it yields; the tokens of one step, and text queued while a write is in
+flight, leave joined; once ``max_queued_events`` wait, text of one span
 merges as it arrives; merging stays within ``max_chunk_bytes``; lifecycle events and values never merge; without
 merging a queue past the hard cap stops the run; the writer wakes for late
 events and reports a run that died without RunEnded."""
@@ -107,14 +107,15 @@ async def settle() -> None:
 
 
 @pytest.mark.asyncio
-async def test_idle_consumer_gets_one_message_per_chunk_written_at_once():
+async def test_idle_consumer_gets_one_message_per_chunk_written_when_the_step_yields():
     sink, _ = make_sink(max_queued_events=1000)
     writer, sent = attach_slow_writer(sink)
     await settle()
     for event in run_events([chunk("a", f"{i}") for i in range(20)]):
         feed(sink, [event])
+        await asyncio.sleep(0)  # the feeding step yields once
         if event.__class__ is not RunEndEvent:
-            assert not sink.queue  # nothing waits: the write started in the feeding call
+            assert not sink.queue  # nothing waits: its write has started
         await settle()
     await writer
     chunks = [m.streaming_chunk for m in sent if m.WhichOneof("kind") == "streaming_chunk"]
@@ -123,18 +124,20 @@ async def test_idle_consumer_gets_one_message_per_chunk_written_at_once():
 
 
 @pytest.mark.asyncio
-async def test_a_burst_leaves_as_its_first_token_then_one_message():
+async def test_the_tokens_of_one_step_leave_as_one_message():
     sink, _ = make_sink(max_queued_events=1000, max_chunk_bytes=1000)
     writer, sent = attach_slow_writer(sink)
-    events = run_events([chunk("a", f"{i},") for i in range(4)])
+    events = run_events([chunk("a", f"{i},") for i in range(8)])
     feed(sink, events[:2])  # RunStarted, NodeStarted
     await settle()
     feed(sink, events[2:6])  # four tokens in one step of the node
     await settle()
-    feed(sink, events[6:])
+    feed(sink, events[6:10])  # four more in the next step
+    await settle()
+    feed(sink, events[10:])
     await writer
     chunks = [m.streaming_chunk for m in sent if m.WhichOneof("kind") == "streaming_chunk"]
-    assert [(c.text, c.merged) for c in chunks] == [("0,", 1), ("1,2,3,", 3)]
+    assert [(c.text, c.merged) for c in chunks] == [("0,1,2,3,", 4), ("4,5,6,7,", 4)]
     assert_seq_counts_calls(sent)
 
 

@@ -745,8 +745,8 @@ type StreamOptions struct {
 	// deadline). By default such a stream stops its run.
 	Detach bool `protobuf:"varint,1,opt,name=detach,proto3" json:"detach,omitempty"`
 	// Send one message per ctx.stream() call, never merging queued text chunks
-	// (by default text of one node execution that queued while the previous
-	// message was written leaves as one message).
+	// (by default the text a node execution streams in one step, or that queued
+	// while the previous message was written, leaves as one message).
 	// ctx.stream() never blocks a node, so memory is then bounded by a queue cap
 	// (max_queued_events x 1024): a stream that falls further behind stops its
 	// run with stop_info {"kind": "slow_consumer"} (see docs/protocol.md). Use
