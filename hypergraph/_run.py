@@ -663,8 +663,7 @@ class Run:
                 return
         if self._handover:
             self._drain_handover()
-        ctx._quiet = True
-        ctx._outcome = 1
+        self._ended(ctx, 1)
         ctx._value = value
         usage = ctx._usage
         if usage:
@@ -678,6 +677,16 @@ class Run:
                 dict(usage) if usage else {},
             )
 
+    @staticmethod
+    def _ended(ctx: NodeContext, outcome: int) -> None:
+        """The execution is over: its context goes quiet and lets go of the node's
+        arguments, which hold the context itself. Kept, that cycle would leave the whole
+        run (its events' processors, the stream, the RPC) to the garbage collector
+        instead of being freed the moment the run is done."""
+        ctx._quiet = True
+        ctx._outcome = outcome
+        ctx._kwargs = None
+
     def _add_usage(self, usage: dict) -> None:
         if self.usage is None:
             self.usage = {}
@@ -686,8 +695,7 @@ class Run:
     def _node_failed(self, ctx: NodeContext, exc: BaseException) -> None:
         if self._handover:
             self._drain_handover()
-        ctx._quiet = True
-        ctx._outcome = 2
+        self._ended(ctx, 2)
         if ctx._usage:
             self._add_usage(ctx._usage)
         self._emit_node(ctx, NodeErrorEvent, ctx._name, _error_text(exc), error_type_name(exc))
@@ -698,8 +706,7 @@ class Run:
             return
         if self._handover:
             self._drain_handover()
-        ctx._quiet = True
-        ctx._outcome = 3
+        self._ended(ctx, 3)
         why = "the grace ran out" if self._forcing else "the run was cancelled"
         self._emit_node(ctx, NodeErrorEvent, ctx._name, f"node cancelled: {why}", _CANCELLED_TYPE)
 
