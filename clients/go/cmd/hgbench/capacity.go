@@ -54,6 +54,7 @@ type capacityOptions struct {
 	serverArgs                            string
 	overload                              float64
 	compare                               []string // NAME=COMMAND: more servers to measure
+	uvloop                                bool     // also the service with --loop uvloop
 	fixed, rounds                         int      // -fixed: every server at this many streams, no search
 }
 
@@ -111,6 +112,7 @@ type target struct {
 
 const (
 	projectName  = "hypergraph"
+	uvloopName   = "hypergraph_uvloop"
 	baselineName = "baseline_grpc_aio"
 )
 
@@ -140,6 +142,15 @@ func runCapacity(root string, opts capacityOptions) error {
 	servers := []*target{
 		{name: projectName, pid: project.Pid(), addr: project.Addr},
 		{name: baselineName, pid: baseline.Pid(), addr: baseline.Addr},
+	}
+	if opts.uvloop {
+		withUvloop := append(append([]string{}, args...), "--loop", "uvloop")
+		srv, err := testserver.Start(root, withUvloop, 60*time.Second)
+		if err != nil {
+			return fmt.Errorf("--loop uvloop: %w", err)
+		}
+		defer srv.Stop()
+		servers = append(servers, &target{name: uvloopName, pid: srv.Pid(), addr: srv.Addr})
 	}
 	for _, extra := range opts.compare {
 		name, command, _ := strings.Cut(extra, "=")

@@ -77,6 +77,7 @@ func main() {
 	flag.IntVar(&capOpts.connections, "connections", 4, "capacity: connections per server (streams are spread over them)")
 	flag.Float64Var(&capOpts.overload, "overload", 2, "capacity: overload probe at this many times the capacity at p99 <= 10 ms (0: none)")
 	flag.StringVar(&capOpts.serverArgs, "server-args", "", "capacity: extra `hypergraph-grpc serve` flags, space-separated")
+	flag.BoolVar(&capOpts.uvloop, "uvloop", true, "capacity: also measure the service with --loop uvloop")
 	flag.IntVar(&capOpts.fixed, "fixed", 0, "capacity: instead of searching, probe every server at this many streams")
 	flag.IntVar(&capOpts.rounds, "fixed-rounds", 3, "capacity: rounds per server with -fixed (the median is reported)")
 	flag.Func("compare", "capacity: NAME=COMMAND, another server to measure (a command that prints `listening on HOST:PORT`; repeatable)",
