@@ -33,7 +33,7 @@ import asyncio
 import dataclasses
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -61,16 +61,25 @@ _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 _CODES = {code: Code[code.name] for code in grpc.StatusCode if code.name in Code.__members__}
 _CODES[grpc.StatusCode.CANCELLED] = Code.CANCELED
+_GRPC_NAMES = {connect: status.name for status, connect in _CODES.items()}
+
+CallEnded = Callable[[str, str], None]
 
 
 class ConnectRunnerService(runner_connect.RunnerService):
     """The generated Connect service, each method a call of the one servicer."""
 
     def __init__(
-        self, service: RunnerService, policies: Sequence[RunnerServiceInterceptor] = ()
+        self,
+        service: RunnerService,
+        policies: Sequence[RunnerServiceInterceptor] = (),
+        on_call_end: CallEnded | None = None,
     ) -> None:
+        """``on_call_end(method, code)``: told how each call ended (the gRPC status code's
+        name, as the gRPC port's counts name it), for metrics."""
         self._service = service
         self._policies = tuple(policies)
+        self._on_call_end = on_call_end
 
     async def list_graphs(self, request, ctx):
         return await self._call("ListGraphs", request, _Context(ctx))
@@ -109,9 +118,14 @@ class ConnectRunnerService(runner_connect.RunnerService):
         details = _CallDetails(f"/{SERVICE_NAME}/{method}", context.invocation_metadata())
         for policy in reversed(self._policies):  # the first policy runs first, as on gRPC
             behavior = policy.wrap(method, behavior, details)
+        code = "OK"
         try:
             return await behavior(request, context)
-        except ConnectError:
+        except ConnectError as exc:
+            code = _GRPC_NAMES.get(exc.code, "UNKNOWN")
+            raise
+        except asyncio.CancelledError:
+            code = "CANCELLED"
             raise
         except Exception as exc:  # a bug, not a refusal: INTERNAL with details, logged
             status = errors.to_status(
@@ -119,7 +133,11 @@ class ConnectRunnerService(runner_connect.RunnerService):
                 graph=getattr(request, "graph", ""),
                 workflow_id=getattr(request, "workflow_id", ""),
             )
+            code = status.code.name
             raise _connect_error(status) from None
+        finally:
+            if self._on_call_end is not None:
+                self._on_call_end(method, code)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -276,10 +294,11 @@ def connect_application(
     policies: Sequence[RunnerServiceInterceptor] = (),
     *,
     read_max_bytes: int | None = None,
+    on_call_end: CallEnded | None = None,
 ) -> runner_connect.RunnerServiceASGIApplication:
     """The ASGI application serving ``service`` over Connect (also gRPC-Web and gRPC)."""
     return runner_connect.RunnerServiceASGIApplication(
-        ConnectRunnerService(service, policies),
+        ConnectRunnerService(service, policies, on_call_end),
         read_max_bytes=read_max_bytes,
         codecs=codecs(),
     )

@@ -7,7 +7,8 @@ Per-stream figures (tokens streamed, messages written, queue depth) are plain
 integers the stream writer keeps on its :class:`~hypergraph_grpc.streams.StreamSink`;
 :class:`ServiceCollector` reads them when Prometheus scrapes, and adds the
 totals of the streams that already ended. RPCs are counted per call by
-:class:`MetricsInterceptor`.
+:class:`MetricsInterceptor` on the gRPC port and by
+:meth:`ServiceMetrics.count_connect_call` on the HTTP port.
 
 Labels are bounded: graph names, node error types, RPC methods, status codes,
 stop kinds from a fixed list, LLM providers and models (configured by the
@@ -122,8 +123,9 @@ class ServiceMetrics:
         )
         self.rpcs = Counter(
             "hypergraph_rpcs_handled",
-            "RunnerService calls finished, by method and gRPC status code.",
-            ["method", "code"],
+            "RunnerService calls finished, by method, gRPC status code and protocol "
+            "(grpc: the gRPC port; connect: the HTTP port's Connect, gRPC-Web and gRPC calls).",
+            ["method", "code", "protocol"],
             registry=r,
         )
         self.llm_calls = Counter(
@@ -131,6 +133,13 @@ class ServiceMetrics:
             "LLM replies streamed by nodes, by provider, model and stop reason "
             "(stop_reason=error: the provider failed mid-answer).",
             ["provider", "model", "stop_reason"],
+            registry=r,
+        )
+        self.llm_retries = Counter(
+            "hypergraph_llm_retries",
+            "LLM calls retried before their first token (rate limits, overload, network), "
+            "by provider and model.",
+            ["provider", "model"],
             registry=r,
         )
         self.llm_tokens = Counter(
@@ -169,6 +178,10 @@ class ServiceMetrics:
 
     def count_stop(self, kind: Any) -> None:
         self.stops.labels(stop_kind(kind)).inc()
+
+    def count_connect_call(self, method: str, code: str) -> None:
+        """A call on the HTTP port ended with ``code`` (a gRPC status code's name)."""
+        self.rpcs.labels(method, code, "connect").inc()
 
 
 def stop_kind(kind: Any) -> str:
@@ -212,6 +225,9 @@ class RunMetrics(TypedEventProcessor):
         provider, model = str(usage["provider"]), str(usage["model"])
         metrics = self._metrics
         metrics.llm_calls.labels(provider, model, str(usage.get("stop_reason", ""))).inc()
+        retries = usage.get("retries")
+        if isinstance(retries, int) and retries > 0:
+            metrics.llm_retries.labels(provider, model).inc(retries)
         for direction in ("input", "output"):
             tokens = usage.get(f"{direction}_tokens")
             if isinstance(tokens, int) and tokens > 0:
@@ -295,7 +311,7 @@ class MetricsInterceptor(RunnerServiceInterceptor):
                 code = status_code(context).name
                 raise
             finally:
-                rpcs.labels(method, code).inc()
+                rpcs.labels(method, code, "grpc").inc()
 
         return counted
 

@@ -184,8 +184,17 @@ async def start_server(
     http = None
     if http_port is not None:
         try:
+            on_call_end = metrics.count_connect_call if metrics is not None else None
             http = await _start_http(
-                service, policies, config, host, http_port, cors_origins, reuse_port, tls
+                service,
+                policies,
+                config,
+                host,
+                http_port,
+                cors_origins,
+                reuse_port,
+                tls,
+                on_call_end,
             )
         except BaseException:
             await server.stop(grace=None)
@@ -199,7 +208,7 @@ async def start_server(
 
 
 async def _start_http(
-    service, policies, config, host, port, cors_origins, reuse_port, tls
+    service, policies, config, host, port, cors_origins, reuse_port, tls, on_call_end
 ) -> HttpServer:
     # Imported here: the HTTP port needs the `http` extra, the gRPC port does not.
     try:
@@ -213,7 +222,12 @@ async def _start_http(
         ) from None
 
     limit = _receive_limit(config.max_request_bytes)
-    app = connect_application(service, policies, read_max_bytes=None if limit < 0 else limit)
+    app = connect_application(
+        service,
+        policies,
+        read_max_bytes=None if limit < 0 else limit,
+        on_call_end=on_call_end,
+    )
     return await start_http_server(
         app, host=host, port=port, cors=CorsPolicy(cors_origins), reuse_port=reuse_port, tls=tls
     )

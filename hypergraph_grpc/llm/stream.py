@@ -80,6 +80,7 @@ class _Reply:
         self.ctx, self.call = ctx, call
         self.parts: list[str] = []
         self.stopped = False
+        self.retries = 0  # attempts after the first (reported in usage)
         self.reader: asyncio.Future | None = None
         self.span = None
 
@@ -135,6 +136,7 @@ class _Reply:
                 )
                 if self.parts or not error.retryable or attempt == attempts:
                     raise error from exc
+                self.retries += 1
                 await asyncio.sleep(_backoff(attempt, error.retry_after))
 
     def _finish(self, reader: asyncio.Future) -> str:
@@ -166,6 +168,8 @@ class _Reply:
         done = stop_reason not in ("stop_requested", "error")
         output = call.output_tokens if done and call.output_tokens is not None else len(self.parts)
         usage["output_tokens"] = int(output)
+        if self.retries:
+            usage["retries"] = self.retries
         self.ctx.report_usage(**usage)
         record_usage(self.span, usage)
 

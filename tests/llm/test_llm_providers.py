@@ -158,6 +158,7 @@ async def test_error_status_before_first_token_fails_the_run(provider_fake, stat
         assert word in message
     assert "How to fix" in message
     assert len(fake.requests) == 1  # not retried
+    assert "retries" not in result.usage
     assert rec.chunks == []
     assert result.usage["stop_reason"] == "error"
 
@@ -172,6 +173,7 @@ async def test_retryable_status_is_retried_then_reported(provider_fake, status, 
     result, _ = await run_graph(Graph([chat_node(name)]), {"prompt": "hi"})
     assert result.status == RunStatus.FAILED
     assert len(fake.requests) == 3
+    assert result.usage["retries"] == 2
     message = str(result.error)
     assert f"HTTP {status}" in message and "3 attempts" in message and "wait and retry" in message
 
@@ -185,6 +187,7 @@ async def test_transient_error_then_success_completes(provider_fake):
     assert result.status == RunStatus.COMPLETED
     assert rec.chunks == [f"t{i} " for i in range(10)]
     assert len(fake.requests) == 2
+    assert result.usage["retries"] == 1  # counted for metrics (hypergraph_llm_retries)
 
 
 @pytest.mark.asyncio

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hypergraph_grpc.client import Client, NotFoundError, StreamingChunk
 from tests.observability.graphs import SPEC
 from tests.support.server_process import ServerProcess
+from tests.web.connect_http import call_json
 
 
 def _scrape(url: str) -> dict[tuple[str, tuple], float]:
@@ -29,8 +30,12 @@ def _value(samples, name: str, **labels) -> float:
 @pytest.fixture(scope="module")
 def scraped():
     """One server, a handful of runs (streamed, unary, failed, stopped, refused), one scrape."""
-    with ServerProcess("--graphs", SPEC, "--metrics-port", "0") as server:
+    with ServerProcess("--graphs", SPEC, "--metrics-port", "0", "--http-port", "0") as server:
         url = server.metrics_url()
+        # The HTTP port's calls: one answered, one refused, one that fails to decode.
+        assert call_json(server.http_url, "ListGraphs", {}).status == 200
+        assert call_json(server.http_url, "Run", {"graph": "no-such-graph"}).status == 404
+        assert call_json(server.http_url, "Run", b"{not json").status == 400
         with Client(server.target) as client:
             stream = client.iter("tokens", {"count": 300}, workflow_id="wf-metrics-tokens")
             events = list(stream)
@@ -77,12 +82,20 @@ def test_streamed_tokens_and_messages_show_the_merge_ratio(scraped):
     assert _value(samples, "hypergraph_open_streams", rpc="Iter") == 0
 
 
-def test_rpcs_are_counted_by_method_and_status_code(scraped):
+def test_rpcs_are_counted_by_method_status_code_and_protocol(scraped):
     samples, _, _ = scraped
-    assert _value(samples, "hypergraph_rpcs_handled_total", method="Iter", code="OK") == 3
-    assert _value(samples, "hypergraph_rpcs_handled_total", method="Run", code="OK") == 2
-    assert _value(samples, "hypergraph_rpcs_handled_total", method="Run", code="NOT_FOUND") == 1
-    assert _value(samples, "hypergraph_rpcs_handled_total", method="Stop", code="OK") == 1
+
+    def rpcs(method: str, code: str, protocol: str = "grpc") -> float:
+        labels = {"method": method, "code": code, "protocol": protocol}
+        return _value(samples, "hypergraph_rpcs_handled_total", **labels)
+
+    assert rpcs("Iter", "OK") == 3
+    assert rpcs("Run", "OK") == 2
+    assert rpcs("Run", "NOT_FOUND") == 1
+    assert rpcs("Stop", "OK") == 1
+    assert rpcs("ListGraphs", "OK", "connect") == 1
+    assert rpcs("Run", "NOT_FOUND", "connect") == 1
+    assert rpcs("Run", "INVALID_ARGUMENT", "connect") == 1
 
 
 def test_a_stop_is_counted_by_kind_with_its_latency(scraped):

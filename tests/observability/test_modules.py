@@ -27,7 +27,9 @@ async def speak(words: int, ctx: NodeContext) -> str:
         if ctx.stop_requested:
             break
         await asyncio.sleep(0.001)
-    ctx.report_usage(provider="fake", model="m-1", stop_reason="end_turn", output_tokens=words)
+    ctx.report_usage(
+        provider="fake", model="m-1", stop_reason="end_turn", output_tokens=words, retries=2
+    )
     return "done"
 
 
@@ -73,6 +75,7 @@ def test_run_metrics_count_runs_node_errors_and_llm_usage():
     llm = {"provider": "fake", "model": "m-1"}
     assert _sample(metrics, "hypergraph_llm_calls_total", **llm, stop_reason="end_turn") == 1
     assert _sample(metrics, "hypergraph_llm_tokens_total", **llm, direction="output") == 3
+    assert _sample(metrics, "hypergraph_llm_retries_total", **llm) == 2
 
 
 def test_a_stopped_run_counts_its_kind_and_stop_latency():
