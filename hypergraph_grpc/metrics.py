@@ -148,6 +148,20 @@ class ServiceMetrics:
             ["provider", "model", "direction"],
             registry=r,
         )
+        self.coordination_calls = Counter(
+            "hypergraph_coordination_calls",
+            "Round trips to the coordination store (Redis), by operation (claim, release, "
+            "append_events, renew_lease, route_stop, ...).",
+            ["operation"],
+            registry=r,
+        )
+        self.coordination_errors = Counter(
+            "hypergraph_coordination_errors",
+            "Round trips to the coordination store that failed (Redis unreachable, timed "
+            "out or refused), by operation.",
+            ["operation"],
+            registry=r,
+        )
         self.heartbeat = Gauge(
             "hypergraph_heartbeat_timestamp_seconds",
             "Unix time the server's event loop last ticked (every few seconds); /metrics is "
@@ -178,6 +192,12 @@ class ServiceMetrics:
 
     def count_stop(self, kind: Any) -> None:
         self.stops.labels(stop_kind(kind)).inc()
+
+    def count_coordination_call(self, operation: str, failed: bool) -> None:
+        """A round trip to the coordination store ended (``failed``: Redis raised)."""
+        self.coordination_calls.labels(operation).inc()
+        if failed:
+            self.coordination_errors.labels(operation).inc()
 
     def count_connect_call(self, method: str, code: str) -> None:
         """A call on the HTTP port ended with ``code`` (a gRPC status code's name)."""

@@ -105,7 +105,11 @@ async def start_server(
     config = config or ServiceConfig()
     runner = AsyncRunner() if runner is None else runner
     coord = make_coordination(
-        coordination, runner.stop, config.event_log, lease_seconds=config.lease_seconds
+        coordination,
+        runner.stop,
+        config.event_log,
+        lease_seconds=config.lease_seconds,
+        on_call=metrics.count_coordination_call if metrics is not None else None,
     )
     await coord.start()
     service = RunnerService(

@@ -34,6 +34,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 __all__ = [
+    "CallObserver",
     "Coordination",
     "CoordinationUnavailable",
     "EventFeed",
@@ -51,6 +52,9 @@ __all__ = [
 # Applies a stop to a run of this replica's runner, called as
 # receiver(workflow_id, info=..., grace=...) -> reached (AsyncRunner.stop).
 StopReceiver = Callable[[str, Any, "float | None"], bool]
+
+# Told of each round trip to a shared store as observer(operation, failed), for metrics.
+CallObserver = Callable[[str, bool], None]
 
 
 class WorkflowBusy(Exception):
@@ -225,11 +229,13 @@ def make_coordination(
     stop_receiver: StopReceiver,
     limits: EventLogLimits | None = None,
     lease_seconds: float = 10.0,
+    on_call: CallObserver | None = None,
 ) -> Coordination:
     """``memory`` (one process), or ``redis://...`` (a cluster: every replica on one Redis).
 
     ``stop_receiver`` applies a stop routed to this replica (the runner's ``stop``);
-    ``lease_seconds`` is how long a claim lasts unrenewed (Redis only)."""
+    ``lease_seconds`` is how long a claim lasts unrenewed (Redis only); ``on_call`` is
+    told of every Redis round trip (memory makes none)."""
     if url in ("", "memory"):
         from hypergraph_grpc.coordination.memory import InMemoryCoordination
 
@@ -243,7 +249,9 @@ def make_coordination(
                 f"({exc}). How to fix: install the cluster extra (make install), or use "
                 "--coordination memory (one process)."
             ) from exc
-        return RedisCoordination.from_url(url, stop_receiver, limits, lease_seconds=lease_seconds)
+        return RedisCoordination.from_url(
+            url, stop_receiver, limits, lease_seconds=lease_seconds, on_call=on_call
+        )
     raise RuntimeError(
         f"--coordination {url!r} is not understood. How to fix: use 'memory' or a redis:// URL."
     )

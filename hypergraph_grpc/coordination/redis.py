@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -34,6 +35,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from hypergraph_grpc import convert
 from hypergraph_grpc.coordination import (
+    CallObserver,
     Coordination,
     CoordinationUnavailable,
     EventFeed,
@@ -125,12 +127,16 @@ class RedisCoordination(Coordination):
         lease_seconds: float = 10.0,
         stop_timeout_seconds: float = 2.0,
         prefix: str = "hg:",
+        on_call: CallObserver | None = None,
     ) -> None:
+        """``on_call(operation, failed)``: told of every Redis round trip the coordination
+        makes, by operation (a fixed set of names), for metrics."""
         self.replica_id = replica_id or f"{default_replica_id()}-{secrets.token_hex(3)}"
         self.limits = limits or EventLogLimits()
         self.lease_seconds = lease_seconds
         self.stop_timeout_seconds = stop_timeout_seconds
         self._client = client
+        self._on_call = on_call or _not_observed
         self._local = LocalRuns(stop_receiver)
         self._keys = RedisKeys(prefix)
         self._lease_ms = max(1, round(lease_seconds * 1000))
@@ -140,7 +146,7 @@ class RedisCoordination(Coordination):
         self._release = client.register_script(_RELEASE)
         self._forget = client.register_script(_FORGET)
         self._logs: dict[str, RedisRunLog] = {}
-        self._flusher = LogFlusher(client)
+        self._flusher = LogFlusher(client, self._counted)
         self._tasks: list[asyncio.Task] = []
         self._stops = StopRouter(
             client,
@@ -150,6 +156,7 @@ class RedisCoordination(Coordination):
             timeout_s=stop_timeout_seconds,
             owner_gone_retry_s=lease_seconds,
             on_stopping=self._mark_stopping,
+            counted=self._counted,
         )
         self._closing = False
 
@@ -164,6 +171,18 @@ class RedisCoordination(Coordination):
             url, socket_connect_timeout=1.0, socket_timeout=5.0, max_connections=_MAX_CONNECTIONS
         )
         return cls(client, stop_receiver, limits, **kw)
+
+    @contextlib.contextmanager
+    def _counted(self, operation: str) -> Iterator[None]:
+        """Count the Redis calls made inside as one ``operation``, failed if Redis raised."""
+        failed = False
+        try:
+            yield
+        except (TimeoutError, *_ERRORS):
+            failed = True
+            raise
+        finally:
+            self._on_call(operation, failed)
 
     def _lease_value(self, run: LiveRun) -> str:
         return f"{run.owner}|{run.token}"
@@ -200,18 +219,21 @@ class RedisCoordination(Coordination):
         if self._local.get(workflow_id) is not None:
             raise WorkflowBusy(workflow_id, self.replica_id)
         try:
-            token = await self._client.incr(self._keys.fence)
-            run = LiveRun(workflow_id=workflow_id, graph=graph, owner=self.replica_id, token=token)
-            won, detail = await self._claim(
-                keys=[self._keys.lease(workflow_id), self._keys.run(workflow_id)],
-                args=[self._lease_value(run), self._lease_ms],
-            )
-            if not won:
-                owner = detail.decode().partition("|")[0] if detail else ""
-                raise WorkflowBusy(workflow_id, owner)
-            if detail:  # a run whose replica died, not yet ended by a reaper
-                await self._end_lost(workflow_id, _record(detail))
-            await self._register(run)
+            with self._counted("claim"):
+                token = await self._client.incr(self._keys.fence)
+                run = LiveRun(
+                    workflow_id=workflow_id, graph=graph, owner=self.replica_id, token=token
+                )
+                won, detail = await self._claim(
+                    keys=[self._keys.lease(workflow_id), self._keys.run(workflow_id)],
+                    args=[self._lease_value(run), self._lease_ms],
+                )
+                if not won:
+                    owner = detail.decode().partition("|")[0] if detail else ""
+                    raise WorkflowBusy(workflow_id, owner)
+                if detail:  # a run whose replica died, not yet ended by a reaper
+                    await self._end_lost(workflow_id, _record(detail))
+                await self._register(run)
         except _ERRORS as exc:
             raise _unavailable("claim the workflow id", exc) from None
         self._local.add(run)
@@ -249,7 +271,8 @@ class RedisCoordination(Coordination):
 
     async def started(self, run: LiveRun, run_id: str) -> None:
         try:
-            await self._client.hset(self._keys.run(run.workflow_id), "run_id", run_id)
+            with self._counted("record_run_id"):
+                await self._client.hset(self._keys.run(run.workflow_id), "run_id", run_id)
         except _ERRORS as exc:  # ListRuns shows the run id once Redis is back (renewal)
             log.warning("could not record the run id", extra=_fields(run, exc))
 
@@ -260,24 +283,25 @@ class RedisCoordination(Coordination):
         self._local.remove(run)
         self._logs.pop(run.workflow_id, None)  # the recorder still holds it for RunEnded
         try:
-            # Bounded: the run's streams write RunEnded after this, Redis or not.
-            await asyncio.wait_for(
-                self._release(
-                    keys=[
-                        self._keys.lease(run.workflow_id),
-                        self._keys.run(run.workflow_id),
-                        self._keys.runs,
-                    ],
-                    args=[self._lease_value(run), run.token, run.workflow_id],
-                ),
-                _RELEASE_WAIT_S,
-            )
-            if not run.started:  # refused before its first event: nothing will be logged
-                meta = self._keys.watch(run.workflow_id)
-                pipe = self._client.pipeline(transaction=False)
-                pipe.hset(meta, "ended", "1")
-                pipe.pexpire(meta, self._ttl_ms)
-                await pipe.execute()
+            with self._counted("release"):
+                # Bounded: the run's streams write RunEnded after this, Redis or not.
+                await asyncio.wait_for(
+                    self._release(
+                        keys=[
+                            self._keys.lease(run.workflow_id),
+                            self._keys.run(run.workflow_id),
+                            self._keys.runs,
+                        ],
+                        args=[self._lease_value(run), run.token, run.workflow_id],
+                    ),
+                    _RELEASE_WAIT_S,
+                )
+                if not run.started:  # refused before its first event: nothing will be logged
+                    meta = self._keys.watch(run.workflow_id)
+                    pipe = self._client.pipeline(transaction=False)
+                    pipe.hset(meta, "ended", "1")
+                    pipe.pexpire(meta, self._ttl_ms)
+                    await pipe.execute()
         except (TimeoutError, *_ERRORS) as exc:
             # The lease expires by itself within lease_seconds; the id is free then.
             log.warning("could not release the workflow id", extra=_fields(run, exc))
@@ -290,9 +314,10 @@ class RedisCoordination(Coordination):
                 self._mark_stopping(workflow_id)
             return outcome
         try:
-            lease = await self._client.get(self._keys.lease(workflow_id))
+            with self._counted("find_owner"):
+                lease = await self._client.get(self._keys.lease(workflow_id))
+                recent = lease is None and await self._client.exists(self._keys.watch(workflow_id))
             if lease is None:  # a run of this id ended within the log's TTL: ENDED
-                recent = await self._client.exists(self._keys.watch(workflow_id))
                 return StopOutcome(False, "", StopState.ENDED if recent else StopState.UNKNOWN)
             owner = lease.decode().partition("|")[0]
             if owner == self.replica_id:  # ended here between the two lookups
@@ -306,7 +331,8 @@ class RedisCoordination(Coordination):
         if run is not None:
             return run.info()
         try:
-            record = await self._client.hgetall(self._keys.run(workflow_id))
+            with self._counted("lookup"):
+                record = await self._client.hgetall(self._keys.run(workflow_id))
         except _ERRORS as exc:
             raise _unavailable("look the workflow up", exc) from None
         return _info(workflow_id, record) if record else None
@@ -316,10 +342,11 @@ class RedisCoordination(Coordination):
         if run is not None:
             return run.graph
         try:
-            pipe = self._client.pipeline(transaction=False)
-            pipe.hget(self._keys.run(workflow_id), "graph")
-            pipe.hget(self._keys.watch(workflow_id), "graph")
-            live, kept = await pipe.execute()
+            with self._counted("lookup"):
+                pipe = self._client.pipeline(transaction=False)
+                pipe.hget(self._keys.run(workflow_id), "graph")
+                pipe.hget(self._keys.watch(workflow_id), "graph")
+                live, kept = await pipe.execute()
         except _ERRORS as exc:
             raise _unavailable("look the workflow up", exc) from None
         graph = live or kept
@@ -327,11 +354,12 @@ class RedisCoordination(Coordination):
 
     async def list_runs(self) -> list[RunInfo]:
         try:
-            ids = [w.decode() for w in await self._client.zrange(self._keys.runs, 0, -1)]
-            pipe = self._client.pipeline(transaction=False)
-            for workflow_id in ids:
-                pipe.hgetall(self._keys.run(workflow_id))
-            records = await pipe.execute()
+            with self._counted("list_runs"):
+                ids = [w.decode() for w in await self._client.zrange(self._keys.runs, 0, -1)]
+                pipe = self._client.pipeline(transaction=False)
+                for workflow_id in ids:
+                    pipe.hgetall(self._keys.run(workflow_id))
+                records = await pipe.execute()
         except _ERRORS as exc:
             raise _unavailable("list the runs", exc) from None
         return [_info(w, r) for w, r in zip(ids, records, strict=True) if r]
@@ -341,7 +369,8 @@ class RedisCoordination(Coordination):
 
     async def watch(self, workflow_id: str, after_seq: int) -> EventFeed:
         try:
-            meta = await self._client.hgetall(self._keys.watch(workflow_id))
+            with self._counted("watch"):
+                meta = await self._client.hgetall(self._keys.watch(workflow_id))
         except _ERRORS as exc:
             raise _unavailable("read the event log", exc) from None
         if not meta:
@@ -379,21 +408,22 @@ class RedisCoordination(Coordination):
             await asyncio.sleep(self.lease_seconds / 3)
             for run in self._local.runs():
                 try:
-                    state = await self._renew(
-                        keys=[
-                            self._keys.lease(run.workflow_id),
-                            self._keys.reaped(run.workflow_id, run.token),
-                        ],
-                        args=[self._lease_value(run), self._lease_ms],
-                    )
-                    if state == 2:  # Redis came back empty: the run is ours again
-                        await self._register(run)
-                    elif state == 1:  # the log outlives a quiet run by the TTL
-                        keep = self._ttl_ms + self._lease_ms
-                        pipe = self._client.pipeline(transaction=False)
-                        pipe.pexpire(self._keys.watch(run.workflow_id), keep)
-                        pipe.pexpire(self._keys.log(run.workflow_id, run.token), keep)
-                        await pipe.execute()
+                    with self._counted("renew_lease"):
+                        state = await self._renew(
+                            keys=[
+                                self._keys.lease(run.workflow_id),
+                                self._keys.reaped(run.workflow_id, run.token),
+                            ],
+                            args=[self._lease_value(run), self._lease_ms],
+                        )
+                        if state == 2:  # Redis came back empty: the run is ours again
+                            await self._register(run)
+                        elif state == 1:  # the log outlives a quiet run by the TTL
+                            keep = self._ttl_ms + self._lease_ms
+                            pipe = self._client.pipeline(transaction=False)
+                            pipe.pexpire(self._keys.watch(run.workflow_id), keep)
+                            pipe.pexpire(self._keys.log(run.workflow_id, run.token), keep)
+                            await pipe.execute()
                 except _ERRORS as exc:
                     # Nobody can claim while Redis is away; the run goes on (docs).
                     log.warning("lease renewal failed", extra=_fields(run, exc))
@@ -407,7 +437,8 @@ class RedisCoordination(Coordination):
         while not self._closing:
             await asyncio.sleep(self.lease_seconds / 2)
             try:
-                await self.reap()
+                with self._counted("reap"):
+                    await self.reap()
             except _ERRORS as exc:
                 log.warning("reaping failed", extra={"error": str(exc)})
 
@@ -489,6 +520,10 @@ def _info(workflow_id: str, record: dict) -> RunInfo:
         started_at=float(record.get(b"started_at", b"0") or 0),
         stopping=bool(record.get(b"stopping")),
     )
+
+
+def _not_observed(operation: str, failed: bool) -> None:
+    return None
 
 
 def _unavailable(what: str, exc: BaseException) -> CoordinationUnavailable:

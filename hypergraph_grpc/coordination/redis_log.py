@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -53,8 +54,10 @@ class LogFlusher:
     """Writes the pending events of every run of this replica: one pipelined round
     trip per turn for all of them, while new events queue up for the next turn."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, counted: Callable[[str], AbstractContextManager]) -> None:
+        """``counted(operation)``: a context that counts the Redis calls made in it."""
         self._client = client
+        self._counted = counted
         self._waiting: dict[RedisRunLog, None] = {}  # runs with pending events, in order
         self._task: asyncio.Task | None = None
 
@@ -71,7 +74,8 @@ class LogFlusher:
                 pipe = self._client.pipeline(transaction=False)
                 taken = [(run_log, run_log.take(pipe)) for run_log in logs]
                 try:
-                    await pipe.execute()
+                    with self._counted("append_events"):
+                        await pipe.execute()
                 except RedisError as exc:
                     log.warning("event log write failed; retrying", extra={"error": str(exc)})
                     for run_log, batch in taken:

@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -44,8 +45,11 @@ class StopRouter:
         timeout_s: float,
         owner_gone_retry_s: float,
         on_stopping: Callable[[str], None],
+        counted: Callable[[str], AbstractContextManager],
     ) -> None:
+        """``counted(operation)``: a context that counts the Redis calls made in it."""
         self._client = client
+        self._counted = counted
         self._keys = keys
         self._replica_id = replica_id
         self._local = local
@@ -73,7 +77,8 @@ class StopRouter:
             }
         )
         try:
-            listeners = await self._client.publish(self._keys.stop_channel(owner), message)
+            with self._counted("route_stop"):
+                listeners = await self._client.publish(self._keys.stop_channel(owner), message)
             if not listeners:
                 raise CoordinationUnavailable(
                     f"replica {owner!r} owns workflow {workflow_id!r} but is not listening "

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import urllib.request
-
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from hypergraph_grpc.client import Client, NotFoundError, StreamingChunk
 from tests.observability.graphs import SPEC
+from tests.support.prometheus import sample_value, scrape
 from tests.support.server_process import ServerProcess
 from tests.web.connect_http import call_json
-
-
-def _scrape(url: str) -> dict[tuple[str, tuple], float]:
-    """Every sample as (name, sorted labels) -> value."""
-    text = urllib.request.urlopen(url, timeout=10).read().decode()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def _value(samples, name: str, **labels) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 @pytest.fixture(scope="module")
@@ -50,36 +34,44 @@ def scraped():
                 client.run("no-such-graph", {})
         messages = [event for event in events if isinstance(event, StreamingChunk)]
         assert sum(event.merged for event in messages) == 300
-        yield _scrape(url), len(messages), url
+        yield scrape(url), len(messages), url
 
 
 def test_runs_are_counted_by_graph_and_status(scraped):
     samples, _, _ = scraped
-    assert _value(samples, "hypergraph_runs_started_total", graph="tokens") == 1
-    assert _value(samples, "hypergraph_runs_ended_total", graph="tokens", status="COMPLETED") == 1
-    assert _value(samples, "hypergraph_runs_ended_total", graph="fail", status="FAILED") == 1
-    assert _value(samples, "hypergraph_runs_ended_total", graph="sleep", status="STOPPED") == 1
+    assert sample_value(samples, "hypergraph_runs_started_total", graph="tokens") == 1
     assert (
-        _value(samples, "hypergraph_node_errors_total", graph="fail", error_type="ValueError") == 1
-    )
-    assert (
-        _value(samples, "hypergraph_run_duration_seconds_count", graph="add", status="COMPLETED")
+        sample_value(samples, "hypergraph_runs_ended_total", graph="tokens", status="COMPLETED")
         == 1
     )
-    assert _value(samples, "hypergraph_live_runs") == 0
-    assert _value(samples, "hypergraph_heartbeat_timestamp_seconds") > 1.7e9
+    assert sample_value(samples, "hypergraph_runs_ended_total", graph="fail", status="FAILED") == 1
+    assert (
+        sample_value(samples, "hypergraph_runs_ended_total", graph="sleep", status="STOPPED") == 1
+    )
+    assert (
+        sample_value(samples, "hypergraph_node_errors_total", graph="fail", error_type="ValueError")
+        == 1
+    )
+    assert (
+        sample_value(
+            samples, "hypergraph_run_duration_seconds_count", graph="add", status="COMPLETED"
+        )
+        == 1
+    )
+    assert sample_value(samples, "hypergraph_live_runs") == 0
+    assert sample_value(samples, "hypergraph_heartbeat_timestamp_seconds") > 1.7e9
 
 
 def test_streamed_tokens_and_messages_show_the_merge_ratio(scraped):
     samples, chunks, _ = scraped
-    tokens = _value(samples, "hypergraph_stream_tokens_total")
-    messages = _value(samples, "hypergraph_stream_messages_total")
+    tokens = sample_value(samples, "hypergraph_stream_tokens_total")
+    messages = sample_value(samples, "hypergraph_stream_messages_total")
     # The tokens graph streams 300 ctx.stream() calls, the chat graph a few more.
     assert tokens >= 300
     assert chunks <= messages <= tokens
-    assert _value(samples, "hypergraph_stream_first_token_seconds_count", graph="tokens") == 1
-    assert _value(samples, "hypergraph_stream_write_delay_seconds_count") >= 1
-    assert _value(samples, "hypergraph_open_streams", rpc="Iter") == 0
+    assert sample_value(samples, "hypergraph_stream_first_token_seconds_count", graph="tokens") == 1
+    assert sample_value(samples, "hypergraph_stream_write_delay_seconds_count") >= 1
+    assert sample_value(samples, "hypergraph_open_streams", rpc="Iter") == 0
 
 
 def test_rpcs_are_counted_by_method_status_code_and_protocol(scraped):
@@ -87,7 +79,7 @@ def test_rpcs_are_counted_by_method_status_code_and_protocol(scraped):
 
     def rpcs(method: str, code: str, protocol: str = "grpc") -> float:
         labels = {"method": method, "code": code, "protocol": protocol}
-        return _value(samples, "hypergraph_rpcs_handled_total", **labels)
+        return sample_value(samples, "hypergraph_rpcs_handled_total", **labels)
 
     assert rpcs("Iter", "OK") == 3
     assert rpcs("Run", "OK") == 2
@@ -101,16 +93,18 @@ def test_rpcs_are_counted_by_method_status_code_and_protocol(scraped):
 def test_a_stop_is_counted_by_kind_with_its_latency(scraped):
     samples, _, _ = scraped
     # A caller's own kind is folded into "client": labels stay bounded.
-    assert _value(samples, "hypergraph_run_stops_total", kind="client") == 1
-    assert _value(samples, "hypergraph_stop_to_end_seconds_count") == 1
+    assert sample_value(samples, "hypergraph_run_stops_total", kind="client") == 1
+    assert sample_value(samples, "hypergraph_stop_to_end_seconds_count") == 1
 
 
 def test_llm_calls_and_tokens_are_counted_by_provider_and_model(scraped):
     samples, _, _ = scraped
     labels = {"provider": "offline", "model": "offline-stand-in"}
-    assert _value(samples, "hypergraph_llm_calls_total", **labels, stop_reason="end_turn") == 1
-    assert _value(samples, "hypergraph_llm_tokens_total", **labels, direction="output") > 0
-    assert _value(samples, "hypergraph_llm_tokens_total", **labels, direction="input") > 0
+    assert (
+        sample_value(samples, "hypergraph_llm_calls_total", **labels, stop_reason="end_turn") == 1
+    )
+    assert sample_value(samples, "hypergraph_llm_tokens_total", **labels, direction="output") > 0
+    assert sample_value(samples, "hypergraph_llm_tokens_total", **labels, direction="input") > 0
 
 
 def test_no_label_carries_a_workflow_id(scraped):
