@@ -147,6 +147,7 @@ PINNED = {
     "hypergraph_grpc.gc_tuning": {"GC_YOUNG_THRESHOLD", "tune_garbage_collector"},
     "hypergraph_grpc.admission": {"Admission", "CORE_PENDING_CALLS", "core_options"},
     "hypergraph_grpc.coordination": {
+        "CallObserver",
         "Coordination",
         "CoordinationUnavailable",
         "EventFeed",
