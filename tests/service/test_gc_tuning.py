@@ -23,10 +23,8 @@ def test_serving_freezes_start_up_objects_and_raises_the_thresholds(restored_col
     young, middle, full = gc.get_threshold()
     assert young == 5000 and full > 10
     assert gc.get_freeze_count() > 0
-    assert fields == {
-        "gc_thresholds": f"5000,{middle},{full}",
-        "gc_frozen_objects": gc.get_freeze_count(),
-    }
+    assert fields["gc_thresholds"] == f"5000,{middle},{full}"
+    assert fields["gc_frozen_objects"] > 0  # the log line says how many were frozen
 
 
 def test_threshold_zero_leaves_pythons_settings(restored_collector):
