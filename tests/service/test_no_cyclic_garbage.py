@@ -22,12 +22,19 @@ class CyclicGarbage:
     def __enter__(self) -> CyclicGarbage:
         gc.collect()
         gc.garbage.clear()
+        # Run objects alive now belong to earlier work; only the block's own count.
+        self._before = {id(o) for o in gc.get_objects() if type(o).__name__ in RUN_TYPES}
         gc.set_debug(gc.DEBUG_SAVEALL)
         return self
 
     def run_objects(self) -> list[str]:
         gc.collect()
-        return sorted({type(o).__name__ for o in gc.garbage} & RUN_TYPES)
+        found = {
+            type(o).__name__
+            for o in gc.garbage
+            if type(o).__name__ in RUN_TYPES and id(o) not in self._before
+        }
+        return sorted(found)
 
     def __exit__(self, *exc) -> None:
         gc.set_debug(0)
