@@ -74,6 +74,10 @@ class InMemoryCoordination(Coordination):
         """Nothing to publish: the run id is on the LiveRun and on every logged event."""
 
     async def release(self, run: LiveRun) -> None:
+        self.release_now(run)
+
+    def release_now(self, run: LiveRun) -> None:
+        """``release`` without a coroutine: the bookkeeping is dicts on this thread."""
         if run.released:
             return
         run.released = True
@@ -120,7 +124,9 @@ class InMemoryCoordination(Coordination):
         return [run.info() for run in self._local.runs()]
 
     def recorder(self, run: LiveRun, graph: str) -> RunRecorder:
-        return RunRecorder(self, run, self._logs[run.workflow_id], self._local.receive_stop)
+        return RunRecorder(
+            run, self._logs[run.workflow_id], self._local.receive_stop, release=self.release_now
+        )
 
     async def watch(self, workflow_id: str, after_seq: int) -> EventFeed:
         self._expire_logs()

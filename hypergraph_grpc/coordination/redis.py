@@ -50,7 +50,7 @@ from hypergraph_grpc.coordination import (
 )
 from hypergraph_grpc.coordination.local import LocalRuns
 from hypergraph_grpc.coordination.memory import default_replica_id
-from hypergraph_grpc.coordination.recorder import RunRecorder
+from hypergraph_grpc.coordination.recorder import SharedRunRecorder
 from hypergraph_grpc.coordination.redis_keys import RedisKeys
 from hypergraph_grpc.coordination.redis_log import (
     LogFlusher,
@@ -364,8 +364,14 @@ class RedisCoordination(Coordination):
             raise _unavailable("list the runs", exc) from None
         return [_info(w, r) for w, r in zip(ids, records, strict=True) if r]
 
-    def recorder(self, run: LiveRun, graph: str) -> RunRecorder:
-        return RunRecorder(self, run, self._logs[run.workflow_id], self._local.receive_stop)
+    def recorder(self, run: LiveRun, graph: str) -> SharedRunRecorder:
+        return SharedRunRecorder(
+            run,
+            self._logs[run.workflow_id],
+            self._local.receive_stop,
+            started=self.started,
+            release=self.release,
+        )
 
     async def watch(self, workflow_id: str, after_seq: int) -> EventFeed:
         try:

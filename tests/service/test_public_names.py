@@ -163,7 +163,7 @@ PINNED = {
     },
     "hypergraph_grpc.coordination.memory": {"InMemoryCoordination", "default_replica_id"},
     "hypergraph_grpc.coordination.memory_log": {"MemoryEventFeed", "MemoryRunLog"},
-    "hypergraph_grpc.coordination.recorder": {"RunLogWriter", "RunRecorder"},
+    "hypergraph_grpc.coordination.recorder": {"RunLogWriter", "RunRecorder", "SharedRunRecorder"},
     "hypergraph_grpc.coordination.local": {"LocalRuns"},
     "hypergraph_grpc.coordination.redis": {"RedisCoordination"},
     "hypergraph_grpc.coordination.redis_keys": {"RedisKeys"},
