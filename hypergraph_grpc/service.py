@@ -76,6 +76,8 @@ _MAX_PAGE_TOKEN = 1024
 
 # google.protobuf.Duration's documented range: about 10,000 years.
 _MAX_DURATION_S = 315_576_000_000
+_TEXT_VIEW = pb.EVENT_VIEW_TEXT
+_VIEWS = frozenset(pb.EventView.values())
 _WORKFLOW_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -180,6 +182,8 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         sink = None
         try:
             try:
+                if violations := _check_view(options.view):
+                    raise errors.invalid_input(request.graph, violations)
                 prepared = self._prepare(request)
                 capability = self._sign_capability(request.capability, prepared.workflow_id)
                 self.admission.check_streams(self.open_streams)
@@ -249,7 +253,11 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         self.open_streams += 1  # reserved before any await, so the limit holds under races
         try:
             try:
-                if violations := _check_workflow_id(workflow_id):
+                violations = [
+                    *_check_workflow_id(workflow_id),
+                    *_check_view(request.options.view, watch=True),
+                ]
+                if violations:
                     raise errors.invalid_input("", violations)
                 self.admission.check_streams(self.open_streams)
                 feed = await self._coord.watch(workflow_id, request.after_seq)
@@ -402,7 +410,9 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         queued = min(options.max_queued_events or config.max_queued_events, MAX_QUEUED_EVENTS)
         chunk_bytes = options.max_chunk_bytes or config.max_chunk_bytes
         chunk_bytes = min(max(chunk_bytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
-        return streams.StreamSink(
+        # The text view's sink is not called for the node lifecycle at all.
+        sink_class = streams.TextStreamSink if options.view == _TEXT_VIEW else streams.StreamSink
+        return sink_class(
             convert.EventEncoder(prepared.name, prepared.workflow_id, capability),
             on_overflow=lambda: self._runner.stop(
                 live.workflow_id, info={"kind": "slow_consumer"}, grace=config.cancel_grace
@@ -620,6 +630,26 @@ def _check_workflow_id(workflow_id: str) -> list[tuple[str, str]]:
     if _WORKFLOW_ID.fullmatch(workflow_id):
         return []
     return [("workflow_id", _bad_workflow_id(workflow_id))]
+
+
+def _check_view(view: int, *, watch: bool = False) -> list[tuple[str, str]]:
+    if view not in _VIEWS:
+        return [
+            (
+                "options.view",
+                f"unknown EventView {view}; use EVENT_VIEW_FULL (or leave it unset) for every "
+                "event, or EVENT_VIEW_TEXT for text, node failures, stops and the end",
+            )
+        ]
+    if watch and view == _TEXT_VIEW:
+        return [
+            (
+                "options.view",
+                "Watch sends every event; EVENT_VIEW_TEXT applies to Iter. Leave it unset "
+                "and skip the events you do not need",
+            )
+        ]
+    return []
 
 
 def _duration_seconds(grace) -> float | None:

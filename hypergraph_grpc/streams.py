@@ -36,7 +36,7 @@ from typing import Any
 from hypergraph import RunEndEvent, StreamingChunkEvent, TypedEventProcessor
 from hypergraph_grpc.convert import EventEncoder, clean_text, first_failing_node, joins_text
 
-__all__ = ["RunHooks", "RunNotStarted", "StreamSink", "pump"]
+__all__ = ["RunHooks", "RunNotStarted", "StreamSink", "TextStreamSink", "pump"]
 
 
 class RunNotStarted(Exception):
@@ -365,6 +365,17 @@ class StreamSink(TypedEventProcessor):
             entry.seq = head.seq
             popleft()
         return entry if entry.count > 1 else None
+
+
+class TextStreamSink(StreamSink):
+    """A :class:`StreamSink` for ``EVENT_VIEW_TEXT``: it does not override the node
+    lifecycle hooks, so the runtime never calls it for SuperstepStarted, NodeStarted,
+    NodeEnded or RouteDecision and the stream writes (and pays for) none of them."""
+
+    on_superstep_start = TypedEventProcessor.on_superstep_start
+    on_node_start = TypedEventProcessor.on_node_start
+    on_route_decision = TypedEventProcessor.on_route_decision
+    on_node_end = TypedEventProcessor.on_node_end
 
 
 async def pump(

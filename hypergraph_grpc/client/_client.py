@@ -97,6 +97,7 @@ class _ClientCore(Generic[_Events, _Text]):
         disable_merge: bool = False,
         max_queued_events: int | None = None,
         max_chunk_bytes: int | None = None,
+        view: str = "full",
         capability: Sequence[str] | None = None,
         capability_ttl: float | None = None,
         timeout: float | None = None,
@@ -104,12 +105,15 @@ class _ClientCore(Generic[_Events, _Text]):
         """Start a run and stream its events (ending with RunEnded).
 
         An `EventStream` from `AsyncClient`, a `SyncEventStream` from `Client`.
+        `view="text"` leaves out the node lifecycle (SuperstepStarted, NodeStarted,
+        NodeEnded, RouteDecision): RunStarted, chunks, node failures, stops and RunEnded
+        only, at a lower cost per stream on the server.
         `capability` (scopes "watch" and/or "stop") asks the server for a token in
         `RunStarted.capability` that lets its holder watch/stop this one run for
         `capability_ttl` seconds (default one hour).
         """
         options = _requests.stream_options(
-            detach, disable_merge, max_queued_events, max_chunk_bytes
+            detach, disable_merge, max_queued_events, max_chunk_bytes, view
         )
         request = _requests.iter_request(
             graph, values, workflow_id, select, max_iterations, options, capability, capability_ttl
@@ -122,7 +126,9 @@ class _ClientCore(Generic[_Events, _Text]):
         values: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> _Text:
-        """Start a run and yield only its text tokens (same keywords as `iter`)."""
+        """Start a run and yield only its text tokens (same keywords as `iter`; the
+        stream asks for `view="text"` unless told otherwise)."""
+        kwargs.setdefault("view", "text")
         return self._text(self.iter(graph, values, **kwargs))
 
     def watch(

@@ -64,18 +64,28 @@ def _count(name: str, value: int | None, bits: int = 32) -> int:
     return value
 
 
+_VIEWS = {"full": pb.EVENT_VIEW_FULL, "text": pb.EVENT_VIEW_TEXT}
+
+
 def stream_options(
     detach: bool,
     disable_merge: bool,
     max_queued_events: int | None = None,
     max_chunk_bytes: int | None = None,
+    view: str = "full",
 ) -> pb.StreamOptions:
+    if view not in _VIEWS:
+        raise ValueError(
+            f"view={view!r} is not a view the server knows. How to fix: pass view='full' "
+            "(every event) or view='text' (text, node failures, stops and the end)."
+        )
     # 0 is the proto's "server default" for both limits.
     return pb.StreamOptions(
         detach=detach,
         disable_merge=disable_merge,
         max_queued_events=_count("max_queued_events", max_queued_events),
         max_chunk_bytes=_count("max_chunk_bytes", max_chunk_bytes),
+        view=_VIEWS[view],
     )
 
 

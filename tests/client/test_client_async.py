@@ -109,6 +109,19 @@ async def test_disable_merge_sends_one_message_per_token(target):
     assert len(chunks) == 300 and all(c.merged == 1 for c in chunks)
 
 
+async def test_text_view_leaves_out_the_node_lifecycle(target):
+    async with AsyncClient(target) as client:
+        events = [e async for e in client.iter("tokens", {"count": 3}, view="text")]
+    assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunEnded)
+    assert {type(e) for e in events} == {RunStarted, StreamingChunk, RunEnded}
+
+
+async def test_an_unknown_view_is_refused_before_any_call(target):
+    async with AsyncClient(target) as client:
+        with pytest.raises(ValueError, match="view='text'"):
+            client.iter("tokens", {"count": 1}, view="lifecycle")
+
+
 async def test_stream_text_yields_only_tokens(target):
     async with AsyncClient(target) as client:
         stream = client.stream_text("tokens", {"count": 4, "prefix": "x"})

@@ -160,9 +160,11 @@ func (c *Client) Watch(ctx context.Context, workflowID string, afterSeq uint64, 
 }
 
 // Text starts a workflow and yields the text of its chunks as they arrive;
-// see Stream.Text. Leaving the loop early cancels the stream (and the run).
+// see Stream.Text. It asks for the text view (WithTextView), which costs the
+// server less per stream. Leaving the loop early cancels the stream (and the run).
 func (c *Client) Text(ctx context.Context, graph string, values map[string]any, opts ...IterOption) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
+		opts = append([]IterOption{WithTextView()}, opts...)
 		stream, err := c.Iter(ctx, graph, values, opts...)
 		if err != nil {
 			yield("", err)

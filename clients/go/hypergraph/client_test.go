@@ -3,6 +3,7 @@ package hypergraph_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,36 @@ func TestTextYieldsTokensInOrder(t *testing.T) {
 	}
 	if strings.Join(got, "|") != "w0 |w1 |w2 |w3 |w4 " {
 		t.Fatalf("tokens %q, want w0..w4 one per chunk", got)
+	}
+}
+
+func TestTextViewLeavesOutTheNodeLifecycle(t *testing.T) {
+	client := dial(t)
+	stream, err := client.Iter(context.Background(), "tokens", map[string]any{"count": 3}, hypergraph.WithTextView())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	var kinds []string
+	for stream.Receive() {
+		switch stream.Event().(type) {
+		case *hypergraph.RunStarted:
+			kinds = append(kinds, "started")
+		case *hypergraph.Chunk:
+			if len(kinds) == 0 || kinds[len(kinds)-1] != "chunk" {
+				kinds = append(kinds, "chunk")
+			}
+		case *hypergraph.RunEnded:
+			kinds = append(kinds, "ended")
+		default:
+			kinds = append(kinds, fmt.Sprintf("%T", stream.Event()))
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(kinds, ",") != "started,chunk,ended" {
+		t.Fatalf("events %v, want RunStarted, chunks, RunEnded only", kinds)
 	}
 }
 

@@ -28,7 +28,8 @@ type Event interface {
 type EventMeta struct {
 	WorkflowID string
 	RunID      string
-	// Seq is 1, 2, 3, ... within a run, without gaps.
+	// Seq is 1, 2, 3, ... within a run; a merged chunk advances it by its
+	// Merged count, and a text-view stream (WithTextView) skips the events it leaves out.
 	Seq  uint64
 	Time time.Time
 	// Node is the node the event belongs to; empty for run-level events.

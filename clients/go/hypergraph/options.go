@@ -112,6 +112,15 @@ func WithDisableMerge() StreamOption {
 	return StreamOption{func(o *hv1.StreamOptions) { o.DisableMerge = true }}
 }
 
+// WithTextView asks for the text view (EVENT_VIEW_TEXT): RunStarted, chunks,
+// node failures, stops and RunEnded, without the node lifecycle
+// (SuperstepStarted, NodeStarted, NodeEnded, RouteDecision). Seq still numbers
+// every event of the run, so it skips the ones left out. Client.Text asks for
+// it by itself. Iter only: Watch sends every event and refuses it.
+func WithTextView() StreamOption {
+	return StreamOption{func(o *hv1.StreamOptions) { o.View = hv1.EventView_EVENT_VIEW_TEXT }}
+}
+
 // WithMaxQueuedEvents sets how many events may wait for this stream before
 // text chunks merge (0: server default).
 func WithMaxQueuedEvents(n uint32) StreamOption {

@@ -55,6 +55,7 @@ type capacityOptions struct {
 	overload                              float64
 	compare                               []string // NAME=COMMAND: more servers to measure
 	uvloop                                bool     // also the service with --loop uvloop
+	textView                              bool     // also the service's streams with the text view
 	fixed, rounds                         int      // -fixed: every server at this many streams, no search
 }
 
@@ -106,6 +107,7 @@ func (p probe) passes(limitMs float64) bool {
 type target struct {
 	name, addr string
 	pid        int
+	view       hv1.EventView // the streams' StreamOptions.view
 	clients    []*hypergraph.Client
 	probes     map[string]map[int]probe
 }
@@ -113,6 +115,7 @@ type target struct {
 const (
 	projectName  = "hypergraph"
 	uvloopName   = "hypergraph_uvloop"
+	textName     = "hypergraph_text"
 	baselineName = "baseline_grpc_aio"
 )
 
@@ -142,6 +145,9 @@ func runCapacity(root string, opts capacityOptions) error {
 	servers := []*target{
 		{name: projectName, pid: project.Pid(), addr: project.Addr},
 		{name: baselineName, pid: baseline.Pid(), addr: baseline.Addr},
+	}
+	if opts.textView { // the same process, its streams asking for the text view
+		servers = append(servers, &target{name: textName, pid: project.Pid(), addr: project.Addr, view: hv1.EventView_EVENT_VIEW_TEXT})
 	}
 	if opts.uvloop {
 		withUvloop := append(append([]string{}, args...), "--loop", "uvloop")
@@ -359,7 +365,7 @@ func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe
 			r := &results[i]
 			r.latencies, r.late = make([]float32, 0, count), make([]float32, 0, count)
 			sched := schedule{burst: burst, period: delay}
-			r.tokens, r.messages, r.misorder, r.err = readPaced(ctx, srv.clients[i%len(srv.clients)], values, sched, &r.latencies, &r.late)
+			r.tokens, r.messages, r.misorder, r.err = readPaced(ctx, srv.clients[i%len(srv.clients)], values, srv.view, sched, &r.latencies, &r.late)
 			r.failed = r.err != nil || r.tokens != int64(count)
 		}()
 	}
@@ -422,8 +428,9 @@ type schedule struct {
 // readPaced reads one stream to its end: every token "t<i> " must come once, in
 // order; per token it records the receipt time minus its message's Event.time
 // and minus the token's scheduled time.
-func readPaced(ctx context.Context, client *hypergraph.Client, values *structpb.Struct, sched schedule, latencies, late *[]float32) (tokens, messages int64, misorder bool, err error) {
-	call, err := client.Stub().Iter(ctx, &hv1.IterRequest{Graph: "tokens", Values: values})
+func readPaced(ctx context.Context, client *hypergraph.Client, values *structpb.Struct, view hv1.EventView, sched schedule, latencies, late *[]float32) (tokens, messages int64, misorder bool, err error) {
+	options := &hv1.StreamOptions{View: view}
+	call, err := client.Stub().Iter(ctx, &hv1.IterRequest{Graph: "tokens", Values: values, Options: options})
 	if err != nil {
 		return 0, 0, false, err
 	}

@@ -75,6 +75,7 @@ func main() {
 	flag.IntVar(&capOpts.minStreams, "min-streams", 25, "capacity: fewest streams probed")
 	flag.IntVar(&capOpts.maxStreams, "max-streams", 6400, "capacity: most streams probed")
 	flag.IntVar(&capOpts.connections, "connections", 4, "capacity: connections per server (streams are spread over them)")
+	flag.BoolVar(&capOpts.textView, "text-view", true, "capacity: also measure the service's streams with the text view (StreamOptions.view = EVENT_VIEW_TEXT), as "+textName)
 	flag.Float64Var(&capOpts.overload, "overload", 2, "capacity: overload probe at this many times the capacity at p99 <= 10 ms (0: none)")
 	flag.StringVar(&capOpts.serverArgs, "server-args", "", "capacity: extra `hypergraph-grpc serve` flags, space-separated")
 	flag.BoolVar(&capOpts.uvloop, "uvloop", true, "capacity: also measure the service with --loop uvloop")

@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahypergraph/v1/runner.proto\x12\rhypergraph.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x13\n\x11ListGraphsRequest\">\n\x12ListGraphsResponse\x12(\n\x06graphs\x18\x01 \x03(\x0b\x32\x18.hypergraph.v1.GraphInfo\"\x93\x01\n\tGraphInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12(\n\x06inputs\x18\x03 \x03(\x0b\x32\x18.hypergraph.v1.InputInfo\x12*\n\x07outputs\x18\x04 \x03(\x0b\x32\x19.hypergraph.v1.OutputInfo\x12\r\n\x05nodes\x18\x05 \x03(\t\"}\n\tInputInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08required\x18\x02 \x01(\x08\x12-\n\rdefault_value\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\"=\n\nOutputInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\x81\x01\n\nRunRequest\x12\r\n\x05graph\x18\x01 \x01(\t\x12\'\n\x06values\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0bworkflow_id\x18\x03 \x01(\t\x12\x0e\n\x06select\x18\x04 \x03(\t\x12\x16\n\x0emax_iterations\x18\x05 \x01(\r\"7\n\x0bRunResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.hypergraph.v1.RunResult\"\xe7\x01\n\x0bIterRequest\x12\r\n\x05graph\x18\x01 \x01(\t\x12\'\n\x06values\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0bworkflow_id\x18\x03 \x01(\t\x12\x0e\n\x06select\x18\x04 \x03(\t\x12\x16\n\x0emax_iterations\x18\x05 \x01(\r\x12-\n\x07options\x18\x06 \x01(\x0b\x32\x1c.hypergraph.v1.StreamOptions\x12\x34\n\ncapability\x18\x07 \x01(\x0b\x32 .hypergraph.v1.CapabilityRequest\"K\n\x11\x43\x61pabilityRequest\x12\x0e\n\x06scopes\x18\x01 \x03(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"j\n\rStreamOptions\x12\x0e\n\x06\x64\x65tach\x18\x01 \x01(\x08\x12\x15\n\rdisable_merge\x18\x02 \x01(\x08\x12\x19\n\x11max_queued_events\x18\x03 \x01(\r\x12\x17\n\x0fmax_chunk_bytes\x18\x04 \x01(\r\"s\n\x0bStopRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12%\n\x04info\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x05grace\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"U\n\x0cStopResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12&\n\x05state\x18\x03 \x01(\x0e\x32\x17.hypergraph.v1.RunState\"e\n\x0cWatchRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\x12-\n\x07options\x18\x03 \x01(\x0b\x32\x1c.hypergraph.v1.StreamOptions\"\xb2\x05\n\x05\x45vent\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04node\x18\x05 \x01(\t\x12\x0f\n\x07span_id\x18\x06 \x01(\t\x12\x16\n\x0eparent_span_id\x18\x07 \x01(\t\x12\x30\n\x0brun_started\x18\n \x01(\x0b\x32\x19.hypergraph.v1.RunStartedH\x00\x12<\n\x11superstep_started\x18\x0b \x01(\x0b\x32\x1f.hypergraph.v1.SuperstepStartedH\x00\x12\x32\n\x0cnode_started\x18\x0c \x01(\x0b\x32\x1a.hypergraph.v1.NodeStartedH\x00\x12\x38\n\x0fstreaming_chunk\x18\r \x01(\x0b\x32\x1d.hypergraph.v1.StreamingChunkH\x00\x12.\n\nnode_ended\x18\x0e \x01(\x0b\x32\x18.hypergraph.v1.NodeEndedH\x00\x12\x30\n\x0bnode_failed\x18\x0f \x01(\x0b\x32\x19.hypergraph.v1.NodeFailedH\x00\x12\x36\n\x0eroute_decision\x18\x10 \x01(\x0b\x32\x1c.hypergraph.v1.RouteDecisionH\x00\x12\x36\n\x0estop_requested\x18\x11 \x01(\x0b\x32\x1c.hypergraph.v1.StopRequestedH\x00\x12,\n\trun_ended\x18\x12 \x01(\x0b\x32\x17.hypergraph.v1.RunEndedH\x00\x12\x30\n\x0b\x65vents_lost\x18\x13 \x01(\x0b\x32\x19.hypergraph.v1.EventsLostH\x00\x42\x06\n\x04kind\"1\n\nEventsLost\x12\x11\n\tfirst_seq\x18\x01 \x01(\x04\x12\x10\n\x08last_seq\x18\x02 \x01(\x04\"/\n\nRunStarted\x12\r\n\x05graph\x18\x01 \x01(\t\x12\x12\n\ncapability\x18\x02 \x01(\t\"%\n\x10SuperstepStarted\x12\x11\n\tsuperstep\x18\x01 \x01(\r\"\r\n\x0bNodeStarted\"t\n\x0eStreamingChunk\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueH\x00\x12\x0e\n\x04\x64\x61ta\x18\x03 \x01(\x0cH\x00\x12\x0e\n\x06merged\x18\x04 \x01(\rB\t\n\x07payload\"H\n\tNodeEnded\x12\x13\n\x0b\x64uration_ms\x18\x01 \x01(\x01\x12&\n\x05usage\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"5\n\nNodeFailed\x12\'\n\x05\x65rror\x18\x01 \x01(\x0b\x32\x18.hypergraph.v1.ErrorInfo\".\n\rRouteDecision\x12\x10\n\x08\x64\x65\x63ision\x18\x01 \x01(\t\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x08\"6\n\rStopRequested\x12%\n\x04info\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"I\n\x08RunEnded\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.hypergraph.v1.RunResult\x12\x13\n\x0b\x64uration_ms\x18\x02 \x01(\x01\"G\n\x0fListRunsRequest\x12\r\n\x05graph\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"T\n\x10ListRunsResponse\x12\'\n\x04runs\x18\x01 \x03(\x0b\x32\x19.hypergraph.v1.RunSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa7\x01\n\nRunSummary\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\r\n\x05graph\x18\x03 \x01(\t\x12\r\n\x05owner\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05state\x18\x06 \x01(\x0e\x32\x17.hypergraph.v1.RunState\"8\n\tErrorInfo\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04node\x18\x03 \x01(\t\"\x90\x02\n\tRunResult\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12(\n\x06status\x18\x03 \x01(\x0e\x32\x18.hypergraph.v1.RunStatus\x12\'\n\x06values\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\'\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x18.hypergraph.v1.ErrorInfo\x12*\n\tstop_info\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06\x66orced\x18\x07 \x01(\x08\x12&\n\x05usage\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct*i\n\x08RunState\x12\x19\n\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12RUN_STATE_STOPPING\x10\x01\x12\x13\n\x0fRUN_STATE_ENDED\x10\x02\x12\x15\n\x11RUN_STATE_RUNNING\x10\x03*p\n\tRunStatus\x12\x1a\n\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14RUN_STATUS_COMPLETED\x10\x01\x12\x15\n\x11RUN_STATUS_FAILED\x10\x02\x12\x16\n\x12RUN_STATUS_STOPPED\x10\x03\x32\xa8\x03\n\rRunnerService\x12Q\n\nListGraphs\x12 .hypergraph.v1.ListGraphsRequest\x1a!.hypergraph.v1.ListGraphsResponse\x12<\n\x03Run\x12\x19.hypergraph.v1.RunRequest\x1a\x1a.hypergraph.v1.RunResponse\x12:\n\x04Iter\x12\x1a.hypergraph.v1.IterRequest\x1a\x14.hypergraph.v1.Event0\x01\x12?\n\x04Stop\x12\x1a.hypergraph.v1.StopRequest\x1a\x1b.hypergraph.v1.StopResponse\x12<\n\x05Watch\x12\x1b.hypergraph.v1.WatchRequest\x1a\x14.hypergraph.v1.Event0\x01\x12K\n\x08ListRuns\x12\x1e.hypergraph.v1.ListRunsRequest\x1a\x1f.hypergraph.v1.ListRunsResponseB}\n\x16\x64\x65v.hypergraph.grpc.v1B\x0bRunnerProtoP\x01ZTgithub.com/hypergraph-grpc/hypergraph-grpc/clients/go/gen/hypergraph/v1;hypergraphv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahypergraph/v1/runner.proto\x12\rhypergraph.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x13\n\x11ListGraphsRequest\">\n\x12ListGraphsResponse\x12(\n\x06graphs\x18\x01 \x03(\x0b\x32\x18.hypergraph.v1.GraphInfo\"\x93\x01\n\tGraphInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12(\n\x06inputs\x18\x03 \x03(\x0b\x32\x18.hypergraph.v1.InputInfo\x12*\n\x07outputs\x18\x04 \x03(\x0b\x32\x19.hypergraph.v1.OutputInfo\x12\r\n\x05nodes\x18\x05 \x03(\t\"}\n\tInputInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08required\x18\x02 \x01(\x08\x12-\n\rdefault_value\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\"=\n\nOutputInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\x81\x01\n\nRunRequest\x12\r\n\x05graph\x18\x01 \x01(\t\x12\'\n\x06values\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0bworkflow_id\x18\x03 \x01(\t\x12\x0e\n\x06select\x18\x04 \x03(\t\x12\x16\n\x0emax_iterations\x18\x05 \x01(\r\"7\n\x0bRunResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.hypergraph.v1.RunResult\"\xe7\x01\n\x0bIterRequest\x12\r\n\x05graph\x18\x01 \x01(\t\x12\'\n\x06values\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0bworkflow_id\x18\x03 \x01(\t\x12\x0e\n\x06select\x18\x04 \x03(\t\x12\x16\n\x0emax_iterations\x18\x05 \x01(\r\x12-\n\x07options\x18\x06 \x01(\x0b\x32\x1c.hypergraph.v1.StreamOptions\x12\x34\n\ncapability\x18\x07 \x01(\x0b\x32 .hypergraph.v1.CapabilityRequest\"K\n\x11\x43\x61pabilityRequest\x12\x0e\n\x06scopes\x18\x01 \x03(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x92\x01\n\rStreamOptions\x12\x0e\n\x06\x64\x65tach\x18\x01 \x01(\x08\x12\x15\n\rdisable_merge\x18\x02 \x01(\x08\x12\x19\n\x11max_queued_events\x18\x03 \x01(\r\x12\x17\n\x0fmax_chunk_bytes\x18\x04 \x01(\r\x12&\n\x04view\x18\x05 \x01(\x0e\x32\x18.hypergraph.v1.EventView\"s\n\x0bStopRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12%\n\x04info\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x05grace\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"U\n\x0cStopResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12&\n\x05state\x18\x03 \x01(\x0e\x32\x17.hypergraph.v1.RunState\"e\n\x0cWatchRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\x12-\n\x07options\x18\x03 \x01(\x0b\x32\x1c.hypergraph.v1.StreamOptions\"\xb2\x05\n\x05\x45vent\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04node\x18\x05 \x01(\t\x12\x0f\n\x07span_id\x18\x06 \x01(\t\x12\x16\n\x0eparent_span_id\x18\x07 \x01(\t\x12\x30\n\x0brun_started\x18\n \x01(\x0b\x32\x19.hypergraph.v1.RunStartedH\x00\x12<\n\x11superstep_started\x18\x0b \x01(\x0b\x32\x1f.hypergraph.v1.SuperstepStartedH\x00\x12\x32\n\x0cnode_started\x18\x0c \x01(\x0b\x32\x1a.hypergraph.v1.NodeStartedH\x00\x12\x38\n\x0fstreaming_chunk\x18\r \x01(\x0b\x32\x1d.hypergraph.v1.StreamingChunkH\x00\x12.\n\nnode_ended\x18\x0e \x01(\x0b\x32\x18.hypergraph.v1.NodeEndedH\x00\x12\x30\n\x0bnode_failed\x18\x0f \x01(\x0b\x32\x19.hypergraph.v1.NodeFailedH\x00\x12\x36\n\x0eroute_decision\x18\x10 \x01(\x0b\x32\x1c.hypergraph.v1.RouteDecisionH\x00\x12\x36\n\x0estop_requested\x18\x11 \x01(\x0b\x32\x1c.hypergraph.v1.StopRequestedH\x00\x12,\n\trun_ended\x18\x12 \x01(\x0b\x32\x17.hypergraph.v1.RunEndedH\x00\x12\x30\n\x0b\x65vents_lost\x18\x13 \x01(\x0b\x32\x19.hypergraph.v1.EventsLostH\x00\x42\x06\n\x04kind\"1\n\nEventsLost\x12\x11\n\tfirst_seq\x18\x01 \x01(\x04\x12\x10\n\x08last_seq\x18\x02 \x01(\x04\"/\n\nRunStarted\x12\r\n\x05graph\x18\x01 \x01(\t\x12\x12\n\ncapability\x18\x02 \x01(\t\"%\n\x10SuperstepStarted\x12\x11\n\tsuperstep\x18\x01 \x01(\r\"\r\n\x0bNodeStarted\"t\n\x0eStreamingChunk\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueH\x00\x12\x0e\n\x04\x64\x61ta\x18\x03 \x01(\x0cH\x00\x12\x0e\n\x06merged\x18\x04 \x01(\rB\t\n\x07payload\"H\n\tNodeEnded\x12\x13\n\x0b\x64uration_ms\x18\x01 \x01(\x01\x12&\n\x05usage\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"5\n\nNodeFailed\x12\'\n\x05\x65rror\x18\x01 \x01(\x0b\x32\x18.hypergraph.v1.ErrorInfo\".\n\rRouteDecision\x12\x10\n\x08\x64\x65\x63ision\x18\x01 \x01(\t\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x08\"6\n\rStopRequested\x12%\n\x04info\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"I\n\x08RunEnded\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.hypergraph.v1.RunResult\x12\x13\n\x0b\x64uration_ms\x18\x02 \x01(\x01\"G\n\x0fListRunsRequest\x12\r\n\x05graph\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"T\n\x10ListRunsResponse\x12\'\n\x04runs\x18\x01 \x03(\x0b\x32\x19.hypergraph.v1.RunSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa7\x01\n\nRunSummary\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\r\n\x05graph\x18\x03 \x01(\t\x12\r\n\x05owner\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05state\x18\x06 \x01(\x0e\x32\x17.hypergraph.v1.RunState\"8\n\tErrorInfo\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04node\x18\x03 \x01(\t\"\x90\x02\n\tRunResult\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12(\n\x06status\x18\x03 \x01(\x0e\x32\x18.hypergraph.v1.RunStatus\x12\'\n\x06values\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\'\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x18.hypergraph.v1.ErrorInfo\x12*\n\tstop_info\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06\x66orced\x18\x07 \x01(\x08\x12&\n\x05usage\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct*Q\n\tEventView\x12\x1a\n\x16\x45VENT_VIEW_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x45VENT_VIEW_FULL\x10\x01\x12\x13\n\x0f\x45VENT_VIEW_TEXT\x10\x02*i\n\x08RunState\x12\x19\n\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12RUN_STATE_STOPPING\x10\x01\x12\x13\n\x0fRUN_STATE_ENDED\x10\x02\x12\x15\n\x11RUN_STATE_RUNNING\x10\x03*p\n\tRunStatus\x12\x1a\n\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14RUN_STATUS_COMPLETED\x10\x01\x12\x15\n\x11RUN_STATUS_FAILED\x10\x02\x12\x16\n\x12RUN_STATUS_STOPPED\x10\x03\x32\xa8\x03\n\rRunnerService\x12Q\n\nListGraphs\x12 .hypergraph.v1.ListGraphsRequest\x1a!.hypergraph.v1.ListGraphsResponse\x12<\n\x03Run\x12\x19.hypergraph.v1.RunRequest\x1a\x1a.hypergraph.v1.RunResponse\x12:\n\x04Iter\x12\x1a.hypergraph.v1.IterRequest\x1a\x14.hypergraph.v1.Event0\x01\x12?\n\x04Stop\x12\x1a.hypergraph.v1.StopRequest\x1a\x1b.hypergraph.v1.StopResponse\x12<\n\x05Watch\x12\x1b.hypergraph.v1.WatchRequest\x1a\x14.hypergraph.v1.Event0\x01\x12K\n\x08ListRuns\x12\x1e.hypergraph.v1.ListRunsRequest\x1a\x1f.hypergraph.v1.ListRunsResponseB}\n\x16\x64\x65v.hypergraph.grpc.v1B\x0bRunnerProtoP\x01ZTgithub.com/hypergraph-grpc/hypergraph-grpc/clients/go/gen/hypergraph/v1;hypergraphv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,10 +35,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hypergraph.v1.runner_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\026dev.hypergraph.grpc.v1B\013RunnerProtoP\001ZTgithub.com/hypergraph-grpc/hypergraph-grpc/clients/go/gen/hypergraph/v1;hypergraphv1'
-  _globals['_RUNSTATE']._serialized_start=3415
-  _globals['_RUNSTATE']._serialized_end=3520
-  _globals['_RUNSTATUS']._serialized_start=3522
-  _globals['_RUNSTATUS']._serialized_end=3634
+  _globals['_EVENTVIEW']._serialized_start=3456
+  _globals['_EVENTVIEW']._serialized_end=3537
+  _globals['_RUNSTATE']._serialized_start=3539
+  _globals['_RUNSTATE']._serialized_end=3644
+  _globals['_RUNSTATUS']._serialized_start=3646
+  _globals['_RUNSTATUS']._serialized_end=3758
   _globals['_LISTGRAPHSREQUEST']._serialized_start=140
   _globals['_LISTGRAPHSREQUEST']._serialized_end=159
   _globals['_LISTGRAPHSRESPONSE']._serialized_start=161
@@ -57,46 +59,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ITERREQUEST']._serialized_end=986
   _globals['_CAPABILITYREQUEST']._serialized_start=988
   _globals['_CAPABILITYREQUEST']._serialized_end=1063
-  _globals['_STREAMOPTIONS']._serialized_start=1065
-  _globals['_STREAMOPTIONS']._serialized_end=1171
-  _globals['_STOPREQUEST']._serialized_start=1173
-  _globals['_STOPREQUEST']._serialized_end=1288
-  _globals['_STOPRESPONSE']._serialized_start=1290
-  _globals['_STOPRESPONSE']._serialized_end=1375
-  _globals['_WATCHREQUEST']._serialized_start=1377
-  _globals['_WATCHREQUEST']._serialized_end=1478
-  _globals['_EVENT']._serialized_start=1481
-  _globals['_EVENT']._serialized_end=2171
-  _globals['_EVENTSLOST']._serialized_start=2173
-  _globals['_EVENTSLOST']._serialized_end=2222
-  _globals['_RUNSTARTED']._serialized_start=2224
-  _globals['_RUNSTARTED']._serialized_end=2271
-  _globals['_SUPERSTEPSTARTED']._serialized_start=2273
-  _globals['_SUPERSTEPSTARTED']._serialized_end=2310
-  _globals['_NODESTARTED']._serialized_start=2312
-  _globals['_NODESTARTED']._serialized_end=2325
-  _globals['_STREAMINGCHUNK']._serialized_start=2327
-  _globals['_STREAMINGCHUNK']._serialized_end=2443
-  _globals['_NODEENDED']._serialized_start=2445
-  _globals['_NODEENDED']._serialized_end=2517
-  _globals['_NODEFAILED']._serialized_start=2519
-  _globals['_NODEFAILED']._serialized_end=2572
-  _globals['_ROUTEDECISION']._serialized_start=2574
-  _globals['_ROUTEDECISION']._serialized_end=2620
-  _globals['_STOPREQUESTED']._serialized_start=2622
-  _globals['_STOPREQUESTED']._serialized_end=2676
-  _globals['_RUNENDED']._serialized_start=2678
-  _globals['_RUNENDED']._serialized_end=2751
-  _globals['_LISTRUNSREQUEST']._serialized_start=2753
-  _globals['_LISTRUNSREQUEST']._serialized_end=2824
-  _globals['_LISTRUNSRESPONSE']._serialized_start=2826
-  _globals['_LISTRUNSRESPONSE']._serialized_end=2910
-  _globals['_RUNSUMMARY']._serialized_start=2913
-  _globals['_RUNSUMMARY']._serialized_end=3080
-  _globals['_ERRORINFO']._serialized_start=3082
-  _globals['_ERRORINFO']._serialized_end=3138
-  _globals['_RUNRESULT']._serialized_start=3141
-  _globals['_RUNRESULT']._serialized_end=3413
-  _globals['_RUNNERSERVICE']._serialized_start=3637
-  _globals['_RUNNERSERVICE']._serialized_end=4061
+  _globals['_STREAMOPTIONS']._serialized_start=1066
+  _globals['_STREAMOPTIONS']._serialized_end=1212
+  _globals['_STOPREQUEST']._serialized_start=1214
+  _globals['_STOPREQUEST']._serialized_end=1329
+  _globals['_STOPRESPONSE']._serialized_start=1331
+  _globals['_STOPRESPONSE']._serialized_end=1416
+  _globals['_WATCHREQUEST']._serialized_start=1418
+  _globals['_WATCHREQUEST']._serialized_end=1519
+  _globals['_EVENT']._serialized_start=1522
+  _globals['_EVENT']._serialized_end=2212
+  _globals['_EVENTSLOST']._serialized_start=2214
+  _globals['_EVENTSLOST']._serialized_end=2263
+  _globals['_RUNSTARTED']._serialized_start=2265
+  _globals['_RUNSTARTED']._serialized_end=2312
+  _globals['_SUPERSTEPSTARTED']._serialized_start=2314
+  _globals['_SUPERSTEPSTARTED']._serialized_end=2351
+  _globals['_NODESTARTED']._serialized_start=2353
+  _globals['_NODESTARTED']._serialized_end=2366
+  _globals['_STREAMINGCHUNK']._serialized_start=2368
+  _globals['_STREAMINGCHUNK']._serialized_end=2484
+  _globals['_NODEENDED']._serialized_start=2486
+  _globals['_NODEENDED']._serialized_end=2558
+  _globals['_NODEFAILED']._serialized_start=2560
+  _globals['_NODEFAILED']._serialized_end=2613
+  _globals['_ROUTEDECISION']._serialized_start=2615
+  _globals['_ROUTEDECISION']._serialized_end=2661
+  _globals['_STOPREQUESTED']._serialized_start=2663
+  _globals['_STOPREQUESTED']._serialized_end=2717
+  _globals['_RUNENDED']._serialized_start=2719
+  _globals['_RUNENDED']._serialized_end=2792
+  _globals['_LISTRUNSREQUEST']._serialized_start=2794
+  _globals['_LISTRUNSREQUEST']._serialized_end=2865
+  _globals['_LISTRUNSRESPONSE']._serialized_start=2867
+  _globals['_LISTRUNSRESPONSE']._serialized_end=2951
+  _globals['_RUNSUMMARY']._serialized_start=2954
+  _globals['_RUNSUMMARY']._serialized_end=3121
+  _globals['_ERRORINFO']._serialized_start=3123
+  _globals['_ERRORINFO']._serialized_end=3179
+  _globals['_RUNRESULT']._serialized_start=3182
+  _globals['_RUNRESULT']._serialized_end=3454
+  _globals['_RUNNERSERVICE']._serialized_start=3761
+  _globals['_RUNNERSERVICE']._serialized_end=4185
 # @@protoc_insertion_point(module_scope)

@@ -12,6 +12,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class EventView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_VIEW_UNSPECIFIED: _ClassVar[EventView]
+    EVENT_VIEW_FULL: _ClassVar[EventView]
+    EVENT_VIEW_TEXT: _ClassVar[EventView]
+
 class RunState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     RUN_STATE_UNSPECIFIED: _ClassVar[RunState]
@@ -25,6 +31,9 @@ class RunStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RUN_STATUS_COMPLETED: _ClassVar[RunStatus]
     RUN_STATUS_FAILED: _ClassVar[RunStatus]
     RUN_STATUS_STOPPED: _ClassVar[RunStatus]
+EVENT_VIEW_UNSPECIFIED: EventView
+EVENT_VIEW_FULL: EventView
+EVENT_VIEW_TEXT: EventView
 RUN_STATE_UNSPECIFIED: RunState
 RUN_STATE_STOPPING: RunState
 RUN_STATE_ENDED: RunState
@@ -129,16 +138,18 @@ class CapabilityRequest(_message.Message):
     def __init__(self, scopes: _Optional[_Iterable[str]] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class StreamOptions(_message.Message):
-    __slots__ = ("detach", "disable_merge", "max_queued_events", "max_chunk_bytes")
+    __slots__ = ("detach", "disable_merge", "max_queued_events", "max_chunk_bytes", "view")
     DETACH_FIELD_NUMBER: _ClassVar[int]
     DISABLE_MERGE_FIELD_NUMBER: _ClassVar[int]
     MAX_QUEUED_EVENTS_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     detach: bool
     disable_merge: bool
     max_queued_events: int
     max_chunk_bytes: int
-    def __init__(self, detach: _Optional[bool] = ..., disable_merge: _Optional[bool] = ..., max_queued_events: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ...) -> None: ...
+    view: EventView
+    def __init__(self, detach: _Optional[bool] = ..., disable_merge: _Optional[bool] = ..., max_queued_events: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., view: _Optional[_Union[EventView, str]] = ...) -> None: ...
 
 class StopRequest(_message.Message):
     __slots__ = ("workflow_id", "info", "grace")

@@ -27,6 +27,61 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// EventView chooses which events a stream sends.
+type EventView int32
+
+const (
+	// Every event (the same as EVENT_VIEW_FULL).
+	EventView_EVENT_VIEW_UNSPECIFIED EventView = 0
+	// Every event of the run.
+	EventView_EVENT_VIEW_FULL EventView = 1
+	// RunStarted, StreamingChunk, NodeFailed, StopRequested and RunEnded; no
+	// SuperstepStarted, NodeStarted, NodeEnded or RouteDecision. seq still
+	// numbers every event of the run, so it skips the events left out.
+	EventView_EVENT_VIEW_TEXT EventView = 2
+)
+
+// Enum value maps for EventView.
+var (
+	EventView_name = map[int32]string{
+		0: "EVENT_VIEW_UNSPECIFIED",
+		1: "EVENT_VIEW_FULL",
+		2: "EVENT_VIEW_TEXT",
+	}
+	EventView_value = map[string]int32{
+		"EVENT_VIEW_UNSPECIFIED": 0,
+		"EVENT_VIEW_FULL":        1,
+		"EVENT_VIEW_TEXT":        2,
+	}
+)
+
+func (x EventView) Enum() *EventView {
+	p := new(EventView)
+	*p = x
+	return p
+}
+
+func (x EventView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EventView) Descriptor() protoreflect.EnumDescriptor {
+	return file_hypergraph_v1_runner_proto_enumTypes[0].Descriptor()
+}
+
+func (EventView) Type() protoreflect.EnumType {
+	return &file_hypergraph_v1_runner_proto_enumTypes[0]
+}
+
+func (x EventView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EventView.Descriptor instead.
+func (EventView) EnumDescriptor() ([]byte, []int) {
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{0}
+}
+
 // RunState is the lifecycle state of a run as seen by Stop and ListRuns.
 type RunState int32
 
@@ -68,11 +123,11 @@ func (x RunState) String() string {
 }
 
 func (RunState) Descriptor() protoreflect.EnumDescriptor {
-	return file_hypergraph_v1_runner_proto_enumTypes[0].Descriptor()
+	return file_hypergraph_v1_runner_proto_enumTypes[1].Descriptor()
 }
 
 func (RunState) Type() protoreflect.EnumType {
-	return &file_hypergraph_v1_runner_proto_enumTypes[0]
+	return &file_hypergraph_v1_runner_proto_enumTypes[1]
 }
 
 func (x RunState) Number() protoreflect.EnumNumber {
@@ -81,7 +136,7 @@ func (x RunState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RunState.Descriptor instead.
 func (RunState) EnumDescriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{0}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{1}
 }
 
 // RunStatus is how a run ended.
@@ -125,11 +180,11 @@ func (x RunStatus) String() string {
 }
 
 func (RunStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_hypergraph_v1_runner_proto_enumTypes[1].Descriptor()
+	return file_hypergraph_v1_runner_proto_enumTypes[2].Descriptor()
 }
 
 func (RunStatus) Type() protoreflect.EnumType {
-	return &file_hypergraph_v1_runner_proto_enumTypes[1]
+	return &file_hypergraph_v1_runner_proto_enumTypes[2]
 }
 
 func (x RunStatus) Number() protoreflect.EnumNumber {
@@ -138,7 +193,7 @@ func (x RunStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RunStatus.Descriptor instead.
 func (RunStatus) EnumDescriptor() ([]byte, []int) {
-	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{1}
+	return file_hypergraph_v1_runner_proto_rawDescGZIP(), []int{2}
 }
 
 // ListGraphsRequest asks for the registered graphs.
@@ -760,6 +815,11 @@ type StreamOptions struct {
 	// The most bytes of text one merged chunk message may hold; 0 means the
 	// server default (65536).
 	MaxChunkBytes uint32 `protobuf:"varint,4,opt,name=max_chunk_bytes,json=maxChunkBytes,proto3" json:"max_chunk_bytes,omitempty"`
+	// Which events an Iter stream sends (unset: every event). EVENT_VIEW_TEXT
+	// leaves out the node lifecycle, which a client that shows a model's text
+	// does not read, and costs the server less per stream. Watch sends every
+	// event and refuses EVENT_VIEW_TEXT.
+	View          EventView `protobuf:"varint,5,opt,name=view,proto3,enum=hypergraph.v1.EventView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -820,6 +880,13 @@ func (x *StreamOptions) GetMaxChunkBytes() uint32 {
 		return x.MaxChunkBytes
 	}
 	return 0
+}
+
+func (x *StreamOptions) GetView() EventView {
+	if x != nil {
+		return x.View
+	}
+	return EventView_EVENT_VIEW_UNSPECIFIED
 }
 
 // StopRequest asks a live workflow to stop.
@@ -1030,7 +1097,8 @@ type Event struct {
 	// stream and replica. A merged chunk carries the seq of the last ctx.stream()
 	// call it holds, so seq advances by StreamingChunk.merged for a chunk, by 1 for
 	// any other event, and by the size of the range for EventsLost; there are no
-	// other gaps. Watch(after_seq = the last seq seen) resumes exactly after it.
+	// other gaps (except the events an EVENT_VIEW_TEXT stream leaves out).
+	// Watch(after_seq = the last seq seen) resumes exactly after it.
 	Seq uint64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
 	// When the event happened (for a merged chunk: the first ctx.stream() call it holds).
 	Time *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
@@ -2310,12 +2378,13 @@ const file_hypergraph_v1_runner_proto_rawDesc = "" +
 	"capability\"X\n" +
 	"\x11CapabilityRequest\x12\x16\n" +
 	"\x06scopes\x18\x01 \x03(\tR\x06scopes\x12+\n" +
-	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\xa0\x01\n" +
+	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\xce\x01\n" +
 	"\rStreamOptions\x12\x16\n" +
 	"\x06detach\x18\x01 \x01(\bR\x06detach\x12#\n" +
 	"\rdisable_merge\x18\x02 \x01(\bR\fdisableMerge\x12*\n" +
 	"\x11max_queued_events\x18\x03 \x01(\rR\x0fmaxQueuedEvents\x12&\n" +
-	"\x0fmax_chunk_bytes\x18\x04 \x01(\rR\rmaxChunkBytes\"\x8c\x01\n" +
+	"\x0fmax_chunk_bytes\x18\x04 \x01(\rR\rmaxChunkBytes\x12,\n" +
+	"\x04view\x18\x05 \x01(\x0e2\x18.hypergraph.v1.EventViewR\x04view\"\x8c\x01\n" +
 	"\vStopRequest\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
 	"workflowId\x12+\n" +
@@ -2421,7 +2490,11 @@ const file_hypergraph_v1_runner_proto_rawDesc = "" +
 	"\x05error\x18\x05 \x01(\v2\x18.hypergraph.v1.ErrorInfoR\x05error\x124\n" +
 	"\tstop_info\x18\x06 \x01(\v2\x17.google.protobuf.StructR\bstopInfo\x12\x16\n" +
 	"\x06forced\x18\a \x01(\bR\x06forced\x12-\n" +
-	"\x05usage\x18\b \x01(\v2\x17.google.protobuf.StructR\x05usage*i\n" +
+	"\x05usage\x18\b \x01(\v2\x17.google.protobuf.StructR\x05usage*Q\n" +
+	"\tEventView\x12\x1a\n" +
+	"\x16EVENT_VIEW_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fEVENT_VIEW_FULL\x10\x01\x12\x13\n" +
+	"\x0fEVENT_VIEW_TEXT\x10\x02*i\n" +
 	"\bRunState\x12\x19\n" +
 	"\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12RUN_STATE_STOPPING\x10\x01\x12\x13\n" +
@@ -2454,101 +2527,103 @@ func file_hypergraph_v1_runner_proto_rawDescGZIP() []byte {
 	return file_hypergraph_v1_runner_proto_rawDescData
 }
 
-var file_hypergraph_v1_runner_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_hypergraph_v1_runner_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_hypergraph_v1_runner_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_hypergraph_v1_runner_proto_goTypes = []any{
-	(RunState)(0),                 // 0: hypergraph.v1.RunState
-	(RunStatus)(0),                // 1: hypergraph.v1.RunStatus
-	(*ListGraphsRequest)(nil),     // 2: hypergraph.v1.ListGraphsRequest
-	(*ListGraphsResponse)(nil),    // 3: hypergraph.v1.ListGraphsResponse
-	(*GraphInfo)(nil),             // 4: hypergraph.v1.GraphInfo
-	(*InputInfo)(nil),             // 5: hypergraph.v1.InputInfo
-	(*OutputInfo)(nil),            // 6: hypergraph.v1.OutputInfo
-	(*RunRequest)(nil),            // 7: hypergraph.v1.RunRequest
-	(*RunResponse)(nil),           // 8: hypergraph.v1.RunResponse
-	(*IterRequest)(nil),           // 9: hypergraph.v1.IterRequest
-	(*CapabilityRequest)(nil),     // 10: hypergraph.v1.CapabilityRequest
-	(*StreamOptions)(nil),         // 11: hypergraph.v1.StreamOptions
-	(*StopRequest)(nil),           // 12: hypergraph.v1.StopRequest
-	(*StopResponse)(nil),          // 13: hypergraph.v1.StopResponse
-	(*WatchRequest)(nil),          // 14: hypergraph.v1.WatchRequest
-	(*Event)(nil),                 // 15: hypergraph.v1.Event
-	(*EventsLost)(nil),            // 16: hypergraph.v1.EventsLost
-	(*RunStarted)(nil),            // 17: hypergraph.v1.RunStarted
-	(*SuperstepStarted)(nil),      // 18: hypergraph.v1.SuperstepStarted
-	(*NodeStarted)(nil),           // 19: hypergraph.v1.NodeStarted
-	(*StreamingChunk)(nil),        // 20: hypergraph.v1.StreamingChunk
-	(*NodeEnded)(nil),             // 21: hypergraph.v1.NodeEnded
-	(*NodeFailed)(nil),            // 22: hypergraph.v1.NodeFailed
-	(*RouteDecision)(nil),         // 23: hypergraph.v1.RouteDecision
-	(*StopRequested)(nil),         // 24: hypergraph.v1.StopRequested
-	(*RunEnded)(nil),              // 25: hypergraph.v1.RunEnded
-	(*ListRunsRequest)(nil),       // 26: hypergraph.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),      // 27: hypergraph.v1.ListRunsResponse
-	(*RunSummary)(nil),            // 28: hypergraph.v1.RunSummary
-	(*ErrorInfo)(nil),             // 29: hypergraph.v1.ErrorInfo
-	(*RunResult)(nil),             // 30: hypergraph.v1.RunResult
-	(*structpb.Value)(nil),        // 31: google.protobuf.Value
-	(*structpb.Struct)(nil),       // 32: google.protobuf.Struct
-	(*durationpb.Duration)(nil),   // 33: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
+	(EventView)(0),                // 0: hypergraph.v1.EventView
+	(RunState)(0),                 // 1: hypergraph.v1.RunState
+	(RunStatus)(0),                // 2: hypergraph.v1.RunStatus
+	(*ListGraphsRequest)(nil),     // 3: hypergraph.v1.ListGraphsRequest
+	(*ListGraphsResponse)(nil),    // 4: hypergraph.v1.ListGraphsResponse
+	(*GraphInfo)(nil),             // 5: hypergraph.v1.GraphInfo
+	(*InputInfo)(nil),             // 6: hypergraph.v1.InputInfo
+	(*OutputInfo)(nil),            // 7: hypergraph.v1.OutputInfo
+	(*RunRequest)(nil),            // 8: hypergraph.v1.RunRequest
+	(*RunResponse)(nil),           // 9: hypergraph.v1.RunResponse
+	(*IterRequest)(nil),           // 10: hypergraph.v1.IterRequest
+	(*CapabilityRequest)(nil),     // 11: hypergraph.v1.CapabilityRequest
+	(*StreamOptions)(nil),         // 12: hypergraph.v1.StreamOptions
+	(*StopRequest)(nil),           // 13: hypergraph.v1.StopRequest
+	(*StopResponse)(nil),          // 14: hypergraph.v1.StopResponse
+	(*WatchRequest)(nil),          // 15: hypergraph.v1.WatchRequest
+	(*Event)(nil),                 // 16: hypergraph.v1.Event
+	(*EventsLost)(nil),            // 17: hypergraph.v1.EventsLost
+	(*RunStarted)(nil),            // 18: hypergraph.v1.RunStarted
+	(*SuperstepStarted)(nil),      // 19: hypergraph.v1.SuperstepStarted
+	(*NodeStarted)(nil),           // 20: hypergraph.v1.NodeStarted
+	(*StreamingChunk)(nil),        // 21: hypergraph.v1.StreamingChunk
+	(*NodeEnded)(nil),             // 22: hypergraph.v1.NodeEnded
+	(*NodeFailed)(nil),            // 23: hypergraph.v1.NodeFailed
+	(*RouteDecision)(nil),         // 24: hypergraph.v1.RouteDecision
+	(*StopRequested)(nil),         // 25: hypergraph.v1.StopRequested
+	(*RunEnded)(nil),              // 26: hypergraph.v1.RunEnded
+	(*ListRunsRequest)(nil),       // 27: hypergraph.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),      // 28: hypergraph.v1.ListRunsResponse
+	(*RunSummary)(nil),            // 29: hypergraph.v1.RunSummary
+	(*ErrorInfo)(nil),             // 30: hypergraph.v1.ErrorInfo
+	(*RunResult)(nil),             // 31: hypergraph.v1.RunResult
+	(*structpb.Value)(nil),        // 32: google.protobuf.Value
+	(*structpb.Struct)(nil),       // 33: google.protobuf.Struct
+	(*durationpb.Duration)(nil),   // 34: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
 }
 var file_hypergraph_v1_runner_proto_depIdxs = []int32{
-	4,  // 0: hypergraph.v1.ListGraphsResponse.graphs:type_name -> hypergraph.v1.GraphInfo
-	5,  // 1: hypergraph.v1.GraphInfo.inputs:type_name -> hypergraph.v1.InputInfo
-	6,  // 2: hypergraph.v1.GraphInfo.outputs:type_name -> hypergraph.v1.OutputInfo
-	31, // 3: hypergraph.v1.InputInfo.default_value:type_name -> google.protobuf.Value
-	32, // 4: hypergraph.v1.RunRequest.values:type_name -> google.protobuf.Struct
-	30, // 5: hypergraph.v1.RunResponse.result:type_name -> hypergraph.v1.RunResult
-	32, // 6: hypergraph.v1.IterRequest.values:type_name -> google.protobuf.Struct
-	11, // 7: hypergraph.v1.IterRequest.options:type_name -> hypergraph.v1.StreamOptions
-	10, // 8: hypergraph.v1.IterRequest.capability:type_name -> hypergraph.v1.CapabilityRequest
-	33, // 9: hypergraph.v1.CapabilityRequest.ttl:type_name -> google.protobuf.Duration
-	32, // 10: hypergraph.v1.StopRequest.info:type_name -> google.protobuf.Struct
-	33, // 11: hypergraph.v1.StopRequest.grace:type_name -> google.protobuf.Duration
-	0,  // 12: hypergraph.v1.StopResponse.state:type_name -> hypergraph.v1.RunState
-	11, // 13: hypergraph.v1.WatchRequest.options:type_name -> hypergraph.v1.StreamOptions
-	34, // 14: hypergraph.v1.Event.time:type_name -> google.protobuf.Timestamp
-	17, // 15: hypergraph.v1.Event.run_started:type_name -> hypergraph.v1.RunStarted
-	18, // 16: hypergraph.v1.Event.superstep_started:type_name -> hypergraph.v1.SuperstepStarted
-	19, // 17: hypergraph.v1.Event.node_started:type_name -> hypergraph.v1.NodeStarted
-	20, // 18: hypergraph.v1.Event.streaming_chunk:type_name -> hypergraph.v1.StreamingChunk
-	21, // 19: hypergraph.v1.Event.node_ended:type_name -> hypergraph.v1.NodeEnded
-	22, // 20: hypergraph.v1.Event.node_failed:type_name -> hypergraph.v1.NodeFailed
-	23, // 21: hypergraph.v1.Event.route_decision:type_name -> hypergraph.v1.RouteDecision
-	24, // 22: hypergraph.v1.Event.stop_requested:type_name -> hypergraph.v1.StopRequested
-	25, // 23: hypergraph.v1.Event.run_ended:type_name -> hypergraph.v1.RunEnded
-	16, // 24: hypergraph.v1.Event.events_lost:type_name -> hypergraph.v1.EventsLost
-	31, // 25: hypergraph.v1.StreamingChunk.value:type_name -> google.protobuf.Value
-	32, // 26: hypergraph.v1.NodeEnded.usage:type_name -> google.protobuf.Struct
-	29, // 27: hypergraph.v1.NodeFailed.error:type_name -> hypergraph.v1.ErrorInfo
-	32, // 28: hypergraph.v1.StopRequested.info:type_name -> google.protobuf.Struct
-	30, // 29: hypergraph.v1.RunEnded.result:type_name -> hypergraph.v1.RunResult
-	28, // 30: hypergraph.v1.ListRunsResponse.runs:type_name -> hypergraph.v1.RunSummary
-	34, // 31: hypergraph.v1.RunSummary.start_time:type_name -> google.protobuf.Timestamp
-	0,  // 32: hypergraph.v1.RunSummary.state:type_name -> hypergraph.v1.RunState
-	1,  // 33: hypergraph.v1.RunResult.status:type_name -> hypergraph.v1.RunStatus
-	32, // 34: hypergraph.v1.RunResult.values:type_name -> google.protobuf.Struct
-	29, // 35: hypergraph.v1.RunResult.error:type_name -> hypergraph.v1.ErrorInfo
-	32, // 36: hypergraph.v1.RunResult.stop_info:type_name -> google.protobuf.Struct
-	32, // 37: hypergraph.v1.RunResult.usage:type_name -> google.protobuf.Struct
-	2,  // 38: hypergraph.v1.RunnerService.ListGraphs:input_type -> hypergraph.v1.ListGraphsRequest
-	7,  // 39: hypergraph.v1.RunnerService.Run:input_type -> hypergraph.v1.RunRequest
-	9,  // 40: hypergraph.v1.RunnerService.Iter:input_type -> hypergraph.v1.IterRequest
-	12, // 41: hypergraph.v1.RunnerService.Stop:input_type -> hypergraph.v1.StopRequest
-	14, // 42: hypergraph.v1.RunnerService.Watch:input_type -> hypergraph.v1.WatchRequest
-	26, // 43: hypergraph.v1.RunnerService.ListRuns:input_type -> hypergraph.v1.ListRunsRequest
-	3,  // 44: hypergraph.v1.RunnerService.ListGraphs:output_type -> hypergraph.v1.ListGraphsResponse
-	8,  // 45: hypergraph.v1.RunnerService.Run:output_type -> hypergraph.v1.RunResponse
-	15, // 46: hypergraph.v1.RunnerService.Iter:output_type -> hypergraph.v1.Event
-	13, // 47: hypergraph.v1.RunnerService.Stop:output_type -> hypergraph.v1.StopResponse
-	15, // 48: hypergraph.v1.RunnerService.Watch:output_type -> hypergraph.v1.Event
-	27, // 49: hypergraph.v1.RunnerService.ListRuns:output_type -> hypergraph.v1.ListRunsResponse
-	44, // [44:50] is the sub-list for method output_type
-	38, // [38:44] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	5,  // 0: hypergraph.v1.ListGraphsResponse.graphs:type_name -> hypergraph.v1.GraphInfo
+	6,  // 1: hypergraph.v1.GraphInfo.inputs:type_name -> hypergraph.v1.InputInfo
+	7,  // 2: hypergraph.v1.GraphInfo.outputs:type_name -> hypergraph.v1.OutputInfo
+	32, // 3: hypergraph.v1.InputInfo.default_value:type_name -> google.protobuf.Value
+	33, // 4: hypergraph.v1.RunRequest.values:type_name -> google.protobuf.Struct
+	31, // 5: hypergraph.v1.RunResponse.result:type_name -> hypergraph.v1.RunResult
+	33, // 6: hypergraph.v1.IterRequest.values:type_name -> google.protobuf.Struct
+	12, // 7: hypergraph.v1.IterRequest.options:type_name -> hypergraph.v1.StreamOptions
+	11, // 8: hypergraph.v1.IterRequest.capability:type_name -> hypergraph.v1.CapabilityRequest
+	34, // 9: hypergraph.v1.CapabilityRequest.ttl:type_name -> google.protobuf.Duration
+	0,  // 10: hypergraph.v1.StreamOptions.view:type_name -> hypergraph.v1.EventView
+	33, // 11: hypergraph.v1.StopRequest.info:type_name -> google.protobuf.Struct
+	34, // 12: hypergraph.v1.StopRequest.grace:type_name -> google.protobuf.Duration
+	1,  // 13: hypergraph.v1.StopResponse.state:type_name -> hypergraph.v1.RunState
+	12, // 14: hypergraph.v1.WatchRequest.options:type_name -> hypergraph.v1.StreamOptions
+	35, // 15: hypergraph.v1.Event.time:type_name -> google.protobuf.Timestamp
+	18, // 16: hypergraph.v1.Event.run_started:type_name -> hypergraph.v1.RunStarted
+	19, // 17: hypergraph.v1.Event.superstep_started:type_name -> hypergraph.v1.SuperstepStarted
+	20, // 18: hypergraph.v1.Event.node_started:type_name -> hypergraph.v1.NodeStarted
+	21, // 19: hypergraph.v1.Event.streaming_chunk:type_name -> hypergraph.v1.StreamingChunk
+	22, // 20: hypergraph.v1.Event.node_ended:type_name -> hypergraph.v1.NodeEnded
+	23, // 21: hypergraph.v1.Event.node_failed:type_name -> hypergraph.v1.NodeFailed
+	24, // 22: hypergraph.v1.Event.route_decision:type_name -> hypergraph.v1.RouteDecision
+	25, // 23: hypergraph.v1.Event.stop_requested:type_name -> hypergraph.v1.StopRequested
+	26, // 24: hypergraph.v1.Event.run_ended:type_name -> hypergraph.v1.RunEnded
+	17, // 25: hypergraph.v1.Event.events_lost:type_name -> hypergraph.v1.EventsLost
+	32, // 26: hypergraph.v1.StreamingChunk.value:type_name -> google.protobuf.Value
+	33, // 27: hypergraph.v1.NodeEnded.usage:type_name -> google.protobuf.Struct
+	30, // 28: hypergraph.v1.NodeFailed.error:type_name -> hypergraph.v1.ErrorInfo
+	33, // 29: hypergraph.v1.StopRequested.info:type_name -> google.protobuf.Struct
+	31, // 30: hypergraph.v1.RunEnded.result:type_name -> hypergraph.v1.RunResult
+	29, // 31: hypergraph.v1.ListRunsResponse.runs:type_name -> hypergraph.v1.RunSummary
+	35, // 32: hypergraph.v1.RunSummary.start_time:type_name -> google.protobuf.Timestamp
+	1,  // 33: hypergraph.v1.RunSummary.state:type_name -> hypergraph.v1.RunState
+	2,  // 34: hypergraph.v1.RunResult.status:type_name -> hypergraph.v1.RunStatus
+	33, // 35: hypergraph.v1.RunResult.values:type_name -> google.protobuf.Struct
+	30, // 36: hypergraph.v1.RunResult.error:type_name -> hypergraph.v1.ErrorInfo
+	33, // 37: hypergraph.v1.RunResult.stop_info:type_name -> google.protobuf.Struct
+	33, // 38: hypergraph.v1.RunResult.usage:type_name -> google.protobuf.Struct
+	3,  // 39: hypergraph.v1.RunnerService.ListGraphs:input_type -> hypergraph.v1.ListGraphsRequest
+	8,  // 40: hypergraph.v1.RunnerService.Run:input_type -> hypergraph.v1.RunRequest
+	10, // 41: hypergraph.v1.RunnerService.Iter:input_type -> hypergraph.v1.IterRequest
+	13, // 42: hypergraph.v1.RunnerService.Stop:input_type -> hypergraph.v1.StopRequest
+	15, // 43: hypergraph.v1.RunnerService.Watch:input_type -> hypergraph.v1.WatchRequest
+	27, // 44: hypergraph.v1.RunnerService.ListRuns:input_type -> hypergraph.v1.ListRunsRequest
+	4,  // 45: hypergraph.v1.RunnerService.ListGraphs:output_type -> hypergraph.v1.ListGraphsResponse
+	9,  // 46: hypergraph.v1.RunnerService.Run:output_type -> hypergraph.v1.RunResponse
+	16, // 47: hypergraph.v1.RunnerService.Iter:output_type -> hypergraph.v1.Event
+	14, // 48: hypergraph.v1.RunnerService.Stop:output_type -> hypergraph.v1.StopResponse
+	16, // 49: hypergraph.v1.RunnerService.Watch:output_type -> hypergraph.v1.Event
+	28, // 50: hypergraph.v1.RunnerService.ListRuns:output_type -> hypergraph.v1.ListRunsResponse
+	45, // [45:51] is the sub-list for method output_type
+	39, // [39:45] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_hypergraph_v1_runner_proto_init() }
@@ -2578,7 +2653,7 @@ func file_hypergraph_v1_runner_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hypergraph_v1_runner_proto_rawDesc), len(file_hypergraph_v1_runner_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
