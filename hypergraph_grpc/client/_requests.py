@@ -64,7 +64,7 @@ def _count(name: str, value: int | None, bits: int = 32) -> int:
     return value
 
 
-_VIEWS = {"full": pb.EVENT_VIEW_FULL, "text": pb.EVENT_VIEW_TEXT}
+_VIEWS = {"full": pb.EVENT_VIEW_UNSPECIFIED, "text": pb.EVENT_VIEW_TEXT}
 
 
 def stream_options(

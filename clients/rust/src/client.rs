@@ -140,14 +140,15 @@ impl Client {
         Ok(EventStream::new(streaming, deadline))
     }
 
-    /// Starts `graph` and streams only its text chunks; see [`TextStream`].
+    /// Starts `graph` and streams only its text chunks; see [`TextStream`]. It asks
+    /// for the text view ([`CallOptions::text_view`]), which costs the server less.
     pub async fn stream_text(
         &self,
         graph: &str,
         values: impl IntoValues,
         opts: CallOptions,
     ) -> Result<TextStream, Error> {
-        Ok(TextStream::new(self.iter(graph, values, opts).await?))
+        Ok(TextStream::new(self.iter(graph, values, opts.text_view(true)).await?))
     }
 
     /// Attaches to a workflow by id and streams its events after `after_seq`
@@ -201,6 +202,7 @@ fn stream_options(opts: &CallOptions) -> pb::StreamOptions {
         disable_merge: opts.disable_merge,
         max_queued_events: opts.max_queued_events,
         max_chunk_bytes: opts.max_chunk_bytes,
+        view: if opts.text_view { pb::EventView::Text } else { pb::EventView::Unspecified } as i32,
     }
 }
 

@@ -23,6 +23,10 @@ pub struct CallOptions {
     pub max_queued_events: u32,
     /// `iter` only: the most bytes of text in one merged chunk; 0 = server default.
     pub max_chunk_bytes: u32,
+    /// `iter` only: the text view (`EVENT_VIEW_TEXT`): RunStarted, chunks, node
+    /// failures, stops and RunEnded, without the node lifecycle; seq then skips the
+    /// events left out. `stream_text` asks for it by itself. Watch refuses it.
+    pub text_view: bool,
 }
 
 impl CallOptions {
@@ -68,6 +72,12 @@ impl CallOptions {
     /// Asks for one message per `ctx.stream()` call.
     pub fn disable_merge(mut self, yes: bool) -> Self {
         self.disable_merge = yes;
+        self
+    }
+
+    /// Asks for the text view (no node lifecycle events; cheaper for the server).
+    pub fn text_view(mut self, yes: bool) -> Self {
+        self.text_view = yes;
         self
     }
 }

@@ -424,6 +424,7 @@ type Extra = fn(Client) -> std::pin::Pin<Box<dyn std::future::Future<Output = Ou
 const EXTRAS: &[(&str, Extra)] = &[
     ("stream_text_yields_tokens_and_keeps_result", |c| Box::pin(stream_text_yields_tokens(c))),
     ("stream_text_failed_run_is_an_error", |c| Box::pin(stream_text_failed_run(c))),
+    ("text_view_leaves_out_the_node_lifecycle", |c| Box::pin(text_view_leaves_out_lifecycle(c))),
     ("stop_unknown_workflow_is_not_found", |c| Box::pin(stop_unknown(c))),
     ("iter_unknown_graph_is_not_found", |c| Box::pin(iter_unknown_graph(c))),
     ("list_graphs_describes_inputs", |c| Box::pin(list_graphs_inputs(c))),
@@ -469,6 +470,24 @@ async fn stream_text_yields_tokens(client: Client) -> Outcome {
     check(got == "x0 x1 x2 x3 x4 ", format!("text {got:?}"))?;
     let r = text.result().ok_or("no result after the stream ended")?;
     check(r.status == RunStatus::Completed && r.get("text") == Some(&json!(got)), format!("result {r:?}"))
+}
+
+async fn text_view_leaves_out_lifecycle(client: Client) -> Outcome {
+    let opts = CallOptions::new().text_view(true);
+    let mut events = client.iter("tokens", json!({"count": 3}), opts).await.map_err(|e| e.to_string())?;
+    let mut kinds = Vec::new();
+    while let Some(event) = events.next().await {
+        let kind = match event.map_err(|e| e.to_string())?.kind {
+            EventKind::RunStarted { .. } => "started",
+            EventKind::StreamingChunk { .. } => "chunk",
+            EventKind::RunEnded { .. } => "ended",
+            other => return Err(format!("the text view sent {other:?}")),
+        };
+        if kinds.last() != Some(&kind) {
+            kinds.push(kind);
+        }
+    }
+    check(kinds == ["started", "chunk", "ended"], format!("events {kinds:?}"))
 }
 
 async fn stream_text_failed_run(client: Client) -> Outcome {

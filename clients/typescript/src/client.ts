@@ -5,6 +5,7 @@ import { createClient, type CallOptions, type Client, type Interceptor } from "@
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import {
+  EventView,
   IterRequestSchema,
   ListRunsRequestSchema,
   RunnerService,
@@ -74,6 +75,13 @@ export interface IterOptions extends RunOptions {
   maxQueuedEvents?: number;
   /** Bytes of text one merged chunk may hold; 0: server default. */
   maxChunkBytes?: number;
+  /**
+   * "text" leaves out the node lifecycle (superstepStarted, nodeStarted, nodeEnded,
+   * routeDecision): runStarted, chunks, node failures, stops and runEnded only, at a
+   * lower cost per stream on the server; seq then skips the events left out.
+   * streamText() asks for it unless told otherwise. Default "full": every event.
+   */
+  view?: "full" | "text";
 }
 
 /** Options of stop(). */
@@ -181,7 +189,8 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
       return toRunResult(response.result);
     },
     iter,
-    streamText: (graph, values, opts = {}) => textStream(iter(graph, values, opts), opts.workflowId),
+    streamText: (graph, values, opts = {}) =>
+      textStream(iter(graph, values, { view: "text", ...opts }), opts.workflowId),
     async stop(workflowId, opts = {}) {
       const request = create(StopRequestSchema, {
         workflowId,
@@ -224,6 +233,7 @@ function iterRequest(graph: string, values: Record<string, unknown> | undefined,
       disableMerge: opts.disableMerge ?? false,
       maxQueuedEvents: opts.maxQueuedEvents ?? 0,
       maxChunkBytes: opts.maxChunkBytes ?? 0,
+      view: opts.view === "text" ? EventView.TEXT : EventView.UNSPECIFIED,
     }),
   });
 }

@@ -267,6 +267,14 @@ describe("wrapper helpers against the server", () => {
     assert.match(stream.workflowId ?? "", /^wf-/);
   });
 
+  test("the text view leaves out the node lifecycle", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const events = await collect(client.iter("tokens", { count: 3 }, { view: "text" }));
+    const kinds = new Set(events.map((e) => e.kind));
+    assert.deepEqual([...kinds].sort(), ["runEnded", "runStarted", "streamingChunk"]);
+    assert.equal(events[0].kind, "runStarted");
+    assert.equal(events[events.length - 1].kind, "runEnded");
+  });
+
   test("streamText throws RunFailedError for a FAILED run", { timeout: TEST_TIMEOUT_MS }, async () => {
     const stream = client.streamText("fail", { message: "kaput" });
     await assert.rejects(collect(stream), (err: unknown) => {

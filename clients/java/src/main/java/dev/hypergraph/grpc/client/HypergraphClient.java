@@ -2,6 +2,7 @@ package dev.hypergraph.grpc.client;
 
 import com.google.protobuf.Struct;
 import dev.hypergraph.grpc.v1.Event;
+import dev.hypergraph.grpc.v1.EventView;
 import dev.hypergraph.grpc.v1.GraphInfo;
 import dev.hypergraph.grpc.v1.IterRequest;
 import dev.hypergraph.grpc.v1.ListGraphsRequest;
@@ -183,9 +184,10 @@ public final class HypergraphClient implements AutoCloseable {
   /**
    * The text the run streams, token by token (merged chunks come as one string). Closing the
    * stream cancels the call. Throws {@link RunFailedException} at the end if a node raised.
+   * It asks for the text view ({@link RunOptions#textView()}), which costs the server less.
    */
   public Stream<String> streamText(String graph, Map<String, ?> values, RunOptions options) {
-    EventStream events = iter(graph, values, options);
+    EventStream events = iter(graph, values, options.toBuilder().textView(true).build());
     return events.stream()
         .map(event -> {
           RunResult result = Events.result(event);
@@ -299,7 +301,9 @@ public final class HypergraphClient implements AutoCloseable {
             .setDetach(options.detach())
             .setDisableMerge(options.disableMerge())
             .setMaxQueuedEvents(options.maxQueuedEvents())
-            .setMaxChunkBytes(options.maxChunkBytes()));
+            .setMaxChunkBytes(options.maxChunkBytes())
+            .setView(options.textView() ? EventView.EVENT_VIEW_TEXT
+                : EventView.EVENT_VIEW_UNSPECIFIED));
     if (options.workflowId() != null) {
       request.setWorkflowId(options.workflowId());
     }

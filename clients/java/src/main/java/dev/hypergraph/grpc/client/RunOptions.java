@@ -14,6 +14,9 @@ import java.util.List;
  * @param disableMerge for Iter: one message per ctx.stream() call, never merged
  * @param maxQueuedEvents for Iter: events queued before text chunks merge; 0 = server default
  * @param maxChunkBytes for Iter: the most bytes of one merged text chunk; 0 = server default
+ * @param textView for Iter: the text view (EVENT_VIEW_TEXT): RunStarted, chunks, node failures,
+ *     stops and RunEnded, without the node lifecycle; seq then skips the events left out.
+ *     streamText asks for it by itself
  */
 public record RunOptions(
     String workflowId,
@@ -23,7 +26,8 @@ public record RunOptions(
     boolean detach,
     boolean disableMerge,
     int maxQueuedEvents,
-    int maxChunkBytes) {
+    int maxChunkBytes,
+    boolean textView) {
 
   /** No options: server-made id, every output, server defaults, no deadline. */
   public static final RunOptions DEFAULT = builder().build();
@@ -56,6 +60,7 @@ public record RunOptions(
     b.disableMerge = disableMerge;
     b.maxQueuedEvents = maxQueuedEvents;
     b.maxChunkBytes = maxChunkBytes;
+    b.textView = textView;
     return b;
   }
 
@@ -69,6 +74,7 @@ public record RunOptions(
     private boolean disableMerge;
     private int maxQueuedEvents;
     private int maxChunkBytes;
+    private boolean textView;
 
     private Builder() {}
 
@@ -116,9 +122,14 @@ public record RunOptions(
       return this;
     }
 
+    public Builder textView(boolean textView) {
+      this.textView = textView;
+      return this;
+    }
+
     public RunOptions build() {
       return new RunOptions(workflowId, select, maxIterations, deadline, detach, disableMerge,
-          maxQueuedEvents, maxChunkBytes);
+          maxQueuedEvents, maxChunkBytes, textView);
     }
   }
 }

@@ -6,13 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.hypergraph.grpc.v1.Event;
 import dev.hypergraph.grpc.v1.GraphInfo;
 import dev.hypergraph.grpc.v1.InputInfo;
 import io.grpc.Status;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -70,6 +73,19 @@ class ClientLiveTest {
         Map.of("count", 5, "prefix", "x"), BOUNDED)) {
       assertEquals("x0 x1 x2 x3 x4 ", tokens.collect(Collectors.joining()));
     }
+  }
+
+  @Test
+  void theTextViewLeavesOutTheNodeLifecycle() {
+    Set<Event.KindCase> kinds = new HashSet<>();
+    try (EventStream events = client.iter("tokens", Map.of("count", 3),
+        BOUNDED.toBuilder().textView(true).build())) {
+      for (Event event : events) {
+        kinds.add(event.getKindCase());
+      }
+    }
+    assertEquals(Set.of(Event.KindCase.RUN_STARTED, Event.KindCase.STREAMING_CHUNK,
+        Event.KindCase.RUN_ENDED), kinds);
   }
 
   @Test
