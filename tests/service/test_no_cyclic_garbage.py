@@ -13,7 +13,15 @@ from hypergraph_grpc.demo.testing import GRAPHS
 from tests.service.conftest import collect, iter_request, run_request
 
 # Objects of one run; any of them in a cycle keeps the whole run alive until a collection.
-RUN_TYPES = {"Run", "NodeContext", "StreamSink", "LiveRun", "RunRecorder", "SharedRunRecorder", "EventEncoder"}
+RUN_TYPES = {
+    "Run",
+    "NodeContext",
+    "StreamSink",
+    "LiveRun",
+    "RunRecorder",
+    "SharedRunRecorder",
+    "EventEncoder",
+}
 
 
 class CyclicGarbage:
