@@ -63,7 +63,7 @@ async def test_serve_prints_listening_then_serves_and_drains_on_sigterm():
                 assert struct_to_dict(result.stop_info) == {"kind": "server_shutdown"}
         assert server.popen.wait(timeout=20) == 0
         log = server.log()
-        assert '"message": "run started"' in log and '"workflow_id": "wf-' in log
+        assert '"message": "run ended"' in log and '"workflow_id": "wf-' in log
 
 
 @pytest.mark.asyncio

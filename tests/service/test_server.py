@@ -97,11 +97,12 @@ async def test_max_request_bytes_zero_means_no_limit():
 
 @pytest.mark.asyncio
 async def test_run_log_lines_carry_the_workflow_id(caplog, harness):
-    caplog.set_level(logging.INFO, logger="hypergraph_grpc")
+    caplog.set_level(logging.DEBUG, logger="hypergraph_grpc")
     response = await harness.stub.Run(run_request("add", "wf-logs", a=1, b=2))
     assert response.result.status == pb.RUN_STATUS_COMPLETED
     mine = [r for r in caplog.records if getattr(r, "workflow_id", "") == "wf-logs"]
-    messages = {r.getMessage() for r in mine}
-    assert {"run started", "run ended"} <= messages
+    levels = {r.getMessage(): r.levelno for r in mine}
+    assert levels["run started"] == logging.DEBUG and levels["run ended"] == logging.INFO
+    assert all(r.run_id.startswith("run-") for r in mine)
     ended = next(r for r in mine if r.getMessage() == "run ended")
     assert ended.status == "COMPLETED" and ended.graph == "add"
