@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -124,6 +125,9 @@ def _typed_hooks(proc: TypedEventProcessor) -> dict[type, Callable]:
 
 
 _SYNC_CHECKED: set[type] = set()  # classes whose hooks were checked once
+# Functions of methods found to be plain functions: an instance hook that is another
+# object's method (a recorder hooking its log's append) is checked once, not per run.
+_SYNC_FUNCTIONS: weakref.WeakSet = weakref.WeakSet()
 _HOOK_ATTRS = ("on_event", "shutdown", *_HOOK_NAMES.values())
 
 
@@ -134,8 +138,18 @@ def _check_not_async(proc: Any, hooks: dict[type, Callable]) -> None:
     own = getattr(proc, "__dict__", None) or {}
     if cls in _SYNC_CHECKED and not any(name in own for name in _HOOK_ATTRS):
         return
+    seen: set[int] = set()
     for hook in (*hooks.values(), getattr(proc, "shutdown", None)):
-        if hook is not None and inspect.iscoroutinefunction(hook):
+        if hook is None or id(hook) in seen:
+            continue
+        seen.add(id(hook))
+        function = getattr(hook, "__func__", None)
+        if function is not None and function in _SYNC_FUNCTIONS:
+            continue
+        if not inspect.iscoroutinefunction(hook):
+            if function is not None:
+                _SYNC_FUNCTIONS.add(function)
+        else:
             name = getattr(hook, "__name__", "a hook")
             raise TypeError(
                 f"event processor {cls.__qualname__} defines {name} with `async def`, but "

@@ -116,3 +116,30 @@ async def test_c53_async_def_hook_on_a_sync_processor_is_refused_before_the_run(
         msg = str(info.value)
         assert type(proc).__qualname__ in msg and hook in msg and "How to fix" in msg
         assert rec.events == [] and runner.live_workflows() == ()
+
+
+@pytest.mark.asyncio
+async def test_async_instance_hook_is_refused_even_after_a_sync_one_of_the_same_class():
+    """Instance hooks that are another object's methods are checked by their function:
+    a plain method accepted once (and not checked again) never lets an ``async def``
+    method of the same object through."""
+    from hypergraph import TypedEventProcessor
+
+    class Log:
+        def append(self, event):
+            pass
+
+        async def append_later(self, event):
+            pass
+
+    runner = AsyncRunner()
+    for _ in range(2):
+        accepted = TypedEventProcessor()
+        accepted.on_streaming_chunk = Log().append
+        result = await runner.run(Graph([quick]), x=1, event_processors=[accepted])
+        assert result.status.name == "COMPLETED"
+    refused = TypedEventProcessor()
+    refused.on_streaming_chunk = Log().append
+    refused.on_node_end = Log().append_later
+    with pytest.raises(TypeError, match="append_later"):
+        await runner.run(Graph([quick]), x=1, event_processors=[refused])
