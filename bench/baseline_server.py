@@ -134,9 +134,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="event loop (default asyncio's: what a bare servicer gets without choosing)",
+    )
     args = parser.parse_args()
     try:
-        asyncio.run(serve(args.host, args.port))
+        if args.loop == "uvloop":
+            import uvloop
+
+            uvloop.run(serve(args.host, args.port))
+        else:
+            asyncio.run(serve(args.host, args.port))
     except KeyboardInterrupt:
         pass
     return 0

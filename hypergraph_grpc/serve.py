@@ -162,12 +162,16 @@ def serve_from_args(args: argparse.Namespace) -> int:
 
 
 def _loop_factory(name: str):
-    """The event loop ``--loop`` names: None for asyncio's own."""
+    """The event loop ``--loop`` names: None for asyncio's own. ``auto`` is uvloop when
+    it is installed (it holds more streams per process: docs/performance.md), else
+    asyncio's."""
     if name == "asyncio":
         return None
     try:
         import uvloop
     except ImportError:
+        if name == "auto":
+            return None
         raise ImportError(
             "uvloop is not installed. How to fix: pip install uvloop, or use --loop asyncio"
         ) from None
@@ -317,6 +321,7 @@ async def _serve(
             "graphs": ",".join(graphs),
             "source": source,
             "transport": security,
+            "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
         },
     )
     if running.http is not None:

@@ -160,10 +160,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--loop",
-        choices=["asyncio", "uvloop"],
-        default="asyncio",
-        help="event loop: asyncio (default) or uvloop (pip install uvloop; a faster loop, "
-        "measured in make bench-capacity)",
+        choices=["auto", "asyncio", "uvloop"],
+        default="auto",
+        help="event loop: auto (default: uvloop when installed, else asyncio's), asyncio, or "
+        "uvloop (pip install uvloop; holds more streams per process, measured in "
+        "make bench-capacity)",
     )
     parser.add_argument(
         "--gc-threshold",

@@ -68,7 +68,13 @@ PINNED = {
         "unauthenticated",
         "workflow_not_found",
     },
-    "hypergraph_grpc.streams": {"RunHooks", "RunNotStarted", "StreamSink", "pump"},
+    "hypergraph_grpc.streams": {
+        "RunHooks",
+        "RunNotStarted",
+        "StreamSink",
+        "TextStreamSink",
+        "pump",
+    },
     "hypergraph_grpc.service": {
         "ECHO_METADATA_KEY",
         "RunnerService",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 
 import grpc
 import pytest
@@ -92,3 +93,19 @@ async def test_second_signal_skips_the_drain():
             assert result.status == pb.RUN_STATUS_STOPPED
             assert struct_to_dict(result.stop_info) == {"kind": "server_shutdown"}
         assert server.popen.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize(("flags", "loop"), [((), "uvloop"), (("--loop", "asyncio"), "asyncio")])
+def test_serve_runs_on_uvloop_by_default_and_names_the_loop(flags, loop):
+    """`--loop auto` (the default) picks uvloop, which `make` installs; the serving line
+    says which loop runs, and the server answers on it."""
+    with ServerProcess("--graphs", "hypergraph_grpc.demo.testing:GRAPHS", *flags) as server:
+        with grpc.insecure_channel(server.target) as channel:
+            stub = pb_grpc.RunnerServiceStub(channel)
+            assert stub.Run(run_request("add", a=1, b=2), timeout=10).result.values["sum"] == 3
+        for _ in range(100):
+            if "serving address=" in server.log():
+                break
+            time.sleep(0.05)
+        serving = next(line for line in server.log().splitlines() if "serving address=" in line)
+        assert f"loop={loop}" in serving

@@ -54,7 +54,7 @@ type capacityOptions struct {
 	serverArgs                            string
 	overload                              float64
 	compare                               []string // NAME=COMMAND: more servers to measure
-	uvloop                                bool     // also the service with --loop uvloop
+	asyncioLoop                           bool     // also the service with --loop asyncio
 	textView                              bool     // also the service's streams with the text view
 	fixed, rounds                         int      // -fixed: every server at this many streams, no search
 }
@@ -114,7 +114,7 @@ type target struct {
 
 const (
 	projectName  = "hypergraph"
-	uvloopName   = "hypergraph_uvloop"
+	asyncioName  = "hypergraph_asyncio"
 	textName     = "hypergraph_text"
 	baselineName = "baseline_grpc_aio"
 )
@@ -149,14 +149,14 @@ func runCapacity(root string, opts capacityOptions) error {
 	if opts.textView { // the same process, its streams asking for the text view
 		servers = append(servers, &target{name: textName, pid: project.Pid(), addr: project.Addr, view: hv1.EventView_EVENT_VIEW_TEXT})
 	}
-	if opts.uvloop {
-		withUvloop := append(append([]string{}, args...), "--loop", "uvloop")
-		srv, err := testserver.Start(root, withUvloop, 60*time.Second)
+	if opts.asyncioLoop { // the default loop is uvloop (--loop auto); this is asyncio's own
+		withAsyncio := append(append([]string{}, args...), "--loop", "asyncio")
+		srv, err := testserver.Start(root, withAsyncio, 60*time.Second)
 		if err != nil {
-			return fmt.Errorf("--loop uvloop: %w", err)
+			return fmt.Errorf("--loop asyncio: %w", err)
 		}
 		defer srv.Stop()
-		servers = append(servers, &target{name: uvloopName, pid: srv.Pid(), addr: srv.Addr})
+		servers = append(servers, &target{name: asyncioName, pid: srv.Pid(), addr: srv.Addr})
 	}
 	for _, extra := range opts.compare {
 		name, command, _ := strings.Cut(extra, "=")

@@ -78,7 +78,7 @@ func main() {
 	flag.BoolVar(&capOpts.textView, "text-view", true, "capacity: also measure the service's streams with the text view (StreamOptions.view = EVENT_VIEW_TEXT), as "+textName)
 	flag.Float64Var(&capOpts.overload, "overload", 2, "capacity: overload probe at this many times the capacity at p99 <= 10 ms (0: none)")
 	flag.StringVar(&capOpts.serverArgs, "server-args", "", "capacity: extra `hypergraph-grpc serve` flags, space-separated")
-	flag.BoolVar(&capOpts.uvloop, "uvloop", true, "capacity: also measure the service with --loop uvloop")
+	flag.BoolVar(&capOpts.asyncioLoop, "asyncio", true, "capacity: also measure the service with --loop asyncio (the default, auto, is uvloop when installed)")
 	flag.IntVar(&capOpts.fixed, "fixed", 0, "capacity: instead of searching, probe every server at this many streams")
 	flag.IntVar(&capOpts.rounds, "fixed-rounds", 3, "capacity: rounds per server with -fixed (the median is reported)")
 	flag.Func("compare", "capacity: NAME=COMMAND, another server to measure (a command that prints `listening on HOST:PORT`; repeatable)",
