@@ -138,11 +138,9 @@ def _check_not_async(proc: Any, hooks: dict[type, Callable]) -> None:
     own = getattr(proc, "__dict__", None) or {}
     if cls in _SYNC_CHECKED and not any(name in own for name in _HOOK_ATTRS):
         return
-    seen: set[int] = set()
     for hook in (*hooks.values(), getattr(proc, "shutdown", None)):
-        if hook is None or id(hook) in seen:
+        if hook is None:
             continue
-        seen.add(id(hook))
         function = getattr(hook, "__func__", None)
         if function is not None and function in _SYNC_FUNCTIONS:
             continue

@@ -76,7 +76,6 @@ _MAX_PAGE_TOKEN = 1024
 
 # google.protobuf.Duration's documented range: about 10,000 years.
 _MAX_DURATION_S = 315_576_000_000
-_TEXT_VIEW = pb.EVENT_VIEW_TEXT
 _VIEWS = frozenset(pb.EventView.values())
 _WORKFLOW_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -411,7 +410,8 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         chunk_bytes = options.max_chunk_bytes or config.max_chunk_bytes
         chunk_bytes = min(max(chunk_bytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
         # The text view's sink is not called for the node lifecycle at all.
-        sink_class = streams.TextStreamSink if options.view == _TEXT_VIEW else streams.StreamSink
+        text_view = options.view == pb.EVENT_VIEW_TEXT
+        sink_class = streams.TextStreamSink if text_view else streams.StreamSink
         return sink_class(
             convert.EventEncoder(prepared.name, prepared.workflow_id, capability),
             on_overflow=lambda: self._runner.stop(
@@ -646,7 +646,7 @@ def _check_view(view: int, *, watch: bool = False) -> list[tuple[str, str]]:
                 "event, or EVENT_VIEW_TEXT for text, node failures, stops and the end",
             )
         ]
-    if watch and view == _TEXT_VIEW:
+    if watch and view == pb.EVENT_VIEW_TEXT:
         return [
             (
                 "options.view",

@@ -9,8 +9,6 @@ is async:
 - ``claim`` makes a workflow id live on this replica (a lease carrying this
   replica's id and a fencing token), or raises :class:`WorkflowBusy` naming the
   owner when it is live anywhere;
-- ``started`` records the run id once the run's RunStartEvent is dispatched (a
-  Stop that arrived before it is applied then, by the recorder);
 - ``release`` frees the id; the service awaits it before any client sees
   RunEnded, so a client may reuse the id at once;
 - ``stop`` reaches the run wherever it lives (routed to the owner, which applies
@@ -172,10 +170,6 @@ class Coordination(abc.ABC):
     @abc.abstractmethod
     async def claim(self, workflow_id: str, graph: str) -> LiveRun:
         """Make ``workflow_id`` live here; raise WorkflowBusy if it is live anywhere."""
-
-    @abc.abstractmethod
-    async def started(self, run: LiveRun, run_id: str) -> None:
-        """The run's RunStartEvent was dispatched: make its run id known."""
 
     @abc.abstractmethod
     async def release(self, run: LiveRun) -> None:

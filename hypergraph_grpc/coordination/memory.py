@@ -70,9 +70,6 @@ class InMemoryCoordination(Coordination):
         self._logs[workflow_id] = MemoryRunLog(workflow_id, graph, self.limits)
         return run
 
-    async def started(self, run: LiveRun, run_id: str) -> None:
-        """Nothing to publish: the run id is on the LiveRun and on every logged event."""
-
     async def release(self, run: LiveRun) -> None:
         self.release_now(run)
 

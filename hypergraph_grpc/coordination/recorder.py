@@ -33,21 +33,14 @@ class RunLogWriter(Protocol):
     def finish(self, end_event: Any, error_node: str) -> None: ...
 
 
-class RunRecorder(TypedEventProcessor):
-    """Feeds ``writer`` with every event of ``run``; at RunEndEvent calls ``release``
-    (synchronous: the in-process bookkeeping) and then finishes the log."""
+class _EventRecorder(TypedEventProcessor):
+    """What both recorders share: every event of ``run`` into ``writer``, a Stop that
+    came before the start applied at RunStartEvent, the first failing node noted."""
 
-    def __init__(
-        self,
-        run: Any,
-        writer: RunLogWriter,
-        stop_receiver: Any,
-        release: Callable[[Any], None],
-    ) -> None:
+    def __init__(self, run: Any, writer: RunLogWriter, stop_receiver: Any) -> None:
         self._run = run
         self._receive_stop = stop_receiver
         self._writer = writer
-        self._release = release
         self._error_node = ""  # the first node that failed (not cancelled), for RunEnded
         # Instance hooks: the runtime calls the log's append directly per event.
         append = writer.append
@@ -73,15 +66,30 @@ class RunRecorder(TypedEventProcessor):
         self._error_node = first_failing_node(self._error_node, event)
         self._writer.append(event)
 
+
+class RunRecorder(_EventRecorder):
+    """For coordination in this process: at RunEndEvent calls ``release`` (synchronous
+    bookkeeping) and then finishes the log."""
+
+    def __init__(
+        self,
+        run: Any,
+        writer: RunLogWriter,
+        stop_receiver: Any,
+        release: Callable[[Any], None],
+    ) -> None:
+        super().__init__(run, writer, stop_receiver)
+        self._release = release
+
     def on_run_end(self, event: Any) -> None:
         self._release(self._run)
         self._writer.finish(event, self._error_node)
 
 
-class SharedRunRecorder(RunRecorder):
-    """A :class:`RunRecorder` for a shared store: ``started`` (publishing the run id)
-    runs as a task at RunStartEvent; at RunEndEvent ``release`` (a coroutine) runs as
-    the task ``run.ending``, which then finishes the log."""
+class SharedRunRecorder(_EventRecorder):
+    """For a shared store: ``started`` (publishing the run id) runs as a task at
+    RunStartEvent; at RunEndEvent ``release`` (a coroutine) runs as the task
+    ``run.ending``, which then finishes the log."""
 
     def __init__(
         self,
@@ -92,9 +100,9 @@ class SharedRunRecorder(RunRecorder):
         started: Callable[[Any, str], Awaitable[None]],
         release: Callable[[Any], Awaitable[None]],
     ) -> None:
-        super().__init__(run, writer, stop_receiver, release=lambda run: None)
+        super().__init__(run, writer, stop_receiver)
         self._started = started
-        self._release_async = release
+        self._release = release
         self._starting: asyncio.Task | None = None
 
     def on_run_start(self, event: Any) -> None:
@@ -110,6 +118,6 @@ class SharedRunRecorder(RunRecorder):
         if self._starting is not None:
             await asyncio.wait((self._starting,))
         try:
-            await self._release_async(self._run)
+            await self._release(self._run)
         finally:
             self._writer.finish(event, self._error_node)

@@ -270,6 +270,7 @@ class RedisCoordination(Coordination):
         await pipe.execute()
 
     async def started(self, run: LiveRun, run_id: str) -> None:
+        """The run's RunStartEvent was dispatched: record its run id (for ListRuns)."""
         try:
             with self._counted("record_run_id"):
                 await self._client.hset(self._keys.run(run.workflow_id), "run_id", run_id)
