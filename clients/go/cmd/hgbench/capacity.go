@@ -18,8 +18,8 @@ package main
 // most 1.25 times its planned time (late starts count against it). Capacity
 // at a limit is the largest N
 // that passed, found coarse to fine: N doubles until a probe fails, then the
-// gap is halved (geometrically) until it is within -resolution; a failing
-// probe is repeated once and the better of the two kept. Both servers
+// gap is halved (geometrically) until it is within -resolution. Each probe is
+// run -probe-rounds times and judged by its median round. Both servers
 // run for the whole sweep (the idle one costs nothing); each mode searches
 // this server, then the baseline, then runs both at the overload count.
 
@@ -57,6 +57,7 @@ type capacityOptions struct {
 	asyncioLoop                           bool     // also the service with --loop asyncio
 	textView                              bool     // also the service's streams with the text view
 	fixed, rounds                         int      // -fixed: every server at this many streams, no search
+	probeRounds                           int      // search: rounds per probe (the median is kept)
 }
 
 // capacityMode is a per-stream token rate and how many tokens each wake-up emits.
@@ -75,6 +76,7 @@ type probe struct {
 	LateP50Ms        float64        `json:"p50_behind_schedule_ms"`
 	LateP99Ms        float64        `json:"p99_behind_schedule_ms"`
 	LateMaxMs        float64        `json:"max_behind_schedule_ms"`
+	RoundScoresMs    []float64      `json:"round_scores_ms,omitempty"` // search: each round's score (-1: failed outright)
 	TokensExpected   int64          `json:"tokens_expected"`
 	TokensDelivered  int64          `json:"tokens_delivered"`
 	Messages         int64          `json:"messages"`
@@ -98,6 +100,15 @@ func (p probe) delivered() bool {
 // maxStretch is how much longer than planned a passing probe may take: streams that
 // start late (calls wait for the loop to accept them) are not streams it holds.
 const maxStretch = 1.25
+
+// score is the latency a probe is judged by: the larger p99, or +Inf when it lost
+// or reordered tokens or overran its time (it passes no limit).
+func (p probe) score() float64 {
+	if !p.delivered() || p.WallS > maxStretch*p.IdealS {
+		return math.Inf(1)
+	}
+	return max(p.P99Ms, p.LateP99Ms)
+}
 
 func (p probe) passes(limitMs float64) bool {
 	return p.delivered() && p.P99Ms <= limitMs && p.LateP99Ms <= limitMs && p.WallS <= maxStretch*p.IdealS
@@ -223,9 +234,7 @@ func runCapacity(root string, opts capacityOptions) error {
 			caps[srv.name] = map[string]int{}
 			for _, limit := range limits {
 				n := search(opts, start, limit, srv.probes[mode.Name], func(n int) probe {
-					p := runProbe(srv, mode, n, opts)
-					logProbe(srv.name, mode, p)
-					return p
+					return medianProbe(srv, mode, n, opts)
 				})
 				caps[srv.name][limitKey(limit)] = n
 			}
@@ -311,16 +320,31 @@ func search(opts capacityOptions, start int, limitMs float64, cache map[int]prob
 		if _, done := cache[next]; done {
 			return lo
 		}
-		p := run(next)
-		if !p.passes(limitMs) {
-			// The machine is shared: one stall of another process can fail a probe,
-			// so a failure counts only when a second probe fails too.
-			if again := run(next); again.passes(limitMs) || again.LateP99Ms < p.LateP99Ms {
-				p = again
-			}
-		}
-		cache[next] = p
+		cache[next] = run(next)
 	}
+}
+
+// medianProbe runs opts.probeRounds probes of n streams and keeps the median by
+// score. One probe's verdict is noisy (a stall of the load generator or of another
+// process fails it, a quiet moment passes it), and the search trusts each verdict:
+// a single outlier used to end it several steps early or late.
+func medianProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe {
+	rounds := make([]probe, 0, opts.probeRounds)
+	for range max(1, opts.probeRounds) {
+		p := runProbe(srv, mode, n, opts)
+		logProbe(srv.name, mode, p)
+		rounds = append(rounds, p)
+	}
+	slices.SortFunc(rounds, func(a, b probe) int { return cmpFloat(a.score(), b.score()) })
+	med := rounds[len(rounds)/2]
+	for _, p := range rounds {
+		score := p.score()
+		if math.IsInf(score, 1) {
+			score = -1 // JSON has no infinity
+		}
+		med.RoundScoresMs = append(med.RoundScoresMs, score)
+	}
+	return med
 }
 
 // roundStreams rounds to a readable count (a multiple of 25 from 100 up).
