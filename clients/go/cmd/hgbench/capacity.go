@@ -13,7 +13,9 @@ package main
 // ctx.stream(); a merged message carries the time of its first token), and
 // receipt time minus the token's scheduled time (the first token's Event.time
 // plus its wake-up index times the period), which also counts how late the
-// loop woke the node. A probe passes a limit when every stream delivered every
+// loop woke the node. Per stream, the time from its planned start to its
+// first token is reported (p50/p99_first_token_ms) but not judged: a server
+// slow to accept calls shows there and in the probe's wall time. A probe passes a limit when every stream delivered every
 // token in order, the p99 of both is within the limit and the probe took at
 // most 1.25 times its planned time (late starts count against it). Capacity
 // at a limit is the largest N
@@ -77,6 +79,8 @@ type probe struct {
 	LateP99Ms        float64        `json:"p99_behind_schedule_ms"`
 	LateMaxMs        float64        `json:"max_behind_schedule_ms"`
 	RoundScoresMs    []float64      `json:"round_scores_ms,omitempty"` // search: each round's score (-1: failed outright)
+	FirstTokenP50Ms  float64        `json:"p50_first_token_ms"`        // call start (as planned) -> first token received
+	FirstTokenP99Ms  float64        `json:"p99_first_token_ms"`
 	TokensExpected   int64          `json:"tokens_expected"`
 	TokensDelivered  int64          `json:"tokens_delivered"`
 	Messages         int64          `json:"messages"`
@@ -197,7 +201,7 @@ func runCapacity(root string, opts capacityOptions) error {
 			"schedule (paced: one token per wake-up; bursty: several per wake-up, as a provider's network read delivers " +
 			"several events at once), against this server and against bare grpc.aio (bench/baseline_server.py) " +
 			"paced the same way, in one run. Per token: receipt time - Event.time (p99_ms) and receipt time - the " +
-			"token's scheduled time (p99_behind_schedule_ms). Capacity = the most streams with every token delivered " +
+			"token's scheduled time (p99_behind_schedule_ms); per stream, planned start -> first token (p99_first_token_ms, reported, not judged). Capacity = the most streams with every token delivered " +
 			"in order, both p99s within the limit and the probe at most 1.25x its planned time (coarse-to-fine search).",
 		"client":            "go",
 		"go_version":        runtime.Version(),
@@ -372,6 +376,7 @@ func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe
 
 	type streamResult struct {
 		latencies, late  []float32
+		firstToken       float32 // ms from the planned start to the first token's receipt
 		tokens, messages int64
 		failed, misorder bool
 		err              error
@@ -385,11 +390,17 @@ func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			time.Sleep(time.Until(start.Add(ramp * time.Duration(i) / time.Duration(n))))
+			planned := start.Add(ramp * time.Duration(i) / time.Duration(n))
+			time.Sleep(time.Until(planned))
 			r := &results[i]
 			r.latencies, r.late = make([]float32, 0, count), make([]float32, 0, count)
 			sched := schedule{burst: burst, period: delay}
-			r.tokens, r.messages, r.misorder, r.err = readPaced(ctx, srv.clients[i%len(srv.clients)], values, srv.view, sched, &r.latencies, &r.late)
+			var first time.Time
+			r.tokens, r.messages, r.misorder, first, r.err = readPaced(ctx, srv.clients[i%len(srv.clients)], values, srv.view, sched, &r.latencies, &r.late)
+			r.firstToken = float32(math.Inf(1)) // no token: worse than any
+			if !first.IsZero() {
+				r.firstToken = float32(first.Sub(planned).Seconds() * 1000)
+			}
 			r.failed = r.err != nil || r.tokens != int64(count)
 		}()
 	}
@@ -401,9 +412,10 @@ func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe
 		serverCPU = cpuSeconds(srv.pid) - cpu0
 		p.ServerCPUCores = round3(serverCPU / wall.Seconds())
 	}
-	var all, late []float32
+	var all, late, firsts []float32
 	for _, r := range results {
 		all = append(all, r.latencies...)
+		firsts = append(firsts, r.firstToken)
 		late = append(late, r.late...)
 		p.TokensDelivered += r.tokens
 		p.Messages += r.messages
@@ -438,6 +450,8 @@ func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe
 	p.P50Ms, p.P99Ms, p.MaxMs = quantile(all, 0.50), quantile(all, 0.99), quantile(all, 1)
 	slices.Sort(late)
 	p.LateP50Ms, p.LateP99Ms, p.LateMaxMs = quantile(late, 0.50), quantile(late, 0.99), quantile(late, 1)
+	slices.Sort(firsts)
+	p.FirstTokenP50Ms, p.FirstTokenP99Ms = finite(quantile(firsts, 0.50)), finite(quantile(firsts, 0.99))
 	time.Sleep(300 * time.Millisecond) // let the server finish its runs' bookkeeping
 	return p
 }
@@ -451,12 +465,12 @@ type schedule struct {
 
 // readPaced reads one stream to its end: every token "t<i> " must come once, in
 // order; per token it records the receipt time minus its message's Event.time
-// and minus the token's scheduled time.
-func readPaced(ctx context.Context, client *hypergraph.Client, values *structpb.Struct, view hv1.EventView, sched schedule, latencies, late *[]float32) (tokens, messages int64, misorder bool, err error) {
+// and minus the token's scheduled time. firstToken is when the first token came.
+func readPaced(ctx context.Context, client *hypergraph.Client, values *structpb.Struct, view hv1.EventView, sched schedule, latencies, late *[]float32) (tokens, messages int64, misorder bool, firstToken time.Time, err error) {
 	options := &hv1.StreamOptions{View: view}
 	call, err := client.Stub().Iter(ctx, &hv1.IterRequest{Graph: "tokens", Values: values, Options: options})
 	if err != nil {
-		return 0, 0, false, err
+		return 0, 0, false, firstToken, err
 	}
 	completed := false
 	var origin time.Time
@@ -466,14 +480,14 @@ func readPaced(ctx context.Context, client *hypergraph.Client, values *structpb.
 			break
 		}
 		if err != nil {
-			return tokens, messages, misorder, err
+			return tokens, messages, misorder, firstToken, err
 		}
 		switch k := ev.Kind.(type) {
 		case *hv1.Event_StreamingChunk:
 			now := time.Now()
 			sent := ev.GetTime().AsTime()
 			if origin.IsZero() {
-				origin = sent
+				origin, firstToken = sent, now
 			}
 			ms := float32(now.Sub(sent).Seconds() * 1000)
 			messages++
@@ -491,9 +505,17 @@ func readPaced(ctx context.Context, client *hypergraph.Client, values *structpb.
 		}
 	}
 	if !completed {
-		return tokens, messages, misorder, errors.New("stream ended without RunEnded(COMPLETED)")
+		return tokens, messages, misorder, firstToken, errors.New("stream ended without RunEnded(COMPLETED)")
 	}
-	return tokens, messages, misorder, nil
+	return tokens, messages, misorder, firstToken, nil
+}
+
+// finite is v, or -1 for a stream that never got a token (JSON has no infinity).
+func finite(v float64) float64 {
+	if math.IsInf(v, 0) {
+		return -1
+	}
+	return v
 }
 
 func quantile(sorted []float32, q float64) float64 {
@@ -534,8 +556,8 @@ func sortedProbes(m map[int]probe) []probe {
 func limitKey(ms float64) string { return fmt.Sprintf("p99_%gms", ms) }
 
 func logProbe(server string, mode capacityMode, p probe) {
-	fmt.Fprintf(os.Stderr, "%-28s %-10s N=%-5d p99 %7.1f ms (behind schedule %7.1f)  p50 %5.1f  delivered %-5v  tok/msg %.2f  wall %.1f/%.1f s  cpu %.2f  load %.2f\n",
-		server, mode.Name, p.Streams, p.P99Ms, p.LateP99Ms, p.P50Ms, p.delivered(), p.TokensPerMessage, p.WallS, p.IdealS, p.ServerCPUCores, p.LoadAvg1)
+	fmt.Fprintf(os.Stderr, "%-28s %-10s N=%-5d p99 %7.1f ms (behind schedule %7.1f)  p50 %5.1f  first token p50/p99 %6.1f/%6.1f ms  delivered %-5v  tok/msg %.2f  wall %.1f/%.1f s  cpu %.2f  load %.2f\n",
+		server, mode.Name, p.Streams, p.P99Ms, p.LateP99Ms, p.P50Ms, p.FirstTokenP50Ms, p.FirstTokenP99Ms, p.delivered(), p.TokensPerMessage, p.WallS, p.IdealS, p.ServerCPUCores, p.LoadAvg1)
 }
 
 func printCapacityTable(rows []map[string]any, servers []*target) {
