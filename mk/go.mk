@@ -11,9 +11,9 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GEN_TARGETS   += gen-go
 GEN_PATHS     += clients/go/gen
 TEST_TARGETS  += test-go
-BENCH_TARGETS += bench-go bench-capacity
+BENCH_TARGETS += bench-go bench-capacity bench-capacity-steady
 
-.PHONY: gen-go test-go bench-go bench-capacity
+.PHONY: gen-go test-go bench-go bench-capacity bench-capacity-steady
 
 # Reinstall when the pinned versions (this file) change.
 $(STAMPS)/go-plugins: mk/go.mk | $(STAMPS)
@@ -39,12 +39,22 @@ bench-go: $(STAMPS)/venv
 	@mv $(ROOT)/bench/results/clients-go.json.tmp $(ROOT)/bench/results/clients-go.json
 	@cat $(ROOT)/bench/results/clients-go.json
 
-# Capacity at LLM-like token rates (a few minutes): the most concurrent paced and bursty
+# Capacity at LLM-like token rates (about 45 minutes): the most concurrent paced and bursty
 # `tokens` streams at p99 <= 10 and <= 50 ms, this server against bare grpc.aio, plus a
-# 2x overload probe. HGBENCH_CAPACITY_ARGS passes more flags (e.g. -modes, -server-args).
+# 2x overload probe. Every probe starts its N streams within 1 s (a start storm).
+# HGBENCH_CAPACITY_ARGS passes more flags (e.g. -modes, -server-args).
 HGBENCH_CAPACITY_ARGS ?=
 bench-capacity: $(STAMPS)/venv
 	@mkdir -p $(ROOT)/bench/results
 	cd $(GO_DIR) && $(GO) run ./cmd/hgbench -capacity -root $(ROOT) $(HGBENCH_CAPACITY_ARGS) \
 	  > $(ROOT)/bench/results/capacity.json.tmp
 	@mv $(ROOT)/bench/results/capacity.json.tmp $(ROOT)/bench/results/capacity.json
+
+# The same sweep with arrivals spread as in steady traffic (about 25 minutes): starts over
+# 4 s, 5 s of tokens per stream, so the N streams overlap at the rate streams of that length
+# arrive. The service (default loop, full view) against bare grpc.aio.
+bench-capacity-steady: $(STAMPS)/venv
+	@mkdir -p $(ROOT)/bench/results
+	cd $(GO_DIR) && $(GO) run ./cmd/hgbench -capacity -root $(ROOT) -ramp 4 -probe-seconds 5 \
+	  -asyncio=false -text-view=false $(HGBENCH_CAPACITY_ARGS) > $(ROOT)/bench/results/capacity-steady.json.tmp
+	@mv $(ROOT)/bench/results/capacity-steady.json.tmp $(ROOT)/bench/results/capacity-steady.json
