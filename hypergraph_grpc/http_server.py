@@ -11,8 +11,8 @@
 
 hypercorn speaks HTTP/1.1 and HTTP/2 without TLS (prior knowledge or ``Upgrade: h2c``).
 With ``tls`` (the gRPC port's ``--tls-*`` files) it serves HTTPS instead, HTTP/2 by
-ALPN, and asks for client certificates when the gRPC port does; the files are read
-at start (the gRPC port's certificate reload does not reach it).
+ALPN, and asks for client certificates when the gRPC port does; a SIGHUP reload of
+the files reaches both ports (:meth:`ServerTls.follow`).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ async def start_http_server(
     """Serve ``connect_app`` and the page on ``host:port`` (0 picks a free port) until stopped."""
     listener = _listen(host, port, reuse_port)
     bound = listener.getsockname()[1]
-    config = Config()
+    config = Config() if tls is None else _TlsConfig(tls)
     config.bind = [f"fd://{listener.detach()}"]  # hypercorn owns the socket from here
     config.errorlog = log
     config.accesslog = None
@@ -163,6 +163,21 @@ async def start_http_server(
     task = asyncio.get_running_loop().create_task(serve(app, config, shutdown_trigger=stop.wait))
     task.add_done_callback(_report_end)
     return HttpServer(host, bound, task, stop, "https" if tls is not None else "http")
+
+
+class _TlsConfig(Config):
+    """hypercorn's configuration whose TLS context follows the server's certificate
+    reloads (hypercorn builds the context once, when it starts serving)."""
+
+    def __init__(self, tls: ServerTls) -> None:
+        super().__init__()
+        self._server_tls = tls
+
+    def create_ssl_context(self) -> ssl.SSLContext | None:
+        context = super().create_ssl_context()
+        if context is not None:
+            self._server_tls.follow(context)
+        return context
 
 
 def _report_end(task: asyncio.Task) -> None:

@@ -55,6 +55,8 @@ class ServerTls:
         self._current = _read(cert_file, key_file, client_ca_file)
         # Set by reload(), handed to gRPC at the next handshake (then None: no change).
         self._pending: grpc.ServerCertificateConfiguration | None = None
+        # The HTTP port's contexts, given the new files on reload (see follow()).
+        self._followers: list[ssl.SSLContext] = []
 
     @property
     def requires_client_certificate(self) -> bool:
@@ -79,10 +81,29 @@ class ServerTls:
             )
             return False
         if files != self._current:
+            try:
+                for context in self._followers:
+                    self._load_into(context)
+            except (OSError, ssl.SSLError) as exc:  # the files changed again since _read
+                log.error(
+                    "TLS reload failed, keeping the current certificate", extra={"error": str(exc)}
+                )
+                return False
             self._current = files
             self._pending = files.configuration()
         log.info("TLS certificate reloaded", extra={"cert": self.cert_file})
         return True
+
+    def follow(self, context: ssl.SSLContext) -> None:
+        """Have :meth:`reload` load the new files into ``context`` as well (the HTTP
+        port's): its next handshakes use them, open connections keep theirs."""
+        self._followers.append(context)
+
+    def _load_into(self, context: ssl.SSLContext) -> None:
+        context.load_cert_chain(self.cert_file, self.key_file)
+        if self.client_ca_file is not None:
+            # Adds to the CAs already trusted; a CA taken out is trusted until restart.
+            context.load_verify_locations(cafile=self.client_ca_file)
 
     def _next_configuration(self) -> grpc.ServerCertificateConfiguration | None:
         # gRPC calls this before every TLS handshake: keep it to an attribute swap.

@@ -1,11 +1,15 @@
 """With the gRPC port's --tls-* files the HTTP port serves HTTPS (and mTLS) too, never
-plaintext: an operator who asked for TLS gets no cleartext port by accident."""
+plaintext: an operator who asked for TLS gets no cleartext port by accident; a SIGHUP
+reload of the files reaches it as it reaches the gRPC port."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import shutil
+import signal
 import ssl
+import time
 import urllib.error
 import urllib.request
 
@@ -51,3 +55,26 @@ def test_with_a_client_ca_the_http_port_asks_for_a_client_certificate(pki):
             list_graphs(server.http_url, trusted)
         trusted.load_cert_chain(pki.client.cert, pki.client.key)
         assert list_graphs(server.http_url, trusted)["graphs"]
+
+
+def test_sighup_swaps_the_http_ports_certificate_for_new_connections(pki, tmp_path):
+    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
+    shutil.copy(pki.server.cert, cert)
+    shutil.copy(pki.server.key, key)
+    with serve_http("--tls-cert", str(cert), "--tls-key", str(key)) as server:
+        assert list_graphs(server.http_url, ssl.create_default_context(cafile=pki.ca))
+        shutil.copy(pki.other_server.cert, cert)
+        shutil.copy(pki.other_server.key, key)
+        server.popen.send_signal(signal.SIGHUP)
+        renewed = ssl.create_default_context(cafile=pki.other_ca)
+        for _ in range(100):  # the signal is handled asynchronously
+            try:
+                assert list_graphs(server.http_url, renewed)["graphs"]
+                break
+            except REFUSED:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"the HTTP port never served the new certificate\n{server.log()}")
+        with pytest.raises(REFUSED):  # the old certificate is gone from new connections
+            list_graphs(server.http_url, ssl.create_default_context(cafile=pki.ca))
+        assert server.popen.poll() is None
