@@ -523,7 +523,11 @@ func quantile(sorted []float32, q float64) float64 {
 		return 0
 	}
 	i := min(len(sorted)-1, int(math.Ceil(q*float64(len(sorted))))-1)
-	return round3(float64(sorted[max(i, 0)]))
+	v := float64(sorted[max(i, 0)])
+	if math.IsInf(v, 0) {
+		return v // round3 would overflow
+	}
+	return round3(v)
 }
 
 func parseModes(spec string) ([]capacityMode, error) {
