@@ -20,7 +20,7 @@ import java.util.Map;
  * a workflow id already running (ALREADY_EXISTS), deadline, cancellation, an unreachable
  * server (UNAVAILABLE) and so on.
  */
-public final class HypergraphException extends RuntimeException {
+public final class HypergraphException extends HypergraphClientException {
   private static final long serialVersionUID = 1L;
 
   /** One {@code google.rpc.BadRequest} field violation: which field, and what is wrong. */

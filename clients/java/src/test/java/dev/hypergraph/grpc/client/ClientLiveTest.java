@@ -12,6 +12,7 @@ import dev.hypergraph.grpc.v1.InputInfo;
 import io.grpc.Status;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -86,6 +87,20 @@ class ClientLiveTest {
     }
     assertEquals(Set.of(Event.KindCase.RUN_STARTED, Event.KindCase.STREAMING_CHUNK,
         Event.KindCase.RUN_ENDED), kinds);
+  }
+
+  @Test
+  void oneCatchClauseCoversAFailedCallAndAFailedRun() {
+    List<Class<?>> caught = new ArrayList<>();
+    for (String graph : List.of("no_such_graph", "fail")) {
+      try (Stream<String> tokens = client.streamText(graph, Map.of("message", "boom"),
+          BOUNDED)) {
+        tokens.forEach(t -> { });
+      } catch (HypergraphClientException e) {
+        caught.add(e.getClass());
+      }
+    }
+    assertEquals(List.of(HypergraphException.class, RunFailedException.class), caught);
   }
 
   @Test
