@@ -75,20 +75,16 @@ class ServerTls:
         current files stay) when they cannot be used; the log says why."""
         try:
             files = _read(self.cert_file, self.key_file, self.client_ca_file)
-        except TlsError as exc:
+            changed = files != self._current
+            if changed:
+                for context in self._followers:
+                    self._load_into(context)
+        except (TlsError, OSError, ssl.SSLError) as exc:  # OSError/SSLError: changed again
             log.error(
                 "TLS reload failed, keeping the current certificate", extra={"error": str(exc)}
             )
             return False
-        if files != self._current:
-            try:
-                for context in self._followers:
-                    self._load_into(context)
-            except (OSError, ssl.SSLError) as exc:  # the files changed again since _read
-                log.error(
-                    "TLS reload failed, keeping the current certificate", extra={"error": str(exc)}
-                )
-                return False
+        if changed:
             self._current = files
             self._pending = files.configuration()
         log.info("TLS certificate reloaded", extra={"cert": self.cert_file})

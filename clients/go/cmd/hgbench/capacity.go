@@ -114,9 +114,7 @@ func (p probe) score() float64 {
 	return max(p.P99Ms, p.LateP99Ms)
 }
 
-func (p probe) passes(limitMs float64) bool {
-	return p.delivered() && p.P99Ms <= limitMs && p.LateP99Ms <= limitMs && p.WallS <= maxStretch*p.IdealS
-}
+func (p probe) passes(limitMs float64) bool { return p.score() <= limitMs }
 
 // target is one server under test: its connections and its probes so far, per mode.
 type target struct {
@@ -342,11 +340,7 @@ func medianProbe(srv *target, mode capacityMode, n int, opts capacityOptions) pr
 	slices.SortFunc(rounds, func(a, b probe) int { return cmpFloat(a.score(), b.score()) })
 	med := rounds[len(rounds)/2]
 	for _, p := range rounds {
-		score := p.score()
-		if math.IsInf(score, 1) {
-			score = -1 // JSON has no infinity
-		}
-		med.RoundScoresMs = append(med.RoundScoresMs, score)
+		med.RoundScoresMs = append(med.RoundScoresMs, finite(p.score()))
 	}
 	return med
 }
@@ -510,7 +504,7 @@ func readPaced(ctx context.Context, client *hypergraph.Client, values *structpb.
 	return tokens, messages, misorder, firstToken, nil
 }
 
-// finite is v, or -1 for a stream that never got a token (JSON has no infinity).
+// finite is v, or -1 for an infinite one (no token, a failed round): JSON has no infinity.
 func finite(v float64) float64 {
 	if math.IsInf(v, 0) {
 		return -1
