@@ -22,15 +22,12 @@ import logging
 import socket
 import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from hypergraph_grpc.cors import CorsPolicy
-
-if TYPE_CHECKING:
-    from hypergraph_grpc.tls import ServerTls
+from hypergraph_grpc.tls import ServerTls, TlsError
 
 __all__ = ["PAGE_DIR", "HttpServer", "start_http_server"]
 
@@ -144,20 +141,14 @@ async def start_http_server(
     page_dir: Path = PAGE_DIR,
 ) -> HttpServer:
     """Serve ``connect_app`` and the page on ``host:port`` (0 picks a free port) until stopped."""
+    config = Config() if tls is None else _TlsConfig(tls)
     listener = _listen(host, port, reuse_port)
     bound = listener.getsockname()[1]
-    config = Config() if tls is None else _TlsConfig(tls)
     config.bind = [f"fd://{listener.detach()}"]  # hypercorn owns the socket from here
     config.errorlog = log
     config.accesslog = None
     config.graceful_timeout = _GRACEFUL_S
     config.include_server_header = False
-    if tls is not None:
-        config.certfile = tls.cert_file
-        config.keyfile = tls.key_file
-        if tls.client_ca_file is not None:
-            config.ca_certs = tls.client_ca_file
-            config.verify_mode = ssl.CERT_REQUIRED
     stop = asyncio.Event()
     app = _Routes(connect_app, cors or CorsPolicy(), page_dir)
     task = asyncio.get_running_loop().create_task(serve(app, config, shutdown_trigger=stop.wait))
@@ -166,18 +157,29 @@ async def start_http_server(
 
 
 class _TlsConfig(Config):
-    """hypercorn's configuration whose TLS context follows the server's certificate
-    reloads (hypercorn builds the context once, when it starts serving)."""
+    """hypercorn's configuration with a TLS context built now, from the files the
+    server checked at start, and following its certificate reloads. hypercorn would
+    read the files itself once its task runs, after the server reports it is
+    listening: files changed in between failed the port with nothing answering."""
 
     def __init__(self, tls: ServerTls) -> None:
         super().__init__()
-        self._server_tls = tls
+        self.certfile = tls.cert_file
+        self.keyfile = tls.key_file
+        if tls.client_ca_file is not None:
+            self.ca_certs = tls.client_ca_file
+            self.verify_mode = ssl.CERT_REQUIRED
+        try:
+            self._context = super().create_ssl_context()
+        except (OSError, ssl.SSLError) as exc:  # the files changed since the server read them
+            raise TlsError(
+                f"cannot serve HTTPS with --tls-cert {tls.cert_file!r}: {exc}. How to fix: "
+                "give readable PEM files, the certificate (chain) and its own private key"
+            ) from None
+        tls.follow(self._context)
 
-    def create_ssl_context(self) -> ssl.SSLContext | None:
-        context = super().create_ssl_context()
-        if context is not None:
-            self._server_tls.follow(context)
-        return context
+    def create_ssl_context(self) -> ssl.SSLContext:
+        return self._context
 
 
 def _report_end(task: asyncio.Task) -> None:

@@ -78,3 +78,21 @@ def test_sighup_swaps_the_http_ports_certificate_for_new_connections(pki, tmp_pa
         with pytest.raises(REFUSED):  # the old certificate is gone from new connections
             list_graphs(server.http_url, ssl.create_default_context(cafile=pki.ca))
         assert server.popen.poll() is None
+
+
+def test_a_sighup_with_unusable_files_keeps_the_http_ports_certificate(pki, tmp_path):
+    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
+    shutil.copy(pki.server.cert, cert)
+    shutil.copy(pki.server.key, key)
+    with serve_http("--tls-cert", str(cert), "--tls-key", str(key)) as server:
+        shutil.copy(pki.other_server.cert, cert)  # a certificate without its own key
+        server.popen.send_signal(signal.SIGHUP)
+        for _ in range(100):  # the signal is handled asynchronously
+            if "TLS reload failed" in server.log():
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"the reload was never refused\n{server.log()}")
+        trusted = ssl.create_default_context(cafile=pki.ca)
+        assert "chat" in [g["name"] for g in list_graphs(server.http_url, trusted)["graphs"]]
+        assert server.popen.poll() is None
