@@ -137,6 +137,9 @@ func runCapacity(root string, opts capacityOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.probeRounds < 1 || opts.rounds < 1 {
+		return fmt.Errorf("-probe-rounds and -fixed-rounds must be at least 1, got %d and %d", opts.probeRounds, opts.rounds)
+	}
 	args, err := testserver.ServerArgs(root)
 	if err != nil {
 		return err
@@ -332,7 +335,7 @@ func search(opts capacityOptions, start int, limitMs float64, cache map[int]prob
 // a single outlier used to end it several steps early or late.
 func medianProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe {
 	rounds := make([]probe, 0, opts.probeRounds)
-	for range max(1, opts.probeRounds) {
+	for range opts.probeRounds {
 		p := runProbe(srv, mode, n, opts)
 		logProbe(srv.name, mode, p)
 		rounds = append(rounds, p)
