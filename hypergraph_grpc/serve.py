@@ -282,7 +282,7 @@ async def _serve(
             metrics=observability.metrics,
             tracing=observability.tracing,
         )
-    except (OSError, RuntimeError) as exc:
+    except (OSError, RuntimeError, TlsError) as exc:  # TlsError: files changed since checked
         print(f"hypergraph-grpc serve: {exc}", file=sys.stderr)
         return 1
     metrics_server = heartbeat = None
