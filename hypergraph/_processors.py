@@ -118,9 +118,17 @@ def _typed_hooks(proc: TypedEventProcessor) -> dict[type, Callable]:
     if cls.on_event is not TypedEventProcessor.on_event or "on_event" in own:
         return {ev: proc.on_event for ev in EVENT_CLASSES}
     hooks = {}
+    bound: dict[Any, Callable] = {}  # one bound method per function (aliased hooks share it)
     for ev, name in _HOOK_NAMES.items():
-        if name in own or getattr(cls, name, None) is not getattr(TypedEventProcessor, name):
-            hooks[ev] = getattr(proc, name)
+        if name in own:
+            hooks[ev] = own[name]
+            continue
+        function = getattr(cls, name, None)
+        if function is not getattr(TypedEventProcessor, name):
+            hook = bound.get(function)
+            if hook is None:
+                hook = bound[function] = getattr(proc, name)
+            hooks[ev] = hook
     return hooks
 
 
@@ -191,7 +199,13 @@ class HookTable:
             _check_not_async(proc, hooks)
             for ev, hook in hooks.items():
                 lists[ev].append(hook)
-        self.by_class = {ev: tuple(hs) for ev, hs in lists.items()}
+        # Equal hook lists share one tuple: a run's table is alive as long as its stream
+        # is open, and every object in it is walked by each garbage collection.
+        # (Keyed by identity: a hook need not be hashable.)
+        shared: dict[tuple[int, ...], tuple[Callable, ...]] = {}
+        self.by_class = {
+            ev: shared.setdefault(tuple(map(id, hs)), tuple(hs)) for ev, hs in lists.items()
+        }
 
     @property
     def empty(self) -> bool:

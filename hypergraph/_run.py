@@ -479,7 +479,7 @@ class Run:
             else:
                 await self._exec_sync(ctx, True)
             self._commit(self._current)
-            self._current = []
+            self._current = ()
             return
         started: list[NodeContext] = []
         self._current = started
@@ -504,7 +504,7 @@ class Run:
                 await self._cancel_tasks(started)
                 raise
         self._commit(started)
-        self._current = []
+        self._current = ()
 
     async def _cancel_tasks(self, started: list[NodeContext]) -> None:
         tasks = [c._task for c in started if c._task is not None and not c._task.done()]

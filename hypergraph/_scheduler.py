@@ -38,12 +38,17 @@ class ReadyState:
         self.ver = {name: i for i, name in enumerate(values, 1)}
         self.version = len(values)
         self.node_ver: dict[str, int] = {}
-        # Read versions matter only inside cycles (rule 2 for cycle members).
-        self.read: list[dict[str, int]] = [{} for _ in range(plan.n)] if plan.cycles else []
         self.ran = [0] * plan.n
         self.decision: list[int | None] = [None] * plan.n  # per gate: pending target
-        self.cycle_started = [False] * len(plan.cycles)
-        self.cycle_finished = [False] * len(plan.cycles)
+        # Read versions matter only inside cycles (rule 2 for cycle members). A graph
+        # without cycles shares one empty tuple: nothing per run for the collector.
+        self.read: list[dict[str, int]] | tuple[()] = ()
+        self.cycle_started: list[bool] | tuple[()] = ()
+        self.cycle_finished: list[bool] | tuple[()] = ()
+        if plan.cycles:
+            self.read = [{} for _ in range(plan.n)]
+            self.cycle_started = [False] * len(plan.cycles)
+            self.cycle_finished = [False] * len(plan.cycles)
 
     # --- bookkeeping when nodes start and write ------------------------------
 

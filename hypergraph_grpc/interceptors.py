@@ -3,7 +3,8 @@
 :class:`RunnerServiceInterceptor` picks the RunnerService calls (health and
 reflection pass untouched) and swaps each one's behavior for a wrapped one,
 keeping its (de)serializers. It wraps per call only: streamed messages pay
-nothing. :class:`InternalErrorInterceptor` is the safety net of the error
+nothing; a wrapper that does not read the call (``per_call = False``) is built once
+per method and reused, so a call allocates nothing for it. :class:`InternalErrorInterceptor` is the safety net of the error
 table's last row; :class:`DecodeInterceptor` answers request bodies that do not
 parse; :mod:`hypergraph_grpc.auth` holds the other interceptor.
 """
@@ -41,8 +42,15 @@ class RunnerServiceInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
     """Wraps the behavior of every call to one service (the contract has no
     client-streaming methods: unary-unary and unary-stream handlers only)."""
 
+    #: Whether ``wrap`` reads its ``call`` (metadata, deadline). When it does not,
+    #: the wrapped handler is built once per method: every object a call keeps
+    #: alive is more work for the garbage collector while thousands of streams
+    #: are open.
+    per_call = True
+
     def __init__(self, service_name: str) -> None:
         self._prefix = f"/{service_name}/"
+        self._handlers: dict[str, tuple[Any, Any]] = {}  # method -> (handler, wrapped)
 
     @abc.abstractmethod
     def wrap(self, method: str, behavior: Behavior, call: grpc.HandlerCallDetails) -> Behavior:
@@ -58,6 +66,18 @@ class RunnerServiceInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
         full = handler_call_details.method
         if handler is None or not full.startswith(self._prefix):
             return handler
+        if self.per_call:
+            return self._wrapped(full, handler, handler_call_details)
+        # The inner handler is the same object call after call unless an inner
+        # interceptor rebuilds it per call; then the cache simply misses.
+        cached = self._handlers.get(full)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrapped(full, handler, handler_call_details)
+        self._handlers[full] = (handler, wrapped)
+        return wrapped
+
+    def _wrapped(self, full: str, handler: Any, handler_call_details: Any) -> Any:
         method = full[len(self._prefix) :]
         deserializer = self.deserializer(method, handler.request_deserializer)
         if handler.unary_unary is not None:
@@ -118,6 +138,8 @@ class InternalErrorInterceptor(RunnerServiceInterceptor):
     becomes INTERNAL with google.rpc details and a log line naming the workflow
     id. Without it grpc.aio answers UNKNOWN with no details."""
 
+    per_call = False
+
     def wrap(self, method: str, behavior: Behavior, call: grpc.HandlerCallDetails) -> Behavior:
         return _guarded(behavior)
 
@@ -174,6 +196,8 @@ class DecodeInterceptor(RunnerServiceInterceptor):
     installed here never raises: it hands over an :class:`UndecodableRequest`, which
     the wrapped behavior refuses. Install it last (innermost): authentication answers
     first, so a caller without a token learns nothing about request parsing."""
+
+    per_call = False
 
     def __init__(self, service_name: str, interval: float = 10.0) -> None:
         super().__init__(service_name)

@@ -311,6 +311,8 @@ class ServiceCollector(Collector):
 class MetricsInterceptor(RunnerServiceInterceptor):
     """Counts every RunnerService call by method and final status code (once per call)."""
 
+    per_call = False
+
     def __init__(self, service_name: str, metrics: ServiceMetrics) -> None:
         super().__init__(service_name)
         self._rpcs = metrics.rpcs

@@ -376,7 +376,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             graph,
             values,
             workflow_id or new_workflow_id(),
-            list(request.select),
+            tuple(request.select),
             request.max_iterations or self._config.max_iterations,
         )
 
@@ -637,7 +637,7 @@ def _check_workflow_id(workflow_id: str) -> list[tuple[str, str]]:
     return [("workflow_id", _bad_workflow_id(workflow_id))]
 
 
-def _check_view(view: int, *, watch: bool = False) -> list[tuple[str, str]]:
+def _check_view(view: int, *, watch: bool = False) -> list[tuple[str, str]] | tuple[()]:
     if view not in _VIEWS:
         return [
             (
@@ -654,7 +654,7 @@ def _check_view(view: int, *, watch: bool = False) -> list[tuple[str, str]]:
                 "and skip the events you do not need",
             )
         ]
-    return []
+    return ()  # shared: no list kept alive per open stream
 
 
 def _duration_seconds(grace) -> float | None:

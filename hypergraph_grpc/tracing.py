@@ -224,6 +224,8 @@ _GETTER = _MetadataGetter()
 class TraceInterceptor(RunnerServiceInterceptor):
     """A SERVER span per RunnerService call, continuing the caller's trace."""
 
+    per_call = False
+
     def __init__(self, service_name: str, tracer: trace.Tracer) -> None:
         super().__init__(service_name)
         self._service = service_name

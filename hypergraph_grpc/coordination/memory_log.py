@@ -52,7 +52,7 @@ class MemoryRunLog:
         self.error_node = ""
         self._ttl = limits.ttl_seconds
         self.expires_at = float("inf")  # time.monotonic() after which it is dropped
-        self._waiters: list[asyncio.Future] = []
+        self._waiters: list[asyncio.Future] | tuple[()] = ()  # a list once someone waits
 
     def append(self, event: Any) -> None:
         if event.__class__ is StreamingChunkEvent and event.chunk.__class__ is str:
@@ -84,14 +84,17 @@ class MemoryRunLog:
         self._wake()
 
     def _wake(self) -> None:
-        waiters, self._waiters = self._waiters, []
+        waiters, self._waiters = self._waiters, ()
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
 
     async def wait(self) -> None:
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        if self._waiters:
+            self._waiters.append(waiter)
+        else:
+            self._waiters = [waiter]
         try:
             await waiter
         finally:
