@@ -171,10 +171,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=_non_negative(int),
         default=GC_YOUNG_THRESHOLD,
         metavar="N",
-        help="tracked objects allocated between the garbage collector's young collections "
-        f"(default {GC_YOUNG_THRESHOLD}; Python's own is 700). The start-up objects are frozen "
-        "out of collections and full collections wait longer, so hundreds of live streams are "
-        "not walked every few ms (docs/performance.md). 0 leaves Python's settings",
+        help="set the garbage collector for many live streams: start-up objects frozen out of "
+        "collections, young collections every 50 ms on the event loop, older ones every few "
+        "minutes, and Python's own young trigger at N net allocations "
+        f"(default {GC_YOUNG_THRESHOLD}; Python's is 700) for a loop too busy for the timer "
+        "(docs/performance.md). 0 leaves Python's settings",
     )
     parser.add_argument(
         "--metrics-port",

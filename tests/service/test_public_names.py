@@ -150,7 +150,7 @@ PINNED = {
         "load_specs",
     },
     "hypergraph_grpc.config": {"ServiceConfig"},
-    "hypergraph_grpc.gc_tuning": {"GC_YOUNG_THRESHOLD", "tune_garbage_collector"},
+    "hypergraph_grpc.gc_tuning": {"GC_YOUNG_THRESHOLD", "PacedCollector", "tune_garbage_collector"},
     "hypergraph_grpc.admission": {"Admission", "CORE_PENDING_CALLS", "core_options"},
     "hypergraph_grpc.coordination": {
         "CallObserver",
