@@ -116,7 +116,7 @@ def _typed_hooks(proc: TypedEventProcessor) -> dict[type, Callable]:
     cls = type(proc)
     own = getattr(proc, "__dict__", {})  # hooks set on the instance count too
     if cls.on_event is not TypedEventProcessor.on_event or "on_event" in own:
-        return {ev: proc.on_event for ev in EVENT_CLASSES}
+        return dict.fromkeys(EVENT_CLASSES, proc.on_event)  # one bound method for all
     hooks = {}
     bound: dict[Any, Callable] = {}  # one bound method per function (aliased hooks share it)
     for ev, name in _HOOK_NAMES.items():
@@ -195,7 +195,7 @@ class HookTable:
             if isinstance(proc, TypedEventProcessor):
                 hooks = _typed_hooks(proc)
             else:
-                hooks = {ev: proc.on_event for ev in EVENT_CLASSES}
+                hooks = dict.fromkeys(EVENT_CLASSES, proc.on_event)
             _check_not_async(proc, hooks)
             for ev, hook in hooks.items():
                 lists[ev].append(hook)
