@@ -7,18 +7,18 @@ keep those walks short:
 
 - **Start-up objects are frozen** once the server has started (modules, graphs:
   never garbage, never walked again).
-- **Young collections run on a timer** (:class:`PacedCollector`, every 50 ms).
+- **Young collections run on a timer** (:class:`PacedCollector`, every 100 ms).
   Python starts one when allocations minus deallocations pass a threshold, and
   while streams end as fast as new ones start the two cancel out: the young
   generation then grew to every object of the streams started since the last
   collection, and one collection walked them all (up to 80 ms of CPU with 1,000
-  streams open). On the timer a collection walks only what the last 50 ms left.
+  streams open). On the timer a collection walks only what the last 100 ms left.
   Python's own trigger stays, at ``threshold``, for a loop too busy to run the
   timer.
 - **Older generations are collected rarely.** A middle collection walks every
   object that survived a young one since the previous middle collection, which
   with a thousand streams open is all of their objects: ~50 ms however often it
-  runs. It runs every 2,400 young ones (2 minutes), a full one every 10 middle
+  runs. It runs every 1,200 young ones (2 minutes), a full one every 10 middle
   ones (20 minutes). Reference counting still frees almost everything at once;
   only garbage in reference cycles that outlived a young collection waits that
   long (a finished run leaves none: tests/service/test_no_cyclic_garbage.py).
@@ -32,9 +32,12 @@ import gc
 __all__ = ["GC_YOUNG_THRESHOLD", "PacedCollector", "tune_garbage_collector"]
 
 GC_YOUNG_THRESHOLD = 20_000
-_MIDDLE_EVERY = 2400  # young collections per middle one
+_MIDDLE_EVERY = 1200  # young collections per middle one
 _FULL_EVERY = 10  # middle collections per full one
-_INTERVAL = 0.05  # seconds between young collections
+# Seconds between young collections. At 50 ms the collections cost 256 streams of
+# 20 tokens/s ~2 ms at p99 (bench_service.py's latency figure); at 100 ms nothing
+# measurable.
+_INTERVAL = 0.1
 
 
 def tune_garbage_collector(threshold: int) -> dict[str, object]:

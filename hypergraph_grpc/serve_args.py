@@ -172,7 +172,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=GC_YOUNG_THRESHOLD,
         metavar="N",
         help="set the garbage collector for many live streams: start-up objects frozen out of "
-        "collections, young collections every 50 ms on the event loop, older ones every few "
+        "collections, young collections every 100 ms on the event loop, older ones every few "
         "minutes, and Python's own young trigger at N net allocations "
         f"(default {GC_YOUNG_THRESHOLD}; Python's is 700) for a loop too busy for the timer "
         "(docs/performance.md). 0 leaves Python's settings",
