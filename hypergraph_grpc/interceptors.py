@@ -3,10 +3,11 @@
 :class:`RunnerServiceInterceptor` picks the RunnerService calls (health and
 reflection pass untouched) and swaps each one's behavior for a wrapped one,
 keeping its (de)serializers. It wraps per call only: streamed messages pay
-nothing; a wrapper that does not read the call (``per_call = False``) is built once
-per method and reused, so a call allocates nothing for it. :class:`InternalErrorInterceptor` is the safety net of the error
-table's last row; :class:`DecodeInterceptor` answers request bodies that do not
-parse; :mod:`hypergraph_grpc.auth` holds the other interceptor.
+nothing; a wrapper that does not read the call (``per_call = False``) is built
+once per method and reused, so a call allocates nothing for it.
+:class:`InternalErrorInterceptor` is the safety net of the error table's last
+row; :class:`DecodeInterceptor` answers request bodies that do not parse;
+:mod:`hypergraph_grpc.auth` holds the other interceptor.
 """
 
 from __future__ import annotations
