@@ -39,7 +39,7 @@ bench-go: $(STAMPS)/venv
 	@mv $(ROOT)/bench/results/clients-go.json.tmp $(ROOT)/bench/results/clients-go.json
 	@cat $(ROOT)/bench/results/clients-go.json
 
-# Capacity at LLM-like token rates (about 45 minutes): the most concurrent paced and bursty
+# Capacity at LLM-like token rates (about 27 minutes): the most concurrent paced and bursty
 # `tokens` streams at p99 <= 10 and <= 50 ms, this server against bare grpc.aio, plus a
 # 2x overload probe. Every probe starts its N streams within 1 s (a start storm).
 # HGBENCH_CAPACITY_ARGS passes more flags (e.g. -modes, -server-args).
