@@ -203,9 +203,12 @@ class HookTable:
         # is open, and every object in it is walked by each garbage collection.
         # (Keyed by identity: a hook need not be hashable.)
         shared: dict[tuple[int, ...], tuple[Callable, ...]] = {}
-        self.by_class = {
-            ev: shared.setdefault(tuple(map(id, hs)), tuple(hs)) for ev, hs in lists.items()
-        }
+        for ev, hs in lists.items():
+            key = tuple(map(id, hs))
+            hooks_tuple = shared.get(key)
+            if hooks_tuple is None:
+                hooks_tuple = shared[key] = tuple(hs)
+            self.by_class[ev] = hooks_tuple
 
     @property
     def empty(self) -> bool:

@@ -40,17 +40,28 @@ _FULL_EVERY = 10  # middle collections per full one
 _INTERVAL = 0.1
 
 
-def tune_garbage_collector(threshold: int) -> dict[str, object]:
-    """Set the collector for serving (0: leave Python's settings); returns what is set,
-    as log fields."""
+def tune_garbage_collector(
+    threshold: int, loop: asyncio.AbstractEventLoop | None = None
+) -> tuple[dict[str, object], PacedCollector | None]:
+    """Set the collector for serving and, given the serving ``loop``, start its young
+    collections on it. Returns what is set, as log fields, and the started collector
+    (stop it when serving ends). ``threshold`` 0 leaves Python's settings and starts
+    no collector."""
+    collector = None
     if threshold > 0:
         gc.collect()
         gc.freeze()
         gc.set_threshold(threshold, _MIDDLE_EVERY, _FULL_EVERY)
-    return {
+        if loop is not None:
+            collector = PacedCollector(loop)
+            collector.start()
+    fields: dict[str, object] = {
         "gc_thresholds": ",".join(str(n) for n in gc.get_threshold()),
         "gc_frozen_objects": gc.get_freeze_count(),
     }
+    if collector is not None:
+        fields["gc_young_every_s"] = _INTERVAL
+    return fields, collector
 
 
 class PacedCollector:

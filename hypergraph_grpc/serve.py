@@ -29,7 +29,7 @@ from hypergraph_grpc.auth import AuthFile, AuthTokenError, AuthTokens
 from hypergraph_grpc.capabilities import CapabilityKeyError, CapabilityKeys
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import EventLogLimits
-from hypergraph_grpc.gc_tuning import PacedCollector, tune_garbage_collector
+from hypergraph_grpc.gc_tuning import tune_garbage_collector
 from hypergraph_grpc.logs import configure_logging
 from hypergraph_grpc.registry import RegistryError, load_specs
 from hypergraph_grpc.serve_args import DEFAULT_GRAPHS
@@ -308,10 +308,8 @@ async def _serve(
             extra={"metrics_url": f"http://{observability.host}:{metrics_port}/metrics"},
         )
     # Everything built so far lives as long as the server: frozen out of collections.
-    log.info("garbage collector set", extra=tune_garbage_collector(gc_threshold))
-    collector = PacedCollector(asyncio.get_running_loop())
-    if gc_threshold > 0:
-        collector.start()
+    gc_fields, collector = tune_garbage_collector(gc_threshold, asyncio.get_running_loop())
+    log.info("garbage collector set", extra=gc_fields)
     sys.stdout.write(f"listening on {running.address}\n")
     if running.http is not None:
         sys.stdout.write(f"http listening on {running.http.url}\n")
@@ -358,7 +356,8 @@ async def _serve(
     await stop.wait()
     started = time.monotonic()
     await running.shutdown(config.drain_seconds, force)
-    collector.stop()
+    if collector is not None:
+        collector.stop()
     if metrics_server is not None:
         heartbeat.cancel()
         metrics_server.shutdown()

@@ -21,7 +21,8 @@ def restored_collector():
 
 
 def test_serving_freezes_start_up_objects_and_raises_the_thresholds(restored_collector):
-    fields = tune_garbage_collector(5000)
+    fields, collector = tune_garbage_collector(5000)
+    assert collector is None  # no loop given: nothing to pace
     young, middle, full = gc.get_threshold()
     assert young == 5000 and middle > 10 and middle * full > 10 * 10
     assert gc.get_freeze_count() > 0
@@ -32,9 +33,25 @@ def test_serving_freezes_start_up_objects_and_raises_the_thresholds(restored_col
 def test_threshold_zero_leaves_pythons_settings(restored_collector):
     gc.unfreeze()
     before = gc.get_threshold()
-    fields = tune_garbage_collector(0)
+    loop = asyncio.new_event_loop()
+    fields, collector = tune_garbage_collector(0, loop)
+    loop.close()
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
     assert fields["gc_thresholds"] == ",".join(map(str, before))
+    assert collector is None and "gc_young_every_s" not in fields
+
+
+@pytest.mark.asyncio
+async def test_serving_paces_young_collections_on_the_loop_until_stopped(restored_collector):
+    # Python's own trigger out of reach: only the timer collects.
+    fields, collector = tune_garbage_collector(10**9, asyncio.get_running_loop())
+    try:
+        assert isinstance(collector, PacedCollector)
+        assert fields["gc_young_every_s"] > 0
+        young_before = gc.get_stats()[0]["collections"]
+        assert await eventually(lambda: gc.get_stats()[0]["collections"] > young_before)
+    finally:
+        collector.stop()
 
 
 def test_serve_tunes_the_collector_by_default_and_refuses_a_negative_threshold(capsys):

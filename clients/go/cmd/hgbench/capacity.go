@@ -23,7 +23,11 @@ package main
 // gap is halved (geometrically) until it is within -resolution. Each probe is
 // run -probe-rounds times and judged by its median round. Both servers
 // run for the whole sweep (the idle one costs nothing); each mode searches
-// this server, then the baseline, then runs both at the overload count.
+// this server, then the baseline, then runs both at the overload count. A
+// search probe's calls have a deadline of 1.5 times its planned time plus 2 s;
+// the overload probe's calls wait as a patient client would (overloadCutoff),
+// since it asks whether every token still arrives, in order and on time once
+// its stream runs, and reports how many streams ended past the search's cutoff.
 
 import (
 	"context"
@@ -59,6 +63,7 @@ type capacityOptions struct {
 	asyncioLoop                           bool     // also the service with --loop asyncio
 	textView                              bool     // also the service's streams with the text view
 	fixed, rounds                         int      // -fixed: every server at this many streams, no search
+	fixedOverload                         bool     // -fixed probes wait as the overload probe does
 	probeRounds                           int      // search: rounds per probe (the median is kept)
 }
 
@@ -81,6 +86,7 @@ type probe struct {
 	RoundScoresMs    []float64      `json:"round_scores_ms,omitempty"` // search: each round's score (-1: failed outright)
 	FirstTokenP50Ms  float64        `json:"p50_first_token_ms"`        // call start (as planned) -> first token received
 	FirstTokenP99Ms  float64        `json:"p99_first_token_ms"`
+	PastCutoff       int            `json:"streams_past_search_cutoff"` // streams that ended after the search's cutoff (or never)
 	TokensExpected   int64          `json:"tokens_expected"`
 	TokensDelivered  int64          `json:"tokens_delivered"`
 	Messages         int64          `json:"messages"`
@@ -266,11 +272,12 @@ func runCapacity(root string, opts capacityOptions) error {
 		if n := int(opts.overload * float64(caps[projectName][limitKey(10)])); n > 0 {
 			over := map[string]any{"streams": n}
 			for _, srv := range servers {
-				p := runProbe(srv, mode, n, opts)
+				p := runProbe(srv, mode, n, opts, overloadCutoff)
 				logProbe(srv.name+" overload", mode, p)
 				over[srv.name] = map[string]any{
 					"p99_ms": p.P99Ms, "p99_behind_schedule_ms": p.LateP99Ms, "every_token_in_order": p.delivered(),
-					"wall_over_ideal": round3(p.WallS / p.IdealS), "probe": p,
+					"wall_over_ideal": round3(p.WallS / p.IdealS), "p99_first_token_ms": p.FirstTokenP99Ms,
+					"streams_past_search_cutoff": p.PastCutoff, "probe": p,
 				}
 			}
 			row["overload"] = over
@@ -336,7 +343,7 @@ func search(opts capacityOptions, start int, limitMs float64, cache map[int]prob
 func medianProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe {
 	rounds := make([]probe, 0, opts.probeRounds)
 	for range opts.probeRounds {
-		p := runProbe(srv, mode, n, opts)
+		p := runProbe(srv, mode, n, opts, searchCutoff)
 		logProbe(srv.name, mode, p)
 		rounds = append(rounds, p)
 	}
@@ -356,8 +363,19 @@ func roundStreams(f float64) int {
 	return int(math.Round(f/25)) * 25
 }
 
-// runProbe runs n streams of mode against srv and measures them.
-func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe {
+// searchCutoff is the client deadline of a search probe: a probe that falls far
+// behind has failed, and waiting for it costs the sweep.
+func searchCutoff(ideal time.Duration) time.Duration { return ideal*3/2 + 2*time.Second }
+
+// overloadCutoff is the client deadline of the overload probe, a client that waits
+// its turn: the probe asks whether every token arrives, in order and smoothly once
+// streaming, however long the calls waited to be accepted (the time to first token
+// and streams_past_search_cutoff show that wait).
+func overloadCutoff(ideal time.Duration) time.Duration { return 3*ideal + 30*time.Second }
+
+// runProbe runs n streams of mode against srv and measures them; each call's
+// deadline is cutoff(the probe's planned time).
+func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions, cutoff func(time.Duration) time.Duration) probe {
 	burst := max(1, mode.Burst)
 	wakeups := max(1, int(math.Round(mode.TokensPerS*opts.probeSeconds/float64(burst))))
 	count := wakeups * burst
@@ -367,15 +385,16 @@ func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe
 	})
 	ramp := time.Duration(opts.rampSeconds * float64(time.Second))
 	ideal := ramp + time.Duration(wakeups)*delay
-	// A probe that falls far behind is cut short: it has failed, and waiting costs the sweep.
-	ctx, cancel := context.WithTimeout(context.Background(), ideal*3/2+2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cutoff(ideal))
 	defer cancel()
+	searchDeadline := searchCutoff(ideal)
 
 	type streamResult struct {
 		latencies, late  []float32
 		firstToken       float32 // ms from the planned start to the first token's receipt
 		tokens, messages int64
 		failed, misorder bool
+		pastCutoff       bool
 		err              error
 	}
 	results := make([]streamResult, n)
@@ -399,6 +418,7 @@ func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe
 				r.firstToken = float32(first.Sub(planned).Seconds() * 1000)
 			}
 			r.failed = r.err != nil || r.tokens != int64(count)
+			r.pastCutoff = r.failed || time.Since(start) > searchDeadline
 		}()
 	}
 	wg.Wait()
@@ -418,6 +438,9 @@ func runProbe(srv *target, mode capacityMode, n int, opts capacityOptions) probe
 		p.Messages += r.messages
 		if r.misorder {
 			p.OutOfOrder++
+		}
+		if r.pastCutoff {
+			p.PastCutoff++
 		}
 		if r.failed {
 			p.FailedStreams++
@@ -571,7 +594,8 @@ func printCapacityTable(rows []map[string]any, servers []*target) {
 			over := "-"
 			if o, ok := row["overload"].(map[string]any); ok {
 				so := o[srv.name].(map[string]any)
-				over = fmt.Sprintf("N=%d: %.1f (%.1f), %v", o["streams"], so["p99_ms"], so["p99_behind_schedule_ms"], so["every_token_in_order"])
+				over = fmt.Sprintf("N=%d: %.1f (%.1f), %v; first token p99 %.0f ms, %d past the search cutoff", o["streams"], so["p99_ms"],
+					so["p99_behind_schedule_ms"], so["every_token_in_order"], so["p99_first_token_ms"], so["streams_past_search_cutoff"])
 			}
 			fmt.Fprintf(os.Stderr, "%-11s %-26s %5d (%.2fx)                 %5d (%.2fx)                 %s\n", mode.Name, srv.name,
 				f["streams_p99_10ms"], r[limitKey(10)], f["streams_p99_50ms"], r[limitKey(50)], over)
@@ -608,7 +632,11 @@ func runFixed(servers []*target, modes []capacityMode, opts capacityOptions) []m
 		for r := range opts.rounds {
 			for i := range servers {
 				srv := servers[(i+r)%len(servers)]
-				p := runProbe(srv, mode, opts.fixed, opts)
+				cutoff := searchCutoff
+				if opts.fixedOverload {
+					cutoff = overloadCutoff
+				}
+				p := runProbe(srv, mode, opts.fixed, opts, cutoff)
 				logProbe(srv.name, mode, p)
 				rounds[srv.name] = append(rounds[srv.name], p)
 			}

@@ -81,6 +81,7 @@ func main() {
 	flag.BoolVar(&capOpts.asyncioLoop, "asyncio", true, "capacity: also measure the service with --loop asyncio (the default, auto, is uvloop when installed)")
 	flag.IntVar(&capOpts.fixed, "fixed", 0, "capacity: instead of searching, probe every server at this many streams")
 	flag.IntVar(&capOpts.probeRounds, "probe-rounds", 3, "capacity: rounds per probe in the search (the median is kept)")
+	flag.BoolVar(&capOpts.fixedOverload, "fixed-overload", false, "capacity: with -fixed, give calls the overload probe's patient deadline instead of the search's")
 	flag.IntVar(&capOpts.rounds, "fixed-rounds", 3, "capacity: rounds per server with -fixed (the median is reported)")
 	flag.Func("compare", "capacity: NAME=COMMAND, another server to measure (a command that prints `listening on HOST:PORT`; repeatable)",
 		func(v string) error {
