@@ -70,16 +70,10 @@ class ConnectRunnerService(runner_connect.RunnerService):
     """The generated Connect service, each method a call of the one servicer."""
 
     def __init__(
-        self,
-        service: RunnerService,
-        policies: Sequence[RunnerServiceInterceptor] = (),
-        on_call_end: CallEnded | None = None,
+        self, service: RunnerService, policies: Sequence[RunnerServiceInterceptor] = ()
     ) -> None:
-        """``on_call_end(method, code)``: told how each call ended (the gRPC status code's
-        name, as the gRPC port's counts name it), for metrics."""
         self._service = service
         self._policies = tuple(policies)
-        self._on_call_end = on_call_end
 
     async def list_graphs(self, request, ctx):
         return await self._call("ListGraphs", request, _Context(ctx))
@@ -118,14 +112,9 @@ class ConnectRunnerService(runner_connect.RunnerService):
         details = _CallDetails(f"/{SERVICE_NAME}/{method}", context.invocation_metadata())
         for policy in reversed(self._policies):  # the first policy runs first, as on gRPC
             behavior = policy.wrap(method, behavior, details)
-        code = "OK"
         try:
             return await behavior(request, context)
-        except ConnectError as exc:
-            code = _GRPC_NAMES.get(exc.code, "UNKNOWN")
-            raise
-        except asyncio.CancelledError:
-            code = "CANCELLED"
+        except (ConnectError, asyncio.CancelledError):
             raise
         except Exception as exc:  # a bug, not a refusal: INTERNAL with details, logged
             status = errors.to_status(
@@ -133,11 +122,34 @@ class ConnectRunnerService(runner_connect.RunnerService):
                 graph=getattr(request, "graph", ""),
                 workflow_id=getattr(request, "workflow_id", ""),
             )
-            code = status.code.name
             raise _connect_error(status) from None
-        finally:
-            if self._on_call_end is not None:
-                self._on_call_end(method, code)
+
+
+class _CallCounter:
+    """A Connect metadata interceptor that reports how every call ended, as
+    ``on_call_end(method, code)`` with the gRPC status code's name (as the gRPC
+    port's counts name it).
+
+    Placed first, the application runs it before it reads the request, so it also
+    sees the calls the application refuses itself before the servicer does: a
+    body over ``read_max_bytes`` (RESOURCE_EXHAUSTED), an unknown compression, a
+    malformed GET query.
+    """
+
+    def __init__(self, on_call_end: CallEnded) -> None:
+        self._on_call_end = on_call_end
+
+    async def on_start(self, ctx: RequestContext) -> None:
+        return None
+
+    async def on_end(self, _token: None, ctx: RequestContext, error: Exception | None, /) -> None:
+        if error is None:
+            code = "OK"
+        elif isinstance(error, ConnectError):
+            code = _GRPC_NAMES.get(error.code, "UNKNOWN")
+        else:
+            code = "UNKNOWN"
+        self._on_call_end(ctx.method.name, code)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,9 +308,13 @@ def connect_application(
     read_max_bytes: int | None = None,
     on_call_end: CallEnded | None = None,
 ) -> runner_connect.RunnerServiceASGIApplication:
-    """The ASGI application serving ``service`` over Connect (also gRPC-Web and gRPC)."""
+    """The ASGI application serving ``service`` over Connect (also gRPC-Web and gRPC).
+
+    ``on_call_end(method, code)`` is told how each call ended (metrics).
+    """
     return runner_connect.RunnerServiceASGIApplication(
-        ConnectRunnerService(service, policies, on_call_end),
+        ConnectRunnerService(service, policies),
+        interceptors=() if on_call_end is None else (_CallCounter(on_call_end),),
         read_max_bytes=read_max_bytes,
         codecs=codecs(),
     )

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from hypergraph_grpc.client import Client, NotFoundError, StreamingChunk
+from hypergraph_grpc.config import ServiceConfig
 from tests.observability.graphs import SPEC
 from tests.support.prometheus import sample_value, scrape
 from tests.support.server_process import ServerProcess
 from tests.web.connect_http import call_json
+
+DEFAULT_MAX_REQUEST_BYTES = ServiceConfig().max_request_bytes
 
 
 @pytest.fixture(scope="module")
@@ -16,10 +19,14 @@ def scraped():
     """One server, a handful of runs (streamed, unary, failed, stopped, refused), one scrape."""
     with ServerProcess("--graphs", SPEC, "--metrics-port", "0", "--http-port", "0") as server:
         url = server.metrics_url()
-        # The HTTP port's calls: one answered, one refused, one that fails to decode.
+        # The HTTP port's calls: one answered, one refused, one that fails to decode,
+        # one refused by the Connect library itself (a body past the port's read limit,
+        # twice --max-request-bytes) before the servicer sees it.
         assert call_json(server.http_url, "ListGraphs", {}).status == 200
         assert call_json(server.http_url, "Run", {"graph": "no-such-graph"}).status == 404
         assert call_json(server.http_url, "Run", b"{not json").status == 400
+        too_large = b" " * (2 * DEFAULT_MAX_REQUEST_BYTES + 1)
+        assert call_json(server.http_url, "Run", too_large).status == 429
         with Client(server.target) as client:
             stream = client.iter("tokens", {"count": 300}, workflow_id="wf-metrics-tokens")
             events = list(stream)
@@ -88,6 +95,7 @@ def test_rpcs_are_counted_by_method_status_code_and_protocol(scraped):
     assert rpcs("ListGraphs", "OK", "connect") == 1
     assert rpcs("Run", "NOT_FOUND", "connect") == 1
     assert rpcs("Run", "INVALID_ARGUMENT", "connect") == 1
+    assert rpcs("Run", "RESOURCE_EXHAUSTED", "connect") == 1
 
 
 def test_a_stop_is_counted_by_kind_with_its_latency(scraped):
