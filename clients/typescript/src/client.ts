@@ -168,13 +168,13 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
   const raw = createClient(RunnerService, transport);
   const iter = (graph: string, values?: Record<string, unknown>, opts: IterOptions = {}) => {
     const request = iterRequest(graph, values, opts);
-    return events((signal) => raw.iter(request, { ...callOptions(opts), signal }), opts.signal);
+    return events((signal) => raw.iter(request, { ...callOptions(opts), signal }), opts.signal, baseUrl);
   };
 
   return {
     raw,
     async listGraphs(opts = {}) {
-      const response = await unary(raw.listGraphs({}, callOptions(opts)));
+      const response = await unary(raw.listGraphs({}, callOptions(opts)), baseUrl);
       return response.graphs.map(toGraphInfo);
     },
     async run(graph, values, opts = {}) {
@@ -185,7 +185,7 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
         select: opts.select ?? [],
         maxIterations: opts.maxIterations ?? 0,
       });
-      const response = await unary(raw.run(request, callOptions(opts)));
+      const response = await unary(raw.run(request, callOptions(opts)), baseUrl);
       return toRunResult(response.result);
     },
     iter,
@@ -197,19 +197,19 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
         info: opts.info === undefined ? undefined : toStruct(opts.info, "info"),
         grace: opts.graceMs === undefined ? undefined : durationFromMs(opts.graceMs),
       });
-      const response = await unary(raw.stop(request, callOptions(opts)));
+      const response = await unary(raw.stop(request, callOptions(opts)), baseUrl);
       return toStopOutcome(response);
     },
     watch(workflowId, opts = {}) {
       const request = create(WatchRequestSchema, { workflowId, afterSeq: BigInt(opts.afterSeq ?? 0) });
-      return events((signal) => raw.watch(request, { ...callOptions(opts), signal }), opts.signal);
+      return events((signal) => raw.watch(request, { ...callOptions(opts), signal }), opts.signal, baseUrl);
     },
     async listRuns(opts = {}) {
       const runs: RunSummary[] = [];
       let pageToken = "";
       do {
         const request = create(ListRunsRequestSchema, { graph: opts.graph ?? "", pageToken });
-        const page = await unary(raw.listRuns(request, callOptions(opts)));
+        const page = await unary(raw.listRuns(request, callOptions(opts)), baseUrl);
         runs.push(...page.runs.map(toRunSummary));
         pageToken = page.nextPageToken;
       } while (pageToken !== "");
@@ -246,6 +246,7 @@ function iterRequest(graph: string, values: Record<string, unknown> | undefined,
 async function* events(
   start: (signal: AbortSignal) => AsyncIterable<PbEvent>,
   callerSignal: AbortSignal | undefined,
+  baseUrl: string,
 ): AsyncGenerator<HypergraphEvent> {
   const controller = new AbortController();
   const forward = () => controller.abort(callerSignal?.reason);
@@ -254,7 +255,7 @@ async function* events(
   try {
     for await (const event of start(controller.signal)) yield toEvent(event);
   } catch (err) {
-    throw clientError(err);
+    throw clientError(err, baseUrl);
   } finally {
     callerSignal?.removeEventListener("abort", forward);
     controller.abort();
@@ -262,11 +263,11 @@ async function* events(
 }
 
 /** A unary call whose failure surfaces as this client's error. */
-async function unary<T>(call: Promise<T>): Promise<T> {
+async function unary<T>(call: Promise<T>, baseUrl: string): Promise<T> {
   try {
     return await call;
   } catch (err) {
-    throw clientError(err);
+    throw clientError(err, baseUrl);
   }
 }
 

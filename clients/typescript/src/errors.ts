@@ -46,13 +46,14 @@ export interface FieldViolation {
 /**
  * A call failed with a gRPC status: unknown graph (NOT_FOUND), bad input
  * (INVALID_ARGUMENT with fieldViolations), a workflow id already running
- * (ALREADY_EXISTS), deadline, cancellation, an unreachable server (UNAVAILABLE), ...
+ * (ALREADY_EXISTS), deadline, cancellation, an unreachable server or a failed
+ * TLS handshake (UNAVAILABLE), ...
  * A node that raises is not an RpcError: that run's result has status "FAILED".
  */
 export class RpcError extends HypergraphError {
   /** The status code, e.g. Code.NotFound. */
   readonly code: Code;
-  /** The status message as the server sent it. */
+  /** The status message as the server sent it (for a call that never reached it, what went wrong). */
   readonly rawMessage: string;
   /** google.rpc.ErrorInfo reason, e.g. "GRAPH_NOT_FOUND" ("" when the status has none). */
   readonly reason: string;
@@ -65,15 +66,16 @@ export class RpcError extends HypergraphError {
   /** The transport's error, with every detail (findDetails) and the response metadata. */
   declare readonly cause: ConnectError;
 
-  constructor(cause: ConnectError) {
+  /** status: the code and message to report instead of the transport's (clientError's TLS rule). */
+  constructor(cause: ConnectError, status: { code: Code; message: string } = { code: cause.code, message: cause.rawMessage }) {
     const info = cause.findDetails(ErrorInfoSchema)[0];
     const violations = cause
       .findDetails(BadRequestSchema)
       .flatMap((detail) => detail.fieldViolations.map(({ field, description }) => ({ field, description })));
-    const lines = [`${codeName(cause.code)}: ${cause.rawMessage}`, ...violations.map((v) => `  ${v.field}: ${v.description}`)];
+    const lines = [`${codeName(status.code)}: ${status.message}`, ...violations.map((v) => `  ${v.field}: ${v.description}`)];
     super(lines.join("\n"), { cause });
-    this.code = cause.code;
-    this.rawMessage = cause.rawMessage;
+    this.code = status.code;
+    this.rawMessage = status.message;
     this.reason = info?.reason ?? "";
     this.domain = info?.domain ?? "";
     this.metadata = { ...(info?.metadata ?? {}) };
@@ -100,8 +102,81 @@ export class RunFailedError extends HypergraphError {
 /**
  * The error a failed call surfaces as: this client's own errors pass through,
  * anything from the transport (ConnectError, or what Connect converts to one) becomes an RpcError.
+ * A failed TLS handshake with baseUrl becomes UNAVAILABLE (no connection could be made,
+ * as the Go, Python and Java clients report it) saying what to check; cause keeps Connect's error.
  */
-export function clientError(err: unknown): HypergraphError {
+export function clientError(err: unknown, baseUrl?: string): HypergraphError {
   if (err instanceof HypergraphError) return err;
-  return new RpcError(ConnectError.from(err));
+  const cause = ConnectError.from(err);
+  const tls = tlsFailure(err);
+  if (tls === undefined) return new RpcError(cause);
+  return new RpcError(cause, { code: Code.Unavailable, message: `TLS handshake with ${baseUrl ?? "the server"} failed: ${tls}` });
+}
+
+// The `code` Node gives a server certificate this client refuses: OpenSSL's verification
+// errors (Node's tls docs, "X509 certificate error codes") and the host name check.
+const SERVER_CERTIFICATE_REFUSED = new Set([
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_CRL",
+  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+  "UNABLE_TO_DECRYPT_CRL_SIGNATURE",
+  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+  "CERT_SIGNATURE_FAILURE",
+  "CRL_SIGNATURE_FAILURE",
+  "CERT_NOT_YET_VALID",
+  "CERT_HAS_EXPIRED",
+  "CRL_NOT_YET_VALID",
+  "CRL_HAS_EXPIRED",
+  "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+  "ERROR_IN_CERT_NOT_AFTER_FIELD",
+  "ERROR_IN_CRL_LAST_UPDATE_FIELD",
+  "ERROR_IN_CRL_NEXT_UPDATE_FIELD",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_CHAIN_TOO_LONG",
+  "CERT_REVOKED",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "INVALID_PURPOSE",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "HOSTNAME_MISMATCH",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+// The TLS alerts of a server that refuses this client's certificate (none, or one it
+// cannot verify). Node's code for an OpenSSL error is "ERR_SSL_" + its reason in capitals.
+const CLIENT_CERTIFICATE_REFUSED = new Set([
+  "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+  "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
+  "ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
+  "ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED",
+  "ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED",
+  "ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+  "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
+]);
+
+/**
+ * What failed in a TLS handshake and what to check, from the `code` of an error in
+ * err's cause chain; undefined when err is no TLS failure. A mutual-TLS server that
+ * closes the connection without an alert (grpc's does) leaves no such code: that stays
+ * the transport's CANCELED.
+ */
+function tlsFailure(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== "string") continue;
+    if (SERVER_CERTIFICATE_REFUSED.has(code)) {
+      return `${e.message}; check tls.caFile (the CA that signed the server's certificate) and tls.serverName (a name that certificate carries)`;
+    }
+    if (!code.startsWith("ERR_SSL_")) continue;
+    const reason = code.slice("ERR_SSL_".length).toLowerCase().replaceAll("_", " ");
+    if (CLIENT_CERTIFICATE_REFUSED.has(code)) {
+      return `the server refused this client's TLS certificate (${reason}); check tls.certFile and tls.keyFile (a certificate signed by a CA the server trusts, and its key)`;
+    }
+    return `${reason}; check that the server serves TLS at this address (a plaintext one needs an http:// baseUrl and no tls) and, for mutual TLS, tls.certFile and tls.keyFile`;
+  }
+  return undefined;
 }

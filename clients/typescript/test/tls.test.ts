@@ -1,23 +1,23 @@
 // The client over TLS and mutual TLS against real servers started with the
 // repository's test certificates, and the handshakes it must refuse.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createSecureServer, type Http2SecureServer } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { ConnectError } from "@connectrpc/connect";
 import { Code, RpcError, createHypergraphClient, type TlsOptions } from "../src/index.js";
 import { makeCertificates, scenarioServerArgs, startServer, type RunningServer } from "./server.js";
 
 /** A hung server fails the test instead of hanging CI; never reached by a healthy run. */
 const TEST_TIMEOUT_MS = 60_000;
-// Node reports a refused handshake the way the transport saw it: INTERNAL with
-// OpenSSL's reason when the client rejects the server's certificate, CANCELED
-// (the HTTP/2 session torn down) when the server rejects the client; never an
-// answer from the service.
-const TRANSPORT_FAILURES = [Code.Internal, Code.Canceled, Code.Unavailable];
 let pki: string;
 let tlsServer: RunningServer;
 let mtlsServer: RunningServer;
+/** A mutual-TLS server that refuses a client without a certificate with a TLS alert, as OpenSSL-based servers do. */
+let alertingMtlsServer: Http2SecureServer;
 
 before(async () => {
   pki = mkdtempSync(join(tmpdir(), "hg-tls-live-"));
@@ -25,11 +25,16 @@ before(async () => {
   const serve = [...scenarioServerArgs(), "--tls-cert", join(pki, "server.pem"), "--tls-key", join(pki, "server.key")];
   tlsServer = await startServer(serve);
   mtlsServer = await startServer([...serve, "--tls-client-ca", join(pki, "ca.pem")]);
+  const pem = (name: string) => readFileSync(join(pki, name));
+  alertingMtlsServer = createSecureServer({ cert: pem("server.pem"), key: pem("server.key"), ca: pem("ca.pem"), requestCert: true, rejectUnauthorized: true });
+  alertingMtlsServer.on("stream", (stream) => stream.respond({ ":status": 404 }, { endStream: true }));
+  await new Promise<void>((listening) => alertingMtlsServer.listen(0, "127.0.0.1", listening));
 });
 
 after(async () => {
   await tlsServer?.stop();
   await mtlsServer?.stop();
+  await new Promise((closed) => (alertingMtlsServer ? alertingMtlsServer.close(closed) : closed(undefined)));
   rmSync(pki, { recursive: true, force: true });
 });
 
@@ -48,12 +53,15 @@ async function sumOver(server: RunningServer, tls: TlsOptions): Promise<unknown>
   }
 }
 
-async function assertRefused(server: RunningServer, tls: TlsOptions): Promise<void> {
-  const client = createHypergraphClient({ baseUrl: httpsUrl(server), tls });
+/** The call over tls fails with an RpcError of this code whose message matches. */
+async function assertRefused(baseUrl: string, tls: TlsOptions, code: Code, message: RegExp): Promise<void> {
+  const client = createHypergraphClient({ baseUrl, tls });
   try {
     await assert.rejects(client.run("add", { a: 2, b: 40 }), (err: unknown) => {
       assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
-      assert.ok(TRANSPORT_FAILURES.includes(err.code), `code ${Code[err.code]}: ${err.rawMessage}`);
+      assert.equal(err.code, code, err.message);
+      assert.match(err.message, message);
+      assert.ok(err.cause instanceof ConnectError, "the transport's error is kept as the cause");
       return true;
     });
   } finally {
@@ -61,12 +69,25 @@ async function assertRefused(server: RunningServer, tls: TlsOptions): Promise<vo
   }
 }
 
+/** "TLS handshake with https://127.0.0.1:PORT failed: " + what, as the message of an UNAVAILABLE RpcError. */
+function handshakeFailed(baseUrl: string, what: string): RegExp {
+  return new RegExp(`^UNAVAILABLE: TLS handshake with ${baseUrl.replace(/[.]/g, "\\.")} failed: ${what}`);
+}
+
 test("a client trusting the server's CA runs a graph over TLS", { timeout: TEST_TIMEOUT_MS }, async () => {
   assert.equal(await sumOver(tlsServer, { caFile: join(pki, "ca.pem") }), 42);
 });
 
-test("a client trusting another CA is refused by the TLS server", { timeout: TEST_TIMEOUT_MS }, async () => {
-  await assertRefused(tlsServer, { caFile: join(pki, "other-ca.pem") });
+test("a client trusting another CA is refused by the TLS server: UNAVAILABLE, check tls.caFile", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const baseUrl = httpsUrl(tlsServer);
+  const check = "unable to verify the first certificate; check tls\\.caFile \\(the CA that signed the server's certificate\\) and tls\\.serverName";
+  await assertRefused(baseUrl, { caFile: join(pki, "other-ca.pem") }, Code.Unavailable, handshakeFailed(baseUrl, check));
+});
+
+test("a client expecting another server name is refused: UNAVAILABLE, check tls.serverName", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const baseUrl = httpsUrl(tlsServer);
+  const tls = { caFile: join(pki, "ca.pem"), serverName: "runner.example" };
+  await assertRefused(baseUrl, tls, Code.Unavailable, handshakeFailed(baseUrl, "Hostname/IP does not match .*; check tls\\.caFile .* and tls\\.serverName"));
 });
 
 test("a client with a certificate runs a graph over mutual TLS", { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -74,6 +95,15 @@ test("a client with a certificate runs a graph over mutual TLS", { timeout: TEST
   assert.equal(await sumOver(mtlsServer, tls), 42);
 });
 
+test("a client without a certificate, refused with a TLS alert: UNAVAILABLE, check tls.certFile", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const baseUrl = `https://127.0.0.1:${(alertingMtlsServer.address() as AddressInfo).port}`;
+  const check = "the server refused this client's TLS certificate \\(tlsv13 alert certificate required\\); check tls\\.certFile and tls\\.keyFile";
+  await assertRefused(baseUrl, { caFile: join(pki, "ca.pem") }, Code.Unavailable, handshakeFailed(baseUrl, check));
+});
+
+// The server (grpc) closes the connection after the handshake without a TLS alert: Node
+// reports no error at all, and the call ends as HTTP/2 reports it, like any dropped connection.
 test("a client without a certificate is refused by the mutual TLS server", { timeout: TEST_TIMEOUT_MS }, async () => {
-  await assertRefused(mtlsServer, { caFile: join(pki, "ca.pem") });
+  const canceled = /^CANCELED: http\/2 stream closed with error code CANCEL/;
+  await assertRefused(httpsUrl(mtlsServer), { caFile: join(pki, "ca.pem") }, Code.Canceled, canceled);
 });

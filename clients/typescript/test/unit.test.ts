@@ -220,6 +220,53 @@ test("every failure surfaces as a HypergraphError; the client's own pass through
   assert.equal(clientError(failed), failed);
 });
 
+// What Node and Connect throw when a handshake fails: Node's error (its documented `code`)
+// as the ConnectError's cause, for a refused client certificate under the stream's cancel error.
+function nodeError(code: string, message: string, cause?: Error): Error {
+  return Object.assign(new Error(message, { cause }), { code });
+}
+
+test("a failed TLS handshake is UNAVAILABLE and says what to check; Connect's error stays the cause", () => {
+  const baseUrl = "https://runner.internal:443";
+  const leaf = nodeError("UNABLE_TO_VERIFY_LEAF_SIGNATURE", "unable to verify the first certificate");
+  const connect = new ConnectError(leaf.message, Code.Internal, undefined, undefined, leaf);
+  const untrusted = clientError(connect, baseUrl);
+  assert.ok(untrusted instanceof RpcError);
+  assert.equal(untrusted.code, Code.Unavailable);
+  assert.equal(
+    untrusted.message,
+    "UNAVAILABLE: TLS handshake with https://runner.internal:443 failed: unable to verify the first certificate; " +
+      "check tls.caFile (the CA that signed the server's certificate) and tls.serverName (a name that certificate carries)",
+  );
+  assert.equal(untrusted.cause, connect);
+  assert.equal(untrusted.cause.cause, leaf);
+
+  const message = (err: Error) => (clientError(err, baseUrl) as RpcError).rawMessage;
+  for (const code of ["SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "CERT_HAS_EXPIRED", "ERR_TLS_CERT_ALTNAME_INVALID"]) {
+    assert.match(message(nodeError(code, "refused")), /failed: refused; check tls\.caFile .* and tls\.serverName/, code);
+  }
+  const required = nodeError("ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED", "error:0A00045C:SSL routines::tlsv13 alert certificate required");
+  const reset = nodeError("ERR_HTTP2_STREAM_CANCEL", "The pending stream has been canceled", required);
+  assert.equal(
+    message(new ConnectError(reset.message, Code.Internal, undefined, undefined, reset)),
+    "TLS handshake with https://runner.internal:443 failed: the server refused this client's TLS certificate " +
+      "(tlsv13 alert certificate required); check tls.certFile and tls.keyFile (a certificate signed by a CA the server trusts, and its key)",
+  );
+  assert.match(message(nodeError("ERR_SSL_TLSV1_ALERT_UNKNOWN_CA", "x")), /refused this client's TLS certificate \(tlsv1 alert unknown ca\)/);
+  assert.match(message(nodeError("ERR_SSL_WRONG_VERSION_NUMBER", "x")), /failed: wrong version number; check that the server serves TLS/);
+});
+
+test("failures that are no TLS handshake keep the transport's code", () => {
+  const reset = clientError(nodeError("ECONNRESET", "socket hang up"), "https://runner:443");
+  assert.ok(reset instanceof RpcError && reset.code === Code.Unknown && reset.rawMessage === "socket hang up");
+  const key = nodeError("ERR_OSSL_X509_KEY_VALUES_MISMATCH", "key values mismatch");
+  const mismatch = clientError(new ConnectError(key.message, Code.Internal, undefined, undefined, key), "https://runner:443");
+  assert.ok(mismatch instanceof RpcError && mismatch.code === Code.Internal);
+  // what a mutual-TLS server that closes without an alert leaves: nothing to tell it from any other reset
+  const canceled = clientError(new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled), "https://runner:443");
+  assert.ok(canceled instanceof RpcError && canceled.code === Code.Canceled);
+});
+
 test("a StopResponse becomes a StopOutcome with the state's name", () => {
   const outcome = toStopOutcome(create(StopResponseSchema, { found: true, runId: "run-1", state: RunState.STOPPING }));
   assert.deepEqual(outcome, { found: true, runId: "run-1", state: "STOPPING" });
