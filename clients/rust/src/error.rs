@@ -143,15 +143,125 @@ pub fn code_name(code: Code) -> &'static str {
 }
 
 /// An error and its sources, "a: b: c" (tonic's transport error alone says little).
+/// A source that only repeats the text before it (tonic's `ConnectError` shows its
+/// inner error) is left out.
 fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
+    let mut last = text.clone();
     let mut next = e.source();
     while let Some(source) = next {
-        text.push_str(": ");
-        text.push_str(&source.to_string());
+        let part = source.to_string();
+        if part != last {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        last = part;
         next = source.source();
     }
     text
+}
+
+/// The message of a call that failed because its connection broke, which is
+/// UNAVAILABLE (as in the other clients); `None` for any other status (one the
+/// server sent has no source at all).
+///
+/// tonic reports a broken connection as UNKNOWN "transport error" (the HTTP/2
+/// stream saw the I/O error) or CANCELLED "operation was canceled" (hyper
+/// dropped the request because the connection had closed). A mutual-TLS server
+/// that refuses the client's certificate after a TLS 1.3 handshake breaks the
+/// connection this way on the first call: with a TLS alert (rustls: "received
+/// fatal alert: CertificateRequired"), or by just closing it, as the Python
+/// server (grpc-core) does.
+///
+/// The rule walks the public `source()` chain and downcasts to public types:
+/// `std::io::Error` (its kind says how the connection ended) and tonic's
+/// `transport::Error`, `TimeoutExpired`, `ConnectError` and `Status`. The TLS
+/// alert is read from the I/O error's text: h2 gives every stream of a failed
+/// connection a new `io::Error` holding only the original error's text
+/// (`proto::Error::Io(kind, Option<String>)`), so a call's error never holds a
+/// `rustls::Error` to downcast to.
+fn broken_connection(status: &tonic::Status) -> Option<String> {
+    use std::error::Error as _;
+    use std::io::ErrorKind;
+
+    // The cause as text, without tonic's "transport error", which says nothing.
+    let mut first = status.source();
+    while let Some(e) = first.filter(|e| e.is::<tonic::transport::Error>()) {
+        first = e.source();
+    }
+    let cause = first.map(chain).unwrap_or_default();
+
+    let mut transport = false;
+    let mut connecting = false;
+    let mut next = status.source();
+    while let Some(e) = next {
+        if e.is::<tonic::TimeoutExpired>() || e.is::<tonic::Status>() {
+            return None; // a deadline, or a status some layer made on purpose
+        }
+        transport |= e.is::<tonic::transport::Error>();
+        connecting |= e.is::<tonic::ConnectError>();
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return match tls_alert(io) {
+                Some(alert) if is_certificate_alert(&alert) => Some(format!(
+                    "the server refused this client's TLS certificate (received fatal alert: {alert}); \
+                     check the client certificate given to TlsOptions::client_certificate"
+                )),
+                Some(alert) => Some(format!(
+                    "the server ended the TLS connection (received fatal alert: {alert}); \
+                     check the TlsOptions against the server's TLS settings"
+                )),
+                // A connection that failed while being made is UNAVAILABLE already,
+                // with tonic's message naming the cause.
+                None if connecting => None,
+                None if matches!(
+                    io.kind(),
+                    ErrorKind::UnexpectedEof
+                        | ErrorKind::BrokenPipe
+                        | ErrorKind::ConnectionReset
+                        | ErrorKind::ConnectionAborted
+                ) =>
+                {
+                    Some(connection_closed(&cause))
+                }
+                None => Some(format!("the connection to the server failed ({cause})")),
+            };
+        }
+        next = e.source();
+    }
+    // tonic makes CANCELLED out of a transport error only for a deadline (left
+    // alone above) and for hyper's "operation was canceled": the connection had
+    // closed before the request could be sent.
+    (transport && status.code() == Code::Cancelled).then(|| connection_closed(&cause))
+}
+
+fn connection_closed(cause: &str) -> String {
+    format!(
+        "the connection to the server closed ({cause}); on a first call this is how a mutual-TLS \
+         server refuses this client's TLS certificate: check the client certificate given to \
+         TlsOptions::client_certificate, else that the server is running"
+    )
+}
+
+/// The TLS alert the server sent, e.g. "CertificateRequired", from rustls's text
+/// "received fatal alert: CertificateRequired".
+fn tls_alert(io: &std::io::Error) -> Option<String> {
+    let text = io.get_ref()?.to_string();
+    text.split_once("received fatal alert: ").map(|(_, alert)| alert.trim().to_string())
+}
+
+/// Alerts by which a server refuses the client's certificate (rustls's names).
+fn is_certificate_alert(alert: &str) -> bool {
+    matches!(
+        alert,
+        "CertificateRequired"
+            | "BadCertificate"
+            | "UnsupportedCertificate"
+            | "CertificateRevoked"
+            | "CertificateExpired"
+            | "CertificateUnknown"
+            | "UnknownCA"
+            | "AccessDenied"
+    )
 }
 
 fn reason_suffix(reason: &Option<String>) -> String {
@@ -160,11 +270,15 @@ fn reason_suffix(reason: &Option<String>) -> String {
 
 impl From<tonic::Status> for RpcError {
     fn from(status: tonic::Status) -> Self {
+        let (code, message) = match broken_connection(&status) {
+            Some(message) => (Code::Unavailable, message),
+            None => (status.code(), status.message().to_string()),
+        };
         let details = status.get_error_details();
         let info = details.error_info();
         RpcError {
-            code: status.code(),
-            message: status.message().to_string(),
+            code,
+            message,
             reason: info.map(|i| i.reason.clone()),
             domain: info.map(|i| i.domain.clone()),
             metadata: info.map(|i| i.metadata.clone()).unwrap_or_default(),
@@ -210,6 +324,74 @@ mod tests {
         assert_eq!(err.rpc().unwrap().domain.as_deref(), Some("hypergraph.dev"));
         assert!(err.to_string().contains("INVALID_INPUT"), "{err}");
         assert!(err.to_string().starts_with("INVALID_ARGUMENT: bad input"), "{err}");
+    }
+
+    /// A status as tonic makes it from a broken connection: UNKNOWN, the error as its
+    /// source (h2 hands the stream an `io::Error` holding only the text).
+    fn broken(kind: std::io::ErrorKind, text: &str) -> Error {
+        Error::from(tonic::Status::from_error(Box::new(std::io::Error::new(kind, text.to_string()))))
+    }
+
+    #[test]
+    fn a_refused_client_certificate_is_unavailable_and_says_so() {
+        let err = broken(std::io::ErrorKind::InvalidData, "received fatal alert: CertificateRequired");
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+        let message = &err.rpc().unwrap().message;
+        assert!(message.starts_with("the server refused this client's TLS certificate"), "{message}");
+        assert!(message.contains("(received fatal alert: CertificateRequired)"), "{message}");
+        assert!(message.contains("TlsOptions::client_certificate"), "{message}");
+        let err = broken(std::io::ErrorKind::InvalidData, "received fatal alert: UnknownCA");
+        assert!(err.to_string().starts_with("UNAVAILABLE: the server refused this client's TLS certificate"), "{err}");
+    }
+
+    #[test]
+    fn another_tls_alert_is_unavailable_with_the_alert() {
+        let err = broken(std::io::ErrorKind::InvalidData, "received fatal alert: HandshakeFailure");
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+        assert!(err.to_string().contains("ended the TLS connection (received fatal alert: HandshakeFailure)"), "{err}");
+    }
+
+    #[test]
+    fn a_connection_closed_mid_call_is_unavailable_with_its_cause() {
+        let eof = "peer closed connection without sending TLS close_notify";
+        let err = broken(std::io::ErrorKind::UnexpectedEof, eof);
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+        let message = &err.rpc().unwrap().message;
+        assert!(message.starts_with(&format!("the connection to the server closed ({eof})")), "{message}");
+        assert!(message.contains("mutual-TLS server refuses this client's TLS certificate"), "{message}");
+        let err = broken(std::io::ErrorKind::TimedOut, "read timed out");
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+        assert!(err.to_string().contains("the connection to the server failed (read timed out)"), "{err}");
+    }
+
+    #[test]
+    fn statuses_not_from_a_broken_connection_are_kept() {
+        // The server's own status has no source, whatever its text.
+        let err = Error::from(tonic::Status::unknown("transport error"));
+        assert_eq!((err.code(), err.rpc().unwrap().message.as_str()), (Code::Unknown, "transport error"));
+        // tonic's own deadline stays CANCELLED here (Client maps it to DEADLINE_EXCEEDED).
+        let err = Error::from(tonic::Status::from_error(Box::new(tonic::TimeoutExpired(()))));
+        assert_eq!(err.code(), Code::Cancelled, "{err:?}");
+        let err = Error::from(tonic::Status::cancelled("operation was canceled"));
+        assert_eq!(err.code(), Code::Cancelled, "{err:?}");
+    }
+
+    #[test]
+    fn chain_leaves_out_a_repeated_source() {
+        #[derive(Debug)]
+        struct Wrapper(std::io::Error);
+        impl std::fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+        impl std::error::Error for Wrapper {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Wrapper(std::io::Error::other("received fatal alert: HandshakeFailure"));
+        assert_eq!(chain(&e), "received fatal alert: HandshakeFailure");
     }
 
     #[test]
