@@ -153,7 +153,9 @@ class _ClientCore(Generic[_Events, _Text]):
             request = _requests.watch_request(workflow_id, seq, disable_merge)
             return self.stub.Watch(request, **kw)
 
-        return self._events(reopen(after_seq), workflow_id, reopen if resume else None)
+        return self._events(
+            reopen(after_seq), workflow_id, reopen if resume else None, after_seq=after_seq
+        )
 
 
 # The unary methods below are written out in both clients on purpose: `async def`

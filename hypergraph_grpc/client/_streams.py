@@ -37,6 +37,7 @@ class _StreamCore:
         call: Any,
         workflow_id: str | None,
         reopen: Callable[[int], Any] | None = None,
+        after_seq: int = 0,
     ) -> None:
         self._call = call
         self._workflow_id = workflow_id or ""
@@ -46,7 +47,9 @@ class _StreamCore:
         # Watch with resume: reopen(after_seq) opens the call again after a lost connection.
         self._reopen = reopen
         self._failed_resumes = 0
-        self.last_seq = 0  # the seq of the last event read: Watch(after_seq=...) resumes here
+        # The seq of the last event read (a Watch's after_seq before any): a resumed
+        # Watch asks for the events after it.
+        self.last_seq = after_seq
 
     workflow_id = property(lambda self: self._workflow_id)
     run_id = property(lambda self: self._run_id)

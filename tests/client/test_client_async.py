@@ -265,6 +265,29 @@ async def test_watch_resumes_after_a_cut_connection_without_loss_or_duplicate(ta
         await relay.close()
 
 
+async def test_a_watch_cut_before_its_first_event_resumes_after_its_own_after_seq(target):
+    workflow_id = new_id("watch-resume-late")
+    relay = await Relay(target).start()
+    try:
+        async with AsyncClient(target) as starter, AsyncClient(relay.address) as watcher:
+            events = starter.iter(
+                "tokens", {"count": 3, "delay_ms": 300}, workflow_id=workflow_id, detach=True
+            )
+            started = await anext(events)
+            while not isinstance(started, StreamingChunk):  # the next event is 300 ms away
+                started = await anext(events)
+            await events.aclose()  # detached: the run goes on
+            await watcher.list_graphs()  # the relay's connection is up
+            stream = watcher.watch(workflow_id, after_seq=started.seq)
+            await asyncio.sleep(0.1)  # the Watch waits for the next event...
+            relay.cut()  # ...when its connection is lost
+            seen = [event async for event in stream]
+        assert seen[0].seq == started.seq + 1  # nothing at or before after_seq again
+        assert isinstance(seen[-1], RunEnded) and stream.result.completed
+    finally:
+        await relay.close()
+
+
 async def test_list_runs_shows_a_live_run(target):
     workflow_id = new_id("listed")
     async with AsyncClient(target) as client:

@@ -143,20 +143,38 @@ func (c *Client) Iter(ctx context.Context, graph string, values map[string]any, 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	recv, err := c.stub.Iter(ctx, req)
-	return openStream(recv, err, cancel)
+	return openStream(newStream(ctx, cancel, 0, nil), recv, err)
 }
 
 // Watch attaches to a live workflow by id and streams its events with seq
 // greater than afterSeq. Single-process servers answer codes.Unimplemented;
 // cluster deployments serve it.
+//
+// The stream resumes by itself: when the call fails with codes.Unavailable
+// (connection lost or reset, a draining replica's GOAWAY) before RunEnded, it
+// waits (0.1 s, doubling per failure in a row, at most 2 s) and calls Watch
+// again on the same client after the Seq of the last event it delivered, so
+// the same Stream goes on without losing or repeating an event. After 6 calls
+// in a row that fail (one that delivers an event resets the count) it ends
+// with the last *Error. Other errors end it at once; so does ctx, also during
+// a wait. When the server no longer keeps the events after that Seq, the new
+// call's first event is an *UnknownEvent whose Proto().GetEventsLost() names
+// the missing seqs. WithoutResume turns this off.
 func (c *Client) Watch(ctx context.Context, workflowID string, afterSeq uint64, opts ...WatchOption) (*Stream, error) {
-	req := &hv1.WatchRequest{WorkflowId: workflowID, AfterSeq: afterSeq}
+	call := watchCall{req: &hv1.WatchRequest{WorkflowId: workflowID, AfterSeq: afterSeq}}
 	for _, o := range opts {
-		o.applyWatch(req)
+		o.applyWatch(&call)
+	}
+	var reopen reopenFunc
+	if !call.noResume {
+		reopen = func(ctx context.Context, after uint64) (grpc.ServerStreamingClient[hv1.Event], error) {
+			req := &hv1.WatchRequest{WorkflowId: workflowID, AfterSeq: after, Options: call.req.Options}
+			return c.stub.Watch(ctx, req)
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	recv, err := c.stub.Watch(ctx, req)
-	return openStream(recv, err, cancel)
+	recv, err := c.stub.Watch(ctx, call.req)
+	return openStream(newStream(ctx, cancel, afterSeq, reopen), recv, err)
 }
 
 // Text starts a workflow and yields the text of its chunks as they arrive;

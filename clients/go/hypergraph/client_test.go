@@ -308,3 +308,69 @@ func TestTLSToAPlaintextServerIsUnavailable(t *testing.T) {
 		t.Fatalf("ListGraphs over TLS = %v, want Unavailable", err)
 	}
 }
+
+// watchThroughRelay starts a detached tokens run and watches it from seq 0 by
+// a client that dials a relay to the server; it returns the stream and the
+// relay, after reading n events.
+func watchThroughRelay(t *testing.T, name string, n int, opts ...hypergraph.WatchOption) (*hypergraph.Stream, *relay) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	wfID := startDetached(ctx, t, dial(t), scenario{Name: name, Graph: "tokens",
+		Values: map[string]any{"count": 150, "delay_ms": 3}})
+	relay := startRelay(t, serverAddr)
+	stream, err := dialTarget(t, relay.Addr()).Watch(ctx, wfID, 0, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stream.Close)
+	for i := 0; i < n && stream.Receive(); i++ {
+		if _, ok := stream.Event().(*hypergraph.RunEnded); ok {
+			t.Fatal("the run ended before the cut: make it longer")
+		}
+	}
+	if stream.Err() != nil {
+		t.Fatal(stream.Err())
+	}
+	return stream, relay
+}
+
+// readToError reads the rest of stream and returns its error.
+func readToError(stream *hypergraph.Stream) error {
+	for stream.Receive() {
+	}
+	return stream.Err()
+}
+
+// With WithoutResume a lost connection ends a Watch with Unavailable.
+func TestWatchWithoutResumeEndsAtACut(t *testing.T) {
+	t.Parallel()
+	stream, relay := watchThroughRelay(t, "watch_without_resume", 10, hypergraph.WithoutResume())
+	if relay.cut() == 0 {
+		t.Fatal("the relay had no open connection to cut")
+	}
+	err := readToError(stream)
+	var e *hypergraph.Error
+	if !errors.As(err, &e) || e.Code() != codes.Unavailable || stream.Result() != nil {
+		t.Fatalf("the Watch ended with %v (result %v), want an Unavailable *Error and no result", err, stream.Result())
+	}
+	if relay.Accepted() != 1 {
+		t.Errorf("the relay accepted %d connections, want 1: the Watch was made again", relay.Accepted())
+	}
+}
+
+// A Watch whose server stays away gives up (after 6 calls again, about 5 s)
+// with the Unavailable *Error of the last one.
+func TestWatchGivesUpWhenTheServerStaysAway(t *testing.T) {
+	t.Parallel()
+	stream, relay := watchThroughRelay(t, "watch_gives_up", 10)
+	relay.refuse()
+	if relay.cut() == 0 {
+		t.Fatal("the relay had no open connection to cut")
+	}
+	err := readToError(stream)
+	var e *hypergraph.Error
+	if !errors.As(err, &e) || e.Code() != codes.Unavailable || stream.Result() != nil {
+		t.Fatalf("the Watch ended with %v (result %v), want an Unavailable *Error and no result", err, stream.Result())
+	}
+}

@@ -41,7 +41,25 @@ type RunOption interface{ applyRun(*hv1.RunRequest) }
 type IterOption interface{ applyIter(*hv1.IterRequest) }
 
 // WatchOption configures Watch.
-type WatchOption interface{ applyWatch(*hv1.WatchRequest) }
+type WatchOption interface{ applyWatch(*watchCall) }
+
+// watchCall is what WatchOptions set: the request and the client's own settings.
+type watchCall struct {
+	req      *hv1.WatchRequest
+	noResume bool
+}
+
+// watchOnlyOption is an option of Watch alone.
+type watchOnlyOption func(*watchCall)
+
+func (o watchOnlyOption) applyWatch(c *watchCall) { o(c) }
+
+// WithoutResume turns off Watch's own resume: the stream then ends with the
+// codes.Unavailable *Error of a lost connection, as other calls do, and the
+// caller may call Watch again with the last Seq it read.
+func WithoutResume() WatchOption {
+	return watchOnlyOption(func(c *watchCall) { c.noResume = true })
+}
 
 // RequestOption is an option of the run request itself; it is both a
 // RunOption and an IterOption.
@@ -93,11 +111,11 @@ func (o StreamOption) applyIter(r *hv1.IterRequest) {
 	o.apply(r.Options)
 }
 
-func (o StreamOption) applyWatch(r *hv1.WatchRequest) {
-	if r.Options == nil {
-		r.Options = &hv1.StreamOptions{}
+func (o StreamOption) applyWatch(c *watchCall) {
+	if c.req.Options == nil {
+		c.req.Options = &hv1.StreamOptions{}
 	}
-	o.apply(r.Options)
+	o.apply(c.req.Options)
 }
 
 // WithDetach keeps the run going when the stream ends early (cancelled

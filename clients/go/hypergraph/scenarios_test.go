@@ -65,10 +65,17 @@ func tail(s string, n int) string {
 // dial returns a client of the test server, closed when the test ends.
 func dial(t *testing.T) *hypergraph.Client {
 	t.Helper()
+	return dialTarget(t, serverAddr)
+}
+
+// dialTarget returns a client of target (the test server, or a relay to it),
+// closed when the test ends.
+func dialTarget(t *testing.T, target string) *hypergraph.Client {
+	t.Helper()
 	if serverErr != nil {
 		t.Fatalf("no test server (its error is printed before the tests): %s", strings.SplitN(serverErr.Error(), "\n", 2)[0])
 	}
-	client, err := hypergraph.Dial(context.Background(), serverAddr)
+	client, err := hypergraph.Dial(context.Background(), target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +109,7 @@ type scenario struct {
 	ExpectFieldViolation       string         `json:"expect_field_violation"`
 	ExpectErrorReason          string         `json:"expect_error_reason"`
 	WatchFirstEvents           int            `json:"watch_first_events"`
+	CutAfterEvents             int            `json:"cut_after_events"`
 }
 
 type probe struct {
@@ -197,6 +205,8 @@ func TestScenarios(t *testing.T) {
 				runCancel(t, client, sc)
 			case "watch_resume":
 				runWatchResume(t, client, sc)
+			case "watch_after_cut":
+				runWatchAfterCut(t, client, sc)
 			default:
 				t.Fatalf("unknown scenario kind %q: teach the Go client's tests about it", sc.Kind)
 			}
@@ -329,24 +339,11 @@ func runStopMidStream(t *testing.T, client *hypergraph.Client, sc scenario) {
 	}
 }
 
-// runCancel cancels the stream's context after a few chunks, then probes the
-// same workflow id until the cancelled run has ended on the server.
 // runWatchResume starts a detached run, watches part of it, drops that Watch and
 // resumes with after_seq = the last seq seen: every event once, in order.
 func runWatchResume(t *testing.T, client *hypergraph.Client, sc scenario) {
-	wfID := uniqueID(sc.Name)
 	ctx := callContext(t, sc)
-	started, err := client.Iter(ctx, sc.Graph, sc.Values, hypergraph.WithWorkflowID(wfID), hypergraph.WithDetach())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range started.Events() {
-		if err != nil {
-			t.Fatal(err)
-		}
-		break // the first event is enough: the run is detached
-	}
-	started.Close()
+	wfID := startDetached(ctx, t, client, sc)
 	var events []hypergraph.Event
 	first, err := client.Watch(ctx, wfID, 0)
 	if err != nil {
@@ -371,6 +368,69 @@ func runWatchResume(t *testing.T, client *hypergraph.Client, sc scenario) {
 		}
 		events = append(events, ev)
 	}
+	checkWatched(t, sc, events, rest.Result())
+}
+
+// runWatchAfterCut watches a detached run through a relay, cuts the relay's
+// connections mid-stream and reads on: the same Watch must resume by itself,
+// with every event once, in order.
+func runWatchAfterCut(t *testing.T, client *hypergraph.Client, sc scenario) {
+	ctx := callContext(t, sc)
+	wfID := startDetached(ctx, t, client, sc)
+	relay := startRelay(t, serverAddr)
+	watcher := dialTarget(t, relay.Addr()) // only through the relay: a cut loses its connection
+	stream, err := watcher.Watch(ctx, wfID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []hypergraph.Event
+	cut := 0
+	for ev, err := range stream.Events() {
+		if err != nil {
+			t.Fatalf("the Watch failed after %d events (%d relay connections cut after %d): %v",
+				len(events), cut, sc.CutAfterEvents, err)
+		}
+		if events = append(events, ev); len(events) == sc.CutAfterEvents {
+			if _, ok := ev.(*hypergraph.RunEnded); ok {
+				t.Fatal("the run ended before the cut: make the scenario's run longer")
+			}
+			if cut = relay.cut(); cut == 0 {
+				t.Fatal("the relay had no open connection to cut")
+			}
+		}
+	}
+	if cut == 0 {
+		t.Fatalf("the Watch ended after %d events, before the cut after %d", len(events), sc.CutAfterEvents)
+	}
+	if relay.Accepted() < 2 {
+		t.Errorf("the relay accepted %d connection(s): the Watch did not connect again after the cut", relay.Accepted())
+	}
+	checkWatched(t, sc, events, stream.Result())
+}
+
+// startDetached starts the case's run detached under a fresh workflow id and
+// closes its Iter after the first event; it returns the workflow id.
+func startDetached(ctx context.Context, t *testing.T, client *hypergraph.Client, sc scenario) string {
+	t.Helper()
+	wfID := uniqueID(sc.Name)
+	started, err := client.Iter(ctx, sc.Graph, sc.Values, hypergraph.WithWorkflowID(wfID), hypergraph.WithDetach())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range started.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		break // the first event is enough: the run is detached
+	}
+	started.Close()
+	return wfID
+}
+
+// checkWatched checks the events watched from seq 0: every event once, in
+// order, by the seq rule, then the case's text and result.
+func checkWatched(t *testing.T, sc scenario, events []hypergraph.Event, res *hypergraph.RunResult) {
+	t.Helper()
 	var seq uint64
 	var text strings.Builder
 	for _, ev := range events {
@@ -386,12 +446,14 @@ func runWatchResume(t *testing.T, client *hypergraph.Client, sc scenario) {
 	if sc.ExpectText != nil && text.String() != *sc.ExpectText {
 		t.Errorf("watched text:\n got  %q\n want %q", text.String(), *sc.ExpectText)
 	}
-	if rest.Result() == nil {
-		t.Fatal("the resumed Watch ended without RunEnded")
+	if res == nil {
+		t.Fatal("the Watch ended without RunEnded")
 	}
-	checkResult(t, sc, rest.Result())
+	checkResult(t, sc, res)
 }
 
+// runCancel cancels the stream's context after a few chunks, then probes the
+// same workflow id until the cancelled run has ended on the server.
 func runCancel(t *testing.T, client *hypergraph.Client, sc scenario) {
 	wfID := uniqueID(sc.Name)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -5,14 +5,28 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	hv1 "github.com/hypergraph-grpc/hypergraph-grpc/clients/go/gen/hypergraph/v1"
 )
 
 // ErrNoRunEnded reports a stream that ended without its RunEnded event.
 var ErrNoRunEnded = errors.New("hypergraph: the event stream ended before RunEnded")
+
+// Watch resumes: how many times in a row it calls Watch again after
+// codes.Unavailable, and the wait before each call (doubling up to the most).
+const (
+	resumeAttempts  = 6
+	resumeFirstWait = 100 * time.Millisecond
+	resumeMaxWait   = 2 * time.Second
+)
+
+// reopenFunc calls Watch again for the events after afterSeq.
+type reopenFunc func(ctx context.Context, afterSeq uint64) (grpc.ServerStreamingClient[hv1.Event], error)
 
 // Stream is the event stream of one run (from Iter or Watch). It is not safe
 // for concurrent use: read it from one goroutine. Two ways to read it:
@@ -22,9 +36,11 @@ var ErrNoRunEnded = errors.New("hypergraph: the event stream ended before RunEnd
 //	for stream.Receive() { ev := stream.Event(); ... }  // connect-go style
 //	if err := stream.Err(); err != nil { ... }
 //
-// After the last event, Result returns the run's result.
+// After the last event, Result returns the run's result. A Watch stream
+// resumes by itself after a lost connection (see Client.Watch).
 type Stream struct {
 	recv       grpc.ServerStreamingClient[hv1.Event]
+	ctx        context.Context // the context of every call of the stream
 	cancel     context.CancelFunc
 	pending    *hv1.Event // the first event, read by Iter to surface rejections
 	event      Event
@@ -32,23 +48,84 @@ type Stream struct {
 	result     *RunResult
 	workflowID string
 	done       bool
+
+	// Watch resumes: reopen (nil: never) calls Watch again after lastSeq, the
+	// seq of the last event delivered (or the Watch's afterSeq before any).
+	reopen        reopenFunc
+	lastSeq       uint64
+	failedResumes int // calls in a row that failed with codes.Unavailable
+}
+
+// newStream is a stream before its first call, whose calls use ctx; cancel
+// ends them. A Watch stream passes its afterSeq and reopen (nil: no resume).
+func newStream(ctx context.Context, cancel context.CancelFunc, afterSeq uint64, reopen reopenFunc) *Stream {
+	return &Stream{ctx: ctx, cancel: cancel, lastSeq: afterSeq, reopen: reopen}
 }
 
 // openStream reads the first event so that a rejected call fails at once.
-func openStream(recv grpc.ServerStreamingClient[hv1.Event], err error, cancel context.CancelFunc) (*Stream, error) {
+// recv and err are the call's; s holds its context, cancel and resume settings.
+func openStream(s *Stream, recv grpc.ServerStreamingClient[hv1.Event], err error) (*Stream, error) {
+	s.recv = recv
+	first, err := s.next(err)
 	if err != nil {
-		cancel()
-		return nil, wrapError(err)
-	}
-	first, err := recv.Recv()
-	if err != nil {
-		cancel()
+		s.cancel()
 		if errors.Is(err, io.EOF) {
 			return nil, ErrNoRunEnded
 		}
 		return nil, wrapError(err)
 	}
-	return &Stream{recv: recv, cancel: cancel, pending: first, workflowID: first.GetWorkflowId()}, nil
+	s.pending, s.workflowID = first, first.GetWorkflowId()
+	return s, nil
+}
+
+// next returns the next message of the stream. A non-nil err says the current
+// call already failed with it. A Watch call that fails with codes.Unavailable
+// is made again after the last seq delivered, after a wait, a bounded number
+// of times in a row; any other error (io.EOF at the end) is returned as is.
+func (s *Stream) next(err error) (*hv1.Event, error) {
+	for {
+		if err == nil {
+			msg, recvErr := s.recv.Recv()
+			if recvErr == nil {
+				s.failedResumes = 0
+				return msg, nil
+			}
+			err = recvErr
+		}
+		wait, ok := s.resumeWait(err)
+		if !ok {
+			return nil, err
+		}
+		if err = s.sleep(wait); err != nil {
+			return nil, err
+		}
+		s.recv, err = s.reopen(s.ctx, s.lastSeq)
+	}
+}
+
+// resumeWait is how long to wait before calling Watch again after err; false
+// to give up: not a resuming Watch, RunEnded already read, the context ended,
+// not codes.Unavailable, or too many failures in a row.
+func (s *Stream) resumeWait(err error) (time.Duration, bool) {
+	if s.reopen == nil || s.result != nil || s.ctx.Err() != nil ||
+		status.Code(err) != codes.Unavailable || s.failedResumes >= resumeAttempts {
+		return 0, false
+	}
+	wait := min(resumeFirstWait<<s.failedResumes, resumeMaxWait)
+	s.failedResumes++
+	return wait, true
+}
+
+// sleep waits for d, or returns the status error of the stream's context when it ends first.
+func (s *Stream) sleep(d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-s.ctx.Done():
+		return status.FromContextError(s.ctx.Err()).Err()
+	case <-timer.C:
+		return nil
+	}
 }
 
 // Receive advances to the next event, which Event then returns. It returns
@@ -61,11 +138,12 @@ func (s *Stream) Receive() bool {
 	s.pending = nil
 	if msg == nil {
 		var err error
-		if msg, err = s.recv.Recv(); err != nil {
+		if msg, err = s.next(nil); err != nil {
 			s.finish(err)
 			return false
 		}
 	}
+	s.lastSeq = msg.GetSeq()
 	s.event = eventFromProto(msg)
 	if end, ok := s.event.(*RunEnded); ok {
 		s.result = end.Result

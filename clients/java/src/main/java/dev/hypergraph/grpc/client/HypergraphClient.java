@@ -34,6 +34,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongFunction;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
@@ -165,15 +166,26 @@ public final class HypergraphClient implements AutoCloseable {
   }
 
   /**
-   * Attaches to a workflow's events after {@code afterSeq}, then follows it until RunEnded.
-   * To resume after a lost connection, call it again with the last seq received.
+   * Attaches to a workflow's events after {@code afterSeq}, then follows it until RunEnded,
+   * resuming by itself after a lost connection ({@link WatchOptions#DEFAULT}).
    */
   public EventStream watch(String workflowId, long afterSeq) {
-    WatchRequest request = WatchRequest.newBuilder()
+    return watch(workflowId, afterSeq, WatchOptions.DEFAULT);
+  }
+
+  /**
+   * Attaches to a workflow's events after {@code afterSeq} (0: from the first), then follows
+   * it until RunEnded. With {@link WatchOptions#resume()} (the default), a lost connection
+   * (UNAVAILABLE) calls Watch again after the last seq returned and the same stream goes on,
+   * without losing or repeating an event. An unknown workflow fails NOT_FOUND. When the events
+   * right after the seq are no longer kept, the first event is EventsLost naming them.
+   */
+  public EventStream watch(String workflowId, long afterSeq, WatchOptions options) {
+    LongFunction<Iterator<Event>> open = seq -> blocking.watch(WatchRequest.newBuilder()
         .setWorkflowId(workflowId)
-        .setAfterSeq(afterSeq)
-        .build();
-    return blockingStream(() -> blocking.watch(request));
+        .setAfterSeq(seq)
+        .build());
+    return blockingStream(() -> open.apply(afterSeq), options.resume() ? open : null, afterSeq);
   }
 
   /** The text the run streams, token by token, with default options. */
@@ -277,13 +289,19 @@ public final class HypergraphClient implements AutoCloseable {
   }
 
   private static EventStream blockingStream(Supplier<Iterator<Event>> call) {
-    // A context of our own, child of the caller's: closing the stream cancels just this call,
-    // while cancelling the caller's context still reaches it. The stub starts the call inside
-    // context.call, so the call is bound to that context.
+    return blockingStream(call, null, 0);
+  }
+
+  /** A blocking stream; a non-null {@code reopen(seq)} resumes it after UNAVAILABLE. */
+  private static EventStream blockingStream(Supplier<Iterator<Event>> call,
+      LongFunction<Iterator<Event>> reopen, long afterSeq) {
+    // A context of our own, child of the caller's: closing the stream cancels just this call
+    // (and any call resuming it), while cancelling the caller's context still reaches it. The
+    // stub starts the call inside context.call, so the call is bound to that context.
     Context.CancellableContext context = Context.current().withCancellation();
     try {
       Iterator<Event> events = context.call(call::get);
-      return new EventStream(context, events);
+      return new EventStream(context, events, reopen, afterSeq);
     } catch (Exception e) {
       context.cancel(e);
       throw HypergraphException.from(e);

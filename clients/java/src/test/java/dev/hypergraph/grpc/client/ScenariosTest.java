@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -74,6 +75,8 @@ class ScenariosTest {
         return test(c.name(), () -> stopMidStream(c));
       case "watch_resume":
         return test(c.name(), () -> watchResume(c));
+      case "watch_after_cut":
+        return test(c.name(), () -> watchAfterCut(c));
       case "cancel":
         return DynamicContainer.dynamicContainer(c.name(), Stream.of(
             test(c.name() + "/close_event_stream", () -> cancelByClose(c)),
@@ -157,6 +160,46 @@ class ScenariosTest {
     assertEquals(c.string("expect_text"), checkSequence(events));
     assertNotNull(result, "the resumed Watch ended with RunEnded");
     checkResult(c, result);
+  }
+
+  /**
+   * A detached run watched through a TCP relay whose connections are reset mid-stream: the
+   * same EventStream resumes by itself and holds every event once, in order.
+   */
+  private static void watchAfterCut(Scenarios.Case c) throws IOException {
+    String workflowId = uniqueId("cut");
+    RunOptions detached = RunOptions.builder().workflowId(workflowId).detach(true)
+        .deadline(Duration.ofSeconds(WAIT_SECONDS)).build();
+    try (EventStream started = client.iter(c.string("graph"), c.map("values"), detached)) {
+      assertEquals(Event.KindCase.RUN_STARTED, started.next().getKindCase());
+    } // detached: closing the stream leaves the run going
+    long cutAfter = c.number("cut_after_events");
+    List<Event> events = new java.util.ArrayList<>();
+    RunResult[] result = new RunResult[1];
+    try (TcpRelay relay = new TcpRelay(target);
+         HypergraphClient watcher = HypergraphClient.connect(relay.address())) {
+      int[] acceptedBeforeCut = {-1};
+      // Bounded: a Watch that neither fails nor resumes after the cut fails the test.
+      assertTimeoutPreemptively(Duration.ofSeconds(WAIT_SECONDS), () -> {
+        try (EventStream watching = watcher.watch(workflowId, 0)) { // resumes by default
+          while (watching.hasNext()) {
+            events.add(watching.next());
+            if (events.size() == cutAfter) {
+              acceptedBeforeCut[0] = relay.accepted();
+              relay.cut(); // the connection is lost mid-stream
+            }
+          }
+          result[0] = watching.result();
+        }
+      });
+      assertTrue(acceptedBeforeCut[0] >= 0, "the run ended after " + events.size()
+          + " events, before the cut after " + cutAfter);
+      assertTrue(relay.accepted() > acceptedBeforeCut[0],
+          "the Watch never reconnected through the relay after the cut (the cut broke nothing)");
+    }
+    assertEquals(c.string("expect_text"), checkSequence(events));
+    assertNotNull(result[0], "the resumed Watch ended with RunEnded");
+    checkResult(c, result[0]);
   }
 
   /**
