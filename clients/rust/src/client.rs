@@ -12,7 +12,7 @@ use crate::event::{GraphInfo, RunResult, RunSummary, StopOutcome};
 use crate::options::CallOptions;
 use crate::pb;
 use crate::pb::runner_service_client::RunnerServiceClient;
-use crate::stream::{EventStream, TextStream};
+use crate::stream::{EventStream, Reopening, TextStream};
 use crate::tls::TlsOptions;
 use crate::value::{to_proto_struct, IntoValues};
 
@@ -152,17 +152,46 @@ impl Client {
     }
 
     /// Attaches to a workflow by id and streams its events after `after_seq`
-    /// (0: from the first). Served by cluster deployments; a single process
-    /// answers UNIMPLEMENTED. Detach is implied: dropping it never stops the run.
+    /// (0: from the first), then follows the run until RunEnded. An `EventsLost`
+    /// event first names the seqs the server no longer keeps; an unknown id is
+    /// NOT_FOUND. Watching never owns the run: dropping the stream never stops it.
+    ///
+    /// With [`CallOptions::resume`] (the default), a lost connection (UNAVAILABLE)
+    /// before RunEnded does not end the stream: it waits 0.1 s (doubling each time,
+    /// at most 2 s), calls Watch again on the same channel with `after_seq` = the
+    /// seq of the last event yielded and goes on, so no event is lost or repeated.
+    /// After 6 failed tries in a row (an event yielded starts the count again) it
+    /// yields the last error. A timeout is the deadline of the whole stream,
+    /// resumes included.
     pub async fn watch(&self, workflow_id: &str, after_seq: u64, opts: CallOptions) -> Result<EventStream, Error> {
         let message =
             pb::WatchRequest { workflow_id: workflow_id.to_string(), after_seq, options: Some(stream_options(&opts)) };
         let timeout = opts.timeout.or(self.timeout);
         let deadline = timeout.map(|t| (Instant::now() + t, t));
-        let request = self.request(message, timeout);
+        let request = self.request(message.clone(), timeout);
         let mut rpc = self.rpc.clone();
         let streaming = unary(timeout, rpc.watch(request)).await?;
-        Ok(EventStream::new(streaming, deadline))
+        let events = EventStream::new(streaming, deadline);
+        if !opts.resume {
+            return Ok(events);
+        }
+        let rpc = self.rpc.clone();
+        let reopen = move |after_seq: u64, left: Option<Duration>| -> Reopening {
+            let mut request = tonic::Request::new(pb::WatchRequest { after_seq, ..message.clone() });
+            if let Some(left) = left {
+                request.set_timeout(left);
+            }
+            let mut rpc = rpc.clone();
+            Box::pin(async move {
+                match rpc.watch(request).await {
+                    Ok(reply) => Ok(reply.into_inner()),
+                    // The stream's own deadline (a timer in EventStream) names the whole timeout.
+                    Err(status) if is_local_timeout(&status) => Err(Error::deadline(timeout.unwrap_or_default())),
+                    Err(status) => Err(status.into()),
+                }
+            })
+        };
+        Ok(events.resuming(Box::new(reopen), after_seq))
     }
 
     /// Asks a live workflow to stop; the outcome says whether a live run was

@@ -180,6 +180,11 @@ fn chain(e: &dyn std::error::Error) -> String {
 /// connection a new `io::Error` holding only the original error's text
 /// (`proto::Error::Io(kind, Option<String>)`), so a call's error never holds a
 /// `rustls::Error` to downcast to.
+///
+/// A connection that breaks while a stream's messages are being read (a Watch
+/// whose connection is reset) is UNKNOWN "error reading a body from connection":
+/// hyper's body error over h2's error, whose I/O error h2 keeps out of the
+/// `source()` chain; see [`h2_io_error`].
 fn broken_connection(status: &tonic::Status) -> Option<String> {
     use std::error::Error as _;
     use std::io::ErrorKind;
@@ -226,12 +231,36 @@ fn broken_connection(status: &tonic::Status) -> Option<String> {
                 None => Some(format!("the connection to the server failed ({cause})")),
             };
         }
+        if let Some(closed) = h2_io_error(e) {
+            return match closed {
+                _ if connecting => None,
+                true => Some(connection_closed(&cause)),
+                false => Some(format!("the connection to the server failed ({cause})")),
+            };
+        }
         next = e.source();
     }
     // tonic makes CANCELLED out of a transport error only for a deadline (left
     // alone above) and for hyper's "operation was canceled": the connection had
     // closed before the request could be sent.
     (transport && status.code() == Code::Cancelled).then(|| connection_closed(&cause))
+}
+
+/// Whether `e` is h2's error for an I/O failure of the connection (`Some`), and if
+/// so whether the connection was closed (reset, end of file, broken pipe, aborted).
+///
+/// h2's `Error` keeps its `io::Error` out of `source()`, and this crate cannot name
+/// `h2::Error` to downcast to (h2 is not one of its dependencies), so its derived
+/// Debug text is read: `Error { kind: Io(Kind(ConnectionReset)) }`. Its other kinds
+/// (a stream reset or a GOAWAY the server sent, a protocol error) are left alone.
+fn h2_io_error(e: &(dyn std::error::Error + 'static)) -> Option<bool> {
+    if e.source().is_some() {
+        return None;
+    }
+    let debug = format!("{e:?}");
+    let io = debug.strip_prefix("Error { kind: Io(")?;
+    let closed = ["UnexpectedEof", "BrokenPipe", "ConnectionReset", "ConnectionAborted"];
+    Some(closed.iter().any(|kind| io.starts_with(&format!("Kind({kind})")) || io.contains(&format!("kind: {kind},"))))
 }
 
 fn connection_closed(cause: &str) -> String {
@@ -362,6 +391,69 @@ mod tests {
         let err = broken(std::io::ErrorKind::TimedOut, "read timed out");
         assert_eq!(err.code(), Code::Unavailable, "{err:?}");
         assert!(err.to_string().contains("the connection to the server failed (read timed out)"), "{err}");
+    }
+
+    /// The shape of h2's error (`h2::Error { kind: Kind }`), whose Debug text is all
+    /// that shows its I/O error, under hyper's body error, as a stream's read fails.
+    mod h2 {
+        #[derive(Debug)]
+        pub struct Error {
+            pub kind: Kind,
+        }
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        pub enum Kind {
+            Io(std::io::Error),
+            Reset(u32, &'static str),
+        }
+        impl std::fmt::Display for Error {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match &self.kind {
+                    Kind::Io(e) => e.fmt(f),
+                    Kind::Reset(_, reason) => write!(f, "stream error received: {reason}"),
+                }
+            }
+        }
+        impl std::error::Error for Error {}
+
+        #[derive(Debug)]
+        pub struct BodyError(pub Error);
+        impl std::fmt::Display for BodyError {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("error reading a body from connection")
+            }
+        }
+        impl std::error::Error for BodyError {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+
+        /// A status as tonic makes it when reading a stream's body fails.
+        pub fn body_error(kind: Kind) -> super::Error {
+            super::Error::from(tonic::Status::from_error(Box::new(BodyError(Error { kind }))))
+        }
+    }
+
+    #[test]
+    fn a_connection_reset_while_reading_a_stream_is_unavailable() {
+        let err = h2::body_error(h2::Kind::Io(std::io::ErrorKind::ConnectionReset.into()));
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+        let message = &err.rpc().unwrap().message;
+        assert!(
+            message.starts_with(
+                "the connection to the server closed (error reading a body from connection: connection reset)"
+            ),
+            "{message}"
+        );
+        let other = std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out");
+        let err = h2::body_error(h2::Kind::Io(other));
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+        assert!(err.to_string().contains("the connection to the server failed (error reading"), "{err}");
+        // A stream reset the server sent is not a broken connection.
+        let err = h2::body_error(h2::Kind::Reset(1, "CANCEL"));
+        assert_eq!(err.code(), Code::Unknown, "{err:?}");
+        assert_eq!(err.rpc().unwrap().message, "error reading a body from connection");
     }
 
     #[test]

@@ -1,11 +1,11 @@
-//! Per-call options of `run`, `iter` and `stream_text`.
+//! Per-call options of `run`, `iter`, `stream_text` and `watch`.
 
 use std::time::Duration;
 
 /// Options of one call. `Default` gives: server-made workflow id, every output,
-/// the server's iteration limit, the client's default timeout, and a stream
-/// that stops its run when dropped.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// the server's iteration limit, the client's default timeout, a stream
+/// that stops its run when dropped, and a `watch` that resumes by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallOptions {
     /// The workflow id (1-128 of `[A-Za-z0-9._:-]`); None lets the server make one.
     pub workflow_id: Option<String>,
@@ -27,6 +27,28 @@ pub struct CallOptions {
     /// failures, stops and RunEnded, without the node lifecycle; seq then skips the
     /// events left out. `stream_text` asks for it by itself. Watch refuses it.
     pub text_view: bool,
+    /// `watch` only (default true): when the connection is lost (UNAVAILABLE) before
+    /// RunEnded, call Watch again after the last seq yielded and go on with the same
+    /// stream, waiting 0.1 s, then twice as long each time (at most 2 s), and giving
+    /// up after 6 failed tries in a row. False yields the UNAVAILABLE error instead.
+    pub resume: bool,
+}
+
+impl Default for CallOptions {
+    fn default() -> Self {
+        CallOptions {
+            workflow_id: None,
+            select: Vec::new(),
+            max_iterations: 0,
+            timeout: None,
+            detach: false,
+            disable_merge: false,
+            max_queued_events: 0,
+            max_chunk_bytes: 0,
+            text_view: false,
+            resume: true,
+        }
+    }
 }
 
 impl CallOptions {
@@ -78,6 +100,12 @@ impl CallOptions {
     /// Asks for the text view (no node lifecycle events; cheaper for the server).
     pub fn text_view(mut self, yes: bool) -> Self {
         self.text_view = yes;
+        self
+    }
+
+    /// `watch` only: resume by itself after a lost connection (the default), or not.
+    pub fn resume(mut self, yes: bool) -> Self {
+        self.resume = yes;
         self
     }
 }

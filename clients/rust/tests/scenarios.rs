@@ -5,17 +5,21 @@
 //! name in libtest style. `cargo test --test scenarios -- NAME` runs only the
 //! cases whose name contains NAME. No case asserts a timing.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod common;
 
 use common::LocalServer;
 use hypergraph_client::{
-    code_name, CallOptions, Client, Error, Event, EventKind, RunResult, RunState, RunStatus, StopOutcome,
+    code_name, CallOptions, Client, Error, Event, EventKind, EventStream, RunResult, RunState, RunStatus, StopOutcome,
 };
 use serde_json::{json, Map, Value};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{AbortHandle, JoinHandle};
 
 type Outcome = Result<(), String>;
 
@@ -46,7 +50,11 @@ const KNOWN_FIELDS: &[&str] = &[
     "expect_message_contains",
     "expect_field_violation",
     "expect_error_reason",
+    "cut_after_events",
 ];
+
+/// The server's "HOST:PORT", for the live checks that need more than a `Client`.
+static SERVER_ADDR: OnceLock<String> = OnceLock::new();
 
 /// A case's own per-case limit, so one hung case cannot hang the suite.
 const CASE_LIMIT: Duration = Duration::from_secs(60);
@@ -97,6 +105,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    SERVER_ADDR.set(server.addr().to_string()).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let started = Instant::now();
     println!("\nrunning {} tests (server at {})", selected.len(), server.addr());
@@ -171,6 +180,7 @@ async fn run_case(client: &Client, case: &Value, addr: &str) -> Outcome {
         "stop_mid_stream" => stop_mid_stream_case(client, case, addr).await,
         "cancel" => cancel_case(client, case).await,
         "watch_resume" => watch_resume_case(client, case).await,
+        "watch_after_cut" => watch_after_cut_case(client, case, addr).await,
         other => Err(format!("unknown scenario kind {other:?}")),
     }
 }
@@ -281,6 +291,57 @@ async fn watch_resume_case(client: &Client, case: &Map<String, Value>) -> Outcom
         seen.push(event.map_err(|e| format!("resumed Watch failed after {} events: {e}", seen.len()))?);
     }
     check_whole_run(&seen, case)
+}
+
+/// A detached run watched through a loopback TCP relay whose connections are cut after
+/// `cut_after_events` events: the same Watch resumes by itself (through a new
+/// connection of the relay) and reads on to RunEnded, every event once, in order.
+async fn watch_after_cut_case(client: &Client, case: &Map<String, Value>, addr: &str) -> Outcome {
+    let cut_after = case["cut_after_events"].as_u64().unwrap() as usize;
+    let wf = workflow_id("cut");
+    let (relay, mut watching, mut seen) =
+        watch_until_cut(client, case, &wf, addr, cut_after, CallOptions::new()).await?;
+    while let Some(event) = watching.next().await {
+        let failed = |e| format!("the Watch failed after {} events (cut after {cut_after}): {e}", seen.len());
+        seen.push(event.map_err(failed)?);
+    }
+    let accepted = relay.accepted();
+    check(accepted >= 2, format!("the relay accepted {accepted} connection(s): the Watch did not re-connect"))?;
+    check_whole_run(&seen, case)
+}
+
+/// Starts the case's run detached as `wf` (a fresh workflow id; its Iter is closed
+/// after the first event), watches it from seq 0 with `opts` through a new relay to
+/// `addr` for `events` events, then cuts every connection of the relay. Returns the
+/// relay, the Watch and the events read.
+async fn watch_until_cut(
+    client: &Client,
+    case: &Map<String, Value>,
+    wf: &str,
+    addr: &str,
+    events: usize,
+    opts: CallOptions,
+) -> Result<(Relay, EventStream, Vec<Event>), String> {
+    let mut started = client
+        .iter(graph(case), values(case), options(case).workflow_id(wf).detach(true))
+        .await
+        .map_err(|e| e.to_string())?;
+    let first = started.next().await.ok_or("no first event")?.map_err(|e| e.to_string())?;
+    check(matches!(first.kind, EventKind::RunStarted { .. }), format!("first event {:?}", first.kind))?;
+    drop(started); // detached: the run goes on
+    let relay = Relay::start(addr).await.map_err(|e| format!("cannot start the relay: {e}"))?;
+    let through = Client::connect(relay.addr().to_string()).await.map_err(|e| e.to_string())?;
+    let mut watching = through.watch(wf, 0, opts).await.map_err(|e| e.to_string())?;
+    let mut seen = Vec::new();
+    while seen.len() < events {
+        let event = watching.next().await.ok_or("the Watch ended before the cut")?;
+        let event = event.map_err(|e| format!("the Watch failed after {} events, before the cut: {e}", seen.len()))?;
+        check(event.result().is_none(), format!("the run ended after {} events, before the cut", seen.len()))?;
+        seen.push(event);
+    }
+    let cut = relay.cut();
+    check(cut > 0, "the relay had no connection to cut".into())?;
+    Ok((relay, watching, seen))
 }
 
 async fn cancel_case(client: &Client, case: &Map<String, Value>) -> Outcome {
@@ -434,7 +495,30 @@ const EXTRAS: &[(&str, Extra)] = &[
     ("list_runs_shows_a_live_run", |c| Box::pin(list_runs_shows_a_live_run(c))),
     ("into_result_reads_to_the_end", |c| Box::pin(into_result_reads_to_the_end(c))),
     ("iter_deadline_ends_stream_and_run", |c| Box::pin(iter_deadline_ends_stream_and_run(c))),
+    ("watch_without_resume_fails_at_a_cut", |c| Box::pin(watch_without_resume_fails_at_a_cut(c))),
 ];
+
+/// `CallOptions::resume(false)`: a Watch whose connection is cut yields UNAVAILABLE
+/// and ends, as every Watch did before it resumed by itself.
+async fn watch_without_resume_fails_at_a_cut(client: Client) -> Outcome {
+    let case = json!({"graph": "tokens", "values": {"count": 100000, "delay_ms": 5, "prefix": "n"}});
+    let wf = workflow_id("noresume");
+    let addr = SERVER_ADDR.get().unwrap();
+    let opts = CallOptions::new().resume(false);
+    let watched = watch_until_cut(&client, case.as_object().unwrap(), &wf, addr, 5, opts).await;
+    let outcome = match watched {
+        Err(why) => Err(why),
+        Ok((relay, mut watching, _)) => match watching.next().await {
+            Some(Err(e)) if e.code() == hypergraph_client::Code::Unavailable => match watching.next().await {
+                None => check(relay.accepted() == 1, format!("the relay accepted {} connections", relay.accepted())),
+                other => Err(format!("the Watch went on after its error: {other:?}")),
+            },
+            other => Err(format!("expected UNAVAILABLE after the cut, got {other:?}")),
+        },
+    };
+    client.stop(&wf, json!({"kind": "test_cleanup"}), None).await.map_err(|e| e.to_string())?;
+    outcome
+}
 
 /// A streaming call past its deadline: the stream yields DEADLINE_EXCEEDED and ends, and
 /// the server ends the run (its workflow id becomes free again).
@@ -604,4 +688,72 @@ async fn into_result_reads_to_the_end(client: Client) -> Outcome {
     let events = client.iter("add", json!({"a": 20, "b": 22}), CallOptions::new()).await.map_err(|e| e.to_string())?;
     let r = events.into_result().await.map_err(|e| e.to_string())?;
     check(r.status == RunStatus::Completed && r.get("sum") == Some(&json!(42)), format!("result {r:?}"))
+}
+
+// --- a loopback TCP relay whose connections can be cut --------------------------------
+
+/// Forwards every connection made to it to `target`; `cut` resets every open one
+/// (both sides, RST rather than FIN) while it goes on accepting new ones.
+/// Dropping it stops it and cuts what is left.
+struct Relay {
+    addr: SocketAddr,
+    accepting: JoinHandle<()>,
+    shared: Arc<Mutex<RelayState>>,
+}
+
+#[derive(Default)]
+struct RelayState {
+    /// The task copying each open connection; aborting it drops (and so resets) both sockets.
+    open: Vec<AbortHandle>,
+    accepted: usize,
+}
+
+impl Relay {
+    async fn start(target: &str) -> std::io::Result<Relay> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Mutex::new(RelayState::default()));
+        let (state, target) = (shared.clone(), target.to_string());
+        let accepting = tokio::spawn(async move {
+            while let Ok((mut down, _)) = listener.accept().await {
+                let target = target.clone();
+                let copying = tokio::spawn(async move {
+                    let Ok(mut up) = TcpStream::connect(&target).await else { return };
+                    // Linger 0: dropping a socket sends RST, as a lost network or a crashed peer.
+                    for socket in [&down, &up] {
+                        let _ = socket.set_zero_linger();
+                        let _ = socket.set_nodelay(true);
+                    }
+                    let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                });
+                let mut state = state.lock().unwrap();
+                state.open.retain(|task| !task.is_finished());
+                state.open.push(copying.abort_handle());
+                state.accepted += 1;
+            }
+        });
+        Ok(Relay { addr, accepting, shared })
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Connections accepted so far.
+    fn accepted(&self) -> usize {
+        self.shared.lock().unwrap().accepted
+    }
+
+    /// Resets every open connection; returns how many there were.
+    fn cut(&self) -> usize {
+        let open = std::mem::take(&mut self.shared.lock().unwrap().open);
+        open.iter().filter(|task| !task.is_finished()).inspect(|task| task.abort()).count()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.accepting.abort();
+        self.cut();
+    }
 }
