@@ -13,6 +13,7 @@ import time
 import grpc
 import pytest
 from hg_client_support import SCENARIOS, new_id
+from tcp_relay import Relay, ThreadedRelay
 
 from hypergraph_grpc.client import (
     AsyncClient,
@@ -92,6 +93,8 @@ async def async_case(case, target: str) -> None:
             await async_cancel(case, client)
         elif kind == "watch_resume":
             await async_watch_resume(case, client)
+        elif kind == "watch_after_cut":
+            await async_watch_after_cut(case, client, target)
         else:
             pytest.fail(f"unknown scenario kind {kind!r}")
 
@@ -157,6 +160,25 @@ async def async_watch_resume(case, client: AsyncClient) -> None:
     check_watched(case, events, rest.result)
 
 
+async def async_watch_after_cut(case, client: AsyncClient, target: str) -> None:
+    workflow_id = new_id(case["name"][:20])
+    started = client.iter(case["graph"], case["values"], workflow_id=workflow_id, detach=True)
+    await anext(started)
+    await started.aclose()  # detached: the run goes on
+    relay = await Relay(target).start()
+    try:
+        async with AsyncClient(relay.address) as watcher:
+            events = []
+            watching = watcher.watch(workflow_id)  # resumes by itself (the default)
+            async for event in watching:
+                events.append(event)
+                if len(events) == case["cut_after_events"]:
+                    relay.cut()  # the connection is lost mid-stream
+        check_watched(case, events, watching.result)
+    finally:
+        await relay.close()
+
+
 def check_watched(case, events, result: RunResult) -> None:
     """Every event once, in order (the seq rule from seq 0), ending with RunEnded."""
     seq = 0
@@ -197,6 +219,8 @@ def sync_case(case, target: str) -> None:
             sync_cancel(case, client)
         elif kind == "watch_resume":
             sync_watch_resume(case, client)
+        elif kind == "watch_after_cut":
+            sync_watch_after_cut(case, client, target)
         else:
             pytest.fail(f"unknown scenario kind {kind!r}")
 
@@ -251,6 +275,24 @@ def sync_watch_resume(case, client: Client) -> None:
     check_watched(case, first + list(rest), rest.result)
 
 
+def sync_watch_after_cut(case, client: Client, target: str) -> None:
+    workflow_id = new_id(case["name"][:20])
+    with client.iter(case["graph"], case["values"], workflow_id=workflow_id, detach=True) as run:
+        next(run)  # detached: leaving the `with` leaves the run going
+    relay = ThreadedRelay(target)
+    try:
+        with Client(relay.address) as watcher:
+            events = []
+            watching = watcher.watch(workflow_id)  # resumes by itself (the default)
+            for event in watching:
+                events.append(event)
+                if len(events) == case["cut_after_events"]:
+                    relay.cut()  # the connection is lost mid-stream
+        check_watched(case, events, watching.result)
+    finally:
+        relay.close()
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_scenario_sync(case, scenario_server) -> None:
     sync_case(case, scenario_server.target)
@@ -258,7 +300,8 @@ def test_scenario_sync(case, scenario_server) -> None:
 
 def test_every_scenario_kind_is_known() -> None:
     kinds = {case["kind"] for case in CASES}
-    assert kinds <= {"list_graphs", "run", "iter", "stop_mid_stream", "cancel", "watch_resume"}
+    known = {"list_graphs", "run", "iter", "stop_mid_stream", "cancel", "watch_resume"}
+    assert kinds <= known | {"watch_after_cut"}
     assert grpc.StatusCode  # the codes named by expect_code are grpc.StatusCode names
     for case in CASES:
         if "expect_code" in case:

@@ -1,7 +1,7 @@
 // The idiomatic wrapper: createHypergraphClient({ baseUrl }) over the
 // generated RunnerService and a Connect gRPC transport (HTTP/2, node:http2).
 import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import {
@@ -26,7 +26,7 @@ import {
   type RunSummary,
   type StopOutcome,
 } from "./events.js";
-import { clientError, HypergraphError, RunFailedError } from "./errors.js";
+import { clientError, connectionLost, HypergraphError, RunFailedError } from "./errors.js";
 import { secureSessionOptions, type TlsOptions } from "./tls.js";
 import { fromValue, toStruct, ValueConversionError } from "./values.js";
 
@@ -102,6 +102,12 @@ export interface ListRunsOptions extends CallOpts {
 export interface WatchOptions extends CallOpts {
   /** Send events with seq greater than this; 0: from the first event. */
   afterSeq?: number;
+  /**
+   * After a lost connection, call Watch again by itself from the last seq delivered and go
+   * on in the same iterable (default true); false: the iterable throws the lost
+   * connection's RpcError, as before. timeoutMs applies to each call anew.
+   */
+  resume?: boolean;
 }
 
 /** One input of a registered graph. */
@@ -144,7 +150,10 @@ export interface HypergraphClient {
   streamText(graph: string, values?: Record<string, unknown>, opts?: IterOptions): TextStream;
   /** Ask a live workflow to stop; `found` when a live run was reached. Idempotent. */
   stop(workflowId: string, opts?: StopOptions): Promise<StopOutcome>;
-  /** Attach to a workflow's events by id: those after `afterSeq`, then live ones until "runEnded". */
+  /**
+   * Attach to a workflow's events by id: those after `afterSeq`, then live ones until "runEnded".
+   * A lost connection resumes by itself after the last event delivered (see WatchOptions.resume).
+   */
   watch(workflowId: string, opts?: WatchOptions): AsyncIterable<HypergraphEvent>;
   /** The live runs of the deployment (every replica), oldest first; all pages. */
   listRuns(opts?: ListRunsOptions): Promise<RunSummary[]>;
@@ -166,6 +175,7 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
     interceptors: options.interceptors,
   });
   const raw = createClient(RunnerService, transport);
+  const closed = new AbortController(); // aborted by close(): a watch then no longer resumes
   const iter = (graph: string, values?: Record<string, unknown>, opts: IterOptions = {}) => {
     const request = iterRequest(graph, values, opts);
     return events((signal) => raw.iter(request, { ...callOptions(opts), signal }), opts.signal, baseUrl);
@@ -201,8 +211,11 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
       return toStopOutcome(response);
     },
     watch(workflowId, opts = {}) {
-      const request = create(WatchRequestSchema, { workflowId, afterSeq: BigInt(opts.afterSeq ?? 0) });
-      return events((signal) => raw.watch(request, { ...callOptions(opts), signal }), opts.signal, baseUrl);
+      const call = (afterSeq: bigint, signal: AbortSignal) =>
+        raw.watch(create(WatchRequestSchema, { workflowId, afterSeq }), { ...callOptions(opts), signal });
+      const afterSeq = BigInt(opts.afterSeq ?? 0);
+      const resume = opts.resume === false ? undefined : { reopen: call, afterSeq, closed: closed.signal };
+      return events((signal) => call(afterSeq, signal), opts.signal, baseUrl, resume);
     },
     async listRuns(opts = {}) {
       const runs: RunSummary[] = [];
@@ -216,6 +229,7 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
       return runs;
     },
     close() {
+      closed.abort();
       sessionManager.abort();
     },
   };
@@ -238,28 +252,96 @@ function iterRequest(graph: string, values: Record<string, unknown> | undefined,
   });
 }
 
+// Watch resumes: how many calls in a row may fail after a lost connection, and the
+// wait before each (doubling up to the most); the same as the Python and Go clients.
+const RESUME_ATTEMPTS = 6;
+const RESUME_FIRST_WAIT_MS = 100;
+const RESUME_MAX_WAIT_MS = 2000;
+
+/** How a watch resumes: call Watch again for the events after afterSeq; `closed` is aborted by close(). */
+interface Resume {
+  reopen: (afterSeq: bigint, signal: AbortSignal) => AsyncIterable<PbEvent>;
+  afterSeq: bigint;
+  closed: AbortSignal;
+}
+
 // Connect's stream iterables have no return(): leaving a `for await` loop early
 // (break, throw) would leave the HTTP/2 stream open and the run going. So each
 // stream gets its own AbortController, aborted when the generator finishes for
 // any reason; the server then stops the run (unless detach). The caller's
 // signal is forwarded to it, so aborting that still ends with Code.Canceled.
+//
+// With resume (watch), a call that fails with a lost connection (connectionLost) is
+// made again after the seq of the last event yielded, after a wait, and its events
+// go on in the same generator. Only once the watch is established (an event arrived:
+// the server took the call), so a first call that fails (no server, a refused TLS
+// handshake) fails at once; never after runEnded, nor once the caller aborted or the
+// client was closed; at most RESUME_ATTEMPTS times without an event in between.
 async function* events(
   start: (signal: AbortSignal) => AsyncIterable<PbEvent>,
   callerSignal: AbortSignal | undefined,
   baseUrl: string,
+  resume?: Resume,
 ): AsyncGenerator<HypergraphEvent> {
   const controller = new AbortController();
   const forward = () => controller.abort(callerSignal?.reason);
   if (callerSignal?.aborted) forward();
   callerSignal?.addEventListener("abort", forward, { once: true });
   try {
-    for await (const event of start(controller.signal)) yield toEvent(event);
+    let stream = start(controller.signal)[Symbol.asyncIterator]();
+    let lastSeq = resume?.afterSeq ?? 0n;
+    let established = false;
+    let ended = false;
+    let failures = 0; // calls made again in a row without an event
+    for (;;) {
+      let next: IteratorResult<PbEvent>;
+      try {
+        next = await stream.next();
+      } catch (err) {
+        const again =
+          resume !== undefined &&
+          established &&
+          !ended &&
+          failures < RESUME_ATTEMPTS &&
+          !controller.signal.aborted &&
+          !resume.closed.aborted &&
+          connectionLost(err);
+        if (!again) throw err;
+        await wait(Math.min(RESUME_FIRST_WAIT_MS * 2 ** failures, RESUME_MAX_WAIT_MS), controller.signal, resume.closed);
+        failures++;
+        // Aborted while waiting: the error an abort gives a call (Connect's own rule).
+        if (controller.signal.aborted) throw ConnectError.from(controller.signal.reason, Code.Canceled);
+        if (resume.closed.aborted) throw err;
+        stream = resume.reopen(lastSeq, controller.signal)[Symbol.asyncIterator]();
+        continue;
+      }
+      if (next.done) return;
+      const event = toEvent(next.value);
+      lastSeq = next.value.seq;
+      established = true;
+      failures = 0;
+      ended ||= event.kind === "runEnded";
+      yield event;
+    }
   } catch (err) {
     throw clientError(err, baseUrl);
   } finally {
     callerSignal?.removeEventListener("abort", forward);
     controller.abort();
   }
+}
+
+/** Resolve after ms, or as soon as one of the signals is aborted. */
+function wait(ms: number, ...signals: AbortSignal[]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      for (const signal of signals) signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const signal of signals) signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** A unary call whose failure surfaces as this client's error. */

@@ -180,3 +180,43 @@ function tlsFailure(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+// The `code` Node gives an error of a connection that went away under a call, or of a new
+// one that could not be made (Node's errors docs: "Common system errors", libuv's errno
+// names, and the http2 and stream codes). Connect reports a reset connection as ABORTED
+// with ECONNRESET as its cause.
+const CONNECTION_LOST = new Set([
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EAI_AGAIN",
+  "ERR_HTTP2_SESSION_ERROR",
+  "ERR_HTTP2_GOAWAY_SESSION",
+  "ERR_HTTP2_INVALID_SESSION",
+  "ERR_STREAM_PREMATURE_CLOSE",
+]);
+
+/**
+ * Whether err, a call's failure as the transport reported it (before clientError), says
+ * the connection was lost, so that watch() may call again: UNAVAILABLE (no connection, a
+ * draining server), a Node error of CONNECTION_LOST in its cause chain (a reset connection:
+ * ABORTED with ECONNRESET), or CANCELED with no cause (a connection closed under an HTTP/2
+ * stream: "http/2 stream closed with error code CANCEL"). A caller's abort, close(), and a
+ * mutual-TLS server closing the connection right after the handshake look the same, so watch
+ * rules those out itself. A failed TLS handshake is never a lost connection.
+ */
+export function connectionLost(err: unknown): boolean {
+  if (tlsFailure(err) !== undefined) return false;
+  const cause = ConnectError.from(err);
+  if (cause.code === Code.Unavailable) return true;
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && CONNECTION_LOST.has(code)) return true;
+  }
+  return cause.code === Code.Canceled && cause.cause === undefined;
+}

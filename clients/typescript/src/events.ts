@@ -93,6 +93,11 @@ export type HypergraphEvent = EventEnvelope &
     | { kind: "routeDecision"; decision: string; end: boolean }
     | { kind: "stopRequested"; info: JsonObject }
     | { kind: "runEnded"; result: RunResult; durationMs: number }
+    /**
+     * watch() only, its first event (also on a call a resume makes): the server no longer
+     * keeps seqs firstSeq..lastSeq, so they are skipped; seq is lastSeq.
+     */
+    | { kind: "eventsLost"; firstSeq: number; lastSeq: number }
     /** An event kind newer than this client; skip it. */
     | { kind: "unknown" }
   );
@@ -212,6 +217,10 @@ function fillBody(event: Record<string, unknown>, kind: PbEvent["kind"]): void {
     case "runEnded":
       event.result = toRunResult(kind.value.result);
       event.durationMs = kind.value.durationMs;
+      return;
+    case "eventsLost":
+      event.firstSeq = Number(kind.value.firstSeq);
+      event.lastSeq = Number(kind.value.lastSeq);
       return;
     default:
       event.kind = "unknown"; // a oneof case newer than this client

@@ -19,11 +19,12 @@ import {
   type RunResult,
   type StopOutcome,
 } from "../src/index.js";
+import { startRelay } from "./relay.js";
 import { SCENARIOS_PATH, startServer, type RunningServer } from "./server.js";
 
 interface Scenario {
   name: string;
-  kind: "list_graphs" | "run" | "iter" | "stop_mid_stream" | "cancel" | "watch_resume";
+  kind: "list_graphs" | "run" | "iter" | "stop_mid_stream" | "cancel" | "watch_resume" | "watch_after_cut";
   graph?: string;
   values?: Record<string, unknown>;
   deadline_ms?: number;
@@ -45,6 +46,7 @@ interface Scenario {
   stop_info?: Record<string, unknown>;
   cancel_after_chunks?: number;
   watch_first_events?: number;
+  cut_after_events?: number;
   probe?: { graph: string; values: Record<string, unknown>; retry_code: string; within_ms: number };
 }
 
@@ -88,6 +90,7 @@ const RUNNERS: Record<Scenario["kind"], (s: Scenario) => Promise<void>> = {
   stop_mid_stream: runStopMidStream,
   cancel: runCancel,
   watch_resume: runWatchResume,
+  watch_after_cut: runWatchAfterCut,
 };
 
 async function runListGraphs(s: Scenario): Promise<void> {
@@ -174,6 +177,37 @@ async function runWatchResume(s: Scenario): Promise<void> {
   checkSequence(events);
   if (s.expect_text !== undefined) assert.equal(textOf(events), s.expect_text);
   checkResult(lastResult(events), s);
+}
+
+/**
+ * A detached run watched through a relay whose connections are cut after cut_after_events
+ * events: the same watch resumes by itself and reads every event once, in order.
+ */
+async function runWatchAfterCut(s: Scenario): Promise<void> {
+  const workflowId = uniqueId("ts-cut");
+  for await (const event of client.iter(s.graph!, s.values, { workflowId, detach: true })) {
+    assert.equal(event.kind, "runStarted");
+    break; // detached: leaving the loop leaves the run going
+  }
+  const relay = await startRelay(server.baseUrl);
+  const watcher = createHypergraphClient({ baseUrl: relay.baseUrl });
+  try {
+    const events: HypergraphEvent[] = [];
+    let cut = 0;
+    for await (const event of watcher.watch(workflowId)) {
+      events.push(event);
+      if (events.length === s.cut_after_events) cut = relay.cut();
+    }
+    assert.ok(events.length > s.cut_after_events!, `the watch read on after the cut (${events.length} events)`);
+    assert.equal(cut, 1, "the watch's one connection was cut");
+    assert.ok(relay.accepted >= 2, "the watch made a new connection through the relay");
+    checkSequence(events);
+    if (s.expect_text !== undefined) assert.equal(textOf(events), s.expect_text);
+    checkResult(lastResult(events), s);
+  } finally {
+    watcher.close();
+    await relay.close();
+  }
 }
 
 /** Run the probe graph under the same workflow id until the cancelled run has ended. */

@@ -19,7 +19,7 @@ import {
   toStruct,
 } from "../src/index.js";
 import * as api from "../src/index.js";
-import { clientError } from "../src/errors.js";
+import { clientError, connectionLost } from "../src/errors.js";
 import { secureSessionOptions } from "../src/tls.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -155,6 +155,9 @@ test("toEvent handles value chunks, runEnded and unknown kinds", () => {
   assert.deepStrictEqual(ended.result.values, { text: "a" });
 
   assert.equal(toEvent(create(EventSchema, { seq: 3n })).kind, "unknown");
+
+  const lost = toEvent(create(EventSchema, { seq: 9n, kind: { case: "eventsLost", value: { firstSeq: 4n, lastSeq: 9n } } }));
+  assert.ok(lost.kind === "eventsLost" && lost.firstSeq === 4 && lost.lastSeq === 9 && lost.seq === 9);
 });
 
 test("toRunResult maps FAILED with its error", () => {
@@ -265,6 +268,33 @@ test("failures that are no TLS handshake keep the transport's code", () => {
   // what a mutual-TLS server that closes without an alert leaves: nothing to tell it from any other reset
   const canceled = clientError(new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled), "https://runner:443");
   assert.ok(canceled instanceof RpcError && canceled.code === Code.Canceled);
+});
+
+// What connect-node reported when the connection under a Watch stream was cut: ABORTED with
+// Node's ECONNRESET (an RST), CANCELED without a cause (a FIN, or the server killed).
+test("connectionLost: a reset or closed connection, UNAVAILABLE; never a TLS failure or a status", () => {
+  const connect = (message: string, code: Code, cause?: Error) => new ConnectError(message, code, undefined, undefined, cause);
+  const lost = [
+    connect("read ECONNRESET", Code.Aborted, nodeError("ECONNRESET", "read ECONNRESET")),
+    connect("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled),
+    connect("connect ECONNREFUSED 127.0.0.1:1", Code.Unavailable, nodeError("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:1")),
+    connect("the server is draining", Code.Unavailable),
+    connect("Session closed with error code 2", Code.Internal, nodeError("ERR_HTTP2_SESSION_ERROR", "Session closed with error code 2")),
+    connect("premature close", Code.Unknown, nodeError("ERR_STREAM_PREMATURE_CLOSE", "Premature close")),
+    nodeError("EPIPE", "write EPIPE"),
+  ];
+  for (const err of lost) assert.equal(connectionLost(err), true, err.message);
+  const required = nodeError("ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED", "tlsv13 alert certificate required");
+  const other = [
+    connect("no such workflow", Code.NotFound),
+    connect("the operation timed out", Code.DeadlineExceeded),
+    connect("boom", Code.Internal),
+    connect("Stream closed with error code 2", Code.Internal, nodeError("ERR_HTTP2_STREAM_ERROR", "Stream closed with error code 2")),
+    connect("unable to verify the first certificate", Code.Internal, nodeError("UNABLE_TO_VERIFY_LEAF_SIGNATURE", "unable to verify")),
+    connect("wrong version number", Code.Internal, nodeError("ERR_SSL_WRONG_VERSION_NUMBER", "wrong version number")),
+    connect("canceled", Code.Canceled, nodeError("ERR_HTTP2_STREAM_CANCEL", "The pending stream has been canceled", required)),
+  ];
+  for (const err of other) assert.equal(connectionLost(err), false, err.message);
 });
 
 test("a StopResponse becomes a StopOutcome with the state's name", () => {
