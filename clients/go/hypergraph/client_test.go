@@ -342,6 +342,17 @@ func readToError(stream *hypergraph.Stream) error {
 	return stream.Err()
 }
 
+// requireUnavailableEnd reads stream to its end, which must be an Unavailable
+// *Error without a result.
+func requireUnavailableEnd(t *testing.T, stream *hypergraph.Stream) {
+	t.Helper()
+	err := readToError(stream)
+	var e *hypergraph.Error
+	if !errors.As(err, &e) || e.Code() != codes.Unavailable || stream.Result() != nil {
+		t.Fatalf("the Watch ended with %v (result %v), want an Unavailable *Error and no result", err, stream.Result())
+	}
+}
+
 // With WithoutResume a lost connection ends a Watch with Unavailable.
 func TestWatchWithoutResumeEndsAtACut(t *testing.T) {
 	t.Parallel()
@@ -349,11 +360,7 @@ func TestWatchWithoutResumeEndsAtACut(t *testing.T) {
 	if relay.cut() == 0 {
 		t.Fatal("the relay had no open connection to cut")
 	}
-	err := readToError(stream)
-	var e *hypergraph.Error
-	if !errors.As(err, &e) || e.Code() != codes.Unavailable || stream.Result() != nil {
-		t.Fatalf("the Watch ended with %v (result %v), want an Unavailable *Error and no result", err, stream.Result())
-	}
+	requireUnavailableEnd(t, stream)
 	if relay.Accepted() != 1 {
 		t.Errorf("the relay accepted %d connections, want 1: the Watch was made again", relay.Accepted())
 	}
@@ -368,9 +375,5 @@ func TestWatchGivesUpWhenTheServerStaysAway(t *testing.T) {
 	if relay.cut() == 0 {
 		t.Fatal("the relay had no open connection to cut")
 	}
-	err := readToError(stream)
-	var e *hypergraph.Error
-	if !errors.As(err, &e) || e.Code() != codes.Unavailable || stream.Result() != nil {
-		t.Fatalf("the Watch ended with %v (result %v), want an Unavailable *Error and no result", err, stream.Result())
-	}
+	requireUnavailableEnd(t, stream)
 }

@@ -138,14 +138,19 @@ class ScenariosTest {
     checkResult(c, result);
   }
 
-  /** A detached run watched in part, then resumed after the last seq seen: every event once. */
-  private static void watchResume(Scenarios.Case c) {
-    String workflowId = uniqueId("watch");
+  /** Starts the case's run under workflowId, detached, and leaves it going after RunStarted. */
+  private static void startDetached(Scenarios.Case c, String workflowId) {
     RunOptions detached = RunOptions.builder().workflowId(workflowId).detach(true)
         .deadline(Duration.ofSeconds(WAIT_SECONDS)).build();
     try (EventStream started = client.iter(c.string("graph"), c.map("values"), detached)) {
       assertEquals(Event.KindCase.RUN_STARTED, started.next().getKindCase());
     } // detached: closing the stream leaves the run going
+  }
+
+  /** A detached run watched in part, then resumed after the last seq seen: every event once. */
+  private static void watchResume(Scenarios.Case c) {
+    String workflowId = uniqueId("watch");
+    startDetached(c, workflowId);
     List<Event> events = new java.util.ArrayList<>();
     try (EventStream first = client.watch(workflowId, 0)) {
       while (events.size() < c.number("watch_first_events") && first.hasNext()) {
@@ -168,11 +173,7 @@ class ScenariosTest {
    */
   private static void watchAfterCut(Scenarios.Case c) throws IOException {
     String workflowId = uniqueId("cut");
-    RunOptions detached = RunOptions.builder().workflowId(workflowId).detach(true)
-        .deadline(Duration.ofSeconds(WAIT_SECONDS)).build();
-    try (EventStream started = client.iter(c.string("graph"), c.map("values"), detached)) {
-      assertEquals(Event.KindCase.RUN_STARTED, started.next().getKindCase());
-    } // detached: closing the stream leaves the run going
+    startDetached(c, workflowId);
     long cutAfter = c.number("cut_after_events");
     List<Event> events = new java.util.ArrayList<>();
     RunResult[] result = new RunResult[1];
