@@ -9,7 +9,7 @@ cancels the call, and the server then stops the run unless it was detached.
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Self
 
@@ -192,6 +192,8 @@ class EventStream(_StreamCore, _AsyncClosing):
                 if wait is None:
                     raise self._failed(err) from None
                 await asyncio.sleep(wait)
+                if self._done:  # cancelled while it waited: no new call to leave behind
+                    return None
                 self._call = self._reopen(self.last_seq)
                 continue
             except asyncio.CancelledError:
@@ -233,8 +235,16 @@ class SyncEventStream(_StreamCore, _SyncClosing):
     early, and the server then stops the run (unless detached).
     """
 
+    _resume_wake: threading.Event | None = None  # set by cancel() to end a resume's wait
+
     def __iter__(self) -> SyncEventStream:
         return self
+
+    def cancel(self) -> None:
+        super().cancel()
+        wake = self._resume_wake
+        if wake is not None:
+            wake.set()
 
     def __next__(self) -> Event:
         msg = self.read_raw()
@@ -254,7 +264,9 @@ class SyncEventStream(_StreamCore, _SyncClosing):
                 wait = self._resume_wait(err)
                 if wait is None:
                     raise self._failed(err) from None
-                time.sleep(wait)
+                self._resume_wake = wake = threading.Event()
+                if self._done or wake.wait(wait) or self._done:
+                    return None  # cancelled (from another thread) before or while it waited
                 self._call = self._reopen(self.last_seq)
             except BaseException:
                 # KeyboardInterrupt (or any exception a signal handler raised) while

@@ -19,6 +19,7 @@ class Relay:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.address = ""
+        self.accepted = 0  # connections made through the relay so far
 
     async def start(self) -> Relay:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -26,6 +27,7 @@ class Relay:
         return self
 
     async def _serve(self, reader, writer) -> None:
+        self.accepted += 1
         upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
         self._writers |= {writer, upstream_writer}
         await asyncio.gather(
@@ -65,6 +67,10 @@ class ThreadedRelay:
 
     def _call(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    @property
+    def accepted(self) -> int:
+        return self._relay.accepted
 
     def cut(self) -> None:
         self._loop.call_soon_threadsafe(self._relay.cut)

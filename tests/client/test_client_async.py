@@ -261,6 +261,32 @@ async def test_a_watch_cut_before_its_first_event_resumes_after_its_own_after_se
         await relay.close()
 
 
+async def consume(stream) -> list:
+    return [event async for event in stream]
+
+
+async def test_a_watch_cancelled_while_it_waits_to_resume_makes_no_new_call(target):
+    workflow_id = new_id("watch-cancel-wait")
+    relay = await Relay(target).start()
+    async with AsyncClient(target) as starter, AsyncClient(relay.address) as watcher:
+        events = starter.iter("tokens", SLOW, workflow_id=workflow_id, detach=True)
+        await anext(events)
+        await events.aclose()  # detached: the run goes on until stopped below
+        try:
+            stream = watcher.watch(workflow_id)
+            reading = asyncio.ensure_future(consume(stream))
+            await asyncio.sleep(0.2)  # events flow...
+            relay.cut()  # ...the read fails, and the stream waits 0.1 s to resume...
+            await asyncio.sleep(0.05)
+            stream.cancel()  # ...when it is cancelled: the stream ends quietly
+            assert await reading
+            await asyncio.sleep(0.3)
+            assert relay.accepted == 1  # no Watch was made again (and left running)
+        finally:
+            await starter.stop(workflow_id)
+            await relay.close()
+
+
 async def test_list_runs_shows_a_live_run(target):
     workflow_id = new_id("listed")
     async with AsyncClient(target) as client:

@@ -175,6 +175,7 @@ async def async_watch_after_cut(case, client: AsyncClient, target: str) -> None:
                 if len(events) == case["cut_after_events"]:
                     relay.cut()  # the connection is lost mid-stream
         check_watched(case, events, watching.result)
+        assert relay.accepted >= 2, "the Watch never came back through the relay"
     finally:
         await relay.close()
 
@@ -289,6 +290,7 @@ def sync_watch_after_cut(case, client: Client, target: str) -> None:
                 if len(events) == case["cut_after_events"]:
                     relay.cut()  # the connection is lost mid-stream
         check_watched(case, events, watching.result)
+        assert relay.accepted >= 2, "the Watch never came back through the relay"
     finally:
         relay.close()
 

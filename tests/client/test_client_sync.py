@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import signal
+import threading
+import time
 
 import pytest
 from hg_client_support import SLOW, new_id, seq_by_calls
+from tcp_relay import ThreadedRelay
 
 from hypergraph_grpc.client import (
     Client,
@@ -59,6 +62,29 @@ def test_stop_and_cancel(target):
                 if isinstance(event, StreamingChunk):
                     break
         assert wait_until_free(client, cancelled).completed
+
+
+def test_a_blocking_watch_cancelled_while_it_waits_to_resume_makes_no_new_call(target):
+    workflow_id = new_id("sync-cancel-wait")
+    relay = ThreadedRelay(target)
+    with Client(target) as starter, Client(relay.address) as watcher:
+        with starter.iter("tokens", SLOW, workflow_id=workflow_id, detach=True) as run:
+            next(run)  # detached: the run goes on until stopped below
+        try:
+            stream = watcher.watch(workflow_id)
+            reader = threading.Thread(target=lambda: list(stream))
+            reader.start()
+            time.sleep(0.2)  # events flow...
+            relay.cut()  # ...the read fails, and the stream waits 0.1 s to resume...
+            time.sleep(0.05)
+            stream.cancel()  # ...when another thread cancels it
+            reader.join(10)
+            assert not reader.is_alive()
+            time.sleep(0.3)
+            assert relay.accepted == 1  # no Watch was made again (and left running)
+        finally:
+            starter.stop(workflow_id)
+            relay.close()
 
 
 def test_errors(target):
