@@ -266,6 +266,11 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                 coordination.CoordinationUnavailable,
             ) as exc:
                 await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
+            if not echo:
+                # The response headers say the Watch is accepted before its first event,
+                # which on a quiet run may be minutes away: a client that loses the
+                # connection after them knows to resume rather than give up.
+                await context.send_initial_metadata(())
             watching = asyncio.current_task()
             self._watches.add(watching)
             try:

@@ -98,6 +98,22 @@ async def test_watch_resumes_after_a_dropped_connection_without_loss_or_duplicat
     assert whole[-1].WhichOneof("kind") == "run_ended"
 
 
+async def test_a_watch_answers_its_headers_before_its_first_event(harness):
+    # A quiet run: its first token comes at once, the next one 10 s later.
+    await start_detached(harness, "wf-headers", count=3, delay_ms=10_000)
+    catching_up = harness.stub.Watch(pb.WatchRequest(workflow_id="wf-headers"))
+    event = await catching_up.read()
+    while event.WhichOneof("kind") != "streaming_chunk":
+        event = await catching_up.read()
+    catching_up.cancel()
+    call = harness.stub.Watch(pb.WatchRequest(workflow_id="wf-headers", after_seq=event.seq))
+    try:
+        assert await asyncio.wait_for(call.initial_metadata(), 5) is not None
+    finally:
+        call.cancel()
+        await harness.stub.Stop(pb.StopRequest(workflow_id="wf-headers"))
+
+
 async def test_finished_run_is_watchable_until_the_ttl_then_not_found():
     h = await make_harness(ServiceConfig(event_log=EventLogLimits(ttl_seconds=0.5)))
     try:
