@@ -170,7 +170,8 @@ public final class EventStream implements Iterator<Event>, Iterable<Event>, Auto
   /**
    * Waits before resuming; close() or the caller's context being cancelled ends the wait at
    * once (the next loop then ends quietly, or the new call fails CANCELLED in the cancelled
-   * context, as a read would have). An interrupt cancels the stream, as it does a read.
+   * context, as a read would have). An interrupt cancels the stream, as it does a read, and
+   * fails CANCELLED with the InterruptedException as cause; the thread stays interrupted.
    */
   private void pause(long millis) {
     try {
@@ -178,10 +179,7 @@ public final class EventStream implements Iterator<Event>, Iterable<Event>, Auto
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       close();
-      throw HypergraphException.from(Status.CANCELLED
-          .withDescription("interrupted while waiting to resume the Watch")
-          .withCause(e)
-          .asRuntimeException());
+      throw HypergraphException.interrupted("interrupted while waiting to resume the Watch", e);
     }
   }
 

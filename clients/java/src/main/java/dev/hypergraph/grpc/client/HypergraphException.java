@@ -18,7 +18,9 @@ import java.util.Map;
  * status is FAILED. This exception is for the call itself failing: unknown graph (NOT_FOUND,
  * reason GRAPH_NOT_FOUND), bad input (INVALID_ARGUMENT with {@link #fieldViolations()}),
  * a workflow id already running (ALREADY_EXISTS), deadline, cancellation, an unreachable
- * server (UNAVAILABLE) and so on.
+ * server (UNAVAILABLE) and so on. A call the client itself gave up is one too: a Watch whose
+ * thread is interrupted while it waits to resume fails CANCELLED, the InterruptedException
+ * its cause.
  */
 public final class HypergraphException extends HypergraphClientException {
   private static final long serialVersionUID = 1L;
@@ -79,6 +81,16 @@ public final class HypergraphException extends HypergraphClientException {
       }
     }
     return new HypergraphException(status, reason, domain, metadata, violations, t);
+  }
+
+  /**
+   * The call was given up because the thread waiting on it was interrupted (e.g. while a
+   * Watch waited to resume): CANCELLED, with no server details, the interrupt as its cause.
+   * The caller keeps the thread's interrupt flag set.
+   */
+  static HypergraphException interrupted(String description, InterruptedException cause) {
+    return new HypergraphException(Status.CANCELLED.withDescription(description), "", "",
+        Map.of(), List.of(), cause);
   }
 
   /** The gRPC status code, e.g. NOT_FOUND. */

@@ -2,7 +2,9 @@ package dev.hypergraph.grpc.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -165,6 +167,58 @@ class ClientLiveTest {
     assertFalse(outcome.found(), outcome.toString());
     assertEquals("", outcome.runId());
     assertEquals(StopOutcome.State.UNSPECIFIED, outcome.state());
+  }
+
+  /**
+   * A Watch whose connection is lost before its first event resumes after the caller's own
+   * afterSeq: the server answers a Watch's headers as soon as it accepts it, the relay's
+   * reset then fails the call UNAVAILABLE, and the stream calls Watch again after afterSeq
+   * (not after 0, and not giving up). The run is quiet (its next token is 10 s away), so the
+   * only events after afterSeq are the ones of the Stop sent right after the cut.
+   */
+  @Test
+  void aWatchCutBeforeItsFirstEventResumesAfterItsAfterSeq() throws Exception {
+    String id = "java-quiet-" + UUID.randomUUID().toString().substring(0, 8);
+    RunOptions detached = BOUNDED.toBuilder().workflowId(id).detach(true).build();
+    long afterSeq;
+    try (EventStream events = client.iter("tokens", Map.of("count", 3, "delay_ms", 10000),
+        detached)) {
+      Event event = events.next();
+      while (!event.hasStreamingChunk()) { // the first token comes at once, the next in 10 s
+        event = events.next();
+      }
+      afterSeq = event.getSeq();
+    } // detached: the run goes on
+    List<Event> seen = new ArrayList<>();
+    try (TcpRelay relay = new TcpRelay(target);
+         HypergraphClient watcher = HypergraphClient.connect(relay.address())) {
+      watcher.listGraphs(); // the relay's connection is up
+      int acceptedBeforeCut = relay.accepted();
+      RunResult result;
+      try (EventStream watching = watcher.watch(id, afterSeq)) { // resumes by default
+        Thread.sleep(300); // the Watch is open and waits for its first event...
+        relay.cut(); // ...when its connection is lost
+        // From the main client, right after the cut; a grace ends the node's 10 s sleep
+        // instead of waiting it out.
+        StopOutcome stop = client.stop(id, Map.of("kind", "test"), Duration.ofMillis(100));
+        assertTrue(stop.found(), stop.toString());
+        // Bounded: a Watch that neither fails nor resumes after the cut fails the test.
+        assertTimeoutPreemptively(Duration.ofSeconds(60),
+            () -> watching.forEachRemaining(seen::add));
+        result = watching.result();
+      } finally {
+        client.stop(id, Map.of(), Duration.ZERO); // never leave the quiet run going
+      }
+      assertTrue(relay.accepted() > acceptedBeforeCut,
+          "the Watch never reconnected through the relay after the cut");
+      assertFalse(seen.isEmpty(), "the resumed Watch returned no event");
+      assertEquals(afterSeq + 1, seen.get(0).getSeq(), "resumed exactly after afterSeq");
+      Set<Event.KindCase> kinds = seen.stream().map(Event::getKindCase).collect(Collectors.toSet());
+      assertTrue(kinds.contains(Event.KindCase.STOP_REQUESTED), kinds.toString());
+      assertEquals(Event.KindCase.RUN_ENDED, seen.get(seen.size() - 1).getKindCase());
+      assertNotNull(result, "the Watch read RunEnded");
+      assertEquals(RunResult.Status.STOPPED, result.status());
+    }
   }
 
   /** An Iter past its deadline throws DEADLINE_EXCEEDED, and the server ends the run. */

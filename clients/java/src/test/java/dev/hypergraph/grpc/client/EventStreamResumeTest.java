@@ -2,7 +2,9 @@ package dev.hypergraph.grpc.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hypergraph.grpc.v1.Event;
@@ -12,6 +14,7 @@ import dev.hypergraph.grpc.v1.RunStatus;
 import dev.hypergraph.grpc.v1.StreamingChunk;
 import io.grpc.Context;
 import io.grpc.Status;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -19,6 +22,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
 import org.junit.jupiter.api.Test;
@@ -114,61 +119,29 @@ class EventStreamResumeTest {
 
   @Test
   void closingDuringTheWaitEndsTheStreamQuietly() throws Exception {
-    CountDownLatch failed = new CountDownLatch(1);
-    Iterator<Event> failing = new Iterator<>() {
-      @Override
-      public boolean hasNext() {
-        failed.countDown();
-        throw LOST.asRuntimeException();
-      }
-
-      @Override
-      public Event next() {
-        throw new NoSuchElementException();
-      }
-    };
-    Calls calls = new Calls(List.of(failing, call(LOST), call(LOST), call(LOST), call(LOST),
-        call(LOST), call(LOST)));
+    CountDownLatch fifthFailed = new CountDownLatch(1);
+    Calls calls = new Calls(untilTheLongWait(fifthFailed));
     EventStream stream = calls.stream(0);
-    Thread closer = new Thread(() -> {
-      try {
-        failed.await();
-      } catch (InterruptedException e) {
-        return;
-      }
-      stream.close();
-    });
-    closer.start();
-    assertFalse(stream.hasNext(), "a stream closed while it waits to resume ends quietly");
+    Reading reading = Reading.start(stream);
+    reading.awaitTheLongWait(fifthFailed);
+    stream.close();
+    assertFalse(reading.endsWithinBound(),
+        "a stream closed while it waits to resume ends quietly");
     assertFalse(stream.hasNext());
-    closer.join(TimeUnit.SECONDS.toMillis(60));
+    assertEquals(5, calls.afterSeqs.size(), "no new Watch after close()");
   }
 
   @Test
   void cancellingTheCallersContextDuringTheWaitFailsCancelled() throws Exception {
     Context.CancellableContext caller = Context.current().withCancellation();
-    Iterator<Event> lostAndCancelled = new Iterator<>() {
-      private boolean sent;
-
-      @Override
-      public boolean hasNext() {
-        if (!sent) {
-          return true;
-        }
-        caller.cancel(null); // the caller cancels as the connection is lost
-        throw LOST.asRuntimeException();
-      }
-
-      @Override
-      public Event next() {
-        sent = true;
-        return chunk(1);
-      }
-    };
-    Calls calls = new Calls(List.of(lostAndCancelled, call(null, ended(2))));
+    CountDownLatch fifthFailed = new CountDownLatch(1);
+    Calls calls = new Calls(untilTheLongWait(fifthFailed));
     EventStream stream = caller.call(() -> calls.stream(0));
-    assertEquals(1, stream.next().getSeq());
-    HypergraphException e = assertThrows(HypergraphException.class, stream::hasNext);
+    Reading reading = Reading.start(stream);
+    reading.awaitTheLongWait(fifthFailed);
+    caller.cancel(null);
+    HypergraphException e = assertThrows(HypergraphException.class,
+        reading::endsWithinBound);
     assertEquals(Status.Code.CANCELLED, e.code(), "the new Watch in the cancelled context");
     assertFalse(stream.hasNext());
   }
@@ -182,6 +155,7 @@ class EventStreamResumeTest {
     try {
       HypergraphException e = assertThrows(HypergraphException.class, stream::hasNext);
       assertEquals(Status.Code.CANCELLED, e.code());
+      assertInstanceOf(InterruptedException.class, e.getCause());
       assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is kept");
       assertEquals(List.of(0L), calls.afterSeqs);
     } finally {
@@ -195,6 +169,66 @@ class EventStreamResumeTest {
     assertFalse(WatchOptions.builder().resume(false).build().resume());
     WatchOptions off = WatchOptions.builder().resume(false).build();
     assertEquals(off, off.toBuilder().build());
+  }
+
+  // --- a wait ended by close() or a cancelled context --------------------------------
+
+  /**
+   * Four failed calls (waits of 0.1, 0.2, 0.4 and 0.8 s after them), then a fifth that
+   * counts {@code failed} down as it fails: the wait in progress after it is 1.6 s, which
+   * {@link #ENDS_WITHIN} is well below. (A wait that ignored close() or the cancel would
+   * still end by itself after 1.6 s, and pass a test that only waits for it.)
+   */
+  private static List<Iterator<Event>> untilTheLongWait(CountDownLatch failed) {
+    Iterator<Event> signalling = new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        failed.countDown();
+        throw LOST.asRuntimeException();
+      }
+
+      @Override
+      public Event next() {
+        throw new NoSuchElementException();
+      }
+    };
+    return List.of(call(LOST), call(LOST), call(LOST), call(LOST), signalling,
+        call(null, ended(1)));
+  }
+
+  /** Far below the 1.6 s wait being ended, far above what ending it takes. */
+  private static final Duration ENDS_WITHIN = Duration.ofMillis(800);
+
+  /** {@code stream.hasNext()} called on a thread of its own. */
+  private record Reading(Thread thread, FutureTask<Boolean> hasNext) {
+    static Reading start(EventStream stream) {
+      FutureTask<Boolean> hasNext = new FutureTask<>(stream::hasNext);
+      Thread thread = new Thread(hasNext, "event-stream-reader");
+      thread.setDaemon(true);
+      thread.start();
+      return new Reading(thread, hasNext);
+    }
+
+    /** Waits until the fifth call has failed and the reader waits to resume. */
+    void awaitTheLongWait(CountDownLatch fifthFailed) throws InterruptedException {
+      assertTrue(fifthFailed.await(60, TimeUnit.SECONDS), "the fifth call never failed");
+      long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (thread.getState() != Thread.State.TIMED_WAITING && !hasNext.isDone()) {
+        assertTrue(System.nanoTime() < giveUp, "the reader never started waiting");
+        Thread.sleep(1);
+      }
+    }
+
+    /** What hasNext() returned (or threw), waiting for it at most {@link #ENDS_WITHIN}. */
+    boolean endsWithinBound() {
+      return assertTimeoutPreemptively(ENDS_WITHIN, () -> {
+        try {
+          return hasNext.get();
+        } catch (ExecutionException e) {
+          throw e.getCause();
+        }
+      }, "the wait to resume went on after it was ended");
+    }
   }
 
   // --- scripted calls ------------------------------------------------------------------

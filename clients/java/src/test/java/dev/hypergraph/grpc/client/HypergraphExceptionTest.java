@@ -54,4 +54,19 @@ class HypergraphExceptionTest {
     assertSame(e, HypergraphException.from(e));
     assertEquals(Status.Code.UNKNOWN, HypergraphException.from(new RuntimeException("x")).code());
   }
+
+  @Test
+  void anInterruptIsCancelledWithTheInterruptAsCause() {
+    InterruptedException interrupt = new InterruptedException();
+    HypergraphException e = HypergraphException.interrupted("interrupted while waiting", interrupt);
+    assertEquals(Status.Code.CANCELLED, e.code());
+    assertEquals("interrupted while waiting", e.description());
+    assertEquals("CANCELLED: interrupted while waiting", e.getMessage());
+    assertEquals("", e.reason());
+    assertEquals("", e.domain());
+    assertEquals(Map.of(), e.metadata());
+    assertEquals(List.of(), e.fieldViolations());
+    assertSame(interrupt, e.getCause(), "the interrupt itself, no gRPC exception made for it");
+    assertSame(e, HypergraphException.from(e));
+  }
 }
