@@ -146,9 +146,10 @@ func (c *Client) Iter(ctx context.Context, graph string, values map[string]any, 
 	return openStream(newStream(ctx, cancel, 0, nil), recv, err)
 }
 
-// Watch attaches to a live workflow by id and streams its events with seq
-// greater than afterSeq. Single-process servers answer codes.Unimplemented;
-// cluster deployments serve it.
+// Watch attaches to a workflow by id and streams the events of its latest run
+// with seq greater than afterSeq: those the server still keeps, then the new
+// ones until RunEnded. Like Iter it waits for the first event, so a rejected
+// call (an unknown id is codes.NotFound) is reported here as an *Error.
 //
 // The stream resumes by itself: when the call fails with codes.Unavailable
 // (connection lost or reset, a draining replica's GOAWAY) before RunEnded, it
@@ -158,8 +159,9 @@ func (c *Client) Iter(ctx context.Context, graph string, values map[string]any, 
 // in a row that fail (one that delivers an event resets the count) it ends
 // with the last *Error. Other errors end it at once; so does ctx, also during
 // a wait. When the server no longer keeps the events after that Seq, the new
-// call's first event is an *UnknownEvent whose Proto().GetEventsLost() names
-// the missing seqs. WithoutResume turns this off.
+// call's first event is an *EventsLost naming the missing seqs (as is the
+// first event of any Watch whose afterSeq is older than the events the server
+// keeps). WithoutResume turns this off.
 func (c *Client) Watch(ctx context.Context, workflowID string, afterSeq uint64, opts ...WatchOption) (*Stream, error) {
 	call := watchCall{req: &hv1.WatchRequest{WorkflowId: workflowID, AfterSeq: afterSeq}}
 	for _, o := range opts {

@@ -377,3 +377,166 @@ func TestWatchGivesUpWhenTheServerStaysAway(t *testing.T) {
 	}
 	requireUnavailableEnd(t, stream)
 }
+
+// A Watch from a seq older than the server keeps (the test server keeps the
+// newest 10000 events of a run, its --event-log-length default) starts with
+// *EventsLost naming the missing seqs; the next event follows them.
+func TestWatchOlderThanKeptStartsWithEventsLost(t *testing.T) {
+	t.Parallel()
+	client := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	wfID := uniqueID("events_lost")
+	const count = 10100 // one event per token, so more than are kept
+	if _, err := client.Run(ctx, "tokens", map[string]any{"count": count}, hypergraph.WithWorkflowID(wfID)); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := client.Watch(ctx, wfID, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []hypergraph.Event
+	for ev, err := range stream.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	lost, ok := events[0].(*hypergraph.EventsLost)
+	if !ok {
+		t.Fatalf("first event %T, want *EventsLost", events[0])
+	}
+	if lost.FirstSeq != 6 || lost.LastSeq != lost.Seq || lost.LastSeq < lost.FirstSeq || lost.WorkflowID != wfID || lost.RunID == "" {
+		t.Fatalf("events lost %+v, want seqs 6..its Seq of the run", lost)
+	}
+	seq := lost.LastSeq
+	for _, ev := range events[1:] {
+		step := uint64(1)
+		if c, ok := ev.(*hypergraph.Chunk); ok {
+			step = uint64(c.Merged)
+		}
+		if seq += step; ev.Meta().Seq != seq {
+			t.Fatalf("event seq %d, want %d: the events after the lost range must follow it", ev.Meta().Seq, seq)
+		}
+	}
+	if stream.Result() == nil || stream.Result().Status != hypergraph.StatusCompleted {
+		t.Fatalf("result %+v, want COMPLETED", stream.Result())
+	}
+}
+
+// watchResult is what a Watch call returned.
+type watchResult struct {
+	stream *hypergraph.Stream
+	err    error
+}
+
+// watchQuietRunCutBeforeItsFirstEvent starts a detached tokens run whose next
+// token is 10 s away (a model thinking), Watches it through a relay after its
+// first token, and cuts the relay once the Watch is open (the server answers
+// its headers at once) but before any event. Then it stops the run (grace
+// 100 ms: the node sleeping to its next token is cancelled) and returns what
+// the Watch call returned (it waits for the first event), the relay and afterSeq.
+func watchQuietRunCutBeforeItsFirstEvent(t *testing.T, name string, opts ...hypergraph.WatchOption) (watchResult, *relay, uint64) {
+	t.Helper()
+	client := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	wfID := uniqueID(name)
+	started, err := client.Iter(ctx, "tokens", map[string]any{"count": 3, "delay_ms": 10000},
+		hypergraph.WithWorkflowID(wfID), hypergraph.WithDetach())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Stop(context.Background(), wfID, nil, 100*time.Millisecond) })
+	var afterSeq uint64
+	for ev, err := range started.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, ok := ev.(*hypergraph.Chunk); ok {
+			afterSeq = c.Seq // the first token; the next one is 10 s away
+			break            // detached: leaving the loop leaves the run going
+		}
+	}
+	if afterSeq == 0 {
+		t.Fatal("the run streamed no token")
+	}
+	relay := startRelay(t, serverAddr)
+	watcher := dialTarget(t, relay.Addr())
+	watched := make(chan watchResult, 1)
+	go func() {
+		stream, err := watcher.Watch(ctx, wfID, afterSeq, opts...)
+		watched <- watchResult{stream, err}
+	}()
+	time.Sleep(300 * time.Millisecond) // the Watch is open, its first event 10 s away
+	select {
+	case r := <-watched:
+		t.Fatalf("the Watch returned before the cut (%v): an event came too early", r.err)
+	default:
+	}
+	if cut := relay.cut(); cut != 1 {
+		t.Fatalf("the relay cut %d connections, want the Watch's one", cut)
+	}
+	outcome, err := client.Stop(ctx, wfID, nil, 100*time.Millisecond)
+	if err != nil || !outcome.Found {
+		t.Fatalf("Stop = %+v, %v; want the run still live", outcome, err)
+	}
+	select {
+	case r := <-watched:
+		if r.stream != nil {
+			t.Cleanup(r.stream.Close)
+		}
+		return r, relay, afterSeq
+	case <-ctx.Done():
+		t.Fatal("the Watch call did not return")
+	}
+	return watchResult{}, nil, 0
+}
+
+// A Watch cut after it was accepted but before its first event (a quiet run)
+// resumes too: the same Watch reads the stop and the run's end.
+func TestWatchCutBeforeItsFirstEventResumes(t *testing.T) {
+	t.Parallel()
+	r, relay, afterSeq := watchQuietRunCutBeforeItsFirstEvent(t, "watch_quiet")
+	if r.err != nil {
+		t.Fatalf("the Watch failed: %v", r.err)
+	}
+	var events []hypergraph.Event
+	for ev, err := range r.stream.Events() {
+		if err != nil {
+			t.Fatalf("the Watch failed after %d events: %v", len(events), err)
+		}
+		events = append(events, ev)
+	}
+	seq, stopped := afterSeq, false
+	for _, ev := range events {
+		step := uint64(1)
+		if c, ok := ev.(*hypergraph.Chunk); ok {
+			step = uint64(c.Merged)
+		}
+		if seq += step; ev.Meta().Seq != seq {
+			t.Fatalf("watched event seq %d, want %d: an event was lost or repeated", ev.Meta().Seq, seq)
+		}
+		_, isStop := ev.(*hypergraph.StopRequested)
+		stopped = stopped || isStop
+	}
+	if res := r.stream.Result(); res == nil || res.Status != hypergraph.StatusStopped || !stopped {
+		t.Fatalf("result %+v (StopRequested watched: %v), want STOPPED after a StopRequested", res, stopped)
+	}
+	if relay.Accepted() < 2 {
+		t.Errorf("the relay accepted %d connection(s): the Watch did not connect again after the cut", relay.Accepted())
+	}
+}
+
+// The same cut with WithoutResume ends the Watch call with Unavailable.
+func TestWatchWithoutResumeCutBeforeItsFirstEventIsUnavailable(t *testing.T) {
+	t.Parallel()
+	r, relay, _ := watchQuietRunCutBeforeItsFirstEvent(t, "watch_quiet_without_resume", hypergraph.WithoutResume())
+	var e *hypergraph.Error
+	if !errors.As(r.err, &e) || e.Code() != codes.Unavailable || r.stream != nil {
+		t.Fatalf("the Watch returned %v, %v; want an Unavailable *Error", r.stream, r.err)
+	}
+	if relay.Accepted() != 1 {
+		t.Errorf("the relay accepted %d connections, want 1: the Watch was made again", relay.Accepted())
+	}
+}

@@ -8,7 +8,8 @@ import (
 
 // Event is one event of a run. Its concrete type says what happened:
 // *RunStarted, *SuperstepStarted, *NodeStarted, *Chunk, *NodeEnded,
-// *NodeFailed, *RouteDecision, *StopRequested or *RunEnded (always last).
+// *NodeFailed, *RouteDecision, *StopRequested or *RunEnded (always last);
+// a Watch may also start with *EventsLost (events it can no longer send).
 // Use a type switch:
 //
 //	switch e := ev.(type) {
@@ -119,6 +120,19 @@ type RunEnded struct {
 	Duration time.Duration
 }
 
+// EventsLost says which events of the run a Watch cannot send any more (older
+// than the server keeps): a gap in what was watched, said rather than silent.
+// It is the first event of a Watch call, also one made to resume, whose
+// afterSeq is older than the kept events; its Seq is LastSeq, and the next
+// event follows LastSeq.
+type EventsLost struct {
+	EventMeta
+	// FirstSeq is the first missing seq (the call's afterSeq + 1).
+	FirstSeq uint64
+	// LastSeq is the last missing seq.
+	LastSeq uint64
+}
+
 // UnknownEvent is an event kind newer than this client; see Proto().
 type UnknownEvent struct{ EventMeta }
 
@@ -152,6 +166,8 @@ func eventFromProto(p *hv1.Event) Event {
 		return &StopRequested{m, FromStruct(k.StopRequested.GetInfo())}
 	case *hv1.Event_RunEnded:
 		return &RunEnded{m, runResultFromProto(k.RunEnded.GetResult()), millis(k.RunEnded.GetDurationMs())}
+	case *hv1.Event_EventsLost:
+		return &EventsLost{m, k.EventsLost.GetFirstSeq(), k.EventsLost.GetLastSeq()}
 	}
 	return &UnknownEvent{m}
 }

@@ -46,6 +46,23 @@ func TestEventFromProto(t *testing.T) {
 	}
 }
 
+// events_lost is typed, never an *UnknownEvent a caller would skip.
+func TestEventsLostFromProto(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ev := eventFromProto(&hv1.Event{
+		WorkflowId: "wf", RunId: "r", Seq: 80, Time: timestamppb.New(at),
+		Kind: &hv1.Event_EventsLost{EventsLost: &hv1.EventsLost{FirstSeq: 6, LastSeq: 80}},
+	})
+	lost, ok := ev.(*EventsLost)
+	if !ok {
+		t.Fatalf("events_lost = %T, want *EventsLost", ev)
+	}
+	if lost.FirstSeq != 6 || lost.LastSeq != 80 || lost.Seq != 80 || lost.WorkflowID != "wf" ||
+		lost.RunID != "r" || !lost.Time.Equal(at) || lost.Proto().GetEventsLost().GetLastSeq() != 80 {
+		t.Fatalf("events lost = %+v", lost)
+	}
+}
+
 func TestStatusString(t *testing.T) {
 	for s, want := range map[Status]string{StatusCompleted: "COMPLETED", StatusFailed: "FAILED", StatusStopped: "STOPPED"} {
 		if s.String() != want {

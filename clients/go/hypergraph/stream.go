@@ -50,10 +50,12 @@ type Stream struct {
 	done       bool
 
 	// Watch resumes: reopen (nil: never) calls Watch again after lastSeq, the
-	// seq of the last event delivered (or the Watch's afterSeq before any).
+	// seq of the last event delivered (or the Watch's afterSeq before any),
+	// each time after a wait timed by after (nil: time.After; tests pass their own).
 	reopen        reopenFunc
 	lastSeq       uint64
 	failedResumes int // calls in a row that failed with codes.Unavailable
+	after         func(time.Duration) <-chan time.Time
 }
 
 // newStream is a stream before its first call, whose calls use ctx; cancel
@@ -118,12 +120,14 @@ func (s *Stream) resumeWait(err error) (time.Duration, bool) {
 
 // sleep waits for d, or returns the status error of the stream's context when it ends first.
 func (s *Stream) sleep(d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
+	after := time.After // its timer is collected once unreferenced (Go 1.23+): no Stop needed
+	if s.after != nil {
+		after = s.after
+	}
 	select {
 	case <-s.ctx.Done():
 		return status.FromContextError(s.ctx.Err()).Err()
-	case <-timer.C:
+	case <-after(d):
 		return nil
 	}
 }

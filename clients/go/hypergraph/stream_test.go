@@ -48,24 +48,37 @@ func runEnded(seq uint64) *hv1.Event {
 		RunEnded: &hv1.RunEnded{Result: &hv1.RunResult{Status: hv1.RunStatus_RUN_STATUS_COMPLETED}}}}
 }
 
+// resumes records what a resuming stream did: the wait before each call
+// again and the after_seq it called with.
+type resumes struct {
+	waits  []time.Duration
+	afters []uint64
+}
+
 // watchStream opens a resuming Watch stream over first; reopen gives the
-// later calls and records the after_seq of each.
+// later calls. Its waits take no time: they are only recorded.
 func watchStream(t *testing.T, afterSeq uint64, first *fakeCall,
-	reopen func(after uint64) (*fakeCall, error)) (*Stream, *[]uint64, error) {
+	reopen func(after uint64) (*fakeCall, error)) (*Stream, *resumes, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	var afters []uint64
+	r := &resumes{}
 	s := newStream(ctx, cancel, afterSeq, func(_ context.Context, after uint64) (grpc.ServerStreamingClient[hv1.Event], error) {
-		afters = append(afters, after)
+		r.afters = append(r.afters, after)
 		call, err := reopen(after)
 		if err != nil {
 			return nil, err
 		}
 		return call, nil
 	})
+	s.after = func(d time.Duration) <-chan time.Time {
+		r.waits = append(r.waits, d)
+		now := make(chan time.Time, 1)
+		now <- time.Now()
+		return now
+	}
 	s, err := openStream(s, first, nil)
-	return s, &afters, err
+	return s, r, err
 }
 
 func seqs(t *testing.T, s *Stream) []uint64 {
@@ -127,7 +140,7 @@ func TestResumeOnlyOnUnavailableBeforeRunEnded(t *testing.T) {
 
 func TestResumeContinuesAfterTheLastDeliveredSeq(t *testing.T) {
 	first := &fakeCall{msgs: []*hv1.Event{chunk(5), chunk(6), chunk(7)}, err: errLost}
-	s, afters, err := watchStream(t, 4, first, func(after uint64) (*fakeCall, error) {
+	s, r, err := watchStream(t, 4, first, func(after uint64) (*fakeCall, error) {
 		var msgs []*hv1.Event
 		for seq := after + 1; seq < 10; seq++ {
 			msgs = append(msgs, chunk(seq))
@@ -141,8 +154,8 @@ func TestResumeContinuesAfterTheLastDeliveredSeq(t *testing.T) {
 	if want := []uint64{5, 6, 7, 8, 9, 10}; !slices.Equal(got, want) {
 		t.Fatalf("seqs %v, want %v", got, want)
 	}
-	if !slices.Equal(*afters, []uint64{7}) {
-		t.Fatalf("Watch called again with after_seq %v, want [7]", *afters)
+	if !slices.Equal(r.afters, []uint64{7}) || !slices.Equal(r.waits, []time.Duration{resumeFirstWait}) {
+		t.Fatalf("Watch called again with after_seq %v after waits %v, want [7] after [100ms]", r.afters, r.waits)
 	}
 	if s.Result() == nil || s.Err() != nil {
 		t.Fatalf("result %v err %v, want the RunEnded result and no error", s.Result(), s.Err())
@@ -151,23 +164,52 @@ func TestResumeContinuesAfterTheLastDeliveredSeq(t *testing.T) {
 
 func TestResumeBeforeAnyEventUsesTheWatchAfterSeq(t *testing.T) {
 	failing := &fakeCall{err: errLost}
-	s, afters, err := watchStream(t, 41, failing, func(after uint64) (*fakeCall, error) {
+	s, r, err := watchStream(t, 41, failing, func(after uint64) (*fakeCall, error) {
 		return &fakeCall{msgs: []*hv1.Event{runEnded(after + 1)}}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := seqs(t, s); !slices.Equal(got, []uint64{42}) || !slices.Equal(*afters, []uint64{41}) {
-		t.Fatalf("seqs %v after_seqs %v, want [42] after [41]", got, *afters)
+	if got := seqs(t, s); !slices.Equal(got, []uint64{42}) || !slices.Equal(r.afters, []uint64{41}) {
+		t.Fatalf("seqs %v after_seqs %v, want [42] after [41]", got, r.afters)
+	}
+}
+
+// When the server no longer keeps the events after the last delivered seq,
+// the call made again starts with events_lost: the stream passes it on typed.
+func TestResumePassesOnTheLostRange(t *testing.T) {
+	first := &fakeCall{msgs: []*hv1.Event{chunk(1), chunk(2)}, err: errLost}
+	s, r, err := watchStream(t, 0, first, func(after uint64) (*fakeCall, error) {
+		lost := &hv1.Event{WorkflowId: "wf", Seq: 30, Kind: &hv1.Event_EventsLost{
+			EventsLost: &hv1.EventsLost{FirstSeq: after + 1, LastSeq: 30}}}
+		return &fakeCall{msgs: []*hv1.Event{lost, chunk(31), runEnded(32)}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []Event
+	for ev, err := range s.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	if len(events) != 5 || !slices.Equal(r.afters, []uint64{2}) {
+		t.Fatalf("%d events after calls again with %v, want 5 after [2]", len(events), r.afters)
+	}
+	if lost, ok := events[2].(*EventsLost); !ok || lost.FirstSeq != 3 || lost.LastSeq != 30 || lost.Seq != 30 {
+		t.Fatalf("third event %#v, want *EventsLost of seqs 3..30", events[2])
+	}
+	if events[3].Meta().Seq != 31 || s.Result() == nil {
+		t.Fatalf("after the lost range: seq %d, result %v; want 31, then RunEnded", events[3].Meta().Seq, s.Result())
 	}
 }
 
 // An attempt that delivers an event resets the count: a stream cut after
 // every event still reads to the end.
 func TestResumeCountResetsWhenAnEventArrives(t *testing.T) {
-	t.Parallel()
 	first := &fakeCall{msgs: []*hv1.Event{chunk(1)}, err: errLost}
-	s, afters, err := watchStream(t, 0, first, func(after uint64) (*fakeCall, error) {
+	s, r, err := watchStream(t, 0, first, func(after uint64) (*fakeCall, error) {
 		if after == 9 {
 			return &fakeCall{msgs: []*hv1.Event{runEnded(10)}}, nil
 		}
@@ -179,16 +221,20 @@ func TestResumeCountResetsWhenAnEventArrives(t *testing.T) {
 	if got := seqs(t, s); len(got) != 10 || got[9] != 10 {
 		t.Fatalf("seqs %v, want 1..10", got)
 	}
-	if len(*afters) != 9 {
-		t.Fatalf("%d calls again, want 9", len(*afters))
+	if len(r.afters) != 9 {
+		t.Fatalf("%d calls again, want 9", len(r.afters))
+	}
+	for _, wait := range r.waits {
+		if wait != resumeFirstWait {
+			t.Fatalf("waits %v, want each the first wait (100ms)", r.waits)
+		}
 	}
 }
 
 func TestResumeGivesUpAfterSixFailedCalls(t *testing.T) {
-	t.Parallel()
 	first := &fakeCall{msgs: []*hv1.Event{chunk(1)}, err: errLost}
 	calls := 0
-	s, afters, err := watchStream(t, 0, first, func(uint64) (*fakeCall, error) {
+	s, r, err := watchStream(t, 0, first, func(uint64) (*fakeCall, error) {
 		if calls++; calls%2 == 0 {
 			return nil, status.Error(codes.Unavailable, "refused") // the call itself fails
 		}
@@ -210,19 +256,26 @@ func TestResumeGivesUpAfterSixFailedCalls(t *testing.T) {
 	if !errors.As(last, &e) || e.Code() != codes.Unavailable || e.Message != "refused" {
 		t.Fatalf("error %v (%T), want the last Unavailable *Error", last, last)
 	}
-	if events != 1 || len(*afters) != resumeAttempts {
-		t.Fatalf("%d events, %d calls again; want 1 and %d", events, len(*afters), resumeAttempts)
+	if events != 1 || len(r.afters) != resumeAttempts {
+		t.Fatalf("%d events, %d calls again; want 1 and %d", events, len(r.afters), resumeAttempts)
 	}
-	for _, after := range *afters {
+	for _, after := range r.afters {
 		if after != 1 {
-			t.Fatalf("after_seqs %v, want every one 1", *afters)
+			t.Fatalf("after_seqs %v, want every one 1", r.afters)
 		}
+	}
+	want := []time.Duration{100, 200, 400, 800, 1600, 2000}
+	for i := range want {
+		want[i] *= time.Millisecond
+	}
+	if !slices.Equal(r.waits, want) {
+		t.Fatalf("waits %v, want %v", r.waits, want)
 	}
 }
 
 func TestResumeNotOnOtherErrors(t *testing.T) {
 	first := &fakeCall{msgs: []*hv1.Event{chunk(1)}, err: status.Error(codes.Internal, "boom")}
-	s, afters, err := watchStream(t, 0, first, func(uint64) (*fakeCall, error) {
+	s, r, err := watchStream(t, 0, first, func(uint64) (*fakeCall, error) {
 		t.Fatal("Watch called again after Internal")
 		return nil, nil
 	})
@@ -231,8 +284,8 @@ func TestResumeNotOnOtherErrors(t *testing.T) {
 	}
 	for range s.Events() {
 	}
-	if status.Code(s.Err()) != codes.Internal || len(*afters) != 0 {
-		t.Fatalf("err %v after %d calls again, want Internal and none", s.Err(), len(*afters))
+	if status.Code(s.Err()) != codes.Internal || len(r.afters) != 0 || len(r.waits) != 0 {
+		t.Fatalf("err %v after %d calls again, want Internal and none", s.Err(), len(r.afters))
 	}
 }
 
