@@ -1,7 +1,7 @@
 // The idiomatic wrapper: createHypergraphClient({ baseUrl }) over the
 // generated RunnerService and a Connect gRPC transport (HTTP/2, node:http2).
 import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
+import { createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import {
@@ -26,7 +26,7 @@ import {
   type RunSummary,
   type StopOutcome,
 } from "./events.js";
-import { clientError, connectionLost, HypergraphError, RunFailedError } from "./errors.js";
+import { abortedBetweenCalls, clientError, connectionLost, HypergraphError, RunFailedError } from "./errors.js";
 import { secureSessionOptions, type TlsOptions } from "./tls.js";
 import { fromValue, toStruct, ValueConversionError } from "./values.js";
 
@@ -104,8 +104,9 @@ export interface WatchOptions extends CallOpts {
   afterSeq?: number;
   /**
    * After a lost connection, call Watch again by itself from the last seq delivered and go
-   * on in the same iterable (default true); false: the iterable throws the lost
-   * connection's RpcError, as before. timeoutMs applies to each call anew.
+   * on in the same iterable (default true), once the server accepted the watch (its response
+   * headers or an event arrived); false: the iterable throws the lost connection's RpcError,
+   * as before. timeoutMs applies to each call anew.
    */
   resume?: boolean;
 }
@@ -211,11 +212,11 @@ export function createHypergraphClient(options: ClientOptions): HypergraphClient
       return toStopOutcome(response);
     },
     watch(workflowId, opts = {}) {
-      const call = (afterSeq: bigint, signal: AbortSignal) =>
-        raw.watch(create(WatchRequestSchema, { workflowId, afterSeq }), { ...callOptions(opts), signal });
+      const call = (afterSeq: bigint, signal: AbortSignal, onHeader: () => void) =>
+        raw.watch(create(WatchRequestSchema, { workflowId, afterSeq }), { ...callOptions(opts), signal, onHeader });
       const afterSeq = BigInt(opts.afterSeq ?? 0);
       const resume = opts.resume === false ? undefined : { reopen: call, afterSeq, closed: closed.signal };
-      return events((signal) => call(afterSeq, signal), opts.signal, baseUrl, resume);
+      return events((signal, onHeader) => call(afterSeq, signal, onHeader), opts.signal, baseUrl, resume);
     },
     async listRuns(opts = {}) {
       const runs: RunSummary[] = [];
@@ -258,9 +259,12 @@ const RESUME_ATTEMPTS = 6;
 const RESUME_FIRST_WAIT_MS = 100;
 const RESUME_MAX_WAIT_MS = 2000;
 
-/** How a watch resumes: call Watch again for the events after afterSeq; `closed` is aborted by close(). */
+/**
+ * How a watch resumes: call Watch again for the events after afterSeq (onHeader: Connect's
+ * callback for the call's response headers); `closed` is aborted by close().
+ */
 interface Resume {
-  reopen: (afterSeq: bigint, signal: AbortSignal) => AsyncIterable<PbEvent>;
+  reopen: (afterSeq: bigint, signal: AbortSignal, onHeader: () => void) => AsyncIterable<PbEvent>;
   afterSeq: bigint;
   closed: AbortSignal;
 }
@@ -273,12 +277,14 @@ interface Resume {
 //
 // With resume (watch), a call that fails with a lost connection (connectionLost) is
 // made again after the seq of the last event yielded, after a wait, and its events
-// go on in the same generator. Only once the watch is established (an event arrived:
-// the server took the call), so a first call that fails (no server, a refused TLS
-// handshake) fails at once; never after runEnded, nor once the caller aborted or the
-// client was closed; at most RESUME_ATTEMPTS times without an event in between.
+// go on in the same generator. Only once the watch is established: its response headers
+// arrived (the server sends them as soon as it accepts the Watch, before any event, which
+// on a quiet run may be minutes away) or an event did. So a first call that fails before
+// them (no server, a refused TLS handshake, NOT_FOUND) fails at once. Never after runEnded,
+// nor once the caller aborted or the client was closed; at most RESUME_ATTEMPTS times
+// without an event in between (headers alone do not start the count again).
 async function* events(
-  start: (signal: AbortSignal) => AsyncIterable<PbEvent>,
+  start: (signal: AbortSignal, onHeader: () => void) => AsyncIterable<PbEvent>,
   callerSignal: AbortSignal | undefined,
   baseUrl: string,
   resume?: Resume,
@@ -287,10 +293,13 @@ async function* events(
   const forward = () => controller.abort(callerSignal?.reason);
   if (callerSignal?.aborted) forward();
   callerSignal?.addEventListener("abort", forward, { once: true });
+  let established = false;
+  const onHeader = () => {
+    established = true;
+  };
   try {
-    let stream = start(controller.signal)[Symbol.asyncIterator]();
+    let stream = start(controller.signal, onHeader)[Symbol.asyncIterator]();
     let lastSeq = resume?.afterSeq ?? 0n;
-    let established = false;
     let ended = false;
     let failures = 0; // calls made again in a row without an event
     for (;;) {
@@ -309,10 +318,10 @@ async function* events(
         if (!again) throw err;
         await wait(Math.min(RESUME_FIRST_WAIT_MS * 2 ** failures, RESUME_MAX_WAIT_MS), controller.signal, resume.closed);
         failures++;
-        // Aborted while waiting: the error an abort gives a call (Connect's own rule).
-        if (controller.signal.aborted) throw ConnectError.from(controller.signal.reason, Code.Canceled);
+        // Aborted while waiting: no call is left to reject, so errors.ts gives what an aborted call would.
+        if (controller.signal.aborted) throw abortedBetweenCalls(controller.signal.reason, err);
         if (resume.closed.aborted) throw err;
-        stream = resume.reopen(lastSeq, controller.signal)[Symbol.asyncIterator]();
+        stream = resume.reopen(lastSeq, controller.signal, onHeader)[Symbol.asyncIterator]();
         continue;
       }
       if (next.done) return;

@@ -113,6 +113,19 @@ export function clientError(err: unknown, baseUrl?: string): HypergraphError {
   return new RpcError(cause, { code: Code.Unavailable, message: `TLS handshake with ${baseUrl ?? "the server"} failed: ${tls}` });
 }
 
+/**
+ * The error of a call the caller aborted while none of its HTTP calls was open (a watch
+ * waiting to resume), so no call is left to reject: the one an aborted call gives, by
+ * Connect's rule for an abort reason. A ConnectError reason is that error; any other is
+ * CANCELED with the reason's message ("This operation was aborted" for abort()). cause is
+ * the transport's last error, the lost connection's (`lost`).
+ */
+export function abortedBetweenCalls(reason: unknown, lost: unknown, baseUrl?: string): HypergraphError {
+  if (reason instanceof ConnectError) return clientError(reason, baseUrl);
+  const message = reason instanceof Error ? reason.message : String(reason);
+  return new RpcError(ConnectError.from(lost), { code: Code.Canceled, message });
+}
+
 // The `code` Node gives a server certificate this client refuses: OpenSSL's verification
 // errors (Node's tls docs, "X509 certificate error codes") and the host name check.
 const SERVER_CERTIFICATE_REFUSED = new Set([
@@ -201,14 +214,20 @@ const CONNECTION_LOST = new Set([
   "ERR_STREAM_PREMATURE_CLOSE",
 ]);
 
+/** The header or trailer of a gRPC status: what the server sent, never there for a stream cut under a call. */
+const GRPC_STATUS = "grpc-status";
+
 /**
  * Whether err, a call's failure as the transport reported it (before clientError), says
  * the connection was lost, so that watch() may call again: UNAVAILABLE (no connection, a
  * draining server), a Node error of CONNECTION_LOST in its cause chain (a reset connection:
- * ABORTED with ECONNRESET), or CANCELED with no cause (a connection closed under an HTTP/2
- * stream: "http/2 stream closed with error code CANCEL"). A caller's abort, close(), and a
- * mutual-TLS server closing the connection right after the handshake look the same, so watch
- * rules those out itself. A failed TLS handshake is never a lost connection.
+ * ABORTED with ECONNRESET), or the HTTP/2 stream cancelled under the call (a connection
+ * closed under it: "http/2 stream closed with error code CANCEL"). That one is CANCELED with
+ * no cause and no status: a CANCELLED status the server sent is CANCELED too, but Connect
+ * builds it from the grpc-status header or trailer, which its metadata keeps, so it is
+ * never a lost connection. A caller's abort, close(), and a mutual-TLS server closing the
+ * connection right after the handshake look the same as the stream cancel, so watch rules
+ * those out itself. A failed TLS handshake is never a lost connection.
  */
 export function connectionLost(err: unknown): boolean {
   if (tlsFailure(err) !== undefined) return false;
@@ -218,5 +237,5 @@ export function connectionLost(err: unknown): boolean {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string" && CONNECTION_LOST.has(code)) return true;
   }
-  return cause.code === Code.Canceled && cause.cause === undefined;
+  return cause.code === Code.Canceled && cause.cause === undefined && !cause.metadata.has(GRPC_STATUS);
 }

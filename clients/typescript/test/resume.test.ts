@@ -2,12 +2,15 @@
 // every Watch call with the events and the failure the test lists for it. No server.
 // The waits between calls run on node:test's mocked setTimeout: the tests move the
 // clock themselves, so they check the waits exactly and never depend on timing.
+// Last, the same over real HTTP/2 against a stub server (test/stub.ts), for the errors
+// Connect builds itself from what it received.
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamResponse } from "@connectrpc/connect";
 import { RpcError, createHypergraphClient, type HypergraphClient, type HypergraphEvent, type WatchOptions } from "../src/index.js";
 import { EventSchema, RunStatus, type Event as PbEvent, type WatchRequest } from "../src/gen/hypergraph/v1/runner_pb.js";
+import { CANCEL, startStub } from "./stub.js";
 
 /** A hung watch fails the test instead of hanging CI; never reached by a healthy run. */
 const TEST_TIMEOUT_MS = 30_000;
@@ -31,8 +34,19 @@ const reset = (n: number) => new ConnectError(`read ECONNRESET (${n})`, Code.Abo
 const refused = (n: number) =>
   new ConnectError(`connect ECONNREFUSED (${n})`, Code.Unavailable, undefined, undefined, nodeError("ECONNREFUSED", "connect ECONNREFUSED"));
 
-/** One Watch call: its events, then its failure (none: the stream ends). */
-type Script = (PbEvent | Error)[];
+// A CANCELLED status the server sent, as Connect builds it from the trailers (metadata).
+const cancelledStatus = () =>
+  new ConnectError("cancelled by the server", Code.Canceled, new Headers({ "grpc-status": "1", "grpc-message": "cancelled by the server" }));
+
+/** Where a call's response headers arrive when no event comes before its failure. */
+const HEADERS = "headers";
+
+/**
+ * One Watch call: its events, then its failure (none: the stream ends). Its response headers
+ * arrive before its first event, or where HEADERS stands; an Error first fails the call
+ * before any headers (a refused connection, a status with no response before it).
+ */
+type Script = (PbEvent | Error | typeof HEADERS)[];
 
 interface Scripted {
   client: HypergraphClient;
@@ -51,8 +65,10 @@ function scripted(scripts: Script[], onCall?: (i: number) => void): Scripted {
     calls.push(afterSeq);
     onCall?.(i);
     const script = scripts[i] ?? [new ConnectError(`no script for call ${i}`, Code.Internal)];
+    if (script[0] instanceof Error) throw script[0]; // no response: the call fails before its headers
     async function* message(): AsyncGenerator<PbEvent> {
       for (const item of script) {
+        if (item === HEADERS) continue;
         if (item instanceof Error) throw item;
         yield item;
       }
@@ -100,7 +116,7 @@ async function endedNow<T>(reading: Promise<T>): Promise<T> {
   return outcome as T;
 }
 
-function assertRpcError(error: unknown, code: Code, message: string): void {
+function assertRpcError(error: unknown, code: Code, message: string): asserts error is RpcError {
   assert.ok(error instanceof RpcError, `expected an RpcError, got ${String(error)}`);
   assert.equal(error.code, code, error.message);
   assert.equal(error.rawMessage, message);
@@ -141,7 +157,7 @@ test("waits double up to 2 s, an event resets them, and the 6th failed call in a
     [refused(1)],
     [chunk(2, "a"), reset(2)], // delivers an event: the count starts again
     [refused(3)],
-    [refused(4)],
+    [HEADERS, reset(4)], // headers without an event: the count goes on
     [refused(5)],
     [refused(6)],
     [refused(7)],
@@ -161,7 +177,26 @@ test("waits double up to 2 s, an event resets them, and the 6th failed call in a
   assert.deepEqual(calls, [0, 1, 1, 2, 2, 2, 2, 2, 2]);
 });
 
-test("no resume after runEnded, before the first event, for other errors, or with resume: false", { timeout: TEST_TIMEOUT_MS }, async () => {
+// A quiet run: the server answers a Watch's headers once it accepted it, and the next event
+// may be minutes away. A connection lost after those headers resumes, as after an event.
+test("a lost connection after the response headers resumes though no event came", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const tick = mockTime(t);
+  const { client, calls } = scripted([
+    [HEADERS, reset(1)],
+    [HEADERS, new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled)],
+    [chunk(8, "a"), ended(9)],
+  ]);
+  const reading = read(client, { afterSeq: 7 });
+  await settle();
+  await tick(100);
+  await tick(200);
+  const { events, error } = await endedNow(reading);
+  assert.equal(error, undefined);
+  assert.deepEqual(seqs(events), [8, 9]);
+  assert.deepEqual(calls, [7, 7, 7]);
+});
+
+test("no resume after runEnded, before the response headers, for other errors, or with resume: false", { timeout: TEST_TIMEOUT_MS }, async () => {
   const unresumed = async (scripts: Script[], code: Code, message: string, opts?: WatchOptions) => {
     const { client, calls } = scripted(scripts);
     const { error } = await read(client, opts);
@@ -170,9 +205,14 @@ test("no resume after runEnded, before the first event, for other errors, or wit
   };
   await unresumed([[started(1), ended(2), reset(1)]], Code.Aborted, "read ECONNRESET (1)");
   await unresumed([[refused(1)]], Code.Unavailable, "connect ECONNREFUSED (1)");
+  await unresumed([[reset(1)]], Code.Aborted, "read ECONNRESET (1)");
   // what a mutual-TLS server that closes the connection after the handshake leaves
   await unresumed([[new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled)]], Code.Canceled, "http/2 stream closed with error code CANCEL (0x8)");
+  await unresumed([[new ConnectError("no such workflow", Code.NotFound)]], Code.NotFound, "no such workflow");
   await unresumed([[started(1), new ConnectError("no such workflow", Code.NotFound)]], Code.NotFound, "no such workflow");
+  // a status is no lost connection, CANCELLED included
+  await unresumed([[HEADERS, cancelledStatus()]], Code.Canceled, "cancelled by the server");
+  await unresumed([[started(1), cancelledStatus()]], Code.Canceled, "cancelled by the server");
   await unresumed([[started(1), new ConnectError("the operation timed out", Code.DeadlineExceeded)]], Code.DeadlineExceeded, "the operation timed out");
   await unresumed([[started(1), new ConnectError("boom", Code.Internal)]], Code.Internal, "boom");
   await unresumed([[started(1), reset(1)]], Code.Aborted, "read ECONNRESET (1)", { resume: false });
@@ -203,9 +243,37 @@ test("the caller's abort during a wait ends the watch at once with CANCELED", { 
   controller.abort();
   const { events, error } = await endedNow(reading);
   assertRpcError(error, Code.Canceled, "This operation was aborted");
+  assert.equal(error.cause.rawMessage, "connect ECONNREFUSED (2)", "cause: the transport's last error");
   assert.deepEqual(seqs(events), [1]);
   assert.equal(calls.length, 3, "no call after the abort");
 });
+
+/** What a Watch call aborted with reason ends with: Connect's own answer (the call never gets out). */
+async function abortedCall(reason: unknown): Promise<RpcError> {
+  const { error } = await read(createHypergraphClient({ baseUrl: "http://127.0.0.1:1" }), { signal: AbortSignal.abort(reason) });
+  assert.ok(error instanceof RpcError, `expected an RpcError, got ${String(error)}`);
+  return error;
+}
+
+const ABORT_REASONS: [string, unknown][] = [
+  ["abort()", undefined],
+  ["an Error", new Error("the user left")],
+  ["a string", "bye"],
+  ["a ConnectError", new ConnectError("gave up", Code.DeadlineExceeded)],
+];
+
+for (const [name, reason] of ABORT_REASONS) {
+  test(`an abort during a wait, with ${name} as reason, ends as an aborted call does`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const expected = await abortedCall(reason);
+    const controller = new AbortController();
+    const { calls, reading } = await inThirdWait(t, { signal: controller.signal });
+    controller.abort(reason);
+    const { error } = await endedNow(reading);
+    assertRpcError(error, expected.code, expected.rawMessage);
+    assert.equal(error.message, expected.message);
+    assert.equal(calls.length, 3, "no call after the abort");
+  });
+}
 
 test("close() during a wait ends the watch at once with the lost connection's error", { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const { client, calls, reading } = await inThirdWait(t);
@@ -225,4 +293,25 @@ test("leaving the loop ends the watch: no call is made again", { timeout: TEST_T
   await tick(5000);
   client.close();
   assert.equal(calls.length, 1);
+});
+
+// The same over real HTTP/2, against a stub server: the errors are Connect's own, built from
+// what the stub sent. The wait before calling again is a real 0.1 s here.
+const stubEvent = (event: PbEvent) => ({ data: toBinary(EventSchema, event) });
+
+test("over HTTP/2: a stream cancelled after the headers resumes; a CANCELLED status ends the watch", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const cancelledStub = await startStub([[{ headers: true }, { reset: CANCEL }], [{ headers: true }, stubEvent(chunk(8, "a")), stubEvent(ended(9)), { status: 0 }]]);
+  const statusStub = await startStub([[{ headers: true }, { status: Code.Canceled, message: "cancelled by the server" }]]);
+  try {
+    const resumed = await read(createHypergraphClient({ baseUrl: cancelledStub.baseUrl }), { afterSeq: 7 });
+    assert.equal(resumed.error, undefined);
+    assert.deepEqual(seqs(resumed.events), [8, 9]);
+    assert.equal(cancelledStub.calls, 2);
+    const { error } = await read(createHypergraphClient({ baseUrl: statusStub.baseUrl }), { afterSeq: 7 });
+    assertRpcError(error, Code.Canceled, "cancelled by the server");
+    assert.equal(statusStub.calls, 1, "no call again after a status");
+  } finally {
+    await cancelledStub.close();
+    await statusStub.close();
+  }
 });

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import type { Interceptor } from "@connectrpc/connect";
 import {
   Code,
   HypergraphError,
@@ -355,6 +356,55 @@ describe("wrapper helpers against the server", () => {
     assert.equal(listed.graph, "tokens");
     assert.equal(listed.state, "RUNNING");
     assert.ok(listed.owner !== "" && listed.runId !== "");
+  });
+
+  // A quiet run (a model thinking for a minute): the Watch was accepted, so its response
+  // headers came, but its next event is 10 s away. A connection lost then resumes too.
+  test("a watch cut after its headers, before any event, resumes", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const workflowId = uniqueId("ts-quiet");
+    let afterSeq: number | undefined;
+    for await (const event of client.iter("tokens", { count: 3, delay_ms: 10_000 }, { workflowId, detach: true })) {
+      if (event.kind !== "streamingChunk") continue;
+      afterSeq = event.seq; // the first token; the next one is 10 s away
+      break; // detached: leaving the loop leaves the run going
+    }
+    assert.ok(afterSeq !== undefined, "the run streamed its first token");
+    // Each Watch call's response headers, as they arrive (Connect resolves a call's
+    // response once its headers came).
+    const headers: (() => void)[] = [];
+    const watchHeaders = [new Promise<void>((r) => headers.push(r)), new Promise<void>((r) => headers.push(r))];
+    const seeHeaders: Interceptor = (next) => async (req) => {
+      const response = await next(req);
+      if (req.method.name === "Watch") headers.shift()?.();
+      return response;
+    };
+    const relay = await startRelay(server.baseUrl);
+    const watcher = createHypergraphClient({ baseUrl: relay.baseUrl, interceptors: [seeHeaders] });
+    try {
+      const events: HypergraphEvent[] = [];
+      const reading = (async () => {
+        for await (const event of watcher.watch(workflowId, { afterSeq })) events.push(event);
+      })();
+      const endedFirst = reading.then(() => assert.fail("the watch ended before it was called again"));
+      await Promise.race([watchHeaders[0], endedFirst]);
+      assert.equal(relay.cut(), 1, "the watch's one connection was cut");
+      await Promise.race([watchHeaders[1], endedFirst]); // throws the watch's error if it gave up
+      assert.equal(events.length, 0, "no event before the stop");
+      // graceMs: the node sleeping to its next token is cancelled instead of waited for.
+      const outcome = await second.stop(workflowId, { graceMs: 100 });
+      assert.equal(outcome.found, true, "the run was still live");
+      await reading;
+      assert.ok(relay.accepted >= 2, "the watch made a new connection through the relay");
+      let expected = afterSeq;
+      const want = events.map((e) => (expected += e.kind === "streamingChunk" ? Math.max(1, e.merged) : 1));
+      assert.deepEqual(events.map((e) => e.seq), want, "the events after afterSeq, each once, in order");
+      assert.ok(events.some((e) => e.kind === "stopRequested"), "a stopRequested event was watched");
+      assert.equal(lastResult(events).status, "STOPPED");
+    } finally {
+      watcher.close();
+      await relay.close();
+      await second.stop(workflowId, { graceMs: 0 }); // idempotent: a failed test leaves no run going
+    }
   });
 
   test("watch of an unknown workflow answers NOT_FOUND", { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -1,4 +1,5 @@
-// Unit tests: value conversion, event/result conversion, error helpers. No server.
+// Unit tests: value conversion, event/result conversion, error helpers. No hypergraph
+// server (an in-process HTTP/2 stub answers the calls whose errors Connect must build).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -34,6 +35,7 @@ import {
   StreamingChunkSchema,
 } from "../src/gen/hypergraph/v1/runner_pb.js";
 import { toStopOutcome } from "../src/events.js";
+import { CANCEL, startStub, type Answer } from "./stub.js";
 import { BadRequestSchema, ErrorInfoSchema } from "../src/gen/google/rpc/error_details_pb.js";
 
 test("public API names are pinned", () => {
@@ -271,7 +273,7 @@ test("failures that are no TLS handshake keep the transport's code", () => {
 });
 
 // What connect-node reported when the connection under a Watch stream was cut: ABORTED with
-// Node's ECONNRESET (an RST), CANCELED without a cause (a FIN, or the server killed).
+// Node's ECONNRESET (an RST), CANCELED without a cause or status (a FIN, or the server killed).
 test("connectionLost: a reset or closed connection, UNAVAILABLE; never a TLS failure or a status", () => {
   const connect = (message: string, code: Code, cause?: Error) => new ConnectError(message, code, undefined, undefined, cause);
   const lost = [
@@ -293,8 +295,50 @@ test("connectionLost: a reset or closed connection, UNAVAILABLE; never a TLS fai
     connect("unable to verify the first certificate", Code.Internal, nodeError("UNABLE_TO_VERIFY_LEAF_SIGNATURE", "unable to verify")),
     connect("wrong version number", Code.Internal, nodeError("ERR_SSL_WRONG_VERSION_NUMBER", "wrong version number")),
     connect("canceled", Code.Canceled, nodeError("ERR_HTTP2_STREAM_CANCEL", "The pending stream has been canceled", required)),
+    // a CANCELLED status: Connect keeps the trailers it came in as metadata (see the next test)
+    new ConnectError("cancelled by the server", Code.Canceled, new Headers({ "grpc-status": "1", "grpc-message": "cancelled by the server" })),
   ];
   for (const err of other) assert.equal(connectionLost(err), false, err.message);
+});
+
+/** What Connect reports for a Watch the stub answers with answer: a real call's error. */
+async function watchFailure(answer: Answer): Promise<ConnectError> {
+  const stub = await startStub([answer]);
+  const client = createHypergraphClient({ baseUrl: stub.baseUrl });
+  let failure: unknown;
+  try {
+    for await (const event of client.raw.watch({ workflowId: "w" })) assert.equal(event.seq, 1n);
+  } catch (err) {
+    failure = err;
+  } finally {
+    client.close();
+    await stub.close();
+  }
+  assert.ok(failure instanceof ConnectError, `expected a ConnectError, got ${String(failure)}`);
+  return failure;
+}
+
+// The errors as Connect builds them from what a server sent, not made up: a CANCELLED status
+// (in the trailers after an event, or trailers-only) is CANCELED without a cause, just like
+// the HTTP/2 stream cancel a cut connection leaves (RST_STREAM CANCEL); only the status
+// keeps grpc-status in its metadata.
+test("connectionLost: never a CANCELLED status the server sent; a cancelled HTTP/2 stream is", { timeout: 30_000 }, async () => {
+  const started = { data: toBinary(EventSchema, create(EventSchema, { seq: 1n, kind: { case: "runStarted", value: { graph: "g" } } })) };
+  const cancelled = { status: Code.Canceled, message: "cancelled by the server" };
+  const statuses = [await watchFailure([{ headers: true }, started, cancelled]), await watchFailure([cancelled])];
+  for (const err of statuses) {
+    assert.equal(err.code, Code.Canceled);
+    assert.equal(err.rawMessage, "cancelled by the server");
+    assert.equal(err.cause, undefined);
+    assert.equal(connectionLost(err), false, "a CANCELLED status");
+  }
+  const reset = await watchFailure([{ headers: true }, started, { reset: CANCEL }]);
+  assert.equal(reset.code, Code.Canceled);
+  assert.equal(reset.rawMessage, "http/2 stream closed with error code CANCEL (0x8)");
+  assert.equal(reset.cause, undefined);
+  assert.equal(connectionLost(reset), true, "an HTTP/2 stream cancelled under the call");
+  const draining = await watchFailure([{ headers: true }, started, { status: Code.Unavailable, message: "draining" }]);
+  assert.equal(connectionLost(draining), true, "UNAVAILABLE, a status too, is a lost connection");
 });
 
 test("a StopResponse becomes a StopOutcome with the state's name", () => {
