@@ -155,11 +155,15 @@ impl Client {
     /// (0: from the first), then follows the run until RunEnded. An `EventsLost`
     /// event first names the seqs the server no longer keeps; an unknown id is
     /// NOT_FOUND. Watching never owns the run: dropping the stream never stops it.
+    /// It returns once the server accepts the Watch (the server answers its response
+    /// headers then, before any event); a refusal (NOT_FOUND, a lost connection
+    /// before that) is this call's error.
     ///
     /// With [`CallOptions::resume`] (the default), a lost connection (UNAVAILABLE)
     /// before RunEnded does not end the stream: it waits 0.1 s (doubling each time,
     /// at most 2 s), calls Watch again on the same channel with `after_seq` = the
-    /// seq of the last event yielded and goes on, so no event is lost or repeated.
+    /// seq of the last event yielded (this call's `after_seq` if none yet) and goes
+    /// on, so no event is lost or repeated.
     /// After 6 failed tries in a row (an event yielded starts the count again) it
     /// yields the last error. A timeout is the deadline of the whole stream,
     /// resumes included.
@@ -187,7 +191,7 @@ impl Client {
                     Ok(reply) => Ok(reply.into_inner()),
                     // The stream's own deadline (a timer in EventStream) names the whole timeout.
                     Err(status) if is_local_timeout(&status) => Err(Error::deadline(timeout.unwrap_or_default())),
-                    Err(status) => Err(status.into()),
+                    Err(status) => Err(Error::from_resumed_call(status)),
                 }
             })
         };

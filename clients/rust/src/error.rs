@@ -163,31 +163,34 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 /// The message of a call that failed because its connection broke, which is
 /// UNAVAILABLE (as in the other clients); `None` for any other status (one the
-/// server sent has no source at all).
+/// server sent has no source at all). `first_call`: the call may be the first on
+/// its connection, so a closed connection may be a refused client certificate.
 ///
 /// tonic reports a broken connection as UNKNOWN "transport error" (the HTTP/2
 /// stream saw the I/O error) or CANCELLED "operation was canceled" (hyper
-/// dropped the request because the connection had closed). A mutual-TLS server
-/// that refuses the client's certificate after a TLS 1.3 handshake breaks the
-/// connection this way on the first call: with a TLS alert (rustls: "received
-/// fatal alert: CertificateRequired"), or by just closing it, as the Python
-/// server (grpc-core) does.
+/// dropped the request because the connection had closed), both before any
+/// response headers; or, when the connection breaks while a stream's messages
+/// are read (a Watch whose connection is reset), as UNKNOWN "error reading a
+/// body from connection": hyper's body error over h2's `Error`.
 ///
 /// The rule walks the public `source()` chain and downcasts to public types:
-/// `std::io::Error` (its kind says how the connection ended) and tonic's
+/// `std::io::Error` (its kind says how the connection ended), `h2::Error` (its
+/// `get_io()`; a stream reset or GOAWAY it reports is left alone) and tonic's
 /// `transport::Error`, `TimeoutExpired`, `ConnectError` and `Status`. The TLS
 /// alert is read from the I/O error's text: h2 gives every stream of a failed
-/// connection a new `io::Error` holding only the original error's text
-/// (`proto::Error::Io(kind, Option<String>)`), so a call's error never holds a
-/// `rustls::Error` to downcast to.
+/// connection a new `io::Error` holding only the original error's text, so a
+/// call's error never holds a `rustls::Error` to downcast to.
 ///
-/// A connection that breaks while a stream's messages are being read (a Watch
-/// whose connection is reset) is UNKNOWN "error reading a body from connection":
-/// hyper's body error over h2's error, whose I/O error h2 keeps out of the
-/// `source()` chain; see [`h2_io_error`].
-fn broken_connection(status: &tonic::Status) -> Option<String> {
+/// A mutual-TLS server that refuses the client's certificate after a TLS 1.3
+/// handshake breaks the connection on the first call, before any response
+/// headers: with a TLS alert (rustls: "received fatal alert: CertificateRequired"),
+/// named as such, or by just closing it, as the Python server (grpc-core) does. A
+/// closed connection gets that hint ([`connection_closed`]) only when it can be
+/// the refusal: a `first_call` that failed before its response headers. Every
+/// failure of tonic's `Channel` before the headers is its `transport::Error`; a
+/// body read after them has none.
+fn broken_connection(status: &tonic::Status, first_call: bool) -> Option<String> {
     use std::error::Error as _;
-    use std::io::ErrorKind;
 
     // The cause as text, without tonic's "transport error", which says nothing.
     let mut first = status.source();
@@ -205,69 +208,65 @@ fn broken_connection(status: &tonic::Status) -> Option<String> {
         }
         transport |= e.is::<tonic::transport::Error>();
         connecting |= e.is::<tonic::ConnectError>();
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return match tls_alert(io) {
-                Some(alert) if is_certificate_alert(&alert) => Some(format!(
-                    "the server refused this client's TLS certificate (received fatal alert: {alert}); \
-                     check the client certificate given to TlsOptions::client_certificate"
-                )),
-                Some(alert) => Some(format!(
-                    "the server ended the TLS connection (received fatal alert: {alert}); \
-                     check the TlsOptions against the server's TLS settings"
-                )),
-                // A connection that failed while being made is UNAVAILABLE already,
-                // with tonic's message naming the cause.
-                None if connecting => None,
-                None if matches!(
-                    io.kind(),
-                    ErrorKind::UnexpectedEof
-                        | ErrorKind::BrokenPipe
-                        | ErrorKind::ConnectionReset
-                        | ErrorKind::ConnectionAborted
-                ) =>
-                {
-                    Some(connection_closed(&cause))
-                }
-                None => Some(format!("the connection to the server failed ({cause})")),
-            };
-        }
-        if let Some(closed) = h2_io_error(e) {
-            return match closed {
-                _ if connecting => None,
-                true => Some(connection_closed(&cause)),
-                false => Some(format!("the connection to the server failed ({cause})")),
-            };
+        let io = match e.downcast_ref::<h2::Error>() {
+            // h2 keeps its I/O error out of `source()`. Its other errors (a stream reset
+            // or GOAWAY the server sent, a protocol error) are not a broken connection.
+            Some(h2) => Some(h2.get_io()?),
+            None => e.downcast_ref::<std::io::Error>(),
+        };
+        if let Some(io) = io {
+            // A connection that failed while being made is UNAVAILABLE already,
+            // with tonic's message naming the cause.
+            if connecting && tls_alert(io).is_none() {
+                return None;
+            }
+            return Some(io_failure(io, &cause, first_call && transport));
         }
         next = e.source();
     }
     // tonic makes CANCELLED out of a transport error only for a deadline (left
     // alone above) and for hyper's "operation was canceled": the connection had
     // closed before the request could be sent.
-    (transport && status.code() == Code::Cancelled).then(|| connection_closed(&cause))
+    (transport && status.code() == Code::Cancelled).then(|| connection_closed(&cause, first_call))
 }
 
-/// Whether `e` is h2's error for an I/O failure of the connection (`Some`), and if
-/// so whether the connection was closed (reset, end of file, broken pipe, aborted).
-///
-/// h2's `Error` keeps its `io::Error` out of `source()`, and this crate cannot name
-/// `h2::Error` to downcast to (h2 is not one of its dependencies), so its derived
-/// Debug text is read: `Error { kind: Io(Kind(ConnectionReset)) }`. Its other kinds
-/// (a stream reset or a GOAWAY the server sent, a protocol error) are left alone.
-fn h2_io_error(e: &(dyn std::error::Error + 'static)) -> Option<bool> {
-    if e.source().is_some() {
-        return None;
+/// The message of a call whose connection failed with `io`; `cause`: the error chain
+/// as text. `refusal`: a close may be a mutual-TLS server refusing the client's
+/// certificate (a first call, before any response headers).
+fn io_failure(io: &std::io::Error, cause: &str, refusal: bool) -> String {
+    use std::io::ErrorKind;
+    match tls_alert(io) {
+        Some(alert) if is_certificate_alert(&alert) => format!(
+            "the server refused this client's TLS certificate (received fatal alert: {alert}); \
+             check the client certificate given to TlsOptions::client_certificate"
+        ),
+        Some(alert) => format!(
+            "the server ended the TLS connection (received fatal alert: {alert}); \
+             check the TlsOptions against the server's TLS settings"
+        ),
+        None if matches!(
+            io.kind(),
+            ErrorKind::UnexpectedEof
+                | ErrorKind::BrokenPipe
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+        ) =>
+        {
+            connection_closed(cause, refusal)
+        }
+        None => format!("the connection to the server failed ({cause})"),
     }
-    let debug = format!("{e:?}");
-    let io = debug.strip_prefix("Error { kind: Io(")?;
-    let closed = ["UnexpectedEof", "BrokenPipe", "ConnectionReset", "ConnectionAborted"];
-    Some(closed.iter().any(|kind| io.starts_with(&format!("Kind({kind})")) || io.contains(&format!("kind: {kind},"))))
 }
 
-fn connection_closed(cause: &str) -> String {
+/// A closed connection; `refusal` adds how a mutual-TLS server refuses a certificate.
+fn connection_closed(cause: &str, refusal: bool) -> String {
+    if !refusal {
+        return format!("the connection to the server closed ({cause})");
+    }
     format!(
-        "the connection to the server closed ({cause}); on a first call this is how a mutual-TLS \
-         server refuses this client's TLS certificate: check the client certificate given to \
-         TlsOptions::client_certificate, else that the server is running"
+        "the connection to the server closed before the call was answered ({cause}); on a first \
+         call this is how a mutual-TLS server refuses this client's TLS certificate: check the \
+         client certificate given to TlsOptions::client_certificate, else that the server is running"
     )
 }
 
@@ -297,9 +296,10 @@ fn reason_suffix(reason: &Option<String>) -> String {
     reason.as_ref().map(|r| format!(" [{r}]")).unwrap_or_default()
 }
 
-impl From<tonic::Status> for RpcError {
-    fn from(status: tonic::Status) -> Self {
-        let (code, message) = match broken_connection(&status) {
+impl RpcError {
+    /// `first_call`: see [`broken_connection`].
+    fn from_status(status: tonic::Status, first_call: bool) -> Self {
+        let (code, message) = match broken_connection(&status, first_call) {
             Some(message) => (Code::Unavailable, message),
             None => (status.code(), status.message().to_string()),
         };
@@ -324,6 +324,12 @@ impl From<tonic::Status> for RpcError {
     }
 }
 
+impl From<tonic::Status> for RpcError {
+    fn from(status: tonic::Status) -> Self {
+        RpcError::from_status(status, true)
+    }
+}
+
 impl From<RpcError> for Error {
     fn from(e: RpcError) -> Self {
         Error::Rpc(Box::new(e))
@@ -333,6 +339,15 @@ impl From<RpcError> for Error {
 impl From<tonic::Status> for Error {
     fn from(status: tonic::Status) -> Self {
         Error::from(RpcError::from(status))
+    }
+}
+
+impl Error {
+    /// The error of a call that re-attaches a Watch: its channel has already carried
+    /// this client's calls with the same TLS settings, so a closed connection is not a
+    /// refused client certificate and gets no such hint.
+    pub(crate) fn from_resumed_call(status: tonic::Status) -> Error {
+        Error::from(RpcError::from_status(status, false))
     }
 }
 
@@ -355,8 +370,10 @@ mod tests {
         assert!(err.to_string().starts_with("INVALID_ARGUMENT: bad input"), "{err}");
     }
 
-    /// A status as tonic makes it from a broken connection: UNKNOWN, the error as its
-    /// source (h2 hands the stream an `io::Error` holding only the text).
+    /// A status as tonic makes it from a broken connection: UNKNOWN, the I/O error as its
+    /// source (h2 hands each stream an `io::Error` holding only the original error's
+    /// text, e.g. rustls's alert). Without tonic's transport error, which only a real
+    /// call makes (see `watch_error`).
     fn broken(kind: std::io::ErrorKind, text: &str) -> Error {
         Error::from(tonic::Status::from_error(Box::new(std::io::Error::new(kind, text.to_string()))))
     }
@@ -381,79 +398,117 @@ mod tests {
     }
 
     #[test]
-    fn a_connection_closed_mid_call_is_unavailable_with_its_cause() {
+    fn a_closed_connection_is_unavailable_with_its_cause() {
         let eof = "peer closed connection without sending TLS close_notify";
         let err = broken(std::io::ErrorKind::UnexpectedEof, eof);
         assert_eq!(err.code(), Code::Unavailable, "{err:?}");
-        let message = &err.rpc().unwrap().message;
-        assert!(message.starts_with(&format!("the connection to the server closed ({eof})")), "{message}");
-        assert!(message.contains("mutual-TLS server refuses this client's TLS certificate"), "{message}");
+        // Not a failure before the response headers (no tonic transport error): no hint.
+        assert_eq!(err.rpc().unwrap().message, format!("the connection to the server closed ({eof})"));
         let err = broken(std::io::ErrorKind::TimedOut, "read timed out");
         assert_eq!(err.code(), Code::Unavailable, "{err:?}");
         assert!(err.to_string().contains("the connection to the server failed (read timed out)"), "{err}");
     }
 
-    /// The shape of h2's error (`h2::Error { kind: Kind }`), whose Debug text is all
-    /// that shows its I/O error, under hyper's body error, as a stream's read fails.
-    mod h2 {
-        #[derive(Debug)]
-        pub struct Error {
-            pub kind: Kind,
-        }
-        #[derive(Debug)]
-        #[allow(dead_code)]
-        pub enum Kind {
-            Io(std::io::Error),
-            Reset(u32, &'static str),
-        }
-        impl std::fmt::Display for Error {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                match &self.kind {
-                    Kind::Io(e) => e.fmt(f),
-                    Kind::Reset(_, reason) => write!(f, "stream error received: {reason}"),
+    /// How a loopback HTTP/2 server (h2) ends the one call it gets.
+    #[derive(Clone, Copy)]
+    enum End {
+        /// Closes the connection (FIN) without answering, as a mutual-TLS server
+        /// refusing the client's certificate does.
+        CloseUnanswered,
+        /// Answers the response headers, then resets the connection (RST), as a
+        /// lost network does mid-stream.
+        CutAfterHeaders,
+        /// Answers the response headers, then resets the stream (RST_STREAM).
+        ResetStreamAfterHeaders(::h2::Reason),
+    }
+
+    /// The error of a real Watch call (tonic's channel, hyper, h2) to a server that
+    /// speaks HTTP/2 with h2 on a loopback port and ends the call as `end` says.
+    /// `resumed`: the call re-attaches a Watch (the crate's conversion for it).
+    async fn watch_error(end: End, resumed: bool) -> Error {
+        use tokio::sync::oneshot;
+        use tonic::codegen::http;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (headers_read, mut read) = oneshot::channel::<()>();
+        let (done, mut client_done) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            if let End::CutAfterHeaders = end {
+                tcp.set_zero_linger().unwrap(); // dropping it sends RST
+            }
+            let mut conn = ::h2::server::handshake(tcp).await.unwrap();
+            let (_request, mut respond) = conn.accept().await.unwrap().unwrap();
+            if let End::CloseUnanswered = end {
+                return; // drops the connection
+            }
+            let headers = http::Response::builder().header("content-type", "application/grpc").body(()).unwrap();
+            let mut body = respond.send_response(headers, false).unwrap();
+            // Serving the connection flushes what was sent.
+            let mut serve = std::pin::pin!(async move { while conn.accept().await.is_some() {} });
+            tokio::select! { _ = &mut serve => return, _ = &mut read => {} }
+            if let End::ResetStreamAfterHeaders(reason) = end {
+                body.send_reset(reason);
+                tokio::select! { _ = &mut serve => {}, _ = &mut client_done => {} }
+            }
+        });
+        let client = crate::Client::connect(addr.to_string()).await.unwrap();
+        let message = crate::pb::WatchRequest { workflow_id: "wf".into(), after_seq: 0, options: None };
+        let status = match client.raw().watch(message).await {
+            Err(status) => status,
+            Ok(reply) => {
+                let _ = headers_read.send(());
+                match reply.into_inner().message().await {
+                    Err(status) => status,
+                    Ok(message) => panic!("expected the read to fail, got {message:?}"),
                 }
             }
-        }
-        impl std::error::Error for Error {}
-
-        #[derive(Debug)]
-        pub struct BodyError(pub Error);
-        impl std::fmt::Display for BodyError {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("error reading a body from connection")
-            }
-        }
-        impl std::error::Error for BodyError {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.0)
-            }
-        }
-
-        /// A status as tonic makes it when reading a stream's body fails.
-        pub fn body_error(kind: Kind) -> super::Error {
-            super::Error::from(tonic::Status::from_error(Box::new(BodyError(Error { kind }))))
+        };
+        let _ = done.send(());
+        server.await.unwrap();
+        if resumed {
+            Error::from_resumed_call(status)
+        } else {
+            Error::from(status)
         }
     }
 
-    #[test]
-    fn a_connection_reset_while_reading_a_stream_is_unavailable() {
-        let err = h2::body_error(h2::Kind::Io(std::io::ErrorKind::ConnectionReset.into()));
+    #[tokio::test]
+    async fn a_connection_closed_before_the_response_headers_may_be_a_refused_certificate() {
+        let err = watch_error(End::CloseUnanswered, false).await;
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+        let message = &err.rpc().unwrap().message;
+        assert!(message.starts_with("the connection to the server closed before the call was answered ("), "{message}");
+        assert!(message.contains("mutual-TLS server refuses this client's TLS certificate"), "{message}");
+        assert!(message.contains("TlsOptions::client_certificate"), "{message}");
+        // A call re-attaching a Watch has had its TLS settings accepted before: no hint.
+        let err = watch_error(End::CloseUnanswered, true).await;
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+        let message = &err.rpc().unwrap().message;
+        assert!(message.starts_with("the connection to the server closed ("), "{message}");
+        assert!(!message.contains("TLS"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_reset_while_reading_a_stream_is_unavailable_without_the_tls_hint() {
+        // hyper's body error over h2's error, whose I/O error is out of the source chain.
+        let err = watch_error(End::CutAfterHeaders, false).await;
         assert_eq!(err.code(), Code::Unavailable, "{err:?}");
         let message = &err.rpc().unwrap().message;
         assert!(
-            message.starts_with(
-                "the connection to the server closed (error reading a body from connection: connection reset)"
-            ),
+            message.starts_with("the connection to the server closed (error reading a body from connection: "),
             "{message}"
         );
-        let other = std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out");
-        let err = h2::body_error(h2::Kind::Io(other));
-        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
-        assert!(err.to_string().contains("the connection to the server failed (error reading"), "{err}");
-        // A stream reset the server sent is not a broken connection.
-        let err = h2::body_error(h2::Kind::Reset(1, "CANCEL"));
-        assert_eq!(err.code(), Code::Unknown, "{err:?}");
-        assert_eq!(err.rpc().unwrap().message, "error reading a body from connection");
+        assert!(!message.contains("TLS"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_stream_reset_the_server_sent_is_not_a_broken_connection() {
+        for reason in [::h2::Reason::CANCEL, ::h2::Reason::INTERNAL_ERROR] {
+            let err = watch_error(End::ResetStreamAfterHeaders(reason), false).await;
+            assert_eq!(err.code(), Code::Unknown, "{err:?}");
+            assert_eq!(err.rpc().unwrap().message, "error reading a body from connection");
+        }
     }
 
     #[test]

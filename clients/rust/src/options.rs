@@ -28,9 +28,10 @@ pub struct CallOptions {
     /// events left out. `stream_text` asks for it by itself. Watch refuses it.
     pub text_view: bool,
     /// `watch` only (default true): when the connection is lost (UNAVAILABLE) before
-    /// RunEnded, call Watch again after the last seq yielded and go on with the same
-    /// stream, waiting 0.1 s, then twice as long each time (at most 2 s), and giving
-    /// up after 6 failed tries in a row. False yields the UNAVAILABLE error instead.
+    /// RunEnded, also before the first event, call Watch again after the last seq
+    /// yielded (else the call's `after_seq`) and go on with the same stream, waiting
+    /// 0.1 s, then twice as long each time (at most 2 s), and giving up after 6
+    /// failed tries in a row. False yields the UNAVAILABLE error instead.
     pub resume: bool,
 }
 

@@ -496,7 +496,63 @@ const EXTRAS: &[(&str, Extra)] = &[
     ("into_result_reads_to_the_end", |c| Box::pin(into_result_reads_to_the_end(c))),
     ("iter_deadline_ends_stream_and_run", |c| Box::pin(iter_deadline_ends_stream_and_run(c))),
     ("watch_without_resume_fails_at_a_cut", |c| Box::pin(watch_without_resume_fails_at_a_cut(c))),
+    ("watch_resumes_after_a_cut_before_its_first_event", |c| Box::pin(watch_resumes_before_its_first_event(c))),
 ];
+
+/// The server answers a Watch's response headers as soon as it accepts it, so `watch`
+/// returns before any event. A Watch of a quiet run (its next token is 10 s away) whose
+/// connection is cut then resumes by itself after the caller's `after_seq`, through a
+/// new relay connection, and ends with the RunEnded of a Stop sent from another client.
+async fn watch_resumes_before_its_first_event(client: Client) -> Outcome {
+    let wf = workflow_id("quiet");
+    let values = json!({"count": 3, "delay_ms": 10000, "prefix": "q"});
+    let opts = CallOptions::new().workflow_id(&wf).detach(true);
+    let mut started = client.iter("tokens", values, opts).await.map_err(|e| e.to_string())?;
+    let after = loop {
+        let event = started.next().await.ok_or("the run ended before its first chunk")?.map_err(|e| e.to_string())?;
+        if event.is_chunk() {
+            break event.seq;
+        }
+    };
+    drop(started); // detached: the run goes on
+    let outcome = watch_quiet_run_through_a_cut(&client, &wf, after).await;
+    client.stop(&wf, json!({"kind": "test_cleanup"}), None).await.map_err(|e| e.to_string())?;
+    outcome
+}
+
+/// Watches `wf` after `after` through a relay, cuts it 300 ms after `watch` returned (no
+/// event yet), stops the run from `client`, and reads the Watch to its end.
+async fn watch_quiet_run_through_a_cut(client: &Client, wf: &str, after: u64) -> Outcome {
+    let addr = SERVER_ADDR.get().unwrap();
+    let relay = Relay::start(addr).await.map_err(|e| format!("cannot start the relay: {e}"))?;
+    let through = Client::connect(relay.addr().to_string()).await.map_err(|e| e.to_string())?;
+    let mut watching = through.watch(wf, after, CallOptions::new()).await.map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    check(relay.cut() > 0, "the relay had no connection to cut".into())?;
+    // The node sleeps 10 s between tokens: a short grace cancels it instead of waiting.
+    let grace = Some(Duration::from_millis(100));
+    let stopped = client.stop(wf, json!({"kind": "user_stop"}), grace).await.map_err(|e| e.to_string())?;
+    check(stopped.found, format!("Stop did not find the run: {stopped:?}"))?;
+    let mut seen = Vec::new();
+    while let Some(event) = watching.next().await {
+        seen.push(event.map_err(|e| format!("the Watch failed after {} events since the cut: {e}", seen.len()))?);
+    }
+    check(relay.accepted() >= 2, format!("the Watch did not resume: the relay accepted {}", relay.accepted()))?;
+    // Every event after `after` once, in order (the seq rule), the first one included.
+    let mut expected = after;
+    for e in &seen {
+        expected += match e.kind {
+            EventKind::StreamingChunk { merged, .. } => u64::from(merged.max(1)),
+            _ => 1,
+        };
+        check(e.seq == expected, format!("an event has seq {} (expected {expected}; watched after {after})", e.seq))?;
+    }
+    // The run was stopped before its next token: a Watch that had waited for it
+    // (no response headers before the first event) would show it.
+    check(!seen.iter().any(Event::is_chunk), format!("the Watch saw a chunk after the first: {seen:?}"))?;
+    let result = seen.last().and_then(Event::result).ok_or(format!("the Watch ended without RunEnded: {seen:?}"))?;
+    check(result.status == RunStatus::Stopped, format!("the run ended {}: {result:?}", result.status))
+}
 
 /// `CallOptions::resume(false)`: a Watch whose connection is cut yields UNAVAILABLE
 /// and ends, as every Watch did before it resumed by itself.
