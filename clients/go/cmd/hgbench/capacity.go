@@ -122,6 +122,9 @@ func (p probe) score() float64 {
 
 func (p probe) passes(limitMs float64) bool { return p.score() <= limitMs }
 
+// latencyLimitsMs are the p99 limits capacity is measured at, the looser first.
+var latencyLimitsMs = []float64{50, 10}
+
 // target is one server under test: its connections and its probes so far, per mode.
 type target struct {
 	name, addr string
@@ -229,7 +232,7 @@ func runCapacity(root string, opts capacityOptions) error {
 		out["load_avg_1m_end"] = loadAvg()
 		return emit(out)
 	}
-	limits := []float64{50, 10}
+	limits := latencyLimitsMs
 	var results []map[string]any
 	guess := map[string]int{}
 	var previous *capacityMode
@@ -645,9 +648,32 @@ func runFixed(servers []*target, modes []capacityMode, opts capacityOptions) []m
 			ps := rounds[srv.name]
 			slices.SortFunc(ps, func(a, b probe) int { return cmpFloat(a.ServerCPUUsPerTk, b.ServerCPUUsPerTk) })
 			med := ps[len(ps)/2]
-			row[srv.name] = map[string]any{"median": med, "rounds": ps}
+			scores := make([]float64, len(ps))
+			for i, p := range ps {
+				scores[i] = p.score()
+			}
+			slices.Sort(scores)
+			passing := map[string]int{}
+			for _, limit := range latencyLimitsMs {
+				for _, p := range ps {
+					if p.passes(limit) {
+						passing[limitKey(limit)]++
+					}
+				}
+			}
+			medianScore := scores[len(scores)/2]
+			row[srv.name] = map[string]any{
+				"median": med, "rounds": ps,
+				"median_score_ms": finite(medianScore), "rounds_passing": passing,
+			}
 			fmt.Fprintf(os.Stderr, "%-11s %-26s cpu %6.1f us/token  p99 %6.1f ms (behind schedule %6.1f)  tok/msg %.2f  delivered %v\n",
 				mode.Name, srv.name, med.ServerCPUUsPerTk, med.P99Ms, med.LateP99Ms, med.TokensPerMessage, med.delivered())
+			within := make([]string, len(latencyLimitsMs))
+			for i, limit := range latencyLimitsMs {
+				within[i] = fmt.Sprintf("within %g ms %d/%d", limit, passing[limitKey(limit)], len(ps))
+			}
+			fmt.Fprintf(os.Stderr, "%-11s %-26s score median %6.1f ms  rounds %s\n",
+				mode.Name, srv.name, medianScore, strings.Join(within, ", "))
 		}
 		rows = append(rows, row)
 	}
