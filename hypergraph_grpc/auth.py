@@ -43,7 +43,7 @@ import grpc
 
 from hypergraph_grpc import convert, errors
 from hypergraph_grpc.capabilities import CapabilityKeys, is_capability
-from hypergraph_grpc.coordination import Coordination, CoordinationUnavailable
+from hypergraph_grpc.coordination import Coordination, CoordinationUnavailable, RunLimit
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
 from hypergraph_grpc.interceptors import (
     Behavior,
@@ -62,6 +62,7 @@ __all__ = [
     "AuthTokens",
     "Grant",
     "TenantLimits",
+    "tenant_run_limit",
 ]
 
 log = logging.getLogger("hypergraph_grpc.auth")
@@ -354,6 +355,21 @@ def _parse_entry(
             f"{', '.join(served or []) or '(none)'}. How to fix: list only served graphs"
         )
     return token, frozenset(names)
+
+
+def tenant_run_limit(tokens: AuthTokens | AuthFile) -> RunLimit:
+    """For cluster coordination: a workflow id's tenant (its ``tenant:`` prefix, as
+    :class:`Grant` puts it there) and that tenant's ``max_runs``, from the latest read
+    of the auth file; None for an id of no tenant with a run limit."""
+
+    def limit(workflow_id: str) -> tuple[str, int] | None:
+        tenant, colon, _ = workflow_id.partition(":")
+        limits = tokens.current().limits.get(tenant) if colon else None
+        if limits is None or not limits.max_runs:
+            return None
+        return tenant, limits.max_runs
+
+    return limit
 
 
 class AuthInterceptor(RunnerServiceInterceptor):

@@ -244,13 +244,16 @@ def scope_missing(method: str, scope: str, scopes: Iterable[str]) -> ServiceErro
     )
 
 
-def tenant_quota(tenant: str, what: str, used: int, limit: int) -> ServiceError:
+def tenant_quota(
+    tenant: str, what: str, used: int, limit: int, where: str = "on this server"
+) -> ServiceError:
     """RESOURCE_EXHAUSTED with a QuotaFailure: ``tenant`` already has ``used`` ``what``
-    (live runs, open streams) on this server, its --auth-file limit."""
+    (live runs, open streams) ``where`` (on this server, in the cluster), its
+    --auth-file limit."""
     return ServiceError(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         "TENANT_QUOTA_EXCEEDED",
-        f"tenant {tenant!r} already has {used} {what} on this server (its limit is {limit}). "
+        f"tenant {tenant!r} already has {used} {what} {where} (its limit is {limit}). "
         f"How to fix: wait for some to end, or raise the tenant's limit in the auth file.",
         metadata={"tenant": tenant, "limit": str(limit)},
         quota=(f"tenant:{tenant}", f"at most {limit} {what}"),

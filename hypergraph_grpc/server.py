@@ -21,7 +21,7 @@ from grpc_reflection.v1alpha import reflection
 
 from hypergraph import AsyncRunner
 from hypergraph_grpc.admission import core_options
-from hypergraph_grpc.auth import AuthFile, AuthInterceptor, AuthTokens
+from hypergraph_grpc.auth import AuthFile, AuthInterceptor, AuthTokens, tenant_run_limit
 from hypergraph_grpc.capabilities import CapabilityKeys
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import Coordination, make_coordination
@@ -110,6 +110,7 @@ async def start_server(
         config.event_log,
         lease_seconds=config.lease_seconds,
         on_call=metrics.count_coordination_call if metrics is not None else None,
+        run_limit=tenant_run_limit(auth) if auth is not None else None,
     )
     await coord.start()
     service = RunnerService(

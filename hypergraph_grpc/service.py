@@ -438,6 +438,10 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
             live = await self._coord.claim(prepared.workflow_id, prepared.name)
         except coordination.WorkflowBusy as exc:
             raise errors.already_running(exc.workflow_id, exc.owner) from None
+        except coordination.TenantRunsFull as exc:
+            raise errors.tenant_quota(
+                exc.tenant, "live runs", exc.used, exc.limit, where="in the cluster"
+            ) from None
         except coordination.CoordinationUnavailable as exc:
             raise errors.coordination_unavailable(str(exc), exc.retry_after_s) from None
         return live

@@ -8,7 +8,8 @@ is async:
 
 - ``claim`` makes a workflow id live on this replica (a lease carrying this
   replica's id and a fencing token), or raises :class:`WorkflowBusy` naming the
-  owner when it is live anywhere;
+  owner when it is live anywhere (Redis: or :class:`TenantRunsFull` when the
+  id's tenant already has its limit of live runs across the cluster);
 - ``release`` frees the id; the service awaits it before any client sees
   RunEnded, so a client may reuse the id at once;
 - ``stop`` reaches the run wherever it lives (routed to the owner, which applies
@@ -42,6 +43,8 @@ __all__ = [
     "StopOutcome",
     "StopReceiver",
     "StopState",
+    "RunLimit",
+    "TenantRunsFull",
     "UnknownWorkflow",
     "WorkflowBusy",
     "make_coordination",
@@ -54,6 +57,10 @@ StopReceiver = Callable[[str, Any, "float | None"], bool]
 # Told of each round trip to a shared store as observer(operation, failed), for metrics.
 CallObserver = Callable[[str, bool], None]
 
+# The tenant a workflow id belongs to and that tenant's limit of live runs, or None
+# when the id has no limited tenant (auth.tenant_run_limit reads the auth file).
+RunLimit = Callable[[str], "tuple[str, int] | None"]
+
 
 class WorkflowBusy(Exception):
     """The workflow id already has a live run (``owner``: the replica running it)."""
@@ -63,6 +70,16 @@ class WorkflowBusy(Exception):
         super().__init__(f"workflow {workflow_id!r} already has a live run{where}")
         self.workflow_id = workflow_id
         self.owner = owner
+
+
+class TenantRunsFull(Exception):
+    """The workflow id's tenant already has ``used`` live runs across the cluster, its ``limit``."""
+
+    def __init__(self, tenant: str, used: int, limit: int) -> None:
+        super().__init__(f"tenant {tenant!r} already has {used} live runs (its limit is {limit})")
+        self.tenant = tenant
+        self.used = used
+        self.limit = limit
 
 
 class UnknownWorkflow(Exception):
@@ -127,6 +144,7 @@ class LiveRun:
     token: int = 0  # fencing token: grows with every claim of the cluster
     started_at: float = dataclasses.field(default_factory=time.time)
     run_id: str = ""
+    quota_key: str = ""  # Redis: the tenant's set of live runs the claim counted it in
     started: bool = False
     released: bool = False
     stopping: bool = False
@@ -224,12 +242,15 @@ def make_coordination(
     limits: EventLogLimits | None = None,
     lease_seconds: float = 10.0,
     on_call: CallObserver | None = None,
+    run_limit: RunLimit | None = None,
 ) -> Coordination:
     """``memory`` (one process), or ``redis://...`` (a cluster: every replica on one Redis).
 
     ``stop_receiver`` applies a stop routed to this replica (the runner's ``stop``);
     ``lease_seconds`` is how long a claim lasts unrenewed (Redis only); ``on_call`` is
-    told of every Redis round trip (memory makes none)."""
+    told of every Redis round trip (memory makes none); ``run_limit`` gives a workflow
+    id's tenant and its limit of live runs, which Redis enforces across the cluster at
+    claim (in one process the auth policy's own count is exact)."""
     if url in ("", "memory"):
         from hypergraph_grpc.coordination.memory import InMemoryCoordination
 
@@ -244,7 +265,12 @@ def make_coordination(
                 "--coordination memory (one process)."
             ) from exc
         return RedisCoordination.from_url(
-            url, stop_receiver, limits, lease_seconds=lease_seconds, on_call=on_call
+            url,
+            stop_receiver,
+            limits,
+            lease_seconds=lease_seconds,
+            on_call=on_call,
+            run_limit=run_limit,
         )
     raise RuntimeError(
         f"--coordination {url!r} is not understood. How to fix: use 'memory' or a redis:// URL."

@@ -42,9 +42,11 @@ from hypergraph_grpc.coordination import (
     EventLogLimits,
     LiveRun,
     RunInfo,
+    RunLimit,
     StopOutcome,
     StopReceiver,
     StopState,
+    TenantRunsFull,
     UnknownWorkflow,
     WorkflowBusy,
 )
@@ -65,32 +67,63 @@ __all__ = ["RedisCoordination"]
 
 log = logging.getLogger("hypergraph_grpc.coordination")
 
+# Redis's own clock in ms, the same for every replica (lease expiries of a tenant's runs).
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
 # SET NX PX the lease; on success hand back the previous run record (a run whose
-# replica died and that no reaper has ended yet), else the current owner.
-_CLAIM = """
+# replica died and that no reaper has ended yet), else the current owner. With a
+# tenant limit (KEYS[3] the tenant's live runs, ARGV[3] the limit, ARGV[4] the id),
+# runs whose lease lapsed drop out first, and a tenant at its limit gets {2, used}.
+_CLAIM = (
+    _NOW_MS
+    + """
+if KEYS[3] then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+  local used = redis.call('ZCARD', KEYS[3])
+  if used >= tonumber(ARGV[3]) and not redis.call('ZSCORE', KEYS[3], ARGV[4]) then
+    return {2, used}
+  end
+end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if KEYS[3] then
+    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[4])
+  end
   return {1, redis.call('HGETALL', KEYS[2])}
 end
 return {0, redis.call('GET', KEYS[1]) or ''}
 """
+)
 # 1: renewed; 2: the key had vanished (Redis restarted empty) and is ours again;
-# 0: lost (another owner, or a reaper already ended this run).
-_RENEW = """
+# 0: lost (another owner, or a reaper already ended this run). A run counted in its
+# tenant's live runs (KEYS[3], member ARGV[3]) is counted on until the new expiry.
+_RENEW = (
+    _NOW_MS
+    + """
 local current = redis.call('GET', KEYS[1])
+local state = 0
 if current == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if not current and redis.call('EXISTS', KEYS[2]) == 0 then
+  state = 1
+elseif not current and redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 2
+  state = 2
 end
-return 0
+if state > 0 and KEYS[3] then
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[3])
+end
+return state
 """
-# Compare-and-delete: the lease and the run record go together, only if still ours.
+)
+# Compare-and-delete: the lease and the run record go together, only if still ours;
+# the run leaves its tenant's live runs (KEYS[4]) with its lease.
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
+  if KEYS[4] then
+    redis.call('ZREM', KEYS[4], ARGV[3])
+  end
 end
 if redis.call('HGET', KEYS[2], 'token') == ARGV[2] then
   redis.call('DEL', KEYS[2])
@@ -128,15 +161,19 @@ class RedisCoordination(Coordination):
         stop_timeout_seconds: float = 2.0,
         prefix: str = "hg:",
         on_call: CallObserver | None = None,
+        run_limit: RunLimit | None = None,
     ) -> None:
         """``on_call(operation, failed)``: told of every Redis round trip the coordination
-        makes, by operation (a fixed set of names), for metrics."""
+        makes, by operation (a fixed set of names), for metrics. ``run_limit``: a
+        workflow id's tenant and its limit of live runs, checked at claim across the
+        cluster."""
         self.replica_id = replica_id or f"{default_replica_id()}-{secrets.token_hex(3)}"
         self.limits = limits or EventLogLimits()
         self.lease_seconds = lease_seconds
         self.stop_timeout_seconds = stop_timeout_seconds
         self._client = client
         self._on_call = on_call or _not_observed
+        self._run_limit = run_limit
         self._local = LocalRuns(stop_receiver)
         self._keys = RedisKeys(prefix)
         self._lease_ms = max(1, round(lease_seconds * 1000))
@@ -224,10 +261,17 @@ class RedisCoordination(Coordination):
                 run = LiveRun(
                     workflow_id=workflow_id, graph=graph, owner=self.replica_id, token=token
                 )
-                won, detail = await self._claim(
-                    keys=[self._keys.lease(workflow_id), self._keys.run(workflow_id)],
-                    args=[self._lease_value(run), self._lease_ms],
-                )
+                keys = [self._keys.lease(workflow_id), self._keys.run(workflow_id)]
+                args: list[Any] = [self._lease_value(run), self._lease_ms]
+                quota = self._run_limit(workflow_id) if self._run_limit is not None else None
+                if quota is not None:
+                    tenant, limit = quota
+                    run.quota_key = self._keys.tenant_runs(tenant)
+                    keys.append(run.quota_key)
+                    args += [limit, workflow_id]
+                won, detail = await self._claim(keys=keys, args=args)
+                if won == 2:
+                    raise TenantRunsFull(tenant, int(detail), limit)
                 if not won:
                     owner = detail.decode().partition("|")[0] if detail else ""
                     raise WorkflowBusy(workflow_id, owner)
@@ -292,6 +336,7 @@ class RedisCoordination(Coordination):
                             self._keys.lease(run.workflow_id),
                             self._keys.run(run.workflow_id),
                             self._keys.runs,
+                            *([run.quota_key] if run.quota_key else []),
                         ],
                         args=[self._lease_value(run), run.token, run.workflow_id],
                     ),
@@ -420,8 +465,9 @@ class RedisCoordination(Coordination):
                             keys=[
                                 self._keys.lease(run.workflow_id),
                                 self._keys.reaped(run.workflow_id, run.token),
+                                *([run.quota_key] if run.quota_key else []),
                             ],
-                            args=[self._lease_value(run), self._lease_ms],
+                            args=[self._lease_value(run), self._lease_ms, run.workflow_id],
                         )
                         if state == 2:  # Redis came back empty: the run is ours again
                             await self._register(run)

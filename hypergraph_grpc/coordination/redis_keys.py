@@ -23,6 +23,10 @@ class RedisKeys:
     def run(self, workflow_id: str) -> str:
         return f"{self.prefix}run:{workflow_id}"
 
+    def tenant_runs(self, tenant: str) -> str:
+        """A tenant's live runs across the cluster (sorted set: workflow id -> lease expiry)."""
+        return f"{self.prefix}tenant-runs:{tenant}"
+
     def watch(self, workflow_id: str) -> str:
         """The pointer to the workflow's latest run log (token, graph, ended)."""
         return f"{self.prefix}watch:{workflow_id}"

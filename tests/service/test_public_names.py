@@ -91,6 +91,7 @@ PINNED = {
         "AuthTokens",
         "Grant",
         "TenantLimits",
+        "tenant_run_limit",
     },
     "hypergraph_grpc.capabilities": {
         "CAPABILITY_SCOPES",
@@ -163,6 +164,8 @@ PINNED = {
         "StopOutcome",
         "StopReceiver",
         "StopState",
+        "RunLimit",
+        "TenantRunsFull",
         "UnknownWorkflow",
         "WorkflowBusy",
         "make_coordination",
