@@ -7,6 +7,9 @@ replica's runs end quickly.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 
 from tests.support.redis_server import RedisServer
@@ -36,15 +39,22 @@ def redis():
     server.close()
 
 
-@pytest.fixture(scope="module")
-def pair(redis):
-    """Two replicas on one Redis, for the tests that leave them running."""
-    first = start_replica(redis)
+@contextlib.contextmanager
+def replica_pair(redis: RedisServer, *extra: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two replicas on one Redis (``extra``: more serve flags for both), stopped after."""
+    first = start_replica(redis, *extra)
     try:
-        second = start_replica(redis)
+        second = start_replica(redis, *extra)
         try:
             yield first, second
         finally:
             second.stop()
     finally:
         first.stop()
+
+
+@pytest.fixture(scope="module")
+def pair(redis):
+    """Two replicas on one Redis, for the tests that leave them running."""
+    with replica_pair(redis) as replicas:
+        yield replicas

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from hypergraph_grpc.client import AsyncClient, ResourceExhaustedError, RunStarted
-from tests.cluster.conftest import LEASE_SECONDS, start_replica
+from tests.cluster.conftest import LEASE_SECONDS, replica_pair
 
 pytestmark = pytest.mark.asyncio
 
@@ -30,15 +30,8 @@ QUIET = {"seconds": 60}  # the sleep graph: a run that stays live until stopped
 def tenant_pair(redis, tmp_path_factory):
     path = tmp_path_factory.mktemp("auth") / "auth.toml"
     path.write_text(AUTH_FILE)
-    first = start_replica(redis, "--auth-file", str(path))
-    try:
-        second = start_replica(redis, "--auth-file", str(path))
-        try:
-            yield first, second
-        finally:
-            second.stop()
-    finally:
-        first.stop()
+    with replica_pair(redis, "--auth-file", str(path)) as replicas:
+        yield replicas
 
 
 async def start_quiet(client: AsyncClient, workflow_id: str) -> None:
