@@ -148,8 +148,11 @@ func (c *Client) Iter(ctx context.Context, graph string, values map[string]any, 
 
 // Watch attaches to a workflow by id and streams the events of its latest run
 // with seq greater than afterSeq: those the server still keeps, then the new
-// ones until RunEnded. Like Iter it waits for the first event, so a rejected
-// call (an unknown id is codes.NotFound) is reported here as an *Error.
+// ones until RunEnded. It returns as soon as the server has accepted the
+// Watch (its response headers), without waiting for an event, which on a
+// quiet run (a model thinking) may be minutes away; a rejected call (an
+// unknown id is codes.NotFound) fails here with an *Error. Stream.WorkflowID
+// is workflowID from the start.
 //
 // The stream resumes by itself: when the call fails with codes.Unavailable
 // (connection lost or reset, a draining replica's GOAWAY) before RunEnded, it
@@ -161,7 +164,9 @@ func (c *Client) Iter(ctx context.Context, graph string, values map[string]any, 
 // a wait. When the server no longer keeps the events after that Seq, the new
 // call's first event is an *EventsLost naming the missing seqs (as is the
 // first event of any Watch whose afterSeq is older than the events the server
-// keeps). WithoutResume turns this off.
+// keeps). A call that fails with codes.Unavailable before the server
+// accepted it is made again the same way, within Watch. WithoutResume turns
+// this off.
 func (c *Client) Watch(ctx context.Context, workflowID string, afterSeq uint64, opts ...WatchOption) (*Stream, error) {
 	call := watchCall{req: &hv1.WatchRequest{WorkflowId: workflowID, AfterSeq: afterSeq}}
 	for _, o := range opts {
@@ -175,8 +180,10 @@ func (c *Client) Watch(ctx context.Context, workflowID string, afterSeq uint64, 
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	s := newStream(ctx, cancel, afterSeq, reopen)
+	s.workflowID = workflowID
 	recv, err := c.stub.Watch(ctx, call.req)
-	return openStream(newStream(ctx, cancel, afterSeq, reopen), recv, err)
+	return openWatch(s, recv, err)
 }
 
 // Text starts a workflow and yields the text of its chunks as they arrive;

@@ -424,23 +424,11 @@ func TestWatchOlderThanKeptStartsWithEventsLost(t *testing.T) {
 	}
 }
 
-// watchResult is what a Watch call returned.
-type watchResult struct {
-	stream *hypergraph.Stream
-	err    error
-}
-
-// watchQuietRunCutBeforeItsFirstEvent starts a detached tokens run whose next
-// token is 10 s away (a model thinking), Watches it through a relay after its
-// first token, and cuts the relay once the Watch is open (the server answers
-// its headers at once) but before any event. Then it stops the run (grace
-// 100 ms: the node sleeping to its next token is cancelled) and returns what
-// the Watch call returned (it waits for the first event), the relay and afterSeq.
-func watchQuietRunCutBeforeItsFirstEvent(t *testing.T, name string, opts ...hypergraph.WatchOption) (watchResult, *relay, uint64) {
+// startQuietRun starts a detached tokens run whose next token is 10 s away (a
+// model thinking) and returns its workflow id and the seq of its first token.
+// The run is stopped when the test ends.
+func startQuietRun(ctx context.Context, t *testing.T, client *hypergraph.Client, name string) (string, uint64) {
 	t.Helper()
-	client := dial(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
 	wfID := uniqueID(name)
 	started, err := client.Iter(ctx, "tokens", map[string]any{"count": 3, "delay_ms": 10000},
 		hypergraph.WithWorkflowID(wfID), hypergraph.WithDetach())
@@ -448,67 +436,32 @@ func watchQuietRunCutBeforeItsFirstEvent(t *testing.T, name string, opts ...hype
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Stop(context.Background(), wfID, nil, 100*time.Millisecond) })
-	var afterSeq uint64
 	for ev, err := range started.Events() {
 		if err != nil {
 			t.Fatal(err)
 		}
 		if c, ok := ev.(*hypergraph.Chunk); ok {
-			afterSeq = c.Seq // the first token; the next one is 10 s away
-			break            // detached: leaving the loop leaves the run going
+			return wfID, c.Seq // the first token; the next one is 10 s away. Detached:
+			// leaving the loop leaves the run going.
 		}
 	}
-	if afterSeq == 0 {
-		t.Fatal("the run streamed no token")
-	}
-	relay := startRelay(t, serverAddr)
-	watcher := dialTarget(t, relay.Addr())
-	watched := make(chan watchResult, 1)
-	go func() {
-		stream, err := watcher.Watch(ctx, wfID, afterSeq, opts...)
-		watched <- watchResult{stream, err}
-	}()
-	time.Sleep(300 * time.Millisecond) // the Watch is open, its first event 10 s away
-	select {
-	case r := <-watched:
-		t.Fatalf("the Watch returned before the cut (%v): an event came too early", r.err)
-	default:
-	}
-	if cut := relay.cut(); cut != 1 {
-		t.Fatalf("the relay cut %d connections, want the Watch's one", cut)
-	}
-	outcome, err := client.Stop(ctx, wfID, nil, 100*time.Millisecond)
-	if err != nil || !outcome.Found {
-		t.Fatalf("Stop = %+v, %v; want the run still live", outcome, err)
-	}
-	select {
-	case r := <-watched:
-		if r.stream != nil {
-			t.Cleanup(r.stream.Close)
-		}
-		return r, relay, afterSeq
-	case <-ctx.Done():
-		t.Fatal("the Watch call did not return")
-	}
-	return watchResult{}, nil, 0
+	t.Fatal("the run streamed no token")
+	return "", 0
 }
 
-// A Watch cut after it was accepted but before its first event (a quiet run)
-// resumes too: the same Watch reads the stop and the run's end.
-func TestWatchCutBeforeItsFirstEventResumes(t *testing.T) {
-	t.Parallel()
-	r, relay, afterSeq := watchQuietRunCutBeforeItsFirstEvent(t, "watch_quiet")
-	if r.err != nil {
-		t.Fatalf("the Watch failed: %v", r.err)
-	}
+// requireStoppedAfter reads a Watch of a quiet run from afterSeq to its end:
+// the events follow afterSeq by the seq rule, the first is the StopRequested
+// (no token came before the stop) and the run ends STOPPED.
+func requireStoppedAfter(t *testing.T, stream *hypergraph.Stream, afterSeq uint64) {
+	t.Helper()
 	var events []hypergraph.Event
-	for ev, err := range r.stream.Events() {
+	for ev, err := range stream.Events() {
 		if err != nil {
 			t.Fatalf("the Watch failed after %d events: %v", len(events), err)
 		}
 		events = append(events, ev)
 	}
-	seq, stopped := afterSeq, false
+	seq := afterSeq
 	for _, ev := range events {
 		step := uint64(1)
 		if c, ok := ev.(*hypergraph.Chunk); ok {
@@ -517,25 +470,94 @@ func TestWatchCutBeforeItsFirstEventResumes(t *testing.T) {
 		if seq += step; ev.Meta().Seq != seq {
 			t.Fatalf("watched event seq %d, want %d: an event was lost or repeated", ev.Meta().Seq, seq)
 		}
-		_, isStop := ev.(*hypergraph.StopRequested)
-		stopped = stopped || isStop
 	}
-	if res := r.stream.Result(); res == nil || res.Status != hypergraph.StatusStopped || !stopped {
-		t.Fatalf("result %+v (StopRequested watched: %v), want STOPPED after a StopRequested", res, stopped)
+	if len(events) == 0 {
+		t.Fatal("the Watch ended without an event")
 	}
+	if _, ok := events[0].(*hypergraph.StopRequested); !ok {
+		t.Fatalf("first watched event %T, want *StopRequested: an event came before the stop", events[0])
+	}
+	if res := stream.Result(); res == nil || res.Status != hypergraph.StatusStopped {
+		t.Fatalf("result %+v, want STOPPED", res)
+	}
+}
+
+// Watch returns once the server accepted it, not at the first event: on a
+// quiet run (the next token 10 s away) it returns well within 5 s, and the
+// stream then reads the stop and the run's STOPPED end.
+func TestWatchOfAQuietRunReturnsBeforeItsNextEvent(t *testing.T) {
+	t.Parallel()
+	client := dial(t)
+	runCtx, cancelRun := context.WithTimeout(context.Background(), time.Minute)
+	defer cancelRun()
+	wfID, afterSeq := startQuietRun(runCtx, t, client, "watch_quiet_returns")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	begin := time.Now()
+	stream, err := client.Watch(ctx, wfID, afterSeq)
+	if err != nil {
+		t.Fatalf("Watch returned %v after %v; want the stream once accepted, before the next token (10 s away)",
+			err, time.Since(begin).Round(time.Millisecond))
+	}
+	defer stream.Close()
+	if stream.WorkflowID() != wfID {
+		t.Errorf("WorkflowID() = %q before any event, want %q", stream.WorkflowID(), wfID)
+	}
+	outcome, err := client.Stop(runCtx, wfID, nil, 100*time.Millisecond)
+	if err != nil || !outcome.Found {
+		t.Fatalf("Stop = %+v, %v; want the run still live", outcome, err)
+	}
+	requireStoppedAfter(t, stream, afterSeq)
+}
+
+// watchQuietRunCutBeforeItsFirstEvent Watches a quiet run (startQuietRun)
+// through a relay after its first token, and cuts the relay once Watch has
+// returned (the server answered its headers, so the Watch is accepted) but
+// before any event. Then it stops the run (grace 100 ms: the node sleeping to
+// its next token is cancelled) and returns the stream, the relay and afterSeq.
+func watchQuietRunCutBeforeItsFirstEvent(t *testing.T, name string, opts ...hypergraph.WatchOption) (*hypergraph.Stream, *relay, uint64) {
+	t.Helper()
+	client := dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	wfID, afterSeq := startQuietRun(ctx, t, client, name)
+	relay := startRelay(t, serverAddr)
+	begin := time.Now()
+	stream, err := dialTarget(t, relay.Addr()).Watch(ctx, wfID, afterSeq, opts...)
+	if err != nil {
+		t.Fatalf("the Watch failed: %v", err)
+	}
+	t.Cleanup(stream.Close)
+	if took := time.Since(begin); took > 5*time.Second {
+		t.Fatalf("Watch returned after %v: it waited for the next token rather than for the Watch to be accepted", took)
+	}
+	if cut := relay.cut(); cut != 1 {
+		t.Fatalf("the relay cut %d connections, want the Watch's one", cut)
+	}
+	outcome, err := client.Stop(ctx, wfID, nil, 100*time.Millisecond)
+	if err != nil || !outcome.Found {
+		t.Fatalf("Stop = %+v, %v; want the run still live", outcome, err)
+	}
+	return stream, relay, afterSeq
+}
+
+// A Watch cut after it was accepted but before its first event (a quiet run)
+// resumes too: the same Watch reads the stop and the run's end.
+func TestWatchCutBeforeItsFirstEventResumes(t *testing.T) {
+	t.Parallel()
+	stream, relay, afterSeq := watchQuietRunCutBeforeItsFirstEvent(t, "watch_quiet")
+	requireStoppedAfter(t, stream, afterSeq)
 	if relay.Accepted() < 2 {
 		t.Errorf("the relay accepted %d connection(s): the Watch did not connect again after the cut", relay.Accepted())
 	}
 }
 
-// The same cut with WithoutResume ends the Watch call with Unavailable.
+// The same cut with WithoutResume ends the Watch's stream with Unavailable at
+// its first read, without a call again.
 func TestWatchWithoutResumeCutBeforeItsFirstEventIsUnavailable(t *testing.T) {
 	t.Parallel()
-	r, relay, _ := watchQuietRunCutBeforeItsFirstEvent(t, "watch_quiet_without_resume", hypergraph.WithoutResume())
-	var e *hypergraph.Error
-	if !errors.As(r.err, &e) || e.Code() != codes.Unavailable || r.stream != nil {
-		t.Fatalf("the Watch returned %v, %v; want an Unavailable *Error", r.stream, r.err)
-	}
+	stream, relay, _ := watchQuietRunCutBeforeItsFirstEvent(t, "watch_quiet_without_resume", hypergraph.WithoutResume())
+	requireUnavailableEnd(t, stream)
 	if relay.Accepted() != 1 {
 		t.Errorf("the relay accepted %d connections, want 1: the Watch was made again", relay.Accepted())
 	}

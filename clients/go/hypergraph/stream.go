@@ -42,7 +42,7 @@ type Stream struct {
 	recv       grpc.ServerStreamingClient[hv1.Event]
 	ctx        context.Context // the context of every call of the stream
 	cancel     context.CancelFunc
-	pending    *hv1.Event // the first event, read by Iter to surface rejections
+	pending    *hv1.Event // the first event, read by Iter to surface rejections (Watch: nil)
 	event      Event
 	err        error
 	result     *RunResult
@@ -64,8 +64,8 @@ func newStream(ctx context.Context, cancel context.CancelFunc, afterSeq uint64, 
 	return &Stream{ctx: ctx, cancel: cancel, lastSeq: afterSeq, reopen: reopen}
 }
 
-// openStream reads the first event so that a rejected call fails at once.
-// recv and err are the call's; s holds its context, cancel and resume settings.
+// openStream (Iter) reads the first event so that a rejected call fails at
+// once. recv and err are the call's; s holds its context, cancel and resume settings.
 func openStream(s *Stream, recv grpc.ServerStreamingClient[hv1.Event], err error) (*Stream, error) {
 	s.recv = recv
 	first, err := s.next(err)
@@ -78,6 +78,53 @@ func openStream(s *Stream, recv grpc.ServerStreamingClient[hv1.Event], err error
 	}
 	s.pending, s.workflowID = first, first.GetWorkflowId()
 	return s, nil
+}
+
+// openWatch returns the Watch stream s once the server has accepted the call,
+// before any event (on a quiet run the first may be minutes away), so that a
+// rejected call fails at once. recv and err are the call's. The server sends
+// a Watch's response headers as soon as it accepts it; a rejection is a
+// trailers-only response, without headers. A call that fails before its
+// headers goes through the resume rule (callAgain: codes.Unavailable is
+// called again); any other error is returned as an *Error.
+func openWatch(s *Stream, recv grpc.ServerStreamingClient[hv1.Event], err error) (*Stream, error) {
+	s.recv = recv
+	for {
+		if err == nil {
+			var accepted bool
+			if accepted, err = s.accepted(); accepted {
+				return s, nil
+			}
+		}
+		var again bool
+		if again, err = s.callAgain(err); !again {
+			break
+		}
+	}
+	s.cancel()
+	if errors.Is(err, io.EOF) {
+		return nil, ErrNoRunEnded
+	}
+	return nil, wrapError(err)
+}
+
+// accepted waits for the response headers of the current call: true once they
+// came. Else the call ended without them, and err is its status (io.EOF for
+// an OK one), which grpc-go gives by Recv rather than by Header.
+func (s *Stream) accepted() (bool, error) {
+	md, err := s.recv.Header()
+	if err == nil && md != nil {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	msg, err := s.recv.Recv()
+	if err == nil { // an event cannot come without headers; kept rather than lost if it does
+		s.pending = msg
+		return true, nil
+	}
+	return false, err
 }
 
 // next returns the next message of the stream. A non-nil err says the current
@@ -94,15 +141,27 @@ func (s *Stream) next(err error) (*hv1.Event, error) {
 			}
 			err = recvErr
 		}
-		wait, ok := s.resumeWait(err)
-		if !ok {
+		var again bool
+		if again, err = s.callAgain(err); !again {
 			return nil, err
 		}
-		if err = s.sleep(wait); err != nil {
-			return nil, err
-		}
-		s.recv, err = s.reopen(s.ctx, s.lastSeq)
 	}
+}
+
+// callAgain applies the resume rule to err, the failure of the current call:
+// when it allows, it waits and calls Watch again after lastSeq, and returns
+// true with that call's error (nil when made). Else it returns false and the
+// error to end with (err, or the context's when it ends during the wait).
+func (s *Stream) callAgain(err error) (bool, error) {
+	wait, ok := s.resumeWait(err)
+	if !ok {
+		return false, err
+	}
+	if err := s.sleep(wait); err != nil {
+		return false, err
+	}
+	s.recv, err = s.reopen(s.ctx, s.lastSeq)
+	return true, err
 }
 
 // resumeWait is how long to wait before calling Watch again after err; false
@@ -177,7 +236,8 @@ func (s *Stream) Err() error { return s.err }
 // Result returns the run's result once RunEnded has been read, else nil.
 func (s *Stream) Result() *RunResult { return s.result }
 
-// WorkflowID is the id of the streamed workflow (known from the first event).
+// WorkflowID is the id of the streamed workflow: for Iter from its first
+// event, for Watch the id it was given.
 func (s *Stream) WorkflowID() string { return s.workflowID }
 
 // Close cancels the stream; the server then stops the run unless it was

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	hv1 "github.com/hypergraph-grpc/hypergraph-grpc/clients/go/gen/hypergraph/v1"
@@ -17,14 +18,28 @@ import (
 
 // Unit tests of Watch's resume, over fake calls (no server).
 
-// fakeCall yields its messages, then err (io.EOF when nil).
+// fakeCall yields its messages, then err (io.EOF when nil). Its headers come
+// at once (an accepted Watch) unless noHeaders (the call ended without them,
+// as a rejection does: Recv gives its err) or headerErr is set. recvs counts
+// the Recv calls.
 type fakeCall struct {
 	grpc.ClientStream
-	msgs []*hv1.Event
-	err  error
+	msgs      []*hv1.Event
+	err       error
+	noHeaders bool
+	headerErr error
+	recvs     int
+}
+
+func (f *fakeCall) Header() (metadata.MD, error) {
+	if f.noHeaders || f.headerErr != nil {
+		return nil, f.headerErr
+	}
+	return metadata.MD{}, nil
 }
 
 func (f *fakeCall) Recv() (*hv1.Event, error) {
+	f.recvs++
 	if len(f.msgs) == 0 {
 		if f.err == nil {
 			return nil, io.EOF
@@ -55,8 +70,8 @@ type resumes struct {
 	afters []uint64
 }
 
-// watchStream opens a resuming Watch stream over first; reopen gives the
-// later calls. Its waits take no time: they are only recorded.
+// watchStream opens a resuming Watch stream over first as Client.Watch does;
+// reopen gives the later calls. Its waits take no time: they are only recorded.
 func watchStream(t *testing.T, afterSeq uint64, first *fakeCall,
 	reopen func(after uint64) (*fakeCall, error)) (*Stream, *resumes, error) {
 	t.Helper()
@@ -77,7 +92,7 @@ func watchStream(t *testing.T, afterSeq uint64, first *fakeCall,
 		now <- time.Now()
 		return now
 	}
-	s, err := openStream(s, first, nil)
+	s, err := openWatch(s, first, nil)
 	return s, r, err
 }
 
@@ -91,6 +106,85 @@ func seqs(t *testing.T, s *Stream) []uint64 {
 		got = append(got, ev.Meta().Seq)
 	}
 	return got
+}
+
+// Watch returns once the call is accepted (its headers came), without
+// reading an event: on a quiet run the first may be minutes away.
+func TestWatchReturnsOnceAcceptedWithoutReadingAnEvent(t *testing.T) {
+	first := &fakeCall{msgs: []*hv1.Event{chunk(8), runEnded(9)}}
+	s, r, err := watchStream(t, 7, first, func(uint64) (*fakeCall, error) {
+		t.Fatal("Watch called again after an accepted call")
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.recvs != 0 || len(r.afters) != 0 {
+		t.Fatalf("%d reads, %d calls again before Watch returned; want none", first.recvs, len(r.afters))
+	}
+	if got := seqs(t, s); !slices.Equal(got, []uint64{8, 9}) {
+		t.Fatalf("seqs %v, want [8 9]", got)
+	}
+}
+
+// A call that ends without headers (a trailers-only response) is a
+// rejection: Watch fails at once with its status, without a call again.
+func TestWatchRejectedWithoutHeadersFailsAtOnce(t *testing.T) {
+	first := &fakeCall{noHeaders: true, err: status.Error(codes.NotFound, "no such workflow")}
+	s, r, err := watchStream(t, 0, first, func(uint64) (*fakeCall, error) {
+		t.Fatal("Watch called again after NotFound")
+		return nil, nil
+	})
+	var e *Error
+	if !errors.As(err, &e) || e.Code() != codes.NotFound || s != nil || len(r.waits) != 0 {
+		t.Fatalf("Watch = %v, %v after waits %v; want a NotFound *Error at once", s, err, r.waits)
+	}
+}
+
+// A call that fails Unavailable before it is accepted (the call itself, its
+// headers, or a trailers-only response) is made again within Watch, with the
+// Watch's afterSeq and the usual waits; Watch returns once one is accepted.
+func TestWatchUnavailableBeforeAcceptedIsCalledAgain(t *testing.T) {
+	first := &fakeCall{noHeaders: true, err: errLost}
+	calls := 0
+	s, r, err := watchStream(t, 41, first, func(after uint64) (*fakeCall, error) {
+		switch calls++; calls {
+		case 1:
+			return nil, status.Error(codes.Unavailable, "refused")
+		case 2:
+			return &fakeCall{headerErr: errLost}, nil
+		default:
+			return &fakeCall{msgs: []*hv1.Event{runEnded(after + 1)}}, nil
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.afters, []uint64{41, 41, 41}) {
+		t.Fatalf("called again with after_seqs %v, want [41 41 41]", r.afters)
+	}
+	if want := []time.Duration{resumeFirstWait, 2 * resumeFirstWait, 4 * resumeFirstWait}; !slices.Equal(r.waits, want) {
+		t.Fatalf("waits %v, want %v", r.waits, want)
+	}
+	if got := seqs(t, s); !slices.Equal(got, []uint64{42}) {
+		t.Fatalf("seqs %v, want [42]", got)
+	}
+}
+
+// A server that stays away fails Watch itself after 6 calls again, with the
+// last Unavailable *Error.
+func TestWatchGivesUpBeforeAcceptedAfterSixFailedCalls(t *testing.T) {
+	first := &fakeCall{noHeaders: true, err: errLost}
+	s, r, err := watchStream(t, 0, first, func(uint64) (*fakeCall, error) {
+		return &fakeCall{noHeaders: true, err: status.Error(codes.Unavailable, "still away")}, nil
+	})
+	var e *Error
+	if !errors.As(err, &e) || e.Code() != codes.Unavailable || e.Message != "still away" || s != nil {
+		t.Fatalf("Watch = %v, %v; want the last Unavailable *Error", s, err)
+	}
+	if len(r.afters) != resumeAttempts {
+		t.Fatalf("%d calls again, want %d", len(r.afters), resumeAttempts)
+	}
 }
 
 func TestResumeWaitsDoubleUpToTheMostThenGiveUp(t *testing.T) {
