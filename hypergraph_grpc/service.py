@@ -247,7 +247,7 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
         return convert.stop_response(outcome)
 
     async def Watch(self, request, context):
-        echo = await echo_metadata(context)
+        echo = await echo_metadata(context, send_headers=False)
         workflow_id = request.workflow_id
         self.open_streams += 1  # reserved before any await, so the limit holds under races
         try:
@@ -266,11 +266,10 @@ class RunnerService(pb_grpc.RunnerServiceServicer):
                 coordination.CoordinationUnavailable,
             ) as exc:
                 await errors.abort(context, exc, workflow_id=workflow_id, extra_metadata=echo)
-            if not echo:
-                # The response headers say the Watch is accepted before its first event,
-                # which on a quiet run may be minutes away: a client that loses the
-                # connection after them knows to resume rather than give up.
-                await context.send_initial_metadata(())
+            # The response headers say the Watch is accepted before its first event,
+            # which on a quiet run may be minutes away: a client that loses the
+            # connection after them knows to resume rather than give up.
+            await context.send_initial_metadata(echo)
             watching = asyncio.current_task()
             self._watches.add(watching)
             try:
@@ -543,13 +542,17 @@ class _RunLog(TypedEventProcessor):
         log.debug("run started", extra={**self._fields, "run_id": event.run_id})
 
 
-async def echo_metadata(context: grpc.aio.ServicerContext) -> tuple[tuple[str, str], ...]:
+async def echo_metadata(
+    context: grpc.aio.ServicerContext, *, send_headers: bool = True
+) -> tuple[tuple[str, str], ...]:
     """Send ``x-hypergraph-echo`` back as initial and trailing metadata; returns the pair
-    (empty when the call has none) for the trailers of an error status."""
+    (empty when the call has none) for the trailers of an error status. With
+    ``send_headers=False`` the caller sends the headers itself (Watch: once accepted)."""
     for key, value in context.invocation_metadata() or ():
         if key == ECHO_METADATA_KEY:
             echo = ((key, value),)
-            await context.send_initial_metadata(echo)
+            if send_headers:
+                await context.send_initial_metadata(echo)
             context.set_trailing_metadata(echo)
             return echo
     return ()

@@ -10,6 +10,7 @@ import pytest
 from hypergraph_grpc.config import ServiceConfig
 from hypergraph_grpc.coordination import EventLogLimits
 from hypergraph_grpc.gen.hypergraph.v1 import runner_pb2 as pb
+from hypergraph_grpc.service import ECHO_METADATA_KEY
 from tests.service.conftest import (
     close_harness,
     collect,
@@ -112,6 +113,21 @@ async def test_a_watch_answers_its_headers_before_its_first_event(harness):
     finally:
         call.cancel()
         await harness.stub.Stop(pb.StopRequest(workflow_id="wf-headers"))
+
+
+async def test_a_watch_answers_its_echo_once_accepted_and_a_refused_one_has_no_headers(harness):
+    echo = ((ECHO_METADATA_KEY, "w-1"),)
+    await start_detached(harness, "wf-echo", count=5)
+    accepted = harness.stub.Watch(pb.WatchRequest(workflow_id="wf-echo"), metadata=echo)
+    assert tuple(await accepted.initial_metadata()) == echo
+    await collect(accepted)
+    refused = harness.stub.Watch(pb.WatchRequest(workflow_id="wf-nobody"), metadata=echo)
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await refused.read()
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    # Trailers only: a client that sees headers knows its Watch was accepted.
+    assert not await refused.initial_metadata()
+    assert echo[0] in tuple(await refused.trailing_metadata())
 
 
 async def test_finished_run_is_watchable_until_the_ttl_then_not_found():
