@@ -67,10 +67,13 @@ __all__ = ["RedisCoordination"]
 
 log = logging.getLogger("hypergraph_grpc.coordination")
 
-# Redis's own clock in ms, the same for every replica (lease expiries of a tenant's runs).
+# Redis's own clock in ms, the same for every replica (lease expiries of a tenant's
+# runs); read only by a script that counts a tenant's runs.
 _NOW_MS = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 """
 # SET NX PX the lease; on success hand back the previous run record (a run whose
 # replica died and that no reaper has ended yet), else the current owner. With a
@@ -79,6 +82,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 _CLAIM = (
     _NOW_MS
     + """
+local now = KEYS[3] and now_ms()
 if KEYS[3] then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
   local used = redis.call('ZCARD', KEYS[3])
@@ -111,7 +115,7 @@ elseif not current and redis.call('EXISTS', KEYS[2]) == 0 then
   state = 2
 end
 if state > 0 and KEYS[3] then
-  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[3])
+  redis.call('ZADD', KEYS[3], now_ms() + tonumber(ARGV[2]), ARGV[3])
 end
 return state
 """
