@@ -171,6 +171,14 @@ const CLIENT_CERTIFICATE_REFUSED = new Set([
   "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
 ]);
 
+/** The errors of err's cause chain (at most 8 deep) that carry a Node error `code`, with it. */
+function* causeCodes(err: unknown): Generator<[Error, string]> {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") yield [e, code];
+  }
+}
+
 /**
  * What failed in a TLS handshake and what to check, from the `code` of an error in
  * err's cause chain; undefined when err is no TLS failure. A mutual-TLS server that
@@ -178,9 +186,7 @@ const CLIENT_CERTIFICATE_REFUSED = new Set([
  * the transport's CANCELED.
  */
 function tlsFailure(err: unknown): string | undefined {
-  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code !== "string") continue;
+  for (const [e, code] of causeCodes(err)) {
     if (SERVER_CERTIFICATE_REFUSED.has(code)) {
       return `${e.message}; check tls.caFile (the CA that signed the server's certificate) and tls.serverName (a name that certificate carries)`;
     }
@@ -233,9 +239,8 @@ export function connectionLost(err: unknown): boolean {
   if (tlsFailure(err) !== undefined) return false;
   const cause = ConnectError.from(err);
   if (cause.code === Code.Unavailable) return true;
-  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && CONNECTION_LOST.has(code)) return true;
+  for (const [, code] of causeCodes(err)) {
+    if (CONNECTION_LOST.has(code)) return true;
   }
   return cause.code === Code.Canceled && cause.cause === undefined && !cause.metadata.has(GRPC_STATUS);
 }
