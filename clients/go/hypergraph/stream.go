@@ -70,14 +70,21 @@ func openStream(s *Stream, recv grpc.ServerStreamingClient[hv1.Event], err error
 	s.recv = recv
 	first, err := s.next(err)
 	if err != nil {
-		s.cancel()
-		if errors.Is(err, io.EOF) {
-			return nil, ErrNoRunEnded
-		}
-		return nil, wrapError(err)
+		return nil, s.openFailed(err)
 	}
 	s.pending, s.workflowID = first, first.GetWorkflowId()
 	return s, nil
+}
+
+// openFailed ends a stream whose call failed before it could be returned: the
+// error its opener returns (io.EOF, a call that ended OK without events, is
+// ErrNoRunEnded).
+func (s *Stream) openFailed(err error) error {
+	s.cancel()
+	if errors.Is(err, io.EOF) {
+		return ErrNoRunEnded
+	}
+	return wrapError(err)
 }
 
 // openWatch returns the Watch stream s once the server has accepted the call,
@@ -98,14 +105,9 @@ func openWatch(s *Stream, recv grpc.ServerStreamingClient[hv1.Event], err error)
 		}
 		var again bool
 		if again, err = s.callAgain(err); !again {
-			break
+			return nil, s.openFailed(err)
 		}
 	}
-	s.cancel()
-	if errors.Is(err, io.EOF) {
-		return nil, ErrNoRunEnded
-	}
-	return nil, wrapError(err)
 }
 
 // accepted waits for the response headers of the current call: true once they
